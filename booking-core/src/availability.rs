@@ -155,7 +155,11 @@ pub fn occupied_by(settings: &OrganizerSettings, slot: &TimeRange) -> TimeRange 
 /// occupied intervals overlapping it and nothing outside it matters. `None`
 /// when no slot can start in `window` at all (for example it is entirely in
 /// the past).
-pub fn busy_range_for(settings: &OrganizerSettings, window: TimeRange, now: DateTime<Utc>) -> Option<TimeRange> {
+pub fn busy_range_for(
+    settings: &OrganizerSettings,
+    window: TimeRange,
+    now: DateTime<Utc>,
+) -> Option<TimeRange> {
     let starts = bookable_starts(settings, window, now)?;
     let last_end = starts.end().checked_add_signed(settings.slot_duration())?;
     let span = TimeRange::new(starts.start(), last_end).ok()?;
@@ -175,7 +179,11 @@ fn latest_start_bound(settings: &OrganizerSettings, now: DateTime<Utc>) -> DateT
 }
 
 /// The starts rule 4 allows: `window ∩ [now + min_notice, now + max_advance)`.
-fn bookable_starts(settings: &OrganizerSettings, window: TimeRange, now: DateTime<Utc>) -> Option<TimeRange> {
+fn bookable_starts(
+    settings: &OrganizerSettings,
+    window: TimeRange,
+    now: DateTime<Utc>,
+) -> Option<TimeRange> {
     let start = window.start().max(earliest_start(settings, now));
     let end = window.end().min(latest_start_bound(settings, now));
     TimeRange::new(start, end).ok()
@@ -196,7 +204,10 @@ fn candidate_slots(settings: &OrganizerSettings, starts: TimeRange) -> Vec<TimeR
     while date <= last {
         for interval in settings.hours_on(date) {
             let (Some(open), Some(close)) = (
-                interval.start().on(date).and_then(|t| resolve_local(zone, t)),
+                interval
+                    .start()
+                    .on(date)
+                    .and_then(|t| resolve_local(zone, t)),
                 interval.end().on(date).and_then(|t| resolve_local(zone, t)),
             ) else {
                 continue;
@@ -247,7 +258,8 @@ fn skip_to(open: DateTime<Utc>, step: Duration, target: DateTime<Utc>) -> DateTi
     if target <= open {
         return open;
     }
-    let (Some(gap), Some(step_ns)) = ((target - open).num_nanoseconds(), step.num_nanoseconds()) else {
+    let (Some(gap), Some(step_ns)) = ((target - open).num_nanoseconds(), step.num_nanoseconds())
+    else {
         return open;
     };
     if step_ns <= 0 {

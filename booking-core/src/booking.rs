@@ -223,7 +223,10 @@ impl BookingRequest {
     /// ```
     pub fn validate(&self) -> Result<ValidBookingRequest, RequestError> {
         let mut errors = ValidationErrors::new();
-        errors.check("organizerUsername", validate_username(&self.organizer_username));
+        errors.check(
+            "organizerUsername",
+            validate_username(&self.organizer_username),
+        );
         errors.check(
             "attendantName",
             validation::required_text(&self.attendant_name, 1, MAX_NAME_LEN, "Attendant name"),
@@ -235,7 +238,11 @@ impl BookingRequest {
         );
         errors.check(
             "description",
-            validation::optional_text(self.description.as_deref(), MAX_DESCRIPTION_LEN, "Description"),
+            validation::optional_text(
+                self.description.as_deref(),
+                MAX_DESCRIPTION_LEN,
+                "Description",
+            ),
         );
         let start = errors.check("startTime", parse_instant(&self.start_time));
         let end = errors.check("endTime", parse_instant(&self.end_time));
@@ -268,10 +275,17 @@ pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 fn parse_metadata(value: Option<&Value>) -> Result<Option<Map<String, Value>>, String> {
     match value {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) if validation::json_contains_nul(&Value::Object(map.clone())) => {
+            Err("metadata must not contain NUL characters".to_owned())
+        }
         Some(Value::Object(map)) => {
-            let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
+            let size = serde_json::to_vec(map)
+                .map(|v| v.len())
+                .unwrap_or(usize::MAX);
             if size > MAX_METADATA_BYTES {
-                Err(format!("metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"))
+                Err(format!(
+                    "metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"
+                ))
             } else {
                 Ok(Some(map.clone()))
             }
@@ -301,7 +315,10 @@ mod tests {
     fn a_good_request_parses_and_keeps_text_verbatim() {
         let valid = request().validate().unwrap();
         assert_eq!(valid.time.start().to_rfc3339(), "2026-12-01T09:00:00+00:00");
-        assert_eq!(valid.description.as_deref(), Some("<b>hi</b>'; DROP TABLE bookings; --"));
+        assert_eq!(
+            valid.description.as_deref(),
+            Some("<b>hi</b>'; DROP TABLE bookings; --")
+        );
     }
 
     #[test]
@@ -322,7 +339,16 @@ mod tests {
         let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["organizerUsername", "attendantName", "attendantEmail", "title", "description", "startTime", "endTime", "metadata"]
+            [
+                "organizerUsername",
+                "attendantName",
+                "attendantEmail",
+                "title",
+                "description",
+                "startTime",
+                "endTime",
+                "metadata"
+            ]
         );
     }
 
@@ -339,7 +365,9 @@ mod tests {
     fn huge_metadata_is_refused() {
         let mut r = request();
         r.metadata = Some(serde_json::json!({"blob": "x".repeat(MAX_METADATA_BYTES)}));
-        let Err(RequestError::Invalid(errors)) = r.validate() else { panic!() };
+        let Err(RequestError::Invalid(errors)) = r.validate() else {
+            panic!()
+        };
         assert!(errors.message_for("metadata").is_some());
     }
 }

@@ -33,9 +33,13 @@ pub mod lock;
 pub mod organizer;
 pub mod provider;
 pub mod secret;
+pub mod service;
 pub mod store;
 pub mod time;
 pub mod validation;
 
 #[cfg(feature = "memory")]
 pub mod memory;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -23,7 +23,9 @@ use crate::store::{BookingPage, BookingQuery, BookingStore, StoreError};
 use crate::time::TimeRange;
 
 fn lock_state<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Default)]
@@ -83,7 +85,11 @@ impl BookingStore for MemoryStore {
         created_at: DateTime<Utc>,
     ) -> Result<Organizer, StoreError> {
         let mut state = lock_state(&self.state);
-        if state.organizers.values().any(|o| o.username == organizer.username) {
+        if state
+            .organizers
+            .values()
+            .any(|o| o.username == organizer.username)
+        {
             return Err(StoreError::UsernameTaken(organizer.username));
         }
         let organizer = Organizer {
@@ -105,10 +111,17 @@ impl BookingStore for MemoryStore {
 
     async fn organizer_by_username(&self, username: &str) -> Result<Option<Organizer>, StoreError> {
         let state = lock_state(&self.state);
-        Ok(state.organizers.values().find(|o| o.username == username).cloned())
+        Ok(state
+            .organizers
+            .values()
+            .find(|o| o.username == username)
+            .cloned())
     }
 
-    async fn organizer_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Organizer>, StoreError> {
+    async fn organizer_by_token_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Organizer>, StoreError> {
         let state = lock_state(&self.state);
         Ok(state
             .organizers
@@ -117,7 +130,11 @@ impl BookingStore for MemoryStore {
             .cloned())
     }
 
-    async fn put_settings(&self, organizer: OrganizerId, settings: &OrganizerSettings) -> Result<(), StoreError> {
+    async fn put_settings(
+        &self,
+        organizer: OrganizerId,
+        settings: &OrganizerSettings,
+    ) -> Result<(), StoreError> {
         let mut state = lock_state(&self.state);
         if !state.organizers.contains_key(&organizer) {
             return Err(StoreError::OrganizerNotFound(organizer));
@@ -126,7 +143,10 @@ impl BookingStore for MemoryStore {
         Ok(())
     }
 
-    async fn settings(&self, organizer: OrganizerId) -> Result<Option<OrganizerSettings>, StoreError> {
+    async fn settings(
+        &self,
+        organizer: OrganizerId,
+    ) -> Result<Option<OrganizerSettings>, StoreError> {
         Ok(lock_state(&self.state).settings.get(&organizer).cloned())
     }
 
@@ -151,11 +171,19 @@ impl BookingStore for MemoryStore {
         Ok(lock_state(&self.state).bookings.get(&id).cloned())
     }
 
-    async fn list_bookings(&self, organizer: OrganizerId, query: BookingQuery) -> Result<BookingPage, StoreError> {
+    async fn list_bookings(
+        &self,
+        organizer: OrganizerId,
+        query: BookingQuery,
+    ) -> Result<BookingPage, StoreError> {
         let state = lock_state(&self.state);
         let mut matching: Vec<&Booking> = state
             .active_bookings(organizer)
-            .filter(|b| query.starts_within.is_none_or(|r| r.contains(b.start_time())))
+            .filter(|b| {
+                query
+                    .starts_within
+                    .is_none_or(|r| r.contains(b.start_time()))
+            })
             .collect();
         matching.sort_by_key(|b| (b.start_time(), b.id));
         let total = matching.len() as u64;
@@ -169,7 +197,11 @@ impl BookingStore for MemoryStore {
         Ok(BookingPage { bookings, total })
     }
 
-    async fn occupied_intervals(&self, organizer: OrganizerId, range: TimeRange) -> Result<Vec<TimeRange>, StoreError> {
+    async fn occupied_intervals(
+        &self,
+        organizer: OrganizerId,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, StoreError> {
         let state = lock_state(&self.state);
         Ok(state
             .active_bookings(organizer)
@@ -178,7 +210,11 @@ impl BookingStore for MemoryStore {
             .collect())
     }
 
-    async fn cancel_booking(&self, id: BookingId, at: DateTime<Utc>) -> Result<Booking, StoreError> {
+    async fn cancel_booking(
+        &self,
+        id: BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<Booking, StoreError> {
         let mut state = lock_state(&self.state);
         let booking = state
             .bookings
@@ -260,7 +296,10 @@ mod tests {
         let lock = MemoryLock::new();
         let key = key();
         let guard = lock.acquire(&key, Duration::from_secs(10)).await.unwrap();
-        assert!(matches!(lock.acquire(&key, Duration::from_secs(10)).await, Err(LockError::Held { .. })));
+        assert!(matches!(
+            lock.acquire(&key, Duration::from_secs(10)).await,
+            Err(LockError::Held { .. })
+        ));
         assert_eq!(lock.release(&guard).await.unwrap(), Release::Released);
         assert_eq!(lock.release(&guard).await.unwrap(), Release::NotHeld);
         lock.acquire(&key, Duration::from_secs(10)).await.unwrap();
@@ -275,7 +314,10 @@ mod tests {
         let second = lock.acquire(&key, Duration::from_secs(10)).await.unwrap();
         assert_ne!(first.token(), second.token());
         assert_eq!(lock.release(&first).await.unwrap(), Release::NotHeld);
-        assert!(matches!(lock.acquire(&key, Duration::from_secs(10)).await, Err(LockError::Held { .. })));
+        assert!(matches!(
+            lock.acquire(&key, Duration::from_secs(10)).await,
+            Err(LockError::Held { .. })
+        ));
         assert_eq!(lock.release(&second).await.unwrap(), Release::Released);
     }
 }

@@ -111,7 +111,13 @@ impl WeeklyHours {
     /// The same hours Monday to Friday, weekends off.
     pub fn weekdays(hours: Vec<LocalInterval>) -> Self {
         let mut week = WeeklyHours::default();
-        for day in [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri] {
+        for day in [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ] {
             *week.day_mut(day) = hours.clone();
         }
         week
@@ -212,7 +218,9 @@ impl DurationSetting {
     fn allows_zero(self) -> bool {
         matches!(
             self,
-            DurationSetting::BufferBefore | DurationSetting::BufferAfter | DurationSetting::MinNotice
+            DurationSetting::BufferBefore
+                | DurationSetting::BufferAfter
+                | DurationSetting::MinNotice
         )
     }
 
@@ -497,14 +505,19 @@ pub(crate) mod optional_seconds {
     use chrono::Duration;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(d) => serializer.serialize_some(&d.num_seconds()),
             None => serializer.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
         match Option::<i64>::deserialize(deserializer)? {
             Some(secs) => Duration::try_seconds(secs)
                 .map(Some)
@@ -522,27 +535,45 @@ mod tests {
     fn durations_are_checked() {
         let cases: Vec<(SettingsDraft, SettingsError)> = vec![
             (
-                SettingsDraft { slot_duration: Duration::zero(), ..Default::default() },
+                SettingsDraft {
+                    slot_duration: Duration::zero(),
+                    ..Default::default()
+                },
                 SettingsError::DurationTooSmall(DurationSetting::SlotDuration),
             ),
             (
-                SettingsDraft { slot_step: Some(Duration::minutes(-5)), ..Default::default() },
+                SettingsDraft {
+                    slot_step: Some(Duration::minutes(-5)),
+                    ..Default::default()
+                },
                 SettingsError::DurationTooSmall(DurationSetting::SlotStep),
             ),
             (
-                SettingsDraft { buffer_before: Duration::minutes(-1), ..Default::default() },
+                SettingsDraft {
+                    buffer_before: Duration::minutes(-1),
+                    ..Default::default()
+                },
                 SettingsError::DurationTooSmall(DurationSetting::BufferBefore),
             ),
             (
-                SettingsDraft { max_advance: Duration::zero(), ..Default::default() },
+                SettingsDraft {
+                    max_advance: Duration::zero(),
+                    ..Default::default()
+                },
                 SettingsError::DurationTooSmall(DurationSetting::MaxAdvance),
             ),
             (
-                SettingsDraft { buffer_after: Duration::hours(25), ..Default::default() },
+                SettingsDraft {
+                    buffer_after: Duration::hours(25),
+                    ..Default::default()
+                },
                 SettingsError::DurationTooLarge(DurationSetting::BufferAfter),
             ),
             (
-                SettingsDraft { slot_duration: Duration::seconds(90), ..Default::default() },
+                SettingsDraft {
+                    slot_duration: Duration::seconds(90),
+                    ..Default::default()
+                },
                 SettingsError::NotWholeMinutes(DurationSetting::SlotDuration),
             ),
         ];
@@ -559,20 +590,34 @@ mod tests {
 
     #[test]
     fn unknown_zone_is_a_typed_error() {
-        assert_eq!(parse_time_zone("Mars/Olympus"), Err(SettingsError::UnknownTimeZone("Mars/Olympus".into())));
-        assert_eq!(parse_time_zone("Australia/Lord_Howe"), Ok(chrono_tz::Australia::Lord_Howe));
+        assert_eq!(
+            parse_time_zone("Mars/Olympus"),
+            Err(SettingsError::UnknownTimeZone("Mars/Olympus".into()))
+        );
+        assert_eq!(
+            parse_time_zone("Australia/Lord_Howe"),
+            Ok(chrono_tz::Australia::Lord_Howe)
+        );
     }
 
     #[test]
     fn settings_round_trip_through_json_and_validate_on_the_way_in() {
         let draft = SettingsDraft {
-            weekly_hours: WeeklyHours::weekdays(vec![LocalInterval::parse("09:00", "24:00").unwrap()]),
-            date_overrides: BTreeMap::from([(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(), vec![])]),
+            weekly_hours: WeeklyHours::weekdays(vec![
+                LocalInterval::parse("09:00", "24:00").unwrap(),
+            ]),
+            date_overrides: BTreeMap::from([(
+                NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
+                vec![],
+            )]),
             ..Default::default()
         };
         let settings = OrganizerSettings::try_from(draft).unwrap();
         let json = serde_json::to_value(&settings).unwrap();
-        assert_eq!(serde_json::from_value::<OrganizerSettings>(json.clone()).unwrap(), settings);
+        assert_eq!(
+            serde_json::from_value::<OrganizerSettings>(json.clone()).unwrap(),
+            settings
+        );
         let mut bad = json;
         bad["slot_duration"] = serde_json::json!(0);
         assert!(serde_json::from_value::<OrganizerSettings>(bad).is_err());

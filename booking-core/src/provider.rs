@@ -19,7 +19,11 @@ pub struct ProviderError(#[source] pub BoxError);
 #[async_trait]
 pub trait AvailabilityProvider: Send + Sync {
     /// The organizer's busy intervals overlapping `range`, in any order.
-    async fn busy_intervals(&self, organizer: &Organizer, range: TimeRange) -> Result<Vec<TimeRange>, ProviderError>;
+    async fn busy_intervals(
+        &self,
+        organizer: &Organizer,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, ProviderError>;
 }
 
 /// The default provider: no external calendar, never busy.
@@ -28,7 +32,11 @@ pub struct NoExternalCalendar;
 
 #[async_trait]
 impl AvailabilityProvider for NoExternalCalendar {
-    async fn busy_intervals(&self, _organizer: &Organizer, _range: TimeRange) -> Result<Vec<TimeRange>, ProviderError> {
+    async fn busy_intervals(
+        &self,
+        _organizer: &Organizer,
+        _range: TimeRange,
+    ) -> Result<Vec<TimeRange>, ProviderError> {
         Ok(Vec::new())
     }
 }
@@ -40,7 +48,16 @@ pub struct StaticBusy(pub Vec<TimeRange>);
 
 #[async_trait]
 impl AvailabilityProvider for StaticBusy {
-    async fn busy_intervals(&self, _organizer: &Organizer, range: TimeRange) -> Result<Vec<TimeRange>, ProviderError> {
-        Ok(self.0.iter().copied().filter(|busy| busy.overlaps(&range)).collect())
+    async fn busy_intervals(
+        &self,
+        _organizer: &Organizer,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, ProviderError> {
+        Ok(self
+            .0
+            .iter()
+            .copied()
+            .filter(|busy| busy.overlaps(&range))
+            .collect())
     }
 }

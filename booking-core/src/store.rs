@@ -115,7 +115,9 @@ pub struct BookingContext {
 /// * [`cancel_booking`](BookingStore::cancel_booking) is a soft delete that
 ///   succeeds once; a second call reports [`StoreError::AlreadyCancelled`];
 /// * listing pages and counts in the store itself, never by loading every row;
-/// * an operation that fails writes nothing.
+/// * an operation that fails writes nothing;
+/// * instants are kept to at least millisecond precision (the service only
+///   writes whole milliseconds), and text and metadata verbatim.
 ///
 /// Implementations are `Send + Sync` and used as `Arc<dyn BookingStore>`.
 #[async_trait]
@@ -137,14 +139,24 @@ pub trait BookingStore: Send + Sync {
     async fn organizer_by_username(&self, username: &str) -> Result<Option<Organizer>, StoreError>;
 
     /// The organizer whose API token hashes to `hash`.
-    async fn organizer_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Organizer>, StoreError>;
+    async fn organizer_by_token_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Organizer>, StoreError>;
 
     /// Saves (creates or replaces) an organizer's settings;
     /// [`StoreError::OrganizerNotFound`] for an unknown organizer.
-    async fn put_settings(&self, organizer: OrganizerId, settings: &OrganizerSettings) -> Result<(), StoreError>;
+    async fn put_settings(
+        &self,
+        organizer: OrganizerId,
+        settings: &OrganizerSettings,
+    ) -> Result<(), StoreError>;
 
     /// An organizer's settings, `None` if never saved.
-    async fn settings(&self, organizer: OrganizerId) -> Result<Option<OrganizerSettings>, StoreError>;
+    async fn settings(
+        &self,
+        organizer: OrganizerId,
+    ) -> Result<Option<OrganizerSettings>, StoreError>;
 
     /// Organizer, settings and occupied intervals overlapping `range`, for the
     /// organizer with this username; `None` when there is no such organizer.
@@ -152,7 +164,11 @@ pub trait BookingStore: Send + Sync {
     /// The default composes the single-purpose methods; database stores
     /// override it to answer in one round trip, since it sits on the booking
     /// hot path.
-    async fn booking_context(&self, username: &str, range: TimeRange) -> Result<Option<BookingContext>, StoreError> {
+    async fn booking_context(
+        &self,
+        username: &str,
+        range: TimeRange,
+    ) -> Result<Option<BookingContext>, StoreError> {
         let Some(organizer) = self.organizer_by_username(username).await? else {
             return Ok(None);
         };
@@ -177,15 +193,24 @@ pub trait BookingStore: Send + Sync {
 
     /// A page of an organizer's active bookings ordered by start (then id),
     /// and the total number matching.
-    async fn list_bookings(&self, organizer: OrganizerId, query: BookingQuery) -> Result<BookingPage, StoreError>;
+    async fn list_bookings(
+        &self,
+        organizer: OrganizerId,
+        query: BookingQuery,
+    ) -> Result<BookingPage, StoreError>;
 
     /// Occupied intervals (meeting plus its buffers) of the organizer's active
     /// bookings that overlap `range`, in any order.
-    async fn occupied_intervals(&self, organizer: OrganizerId, range: TimeRange) -> Result<Vec<TimeRange>, StoreError>;
+    async fn occupied_intervals(
+        &self,
+        organizer: OrganizerId,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, StoreError>;
 
     /// Soft-deletes a booking: sets `deleted_at` and `updated_at` to `at` and
     /// returns the cancelled booking. [`StoreError::AlreadyCancelled`] if it
     /// was cancelled before (nothing changes), [`StoreError::BookingNotFound`]
     /// if there is no such booking.
-    async fn cancel_booking(&self, id: BookingId, at: DateTime<Utc>) -> Result<Booking, StoreError>;
+    async fn cancel_booking(&self, id: BookingId, at: DateTime<Utc>)
+    -> Result<Booking, StoreError>;
 }

@@ -11,7 +11,8 @@ use std::str::FromStr;
 use std::sync::Mutex;
 
 use chrono::{
-    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeZone, Utc,
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeZone,
+    Utc,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,9 @@ impl TimeRange {
 
     /// A range of `length` starting at `start`; refuses a non-positive length.
     pub fn starting_at(start: DateTime<Utc>, length: Duration) -> Result<Self, InvalidTimeRange> {
-        let end = start.checked_add_signed(length).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let end = start
+            .checked_add_signed(length)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         Self::new(start, end)
     }
 
@@ -118,8 +121,14 @@ impl TimeRange {
         let before = before.max(Duration::zero());
         let after = after.max(Duration::zero());
         TimeRange {
-            start: self.start.checked_sub_signed(before).unwrap_or(DateTime::<Utc>::MIN_UTC),
-            end: self.end.checked_add_signed(after).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            start: self
+                .start
+                .checked_sub_signed(before)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            end: self
+                .end
+                .checked_add_signed(after)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
 
@@ -131,7 +140,12 @@ impl TimeRange {
 
 impl fmt::Display for TimeRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}, {})", self.start.to_rfc3339(), self.end.to_rfc3339())
+        write!(
+            f,
+            "[{}, {})",
+            self.start.to_rfc3339(),
+            self.end.to_rfc3339()
+        )
     }
 }
 
@@ -385,7 +399,8 @@ fn resolve_in_gap(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
             LocalResult::None => continue,
         };
         let offset = before.offset().fix();
-        let instant = local.checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))?;
+        let instant =
+            local.checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))?;
         return Some(Utc.from_utc_datetime(&instant));
     }
     None
@@ -438,19 +453,28 @@ impl ManualClock {
 
     /// Moves the clock to `now`.
     pub fn set(&self, now: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
     }
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now += by;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -464,7 +488,10 @@ mod tests {
     }
 
     fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_opt(h, mi, 0)
+            .unwrap()
     }
 
     #[test]
@@ -510,17 +537,30 @@ mod tests {
 
     #[test]
     fn wall_times_parse_strictly() {
-        for bad in ["24:30", "25:00", "9:00", "09:60", "0900", "", "aa:bb", "-1:00", "09:00:00"] {
+        for bad in [
+            "24:30", "25:00", "9:00", "09:60", "0900", "", "aa:bb", "-1:00", "09:00:00",
+        ] {
             assert!(bad.parse::<WallTime>().is_err(), "{bad} should be refused");
         }
         assert_eq!("00:00".parse::<WallTime>().unwrap(), WallTime::MIDNIGHT);
-        assert_eq!("23:59".parse::<WallTime>().unwrap().minutes_since_midnight(), 1439);
+        assert_eq!(
+            "23:59"
+                .parse::<WallTime>()
+                .unwrap()
+                .minutes_since_midnight(),
+            1439
+        );
     }
 
     #[test]
     fn intervals_merge_when_overlapping_or_touching() {
         let i = |a, b| LocalInterval::parse(a, b).unwrap();
-        let merged = merge_intervals(&[i("13:00", "17:00"), i("09:00", "12:00"), i("12:00", "13:30"), i("18:00", "24:00")]);
+        let merged = merge_intervals(&[
+            i("13:00", "17:00"),
+            i("09:00", "12:00"),
+            i("12:00", "13:30"),
+            i("18:00", "24:00"),
+        ]);
         assert_eq!(merged, vec![i("09:00", "17:00"), i("18:00", "24:00")]);
     }
 
@@ -529,7 +569,8 @@ mod tests {
         let a = utc(2026, 1, 1, 9, 0);
         assert!(TimeRange::new(a, a).is_err());
         assert!(TimeRange::new(a, a - Duration::minutes(1)).is_err());
-        let json = serde_json::json!({"start": "2026-01-01T10:00:00Z", "end": "2026-01-01T09:00:00Z"});
+        let json =
+            serde_json::json!({"start": "2026-01-01T10:00:00Z", "end": "2026-01-01T09:00:00Z"});
         assert!(serde_json::from_value::<TimeRange>(json).is_err());
     }
 
@@ -538,6 +579,9 @@ mod tests {
         let a = TimeRange::new(utc(2026, 1, 1, 9, 0), utc(2026, 1, 1, 10, 0)).unwrap();
         let b = TimeRange::new(utc(2026, 1, 1, 10, 0), utc(2026, 1, 1, 11, 0)).unwrap();
         assert!(!a.overlaps(&b));
-        assert!(a.widened(Duration::zero(), Duration::minutes(1)).overlaps(&b));
+        assert!(
+            a.widened(Duration::zero(), Duration::minutes(1))
+                .overlaps(&b)
+        );
     }
 }

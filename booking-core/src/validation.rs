@@ -73,7 +73,11 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was refused, else `Err(self)`.
     pub fn into_result<T>(self, value: T) -> Result<T, Self> {
-        if self.is_empty() { Ok(value) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 
@@ -94,12 +98,16 @@ impl fmt::Display for ValidationErrors {
 /// The text itself is kept verbatim; only the check ignores surrounding spaces.
 pub fn required_text(value: &str, min: usize, max: usize, what: &str) -> Result<(), String> {
     let chars = value.chars().count();
-    if value.trim().is_empty() {
+    if value.contains('\0') {
+        Err(format!("{what} must not contain NUL characters"))
+    } else if value.trim().is_empty() {
         Err(format!("{what} is required"))
     } else if chars < min {
         Err(format!("{what} must be at least {min} characters"))
     } else if chars > max {
-        Err(format!("{what} must be at most {max} characters (got {chars})"))
+        Err(format!(
+            "{what} must be at most {max} characters (got {chars})"
+        ))
     } else {
         Ok(())
     }
@@ -111,7 +119,22 @@ pub fn optional_text(value: Option<&str>, max: usize, what: &str) -> Result<(), 
         Some(text) if text.chars().count() > max => {
             Err(format!("{what} must be at most {max} characters"))
         }
+        Some(text) if text.contains('\0') => Err(format!("{what} must not contain NUL characters")),
         _ => Ok(()),
+    }
+}
+
+/// Whether any string or key inside `value` contains a NUL character, which
+/// databases (PostgreSQL's `text` and `jsonb`) cannot store.
+pub fn json_contains_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(json_contains_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains('\0') || json_contains_nul(v)),
+        _ => false,
     }
 }
 
@@ -124,7 +147,9 @@ pub const MAX_EMAIL_LEN: usize = 254;
 pub fn email(value: &str) -> Result<(), String> {
     let refuse = || Err(format!("{value:?} is not a valid email address"));
     if value.len() > MAX_EMAIL_LEN {
-        return Err(format!("an email address must be at most {MAX_EMAIL_LEN} characters"));
+        return Err(format!(
+            "an email address must be at most {MAX_EMAIL_LEN} characters"
+        ));
     }
     let Some((local, domain)) = value.split_once('@') else {
         return refuse();
@@ -143,7 +168,11 @@ pub fn email(value: &str) -> Result<(), String> {
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    if local_ok && domain_ok { Ok(()) } else { refuse() }
+    if local_ok && domain_ok {
+        Ok(())
+    } else {
+        refuse()
+    }
 }
 
 #[cfg(test)]
@@ -152,11 +181,26 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in ["a@b.co", "first.last+tag@example.com", "x_y@sub.example.org"] {
+        for good in [
+            "a@b.co",
+            "first.last+tag@example.com",
+            "x_y@sub.example.org",
+        ] {
             assert!(email(good).is_ok(), "{good}");
         }
         let long = format!("{}@example.com", "a".repeat(300));
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@-x.com", "a@x..com", "<script>@x.com", long.as_str()] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@-x.com",
+            "a@x..com",
+            "<script>@x.com",
+            long.as_str(),
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }
@@ -169,5 +213,9 @@ mod tests {
         assert!(required_text(" Ada ", 1, 10, "Name").is_ok());
         assert!(optional_text(Some("abc"), 2, "Description").is_err());
         assert!(optional_text(None, 2, "Description").is_ok());
+        assert!(required_text("a\0b", 1, 10, "Name").is_err());
+        assert!(optional_text(Some("a\0"), 10, "Description").is_err());
+        assert!(json_contains_nul(&serde_json::json!({"a": ["x\0"]})));
+        assert!(!json_contains_nul(&serde_json::json!({"a": ["x"]})));
     }
 }

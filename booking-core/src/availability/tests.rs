@@ -57,7 +57,12 @@ fn new_york_spring_forward_day_is_an_hour_shorter() {
     let slots = available_slots(&s, &[], whole_utc_day(2026, 3, 8), long_ago());
     assert_eq!(
         starts(&slots),
-        [utc(2026, 3, 8, 6, 0), utc(2026, 3, 8, 6, 30), utc(2026, 3, 8, 7, 0), utc(2026, 3, 8, 7, 30)]
+        [
+            utc(2026, 3, 8, 6, 0),
+            utc(2026, 3, 8, 6, 30),
+            utc(2026, 3, 8, 7, 0),
+            utc(2026, 3, 8, 7, 30)
+        ]
     );
 }
 
@@ -66,15 +71,30 @@ fn new_york_fall_back_day_is_an_hour_longer_and_ambiguous_start_is_the_earlier()
     // 2026-11-01: 01:00-02:00 happens twice; 01:00 is taken as EDT (05:00Z).
     let s = every_day(America::New_York, vec![hours("01:00", "03:00")], 60);
     let slots = available_slots(&s, &[], whole_utc_day(2026, 11, 1), long_ago());
-    assert_eq!(starts(&slots), [utc(2026, 11, 1, 5, 0), utc(2026, 11, 1, 6, 0), utc(2026, 11, 1, 7, 0)]);
+    assert_eq!(
+        starts(&slots),
+        [
+            utc(2026, 11, 1, 5, 0),
+            utc(2026, 11, 1, 6, 0),
+            utc(2026, 11, 1, 7, 0)
+        ]
+    );
 }
 
 #[test]
 fn london_gap_at_one_in_the_morning() {
     // 2026-03-29: 01:00 GMT jumps to 02:00 BST. 00:00-03:00 local is two real hours.
     let s = every_day(Europe::London, vec![hours("00:00", "03:00")], 60);
-    let slots = available_slots(&s, &[], range(utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 23, 0)), long_ago());
-    assert_eq!(starts(&slots), [utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 1, 0)]);
+    let slots = available_slots(
+        &s,
+        &[],
+        range(utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 23, 0)),
+        long_ago(),
+    );
+    assert_eq!(
+        starts(&slots),
+        [utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 1, 0)]
+    );
     // A start inside the gap is shifted forward: 01:30 local becomes 02:30 BST.
     let s = every_day(Europe::London, vec![hours("01:30", "03:30")], 60);
     let slots = available_slots(&s, &[], whole_utc_day(2026, 3, 29), long_ago());
@@ -85,10 +105,27 @@ fn london_gap_at_one_in_the_morning() {
 fn lord_howe_half_hour_shift() {
     // 2026-10-04 02:00 (+10:30) jumps to 02:30 (+11). 01:00-03:00 local is 90 minutes.
     let s = every_day(Australia::Lord_Howe, vec![hours("01:00", "03:00")], 30);
-    let slots = available_slots(&s, &[], range(utc(2026, 10, 3, 12, 0), utc(2026, 10, 3, 18, 0)), long_ago());
-    assert_eq!(starts(&slots), [utc(2026, 10, 3, 14, 30), utc(2026, 10, 3, 15, 0), utc(2026, 10, 3, 15, 30)]);
+    let slots = available_slots(
+        &s,
+        &[],
+        range(utc(2026, 10, 3, 12, 0), utc(2026, 10, 3, 18, 0)),
+        long_ago(),
+    );
+    assert_eq!(
+        starts(&slots),
+        [
+            utc(2026, 10, 3, 14, 30),
+            utc(2026, 10, 3, 15, 0),
+            utc(2026, 10, 3, 15, 30)
+        ]
+    );
     // In April it falls back by 30 minutes: 01:30-02:00 happens twice; 01:00-03:00 is 2.5 h.
-    let slots = available_slots(&s, &[], range(utc(2026, 4, 4, 12, 0), utc(2026, 4, 4, 18, 0)), long_ago());
+    let slots = available_slots(
+        &s,
+        &[],
+        range(utc(2026, 4, 4, 12, 0), utc(2026, 4, 4, 18, 0)),
+        long_ago(),
+    );
     assert_eq!(slots.len(), 5);
     assert_eq!(slots[0].start(), utc(2026, 4, 4, 14, 0));
 }
@@ -107,9 +144,21 @@ fn havana_midnight_gap_and_end_of_day() {
         ..SettingsDraft::default()
     })
     .unwrap();
-    let slots = available_slots(&s, &[], range(utc(2026, 3, 8, 0, 0), utc(2026, 3, 8, 12, 0)), long_ago());
+    let slots = available_slots(
+        &s,
+        &[],
+        range(utc(2026, 3, 8, 0, 0), utc(2026, 3, 8, 12, 0)),
+        long_ago(),
+    );
     // Saturday 22:00 CST = 03:00Z, its 24:00 resolves to 05:00Z; Sunday 00:00 (gap) = 05:00Z to 02:00 CDT = 06:00Z.
-    assert_eq!(starts(&slots), [utc(2026, 3, 8, 3, 0), utc(2026, 3, 8, 4, 0), utc(2026, 3, 8, 5, 0)]);
+    assert_eq!(
+        starts(&slots),
+        [
+            utc(2026, 3, 8, 3, 0),
+            utc(2026, 3, 8, 4, 0),
+            utc(2026, 3, 8, 5, 0)
+        ]
+    );
 }
 
 #[test]
@@ -127,7 +176,14 @@ fn beirut_midnight_fall_back() {
     .unwrap();
     let slots = available_slots(&s, &[], whole_utc_day(2026, 10, 24), long_ago());
     // 22:00 EEST = 19:00Z; 24:00 = Sunday 00:00 EET = 22:00Z: three real hours.
-    assert_eq!(starts(&slots), [utc(2026, 10, 24, 19, 0), utc(2026, 10, 24, 20, 0), utc(2026, 10, 24, 21, 0)]);
+    assert_eq!(
+        starts(&slots),
+        [
+            utc(2026, 10, 24, 19, 0),
+            utc(2026, 10, 24, 20, 0),
+            utc(2026, 10, 24, 21, 0)
+        ]
+    );
 }
 
 #[test]
@@ -136,12 +192,21 @@ fn date_override_replaces_the_weekday_and_empty_means_day_off() {
     let christmas_eve = NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
     let boxing_day = NaiveDate::from_ymd_opt(2026, 12, 26).unwrap();
     let s = with(&base, |d| {
-        d.date_overrides = BTreeMap::from([(christmas_eve, vec![]), (boxing_day, vec![hours("14:00", "15:00")])]);
+        d.date_overrides = BTreeMap::from([
+            (christmas_eve, vec![]),
+            (boxing_day, vec![hours("14:00", "15:00")]),
+        ]);
     });
     let now = utc(2026, 12, 1, 0, 0);
     assert!(available_slots(&s, &[], whole_utc_day(2026, 12, 24), now).is_empty());
-    assert_eq!(starts(&available_slots(&s, &[], whole_utc_day(2026, 12, 25), now)).len(), 2);
-    assert_eq!(starts(&available_slots(&s, &[], whole_utc_day(2026, 12, 26), now)), [utc(2026, 12, 26, 14, 0)]);
+    assert_eq!(
+        starts(&available_slots(&s, &[], whole_utc_day(2026, 12, 25), now)).len(),
+        2
+    );
+    assert_eq!(
+        starts(&available_slots(&s, &[], whole_utc_day(2026, 12, 26), now)),
+        [utc(2026, 12, 26, 14, 0)]
+    );
 }
 
 #[test]
@@ -153,58 +218,99 @@ fn a_day_off_in_the_week_offers_nothing() {
     .unwrap();
     let saturday = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
     assert_eq!(chrono::Datelike::weekday(&saturday), Weekday::Sat);
-    assert!(available_slots(&s, &[], whole_utc_day(2026, 12, 5), utc(2026, 12, 1, 0, 0)).is_empty());
-    assert_eq!(available_slots(&s, &[], whole_utc_day(2026, 12, 7), utc(2026, 12, 1, 0, 0)).len(), 16);
+    assert!(
+        available_slots(&s, &[], whole_utc_day(2026, 12, 5), utc(2026, 12, 1, 0, 0)).is_empty()
+    );
+    assert_eq!(
+        available_slots(&s, &[], whole_utc_day(2026, 12, 7), utc(2026, 12, 1, 0, 0)).len(),
+        16
+    );
 }
 
 #[test]
 fn overlapping_and_touching_intervals_merge_before_stepping() {
     // 09:00-10:00 and 10:00-11:00 merge, so a 90-minute slot fits at 09:00.
-    let s = every_day(Tz::UTC, vec![hours("10:00", "11:00"), hours("09:00", "10:00"), hours("09:30", "10:15")], 90);
+    let s = every_day(
+        Tz::UTC,
+        vec![
+            hours("10:00", "11:00"),
+            hours("09:00", "10:00"),
+            hours("09:30", "10:15"),
+        ],
+        90,
+    );
     let slots = available_slots(&s, &[], whole_utc_day(2026, 12, 2), utc(2026, 12, 1, 0, 0));
     assert_eq!(starts(&slots), [utc(2026, 12, 2, 9, 0)]);
 }
 
 #[test]
 fn step_shorter_than_duration_offers_overlapping_candidates() {
-    let s = with(&every_day(Tz::UTC, vec![hours("09:00", "10:30")], 60), |d| {
-        d.slot_step = Some(Duration::minutes(15));
-    });
+    let s = with(
+        &every_day(Tz::UTC, vec![hours("09:00", "10:30")], 60),
+        |d| {
+            d.slot_step = Some(Duration::minutes(15));
+        },
+    );
     let slots = available_slots(&s, &[], whole_utc_day(2026, 12, 2), utc(2026, 12, 1, 0, 0));
     assert_eq!(
         starts(&slots),
-        [utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 9, 15), utc(2026, 12, 2, 9, 30)]
+        [
+            utc(2026, 12, 2, 9, 0),
+            utc(2026, 12, 2, 9, 15),
+            utc(2026, 12, 2, 9, 30)
+        ]
     );
 }
 
 #[test]
 fn never_in_the_past_and_min_notice_is_respected() {
-    let s = with(&every_day(Tz::UTC, vec![hours("09:00", "17:00")], 60), |d| {
-        d.min_notice = Duration::minutes(90);
-    });
+    let s = with(
+        &every_day(Tz::UTC, vec![hours("09:00", "17:00")], 60),
+        |d| {
+            d.min_notice = Duration::minutes(90);
+        },
+    );
     let now = utc(2026, 12, 2, 10, 15);
     let slots = available_slots(&s, &[], whole_utc_day(2026, 12, 2), now);
     assert_eq!(slots.first().unwrap().start(), utc(2026, 12, 2, 12, 0));
     assert!(matches!(
-        check_booking(&s, range(utc(2026, 12, 2, 11, 0), utc(2026, 12, 2, 12, 0)), &[], now),
+        check_booking(
+            &s,
+            range(utc(2026, 12, 2, 11, 0), utc(2026, 12, 2, 12, 0)),
+            &[],
+            now
+        ),
         Err(SlotRefusal::TooSoon { .. })
     ));
     assert!(matches!(
-        check_booking(&s, range(utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 10, 0)), &[], now),
+        check_booking(
+            &s,
+            range(utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 10, 0)),
+            &[],
+            now
+        ),
         Err(SlotRefusal::TooSoon { .. })
     ));
 }
 
 #[test]
 fn max_advance_is_exclusive() {
-    let s = with(&every_day(Tz::UTC, vec![hours("09:00", "17:00")], 60), |d| {
-        d.max_advance = Duration::days(1);
-    });
+    let s = with(
+        &every_day(Tz::UTC, vec![hours("09:00", "17:00")], 60),
+        |d| {
+            d.max_advance = Duration::days(1);
+        },
+    );
     let now = utc(2026, 12, 2, 12, 0);
     let slots = available_slots(&s, &[], range(now, now + Duration::days(3)), now);
     assert_eq!(slots.last().unwrap().start(), utc(2026, 12, 3, 11, 0));
     assert!(matches!(
-        check_booking(&s, range(utc(2026, 12, 3, 12, 0), utc(2026, 12, 3, 13, 0)), &[], now),
+        check_booking(
+            &s,
+            range(utc(2026, 12, 3, 12, 0), utc(2026, 12, 3, 13, 0)),
+            &[],
+            now
+        ),
         Err(SlotRefusal::TooFarAhead { .. })
     ));
 }
@@ -212,31 +318,50 @@ fn max_advance_is_exclusive() {
 #[test]
 fn buffers_stack_and_may_lie_outside_working_hours() {
     // 30-minute slots, 15 minutes before and after each.
-    let s = with(&every_day(Tz::UTC, vec![hours("09:00", "12:00")], 30), |d| {
-        d.buffer_before = Duration::minutes(15);
-        d.buffer_after = Duration::minutes(15);
-    });
+    let s = with(
+        &every_day(Tz::UTC, vec![hours("09:00", "12:00")], 30),
+        |d| {
+            d.buffer_before = Duration::minutes(15);
+            d.buffer_after = Duration::minutes(15);
+        },
+    );
     let now = utc(2026, 12, 1, 0, 0);
     // A booking 10:00-10:30 with the same buffers occupies 09:45-10:45.
-    let booked = range(utc(2026, 12, 2, 10, 0), utc(2026, 12, 2, 10, 30)).widened(Duration::minutes(15), Duration::minutes(15));
+    let booked = range(utc(2026, 12, 2, 10, 0), utc(2026, 12, 2, 10, 30))
+        .widened(Duration::minutes(15), Duration::minutes(15));
     let slots = available_slots(&s, &[booked], whole_utc_day(2026, 12, 2), now);
     // 09:00 occupies 08:45-09:45 (touches: fine); 09:30 would occupy 09:15-10:00 (overlap);
     // 10:30 occupies 10:15-11:00 (overlap); 11:00 occupies 10:45-11:30 (touches: fine).
-    assert_eq!(starts(&slots), [utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 11, 0), utc(2026, 12, 2, 11, 30)]);
+    assert_eq!(
+        starts(&slots),
+        [
+            utc(2026, 12, 2, 9, 0),
+            utc(2026, 12, 2, 11, 0),
+            utc(2026, 12, 2, 11, 30)
+        ]
+    );
 }
 
 #[test]
 fn external_busy_blocks_its_own_time_and_the_candidates_buffers() {
-    let s = with(&every_day(Tz::UTC, vec![hours("09:00", "12:00")], 60), |d| {
-        d.buffer_after = Duration::minutes(10);
-    });
+    let s = with(
+        &every_day(Tz::UTC, vec![hours("09:00", "12:00")], 60),
+        |d| {
+            d.buffer_after = Duration::minutes(10);
+        },
+    );
     let now = utc(2026, 12, 1, 0, 0);
     let external = range(utc(2026, 12, 2, 11, 0), utc(2026, 12, 2, 11, 30));
     let slots = available_slots(&s, &[external], whole_utc_day(2026, 12, 2), now);
     // 10:00 + 60 min + 10 min buffer reaches 11:10: it overlaps the external event.
     assert_eq!(starts(&slots), [utc(2026, 12, 2, 9, 0)]);
     assert_eq!(
-        check_booking(&s, range(utc(2026, 12, 2, 10, 0), utc(2026, 12, 2, 11, 0)), &[external], now),
+        check_booking(
+            &s,
+            range(utc(2026, 12, 2, 10, 0), utc(2026, 12, 2, 11, 0)),
+            &[external],
+            now
+        ),
         Err(SlotRefusal::Busy)
     );
 }
@@ -247,7 +372,10 @@ fn back_to_back_bookings_are_allowed() {
     let now = utc(2026, 12, 1, 0, 0);
     let booked = range(utc(2026, 12, 2, 10, 0), utc(2026, 12, 2, 11, 0));
     let slots = available_slots(&s, &[booked], whole_utc_day(2026, 12, 2), now);
-    assert_eq!(starts(&slots), [utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 11, 0)]);
+    assert_eq!(
+        starts(&slots),
+        [utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 11, 0)]
+    );
 }
 
 #[test]
@@ -255,14 +383,20 @@ fn window_filters_by_start_only() {
     let s = every_day(Tz::UTC, vec![hours("09:00", "12:00")], 60);
     let now = utc(2026, 12, 1, 0, 0);
     let window = range(utc(2026, 12, 2, 9, 30), utc(2026, 12, 2, 11, 0));
-    assert_eq!(starts(&available_slots(&s, &[], window, now)), [utc(2026, 12, 2, 10, 0)]);
+    assert_eq!(
+        starts(&available_slots(&s, &[], window, now)),
+        [utc(2026, 12, 2, 10, 0)]
+    );
 }
 
 #[test]
 fn end_of_day_interval_reaches_midnight() {
     let s = every_day(Europe::London, vec![hours("23:00", "24:00")], 60);
     let now = utc(2026, 12, 1, 0, 0);
-    assert_eq!(starts(&available_slots(&s, &[], whole_utc_day(2026, 12, 2), now)), [utc(2026, 12, 2, 23, 0)]);
+    assert_eq!(
+        starts(&available_slots(&s, &[], whole_utc_day(2026, 12, 2), now)),
+        [utc(2026, 12, 2, 23, 0)]
+    );
 }
 
 #[test]
@@ -272,26 +406,43 @@ fn check_booking_names_the_rule() {
     let ok = range(utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 10, 0));
     assert_eq!(check_booking(&s, ok, &[], now), Ok(()));
     let long = range(utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 10, 30));
-    assert_eq!(check_booking(&s, long, &[], now), Err(SlotRefusal::WrongLength { expected_minutes: 60 }));
+    assert_eq!(
+        check_booking(&s, long, &[], now),
+        Err(SlotRefusal::WrongLength {
+            expected_minutes: 60
+        })
+    );
     let off_grid = range(utc(2026, 12, 2, 9, 10), utc(2026, 12, 2, 10, 10));
-    assert_eq!(check_booking(&s, off_grid, &[], now), Err(SlotRefusal::NotOffered));
+    assert_eq!(
+        check_booking(&s, off_grid, &[], now),
+        Err(SlotRefusal::NotOffered)
+    );
     let evening = range(utc(2026, 12, 2, 18, 0), utc(2026, 12, 2, 19, 0));
-    assert_eq!(check_booking(&s, evening, &[], now), Err(SlotRefusal::NotOffered));
+    assert_eq!(
+        check_booking(&s, evening, &[], now),
+        Err(SlotRefusal::NotOffered)
+    );
     assert_eq!(check_booking(&s, ok, &[ok], now), Err(SlotRefusal::Busy));
 }
 
 #[test]
 fn busy_range_covers_every_buffer_that_can_matter() {
-    let s = with(&every_day(Tz::UTC, vec![hours("09:00", "12:00")], 60), |d| {
-        d.buffer_before = Duration::minutes(5);
-        d.buffer_after = Duration::minutes(7);
-    });
+    let s = with(
+        &every_day(Tz::UTC, vec![hours("09:00", "12:00")], 60),
+        |d| {
+            d.buffer_before = Duration::minutes(5);
+            d.buffer_after = Duration::minutes(7);
+        },
+    );
     let now = utc(2026, 12, 1, 0, 0);
     let window = whole_utc_day(2026, 12, 2);
     let busy = busy_range_for(&s, window, now).unwrap();
     assert_eq!(busy.start(), window.start() - Duration::minutes(5));
     assert_eq!(busy.end(), window.end() + Duration::minutes(67));
-    assert_eq!(busy_range_for(&s, range(utc(2020, 1, 1, 0, 0), utc(2020, 1, 2, 0, 0)), now), None);
+    assert_eq!(
+        busy_range_for(&s, range(utc(2020, 1, 1, 0, 0), utc(2020, 1, 2, 0, 0)), now),
+        None
+    );
 }
 
 // ---------------------------------------------------------------- properties
@@ -320,52 +471,61 @@ fn arb_settings() -> impl Strategy<Value = OrganizerSettings> {
     (
         0..ZONES.len(),
         proptest::collection::vec(proptest::collection::vec(arb_interval(), 0..3), 7),
-        proptest::collection::vec((0i64..20, proptest::collection::vec(arb_interval(), 0..2)), 0..3),
+        proptest::collection::vec(
+            (0i64..20, proptest::collection::vec(arb_interval(), 0..2)),
+            0..3,
+        ),
         prop_oneof![Just(15i64), Just(30), Just(45), Just(60), Just(90)],
         proptest::option::of(prop_oneof![Just(10i64), Just(15), Just(30), Just(60)]),
         (0i64..4, 0i64..4),
         prop_oneof![Just(0i64), Just(60), Just(24 * 60)],
         1i64..30,
     )
-        .prop_map(|(zone, days, overrides, duration, step, (bb, ba), notice, advance)| {
-            let mut week = WeeklyHours::default();
-            for (day, hours) in crate::organizer::ALL_WEEKDAYS.into_iter().zip(days) {
-                *week.day_mut(day) = hours;
-            }
-            let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-            let date_overrides = overrides
-                .into_iter()
-                .map(|(offset, hours)| (base + Duration::days(offset), hours))
-                .collect();
-            OrganizerSettings::try_from(SettingsDraft {
-                time_zone: ZONES[zone],
-                weekly_hours: week,
-                date_overrides,
-                slot_duration: Duration::minutes(duration),
-                slot_step: step.map(Duration::minutes),
-                buffer_before: Duration::minutes(bb * 10),
-                buffer_after: Duration::minutes(ba * 10),
-                min_notice: Duration::minutes(notice),
-                max_advance: Duration::days(advance),
-            })
-            .unwrap()
-        })
+        .prop_map(
+            |(zone, days, overrides, duration, step, (bb, ba), notice, advance)| {
+                let mut week = WeeklyHours::default();
+                for (day, hours) in crate::organizer::ALL_WEEKDAYS.into_iter().zip(days) {
+                    *week.day_mut(day) = hours;
+                }
+                let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+                let date_overrides = overrides
+                    .into_iter()
+                    .map(|(offset, hours)| (base + Duration::days(offset), hours))
+                    .collect();
+                OrganizerSettings::try_from(SettingsDraft {
+                    time_zone: ZONES[zone],
+                    weekly_hours: week,
+                    date_overrides,
+                    slot_duration: Duration::minutes(duration),
+                    slot_step: step.map(Duration::minutes),
+                    buffer_before: Duration::minutes(bb * 10),
+                    buffer_after: Duration::minutes(ba * 10),
+                    min_notice: Duration::minutes(notice),
+                    max_advance: Duration::days(advance),
+                })
+                .unwrap()
+            },
+        )
 }
 
 /// Instants around the DST changes of March 2026, on a 5-minute grid.
 fn arb_instant() -> impl Strategy<Value = DateTime<Utc>> {
-    (0i64..(40 * 24 * 12)).prop_map(|five_minutes| utc(2026, 2, 25, 0, 0) + Duration::minutes(five_minutes * 5))
+    (0i64..(40 * 24 * 12))
+        .prop_map(|five_minutes| utc(2026, 2, 25, 0, 0) + Duration::minutes(five_minutes * 5))
 }
 
 fn arb_busy() -> impl Strategy<Value = Vec<TimeRange>> {
     proptest::collection::vec(
-        (arb_instant(), 1i64..36).prop_map(|(start, len)| TimeRange::starting_at(start, Duration::minutes(len * 10)).unwrap()),
+        (arb_instant(), 1i64..36).prop_map(|(start, len)| {
+            TimeRange::starting_at(start, Duration::minutes(len * 10)).unwrap()
+        }),
         0..12,
     )
 }
 
 fn arb_window() -> impl Strategy<Value = TimeRange> {
-    (arb_instant(), 1i64..(10 * 24)).prop_map(|(start, hours)| TimeRange::starting_at(start, Duration::hours(hours)).unwrap())
+    (arb_instant(), 1i64..(10 * 24))
+        .prop_map(|(start, hours)| TimeRange::starting_at(start, Duration::hours(hours)).unwrap())
 }
 
 /// Whether `slot` lies inside one resolved working interval of a local day.

@@ -1,0 +1,487 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::TimeZone;
+use chrono_tz::Europe;
+
+use super::*;
+use crate::lock::Release;
+use crate::memory::{MemoryLock, MemoryStore};
+use crate::organizer::WeeklyHours;
+use crate::provider::StaticBusy;
+use crate::time::{LocalInterval, ManualClock};
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+/// Tuesday 1 December 2026, 08:00 UTC.
+fn now() -> DateTime<Utc> {
+    utc(2026, 12, 1, 8, 0)
+}
+
+struct Fixture {
+    service: BookingService,
+    clock: Arc<ManualClock>,
+    ada: Organizer,
+    api_token: SecretToken,
+}
+
+fn settings_draft() -> SettingsDraft {
+    SettingsDraft {
+        time_zone: Europe::London,
+        weekly_hours: WeeklyHours::weekdays(vec![LocalInterval::parse("09:00", "17:00").unwrap()]),
+        slot_duration: Duration::minutes(30),
+        buffer_after: Duration::minutes(15),
+        ..SettingsDraft::default()
+    }
+}
+
+async fn fixture_with(lock: Arc<dyn SlotLock>) -> Fixture {
+    let clock = Arc::new(ManualClock::new(now()));
+    let service = BookingService::new(Arc::new(MemoryStore::new()), lock).with_clock(clock.clone());
+    let (ada, api_token) = service
+        .register_organizer(NewOrganizer {
+            username: "ada".into(),
+            email: "ada@example.com".into(),
+            display_name: "Ada Lovelace".into(),
+            time_zone: Europe::London,
+        })
+        .await
+        .unwrap();
+    service
+        .put_settings(ada.id, settings_draft())
+        .await
+        .unwrap();
+    Fixture {
+        service,
+        clock,
+        ada,
+        api_token,
+    }
+}
+
+async fn fixture() -> Fixture {
+    fixture_with(Arc::new(MemoryLock::new())).await
+}
+
+fn request(start: DateTime<Utc>, minutes: i64) -> BookingRequest {
+    BookingRequest {
+        organizer_username: "ada".into(),
+        attendant_name: "Grace".into(),
+        attendant_email: "grace@example.com".into(),
+        title: "Intro call".into(),
+        description: None,
+        start_time: start.to_rfc3339(),
+        end_time: (start + Duration::minutes(minutes)).to_rfc3339(),
+        metadata: None,
+    }
+}
+
+fn day(d: u32) -> TimeRange {
+    TimeRange::new(utc(2026, 12, d, 0, 0), utc(2026, 12, d + 1, 0, 0)).unwrap()
+}
+
+#[tokio::test]
+async fn booking_removes_the_slot_and_its_buffer_and_cancel_brings_them_back() {
+    let f = fixture().await;
+    let before = f.service.available_slots("ada", day(2)).await.unwrap();
+    assert_eq!(before.len(), 16);
+    let created = f
+        .service
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30))
+        .await
+        .unwrap();
+    let after = f.service.available_slots("ada", day(2)).await.unwrap();
+    // 10:00 is booked and occupies 10:00-10:45 with its buffer: 10:30 would start inside
+    // it, and 09:30's own buffer (until 10:15) would overlap the meeting. Buffers stack.
+    assert_eq!(after.len(), 13);
+    for blocked in [
+        utc(2026, 12, 2, 9, 30),
+        utc(2026, 12, 2, 10, 0),
+        utc(2026, 12, 2, 10, 30),
+    ] {
+        assert!(!after.iter().any(|s| s.start() == blocked));
+    }
+    let token = Credential::CancelToken(created.cancel_token.expose().to_owned());
+    f.service
+        .cancel_booking(created.booking.id, &token)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.service.available_slots("ada", day(2)).await.unwrap(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn the_seed_error_scenarios_each_have_their_own_error() {
+    let f = fixture().await;
+    let start = utc(2026, 12, 2, 10, 0);
+
+    let mut inverted = request(start, 30);
+    inverted.end_time = inverted.start_time.clone();
+    assert!(matches!(
+        f.service.create_booking(inverted).await,
+        Err(ServiceError::InvalidTimeRange(_))
+    ));
+
+    let mut unknown = request(start, 30);
+    unknown.organizer_username = "nobody".into();
+    assert!(matches!(
+        f.service.create_booking(unknown).await,
+        Err(ServiceError::OrganizerNotFound)
+    ));
+
+    let (_bob, _) = f
+        .service
+        .register_organizer(NewOrganizer {
+            username: "bob".into(),
+            email: "bob@example.com".into(),
+            display_name: "Bob".into(),
+            time_zone: Europe::London,
+        })
+        .await
+        .unwrap();
+    let mut no_settings = request(start, 30);
+    no_settings.organizer_username = "bob".into();
+    assert!(matches!(
+        f.service.create_booking(no_settings).await,
+        Err(ServiceError::SettingsNotFound)
+    ));
+
+    f.service.create_booking(request(start, 30)).await.unwrap();
+    assert!(matches!(
+        f.service.create_booking(request(start, 30)).await,
+        Err(ServiceError::SlotUnavailable(SlotRefusal::Busy))
+    ));
+    for refused in [
+        request(utc(2026, 12, 2, 10, 5), 30),  // off the grid
+        request(utc(2026, 12, 2, 11, 0), 45),  // wrong length
+        request(utc(2026, 11, 30, 10, 0), 30), // in the past
+        request(utc(2027, 6, 1, 10, 0), 30),   // beyond max advance
+        request(utc(2026, 12, 5, 10, 0), 30),  // Saturday
+    ] {
+        let err = f.service.create_booking(refused).await.unwrap_err();
+        assert_eq!(err.code(), "slot_unavailable", "{err}");
+    }
+
+    let mut invalid = request(start, 30);
+    invalid.attendant_email = "grace".into();
+    let Err(ServiceError::Validation(errors)) = f.service.create_booking(invalid).await else {
+        panic!("expected a validation error")
+    };
+    assert!(errors.message_for("attendantEmail").is_some());
+}
+
+#[tokio::test]
+async fn a_held_slot_lock_is_reported_as_being_booked() {
+    let lock = Arc::new(MemoryLock::new());
+    let f = fixture_with(lock.clone()).await;
+    let start = utc(2026, 12, 2, 10, 0);
+    let key = SlotKey {
+        organizer_id: f.ada.id,
+        start,
+    };
+    let guard = lock
+        .acquire(&key, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.service.create_booking(request(start, 30)).await,
+        Err(ServiceError::SlotBeingBooked)
+    ));
+    lock.release(&guard).await.unwrap();
+    f.service.create_booking(request(start, 30)).await.unwrap();
+}
+
+/// A lock whose backend is always down, counting the attempts.
+#[derive(Default)]
+struct BrokenLock {
+    attempts: AtomicUsize,
+}
+
+#[async_trait]
+impl SlotLock for BrokenLock {
+    async fn acquire(
+        &self,
+        _key: &SlotKey,
+        _ttl: std::time::Duration,
+    ) -> Result<LockGuard, LockError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        Err(LockError::backend("connection refused"))
+    }
+    async fn release(&self, _guard: &LockGuard) -> Result<Release, LockError> {
+        Err(LockError::backend("connection refused"))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_lock_backend_still_books_once_and_never_twice() {
+    let lock = Arc::new(BrokenLock::default());
+    let f = fixture_with(lock.clone()).await;
+    let start = utc(2026, 12, 2, 10, 0);
+    let attempts = (0..16).map(|_| {
+        let service = f.service.clone();
+        tokio::spawn(async move { service.create_booking(request(start, 30)).await })
+    });
+    let mut wins = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(error) => assert_eq!(error.code(), "slot_unavailable", "{error}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    // The winner went through the broken lock (later requests may be refused before it).
+    assert!(lock.attempts.load(Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn cancel_needs_the_organizer_or_the_token_and_succeeds_once() {
+    let f = fixture().await;
+    let created = f
+        .service
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30))
+        .await
+        .unwrap();
+    let id = created.booking.id;
+    let (bob, _) = f
+        .service
+        .register_organizer(NewOrganizer {
+            username: "bob".into(),
+            email: "bob@example.com".into(),
+            display_name: "Bob".into(),
+            time_zone: Europe::London,
+        })
+        .await
+        .unwrap();
+    for wrong in [
+        Credential::Organizer(bob.id),
+        Credential::CancelToken("guess".into()),
+    ] {
+        assert!(matches!(
+            f.service.cancel_booking(id, &wrong).await,
+            Err(ServiceError::PermissionDenied)
+        ));
+        assert!(matches!(
+            f.service.get_booking(id, &wrong).await,
+            Err(ServiceError::PermissionDenied)
+        ));
+    }
+    let owner = Credential::Organizer(f.ada.id);
+    assert_eq!(f.service.get_booking(id, &owner).await.unwrap().id, id);
+    f.clock.advance(Duration::minutes(5));
+    let cancelled = f.service.cancel_booking(id, &owner).await.unwrap();
+    assert_eq!(cancelled.cancelled_at, now() + Duration::minutes(5));
+    assert_eq!(cancelled.booking.deleted_at, Some(cancelled.cancelled_at));
+    let token = Credential::CancelToken(created.cancel_token.expose().to_owned());
+    assert!(matches!(
+        f.service.cancel_booking(id, &token).await,
+        Err(ServiceError::AlreadyCancelled { cancelled_at }) if cancelled_at == cancelled.cancelled_at
+    ));
+    assert!(matches!(
+        f.service.get_booking(id, &owner).await,
+        Err(ServiceError::NotFound)
+    ));
+    assert!(matches!(
+        f.service
+            .cancel_booking(BookingId::generate(), &owner)
+            .await,
+        Err(ServiceError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn organizers_authenticate_by_token_and_usernames_are_unique() {
+    let f = fixture().await;
+    assert_eq!(
+        f.service
+            .authenticate(f.api_token.expose())
+            .await
+            .unwrap()
+            .id,
+        f.ada.id
+    );
+    assert!(matches!(
+        f.service.authenticate("nope").await,
+        Err(ServiceError::Unauthorized)
+    ));
+    let again = NewOrganizer {
+        username: "ada".into(),
+        email: "other@example.com".into(),
+        display_name: "Other".into(),
+        time_zone: Europe::London,
+    };
+    assert!(matches!(
+        f.service.register_organizer(again).await,
+        Err(ServiceError::UsernameTaken(_))
+    ));
+}
+
+#[tokio::test]
+async fn list_pages_in_the_store_and_reads_dates_in_the_organizers_zone() {
+    let f = fixture().await;
+    // Five bookings on Wednesday 2 December, 09:00 to 13:00 London (= UTC in winter).
+    for hour in 9..14 {
+        f.service
+            .create_booking(request(utc(2026, 12, 2, hour, 0), 30))
+            .await
+            .unwrap();
+    }
+    f.service
+        .create_booking(request(utc(2026, 12, 3, 9, 0), 30))
+        .await
+        .unwrap();
+    let owner = f.ada.id;
+    let page = |page, limit| ListQuery {
+        from: NaiveDate::from_ymd_opt(2026, 12, 2),
+        to: NaiveDate::from_ymd_opt(2026, 12, 2),
+        page,
+        limit,
+    };
+    let first = f.service.list_bookings(owner, page(1, 2)).await.unwrap();
+    assert_eq!(
+        (first.total, first.total_pages, first.bookings.len()),
+        (5, 3, 2)
+    );
+    assert_eq!(first.bookings[0].start_time(), utc(2026, 12, 2, 9, 0));
+    let last = f.service.list_bookings(owner, page(3, 2)).await.unwrap();
+    assert_eq!(last.bookings.len(), 1);
+    assert_eq!(last.bookings[0].start_time(), utc(2026, 12, 2, 13, 0));
+    let all = f
+        .service
+        .list_bookings(
+            owner,
+            ListQuery {
+                limit: 1000,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((all.total, all.limit, all.bookings.len()), (6, 100, 6));
+    for (bad_page, bad_limit, field) in [(0, 10, "page"), (1, 0, "limit")] {
+        let Err(ServiceError::Validation(errors)) = f
+            .service
+            .list_bookings(owner, page(bad_page, bad_limit))
+            .await
+        else {
+            panic!("expected a validation error")
+        };
+        assert!(errors.message_for(field).is_some());
+    }
+}
+
+#[tokio::test]
+async fn list_dates_follow_the_zone_not_utc() {
+    let f = fixture().await;
+    let mut draft = settings_draft();
+    draft.time_zone = chrono_tz::Asia::Tokyo; // UTC+9: Wednesday 09:00 Tokyo is Wednesday 00:00 UTC.
+    draft.weekly_hours =
+        WeeklyHours::every_day(vec![LocalInterval::parse("00:00", "24:00").unwrap()]);
+    f.service.put_settings(f.ada.id, draft).await.unwrap();
+    // 23:30 UTC on 2 December is 08:30 on 3 December in Tokyo.
+    f.service
+        .create_booking(request(utc(2026, 12, 2, 23, 30), 30))
+        .await
+        .unwrap();
+    let on = |d| ListQuery {
+        from: NaiveDate::from_ymd_opt(2026, 12, d),
+        to: NaiveDate::from_ymd_opt(2026, 12, d),
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        f.service
+            .list_bookings(f.ada.id, on(2))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        f.service
+            .list_bookings(f.ada.id, on(3))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}
+
+#[tokio::test]
+async fn slots_windows_are_bounded_and_external_busy_time_counts() {
+    let f = fixture().await;
+    let long = TimeRange::new(now(), now() + Duration::days(63)).unwrap();
+    assert!(matches!(
+        f.service.available_slots("ada", long).await,
+        Err(ServiceError::WindowTooLong { max_days: 62 })
+    ));
+    let exactly = TimeRange::new(now(), now() + Duration::days(62)).unwrap();
+    assert!(
+        !f.service
+            .available_slots("ada", exactly)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        f.service.available_slots("nobody", day(2)).await,
+        Err(ServiceError::OrganizerNotFound)
+    ));
+
+    let lunch = TimeRange::new(utc(2026, 12, 2, 12, 0), utc(2026, 12, 2, 13, 0)).unwrap();
+    let service = f
+        .service
+        .clone()
+        .with_provider(Arc::new(StaticBusy(vec![lunch])));
+    let slots = service.available_slots("ada", day(2)).await.unwrap();
+    // 11:30 (+15 min buffer) reaches into lunch; 12:00 and 12:30 are in it.
+    assert_eq!(slots.len(), 13);
+    assert!(matches!(
+        service
+            .create_booking(request(utc(2026, 12, 2, 12, 0), 30))
+            .await,
+        Err(ServiceError::SlotUnavailable(SlotRefusal::Busy))
+    ));
+}
+
+#[tokio::test]
+async fn settings_are_validated_before_saving() {
+    let f = fixture().await;
+    let bad = SettingsDraft {
+        slot_duration: Duration::zero(),
+        ..settings_draft()
+    };
+    assert!(matches!(
+        f.service.put_settings(f.ada.id, bad).await,
+        Err(ServiceError::InvalidSettings(_))
+    ));
+    assert_eq!(
+        f.service.settings(f.ada.id).await.unwrap().slot_duration(),
+        Duration::minutes(30)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_creates_for_one_slot_have_exactly_one_winner() {
+    let f = fixture().await;
+    let start = utc(2026, 12, 2, 14, 0);
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let service = f.service.clone();
+            tokio::spawn(async move { service.create_booking(request(start, 30)).await })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(error) => assert!(
+                matches!(error.code(), "slot_unavailable" | "slot_being_booked"),
+                "{error}"
+            ),
+        }
+    }
+    assert_eq!(wins, 1);
+}
