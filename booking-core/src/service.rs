@@ -5,21 +5,25 @@
 //! # How a booking is made
 //!
 //! 1. The request is validated ([`BookingRequest::validate`]).
-//! 2. Organizer, settings and occupied intervals are read in one store call
-//!    ([`BookingStore::booking_context`]), external busy time from the
-//!    [`AvailabilityProvider`], and [`check_booking`] refuses a slot that is
-//!    plainly not available without touching the lock.
-//! 3. The slot lock (`organizer + slot start`, 10 s) is taken. Held by
+//! 2. The slot lock (`organizer id + slot start`, 10 s) is taken. Held by
 //!    someone else: [`ServiceError::SlotBeingBooked`], as in the seed. Lock
 //!    backend down: the service **proceeds without the lock** and logs a
 //!    warning, because the lock is only an early refusal; the store's atomic
 //!    insert is what prevents double booking, so bookings stay both safe and
 //!    available while the lock backend is unreachable.
-//! 4. Under the lock, occupied intervals are read again and the slot is
-//!    re-checked (the seed's double-check pattern).
-//! 5. The store inserts, atomically refusing any overlap
+//! 3. Under the lock, organizer, settings and occupied intervals are read in
+//!    **one** store call ([`BookingStore::booking_context`]), external busy
+//!    time comes from the [`AvailabilityProvider`], and [`check_booking`]
+//!    checks the request against this fresh state (the seed's double check).
+//! 4. The store inserts, atomically refusing any overlap
 //!    ([`StoreError::Conflict`] becomes [`ServiceError::SlotUnavailable`]).
-//! 6. The lock is released whatever happened, by compare-and-delete.
+//! 5. The lock is released whatever happened, by compare-and-delete.
+//!
+//! The hot path is therefore one read and one insert against the store, and
+//! two lock round trips. The lock key needs the organizer's id while the
+//! request names a username, so the service remembers usernames it has
+//! resolved; the very first booking for an organizer in a process reads
+//! before locking instead (still one read).
 //!
 //! # Cancelling
 //!
@@ -29,7 +33,8 @@
 //! secret cancel token handed to the attendee once, at creation. Only the
 //! token's SHA-256 is stored; it is compared in constant time.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, DurationRound as _, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -314,6 +319,7 @@ pub struct BookingService {
     provider: Arc<dyn AvailabilityProvider>,
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
+    organizer_ids: Arc<OrganizerIds>,
 }
 
 impl std::fmt::Debug for BookingService {
@@ -321,6 +327,44 @@ impl std::fmt::Debug for BookingService {
         f.debug_struct("BookingService")
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a booking needs, once the organizer is known to have settings.
+struct ReadyContext {
+    organizer: Organizer,
+    settings: OrganizerSettings,
+    occupied: Vec<TimeRange>,
+}
+
+/// Usernames already resolved to organizer ids, so the slot lock (keyed by
+/// organizer id, as in the seed) can be taken *before* the one read of the
+/// booking path. Ids never change; a stale entry (a username re-used after its
+/// organizer was deleted) only means one lock on the wrong key, which the
+/// store's own guarantee makes harmless, and the read corrects the entry.
+#[derive(Debug, Default)]
+struct OrganizerIds {
+    by_username: RwLock<HashMap<String, OrganizerId>>,
+}
+
+/// Entries kept before the cache starts over; bounds memory per process.
+const ORGANIZER_ID_CACHE_LIMIT: usize = 10_000;
+
+impl OrganizerIds {
+    fn get(&self, username: &str) -> Option<OrganizerId> {
+        let map = self.by_username.read().unwrap_or_else(|p| p.into_inner());
+        map.get(username).copied()
+    }
+
+    fn remember(&self, username: &str, id: OrganizerId) {
+        let mut map = self.by_username.write().unwrap_or_else(|p| p.into_inner());
+        if map.get(username) == Some(&id) {
+            return;
+        }
+        if map.len() >= ORGANIZER_ID_CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(username.to_owned(), id);
     }
 }
 
@@ -338,6 +382,7 @@ impl BookingService {
             provider: Arc::new(NoExternalCalendar),
             clock: Arc::new(SystemClock),
             config: ServiceConfig::default(),
+            organizer_ids: Arc::default(),
         }
     }
 
@@ -456,55 +501,85 @@ impl BookingService {
         request: BookingRequest,
     ) -> Result<CreatedBooking, ServiceError> {
         let request = request.validate()?;
-        let requested = request.time;
-        let context = self
-            .store
-            .booking_context(
-                &request.organizer_username,
-                requested.widened(WIDEST_REACH, WIDEST_REACH),
-            )
-            .await?
-            .ok_or(ServiceError::OrganizerNotFound)?;
-        let settings = context.settings.ok_or(ServiceError::SettingsNotFound)?;
-        let organizer = context.organizer;
-        let occupied = requested.widened(settings.buffer_before(), settings.buffer_after());
-        let external = self.external_busy(&organizer, occupied).await?;
-
-        let mut busy = context.occupied;
-        busy.extend(external.iter().copied());
-        check_booking(&settings, requested, &busy, self.now())
-            .map_err(ServiceError::SlotUnavailable)?;
-
-        let key = SlotKey {
-            organizer_id: organizer.id,
-            start: requested.start(),
+        let start = request.time.start();
+        let (guard, context) = match self.organizer_ids.get(&request.organizer_username) {
+            Some(organizer_id) => {
+                // Known organizer: lock first, then read everything fresh under the lock.
+                let guard = self
+                    .acquire_slot_lock(&SlotKey {
+                        organizer_id,
+                        start,
+                    })
+                    .await?;
+                (
+                    guard,
+                    self.booking_context(&request.organizer_username, request.time)
+                        .await,
+                )
+            }
+            None => {
+                // First booking for this organizer in this process: their id (the
+                // lock key) comes with the one read.
+                let context = self
+                    .booking_context(&request.organizer_username, request.time)
+                    .await?;
+                let key = SlotKey {
+                    organizer_id: context.organizer.id,
+                    start,
+                };
+                (self.acquire_slot_lock(&key).await?, Ok(context))
+            }
         };
-        let guard = self.acquire_slot_lock(&key).await?;
-        let result = self
-            .insert_under_lock(&organizer, &settings, request, occupied, external)
-            .await;
+        let result = match context {
+            Ok(context) => self.check_and_insert(context, request).await,
+            Err(error) => Err(error),
+        };
         if let Some(guard) = guard {
             self.release_slot_lock(&guard).await;
         }
         result
     }
 
-    /// Steps 4 and 5: re-check with fresh data, then let the store arbitrate.
-    async fn insert_under_lock(
+    /// Organizer, settings and occupied intervals around `requested`, in one
+    /// store call, remembering the organizer's id for the next lock key.
+    async fn booking_context(
         &self,
-        organizer: &Organizer,
-        settings: &OrganizerSettings,
-        request: ValidBookingRequest,
-        occupied: TimeRange,
-        external: Vec<TimeRange>,
-    ) -> Result<CreatedBooking, ServiceError> {
-        let mut busy = self
+        username: &str,
+        requested: TimeRange,
+    ) -> Result<ReadyContext, ServiceError> {
+        let context = self
             .store
-            .occupied_intervals(organizer.id, occupied)
-            .await?;
-        busy.extend(external);
+            .booking_context(username, requested.widened(WIDEST_REACH, WIDEST_REACH))
+            .await?
+            .ok_or(ServiceError::OrganizerNotFound)?;
+        self.organizer_ids.remember(username, context.organizer.id);
+        let settings = context.settings.ok_or(ServiceError::SettingsNotFound)?;
+        Ok(ReadyContext {
+            organizer: context.organizer,
+            settings,
+            occupied: context.occupied,
+        })
+    }
+
+    /// Checks the request against fresh busy time, then lets the store
+    /// arbitrate with its atomic insert.
+    async fn check_and_insert(
+        &self,
+        context: ReadyContext,
+        request: ValidBookingRequest,
+    ) -> Result<CreatedBooking, ServiceError> {
+        let ReadyContext {
+            organizer,
+            settings,
+            mut occupied,
+        } = context;
+        let reach = request
+            .time
+            .widened(settings.buffer_before(), settings.buffer_after());
+        occupied.extend(self.external_busy(&organizer, reach).await?);
         let now = self.now();
-        check_booking(settings, request.time, &busy, now).map_err(ServiceError::SlotUnavailable)?;
+        check_booking(&settings, request.time, &occupied, now)
+            .map_err(ServiceError::SlotUnavailable)?;
         let cancel_token = SecretToken::generate().map_err(ServiceError::Randomness)?;
         let booking = self
             .store

@@ -133,9 +133,11 @@ fn lord_howe_half_hour_shift() {
 #[test]
 fn havana_midnight_gap_and_end_of_day() {
     // Cuba springs forward at midnight on Sunday 2026-03-08: 00:00 becomes 01:00 CDT.
-    let mut week = WeeklyHours::default();
-    week.saturday = vec![hours("22:00", "24:00")];
-    week.sunday = vec![hours("00:00", "02:00")];
+    let week = WeeklyHours {
+        saturday: vec![hours("22:00", "24:00")],
+        sunday: vec![hours("00:00", "02:00")],
+        ..WeeklyHours::default()
+    };
     let s = OrganizerSettings::try_from(SettingsDraft {
         time_zone: America::Havana,
         weekly_hours: week,
@@ -164,8 +166,10 @@ fn havana_midnight_gap_and_end_of_day() {
 #[test]
 fn beirut_midnight_fall_back() {
     // Lebanon falls back at 00:00 on Sunday 2026-10-25 to 23:00 Saturday: 23:00-24:00 repeats.
-    let mut week = WeeklyHours::default();
-    week.saturday = vec![hours("22:00", "24:00")];
+    let week = WeeklyHours {
+        saturday: vec![hours("22:00", "24:00")],
+        ..WeeklyHours::default()
+    };
     let s = OrganizerSettings::try_from(SettingsDraft {
         time_zone: Asia::Beirut,
         weekly_hours: week,
