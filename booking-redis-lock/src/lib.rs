@@ -6,13 +6,15 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use booking_core::lock::SlotLock;
+//! use booking_core::memory::MemoryStore;
+//! use booking_core::service::BookingService;
 //! use booking_redis_lock::{RedisLock, RedisLockConfig};
 //!
 //! # async fn demo() -> Result<(), booking_core::lock::LockError> {
-//! let lock: Arc<dyn SlotLock> =
-//!     Arc::new(RedisLock::connect("redis://127.0.0.1:6379", RedisLockConfig::default()).await?);
-//! # let _ = lock; Ok(()) }
+//! // `connect` checks the server once; `connect_lazy` starts even while Redis is down.
+//! let lock = RedisLock::connect("redis://127.0.0.1:6379", RedisLockConfig::default()).await?;
+//! let service = BookingService::new(Arc::new(MemoryStore::new()), Arc::new(lock));
+//! # let _ = service; Ok(()) }
 //! ```
 //!
 //! ## What it does
@@ -100,6 +102,13 @@
 //! The tests run against a real Redis at `REDIS_URL` (default
 //! `redis://127.0.0.1:6379`), each under its own key prefix so they can run
 //! in parallel; a missing server makes them fail with a clear message.
+//! `scripts/ensure-redis.sh` starts a local server when none answers
+//! (installing Debian's `redis-server` package if needed), for `.ci/run`.
+//!
+//! ## Runtime
+//!
+//! Tokio only: the connection manager and the timeouts run on the Tokio
+//! runtime the calls are made from.
 //!
 //! [`SecretToken::generate`]: booking_core::secret::SecretToken::generate
 #![warn(missing_docs)]
@@ -380,9 +389,12 @@ impl RedisLock {
     /// run in the background so the caller is not delayed. Only ever deletes a key still holding `token`, which nobody
     /// but us knows, so it cannot harm another holder.
     fn spawn_cleanup(&self, key: &str, token: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime to run it on: the key expires by itself
+        };
         let this = self.clone();
         let guard = LockGuard::new(key, token);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             if let Err(error) = this.compare_and_delete(&guard).await {
                 tracing::debug!(key = guard.key(), %error, "cleanup of an unconfirmed slot lock failed; it will expire");
             }
