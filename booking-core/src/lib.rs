@@ -43,3 +43,8 @@ pub mod memory;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
+
+/// The root README's code examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
