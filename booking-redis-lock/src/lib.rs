@@ -102,8 +102,9 @@
 //! The tests run against a real Redis at `REDIS_URL` (default
 //! `redis://127.0.0.1:6379`), each under its own key prefix so they can run
 //! in parallel; a missing server makes them fail with a clear message.
-//! `scripts/ensure-redis.sh` starts a local server when none answers
-//! (installing Debian's `redis-server` package if needed), for `.ci/run`.
+//! The workspace's `scripts/ensure-services.sh` (run by `scripts/test.sh`
+//! and `.ci/run`) starts a local server when none answers, installing
+//! Debian's `redis-server` package if needed.
 //!
 //! ## Runtime
 //!
