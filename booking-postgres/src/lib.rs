@@ -120,6 +120,10 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`. Each test works in its own
 //! fresh schema (`bk_test_...`), so they run in parallel; a test that cannot
 //! reach the server fails with a message saying so.
+//!
+//! [`StoreError::Conflict`]: booking_core::store::StoreError::Conflict
+//! [`StoreError::Corrupt`]: booking_core::store::StoreError::Corrupt
+//! [`StoreError::Backend`]: booking_core::store::StoreError::Backend
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
