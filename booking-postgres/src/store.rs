@@ -64,10 +64,13 @@ impl PostgresStore {
 
     /// Connects a pool of up to 10 connections to `url`, such as
     /// `postgres://postgres@127.0.0.1:5432/postgres`. Fails if the server
-    /// cannot be reached.
+    /// cannot be reached within 5 seconds (also the longest a query waits for
+    /// a free connection); pass your own pool to [`new`](Self::new) to choose
+    /// other limits.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(url)
             .await
             .map_err(StoreError::backend)?;
