@@ -1,1 +1,47 @@
-//! placeholder
+//! # booking-examples
+//!
+//! The full booking service over HTTP, wired from `booking-core` and its
+//! adapters: the project's "run it and try it" crate.
+//!
+//! ```text
+//! cargo run --release --example service
+//! ```
+//!
+//! starts the service on `127.0.0.1:3000` with an embedded SQLite file
+//! (`booking.db`, created and migrated on start) and the in-process slot
+//! lock: nothing to install. `DATABASE_URL=postgres://...` switches to
+//! PostgreSQL and `REDIS_URL=redis://...` to the Redis slot lock (see
+//! [`config`]). The service logs which store and lock it chose, and stops at
+//! start with one clear line when a configured server cannot be reached
+//! ([`startup::StartupError`]).
+//!
+//! ## Cargo features
+//!
+//! `sqlite`, `postgres` and `redis` (all on by default) each pull in one
+//! adapter crate. `--no-default-features --features sqlite` builds a service
+//! with no PostgreSQL or Redis code; asking such a build for a PostgreSQL or
+//! Redis URL fails at start naming the missing feature. `memory://` (the
+//! in-memory store) needs no feature.
+//!
+//! ## Pieces
+//!
+//! * [`config::Config`]: the environment variables;
+//! * [`startup::build`]: connects and migrates the chosen backends into a
+//!   [`BookingService`](booking_core::service::BookingService);
+//! * [`http::router`]: the JSON API (endpoints, error codes and statuses are
+//!   listed in [`http`]);
+//! * [`startup::serve`]: runs the router until a shutdown signal.
+//!
+//! The runnable program is `examples/service.rs`; the integration tests in
+//! `tests/` start the same router on an ephemeral port and talk to it over
+//! real HTTP.
+#![warn(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod http;
+pub mod startup;
+
+pub use config::Config;
+pub use http::router;
+pub use startup::{Backends, StartupError, build, build_with, serve};

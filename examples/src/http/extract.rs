@@ -1,0 +1,282 @@
+//! Extractors that turn every malformed request into an [`ApiError`] with
+//! the documented shape: bodies, query strings, path ids and bearer tokens.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use booking_core::booking::BookingId;
+use booking_core::organizer::Organizer;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+
+/// The largest request body accepted: 64 KiB. Larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body of type `T`. Unlike `axum::Json` it accepts any content type
+/// (so a bare `curl -d` works) and reports problems in the API's shape: 413
+/// for a body over [`MAX_BODY_BYTES`], 400 `validation_error` for bad JSON,
+/// naming the field (`weeklyHours.monday[0].start`) when a value has the
+/// wrong type or a required one is missing.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// An optional JSON body: an empty (or all-whitespace) body is `None`.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        parse_json(&bytes).map(|value| OptionalJsonBody(Some(value)))
+    }
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the request body is larger than {} KiB",
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+    } else {
+        ApiError::bad_request(format!("could not read the request body: {rejection}"))
+    }
+}
+
+/// Parses `bytes` as a `T`, with the field path of a type error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::bad_request(format!("malformed JSON: {error}")))?;
+    Ok(value)
+}
+
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_json::error::Category;
+
+    let path = error.path().to_string();
+    let inner = error.inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::bad_request(format!("malformed JSON: {inner}"))
+        }
+        Category::Data => {
+            let message = inner.to_string();
+            let bare = strip_position(&message);
+            // serde names missing and unknown fields only in its message.
+            let named = ["missing field `", "unknown field `"]
+                .iter()
+                .find_map(|prefix| bare.strip_prefix(prefix))
+                .and_then(|rest| rest.split('`').next());
+            let field = match (named, path.as_str()) {
+                (Some(name), ".") => name.to_owned(),
+                // An unknown key is already the last segment of the path.
+                (Some(name), full) if full == name || full.ends_with(&format!(".{name}")) => {
+                    full.to_owned()
+                }
+                (Some(name), parent) => format!("{parent}.{name}"),
+                (None, ".") => {
+                    return ApiError::bad_request(format!(
+                        "the JSON body has the wrong shape: {bare}"
+                    ));
+                }
+                (None, path) => path.to_owned(),
+            };
+            let text = if bare.starts_with("missing field") {
+                format!("{field} is required")
+            } else {
+                bare.to_owned()
+            };
+            ApiError::field(field, text)
+        }
+    }
+}
+
+/// serde_json's message without its ` at line 1 column 5` suffix.
+fn strip_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    }
+}
+
+/// The query string as name-value pairs; each handler parses the values it
+/// needs, naming the parameter when one is malformed. Unknown parameters are
+/// ignored.
+#[derive(Debug, Clone, Default)]
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl QueryMap {
+    /// The value of `name`, if given and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(map)| QueryMap(map))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!("malformed query string: {}", rejection.body_text()))
+            })
+    }
+}
+
+/// A booking id from the path; text that is not a ULID is 404 `not_found`
+/// (no booking can have that id).
+pub fn booking_id(text: &str) -> Result<BookingId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::not_found("booking not found"))
+}
+
+/// The bearer token of the `Authorization` header: `Ok(None)` when there is
+/// no such header, 401 when it is there but is not `Bearer <token>`.
+pub fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || ApiError::unauthorized("the Authorization header must be `Bearer <token>`");
+    let text = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = text.trim().split_once(' ').ok_or_else(malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(token.to_owned()))
+}
+
+/// The organizer authenticated by `Authorization: Bearer <API token>`;
+/// 401 `unauthorized` when the header is missing, malformed or unknown.
+#[derive(Debug, Clone)]
+pub struct AuthOrganizer(pub Organizer);
+
+impl FromRequestParts<AppState> for AuthOrganizer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match bearer_token(parts)? {
+            Some(token) => Ok(AuthOrganizer(state.service.authenticate(&token).await?)),
+            None => Err(ApiError::unauthorized(
+                "this endpoint needs `Authorization: Bearer <API token>`",
+            )),
+        }
+    }
+}
+
+/// The bearer token if one was sent (checked later against the booking).
+#[derive(Debug, Clone)]
+pub struct MaybeBearer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeBearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        bearer_token(parts).map(MaybeBearer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        weekly_hours: HashMap<String, Vec<Inner>>,
+        slot_minutes: i64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        start: String,
+        end: String,
+    }
+
+    fn error_of(json: &str) -> ApiError {
+        parse_json::<Outer>(json.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn type_errors_name_the_json_path() {
+        let error = error_of(
+            r#"{"weeklyHours": {"monday": [{"start": 9, "end": "10:00"}]}, "slotMinutes": 30}"#,
+        );
+        assert_eq!(error.code, "validation_error");
+        assert!(
+            error.fields.contains_key("weeklyHours.monday[0].start"),
+            "{error:?}"
+        );
+        let error =
+            error_of(r#"{"weeklyHours": {"monday": [{"start": "09:00"}]}, "slotMinutes": 30}"#);
+        assert!(
+            error.fields.contains_key("weeklyHours.monday[0].end"),
+            "{error:?}"
+        );
+        let error = error_of(r#"{"weeklyHours": {}}"#);
+        assert_eq!(
+            error.fields.get("slotMinutes").map(String::as_str),
+            Some("slotMinutes is required")
+        );
+        let error = error_of(r#"{"weeklyHours": {}, "slotMinutes": 30, "slotMinute": 1}"#);
+        assert!(error.fields.contains_key("slotMinute"), "{error:?}");
+    }
+
+    #[test]
+    fn syntax_errors_and_trailing_garbage_are_400s() {
+        for body in [
+            "{",
+            "",
+            "nope",
+            r#"{"weeklyHours": {}, "slotMinutes": 30} x"#,
+            "[]",
+            "null",
+        ] {
+            let error = error_of(body);
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(error.code, "validation_error", "{body}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The HTTP API: [`router`] maps the endpoints onto a [`BookingService`].
+//!
+//! | method and path | who | reply |
+//! |---|---|---|
+//! | `POST /api/organizers` | anyone | 201 `{organizer, apiToken}` |
+//! | `GET /api/settings` | organizer | 200 settings |
+//! | `PUT /api/settings` | organizer | 200 the stored settings |
+//! | `GET /api/organizers/{username}/slots?start=&end=` | anyone | 200 `{slots}` |
+//! | `POST /api/bookings` | anyone | 201 `{success, booking, cancelToken}` |
+//! | `GET /api/bookings?page=&limit=&startDate=&endDate=` | organizer | 200 `{bookings, pagination}` |
+//! | `GET /api/bookings/{id}` | its organizer, or `?cancelToken=` | 200 `{booking}` |
+//! | `POST /api/bookings/{id}/cancel` | its organizer, or `{cancelToken}` | 200 `{success, message, cancelledAt}` |
+//! | `GET /healthz` | anyone | 200 |
+//!
+//! "Organizer" means `Authorization: Bearer <apiToken>`. Every error is
+//! `{"error": "...", "code": "..."}` (plus `fields` for `validation_error`)
+//! with the status of [`ApiError`]'s mapping; request bodies are limited to
+//! 64 KiB (413 beyond). Request logs name the method and path only, never
+//! the query string, which may carry a cancel token.
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use booking_core::service::BookingService;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+
+pub use error::ApiError;
+pub use extract::MAX_BODY_BYTES;
+
+/// What every handler shares: the service (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The booking service the API is a front for.
+    pub service: BookingService,
+}
+
+/// The whole API for `service`, with the body limit, panic guard, security
+/// headers and request logging applied.
+pub fn router(service: BookingService) -> Router {
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/api/organizers", post(handlers::register))
+        .route("/api/organizers/{username}/slots", get(handlers::slots))
+        .route(
+            "/api/settings",
+            get(handlers::get_settings).put(handlers::put_settings),
+        )
+        .route(
+            "/api/bookings",
+            post(handlers::create_booking).get(handlers::list_bookings),
+        )
+        .route("/api/bookings/{id}", get(handlers::get_booking))
+        .route("/api/bookings/{id}/cancel", post(handlers::cancel_booking))
+        .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(map_response(security_headers))
+        .layer(CatchPanicLayer::custom(panic_reply))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(AppState { service })
+}
+
+/// Replies are JSON for programs; `nosniff` stops a browser from rendering
+/// stored text (which is kept verbatim, HTML included) as a page, and
+/// `no-store` keeps tokens out of caches.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A handler that panicked answers 500 `internal` instead of dropping the
+/// connection; the panic itself is logged.
+fn panic_reply(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "a request handler panicked");
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal server error; the details were logged",
+    )
+    .into_response()
+}
