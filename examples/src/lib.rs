@@ -41,6 +41,7 @@
 pub mod config;
 pub mod http;
 pub mod startup;
+pub mod ui;
 
 pub use config::Config;
 pub use http::router;

@@ -50,6 +50,7 @@ pub struct AppState {
 /// headers and request logging applied.
 pub fn router(service: BookingService) -> Router {
     Router::new()
+        .merge(crate::ui::router(service.clone()))
         .route("/healthz", get(handlers::healthz))
         .route("/api/organizers", post(handlers::register))
         .route("/api/organizers/{username}/slots", get(handlers::slots))

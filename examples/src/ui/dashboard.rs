@@ -1,0 +1,631 @@
+//! The organizer's pages: sign-in with the API token, the booking list
+//! (date-range filter, pagination, cancel) and the settings form.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use booking_core::booking::BookingId;
+use booking_core::organizer::Organizer;
+use booking_core::service::{BookingList, Credential, ListQuery, ServiceError};
+use booking_core::validation::ValidationErrors;
+use chrono_tz::Tz;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::Ui;
+use super::calendar::parse_date;
+use super::format::{range_short, url_with};
+use super::layout::{
+    Shell, described_by, document, field_error, internal_error, message_page, respond,
+};
+use super::settings_form::{self, SettingsForm};
+
+/// The cookie that keeps the organizer's API token.
+pub(super) const COOKIE: &str = "booking_token";
+
+/// Bookings per page unless `?limit=` says otherwise.
+const DEFAULT_PAGE_SIZE: u32 = 10;
+
+/// The API token from the request's cookies, if any.
+fn token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// `Set-Cookie` keeping `token`: scripts cannot read it and the browser
+/// sends it only with requests started from this site.
+fn session_cookie(token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
+    ))
+    .ok()
+}
+
+/// `Set-Cookie` forgetting the token.
+fn cleared_cookie() -> HeaderValue {
+    HeaderValue::from_static("booking_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+/// Whether the browser says the request comes from another site: such a
+/// request never changes anything (SameSite=Strict already keeps the cookie
+/// off it; this refuses the sign-in form too).
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
+}
+
+fn refused_cross_site() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form can only be sent from this site's own pages.",
+    )
+}
+
+/// Who is signed in, or why nobody is.
+enum Session {
+    SignedIn(Organizer),
+    /// No cookie.
+    Anonymous,
+    /// A cookie whose token is no longer valid.
+    Expired,
+}
+
+async fn session(ui: &Ui, headers: &HeaderMap) -> Result<Session, Response> {
+    let Some(token) = token_from(headers) else {
+        return Ok(Session::Anonymous);
+    };
+    match ui.service.authenticate(&token).await {
+        Ok(organizer) => Ok(Session::SignedIn(organizer)),
+        Err(ServiceError::Unauthorized) => Ok(Session::Expired),
+        Err(error) => Err(internal_error(&error)),
+    }
+}
+
+/// The signed-in organizer, or the response to send instead (for POSTs: back
+/// to the sign-in page).
+async fn require_organizer(ui: &Ui, headers: &HeaderMap) -> Result<Organizer, Response> {
+    match session(ui, headers).await? {
+        Session::SignedIn(organizer) => Ok(organizer),
+        Session::Anonymous | Session::Expired => Err(Redirect::to("/dashboard").into_response()),
+    }
+}
+
+/// The zone an organizer reads dates in: their settings' zone, else their
+/// profile's (the same rule the service's list filter uses).
+async fn organizer_zone(ui: &Ui, organizer: &Organizer) -> Result<(Tz, bool), Response> {
+    match ui.service.settings(organizer.id).await {
+        Ok(settings) => Ok((settings.time_zone(), true)),
+        Err(ServiceError::SettingsNotFound) => Ok((organizer.time_zone, false)),
+        Err(error) => Err(internal_error(&error)),
+    }
+}
+
+fn login_page(status: StatusCode, message: Option<&str>, notice: Option<&str>) -> Response {
+    let mut errors = ValidationErrors::new();
+    if let Some(message) = message {
+        errors.add("token", message);
+    }
+    let body = html! {
+        section.card.narrow {
+            h1 { "Organizer sign-in" }
+            @if let Some(notice) = notice {
+                p.notice role="status" { (notice) }
+            }
+            p { "Sign in with the API token you received when you registered "
+                "(" code { "POST /api/organizers" } ")." }
+            form #login-form method="post" action="/dashboard/login" novalidate {
+                div.field {
+                    label for="token" { "API token" }
+                    input #token name="token" type="password" autocomplete="off" required
+                        aria-invalid=[errors.message_for("token").map(|_| "true")]
+                        aria-describedby=[described_by(&errors, "token")];
+                    (field_error(&errors, "token"))
+                }
+                button.primary #login-button type="submit" { "Sign in" }
+            }
+        }
+    };
+    respond(status, document("Sign in", Shell::default(), body))
+}
+
+/// `GET /dashboard` parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ListParams {
+    page: String,
+    limit: String,
+    from: String,
+    to: String,
+    notice: String,
+}
+
+/// `GET /dashboard`: the sign-in form, or the organizer's bookings.
+pub(super) async fn home(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    let organizer = match session(&ui, &headers).await {
+        Ok(Session::SignedIn(organizer)) => organizer,
+        Ok(Session::Anonymous) => return login_page(StatusCode::OK, None, None),
+        Ok(Session::Expired) => {
+            let mut page = login_page(
+                StatusCode::OK,
+                None,
+                Some("Your sign-in is no longer valid. Please sign in again."),
+            );
+            page.headers_mut()
+                .insert(header::SET_COOKIE, cleared_cookie());
+            return page;
+        }
+        Err(page) => return page,
+    };
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let (zone, has_settings) = match organizer_zone(&ui, &organizer).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+
+    let mut errors = ValidationErrors::new();
+    let from = parse_optional_date(&params.from, "from", &mut errors);
+    let to = parse_optional_date(&params.to, "to", &mut errors);
+    let page = params
+        .page
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let limit = params
+        .limit
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|l| (1..=100).contains(l))
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let mut list = None;
+    if errors.is_empty() {
+        let query = ListQuery {
+            from,
+            to,
+            page,
+            limit,
+        };
+        match ui.service.list_bookings(organizer.id, query).await {
+            Ok(found) => list = Some(found),
+            Err(ServiceError::Validation(refused)) => {
+                for error in refused.errors() {
+                    let field = match error.field.as_str() {
+                        "startDate" => "from",
+                        "endDate" => "to",
+                        other => other,
+                    };
+                    errors.add(field, error.message.clone());
+                }
+            }
+            Err(error) => return internal_error(&error),
+        }
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let filter = Filter {
+        from: params.from.trim().to_owned(),
+        to: params.to.trim().to_owned(),
+        limit: (limit != DEFAULT_PAGE_SIZE).then(|| limit.to_string()),
+    };
+    let notice = match params.notice.as_str() {
+        "cancelled" => Some(("Booking cancelled. The time is free again.", false)),
+        "already_cancelled" => Some(("That booking was already cancelled.", true)),
+        "not_found" => Some(("That booking no longer exists.", true)),
+        _ => None,
+    };
+    let body = html! {
+        section.dashboard-head {
+            h1 { "Bookings for " span #organizer-name { (organizer.display_name) } }
+            p.muted {
+                "Your booking page: " a #public-link href=(format!("/{}", organizer.username)) { "/" (organizer.username) }
+                " · Times in " (zone.name())
+            }
+            @if !has_settings {
+                p.notice.warning #setup-notice {
+                    "Nobody can book you yet: " a href="/dashboard/settings" { "set your hours" } "."
+                }
+            }
+            @if let Some((message, is_error)) = notice {
+                p.notice.error[is_error] #notice role="status" { (message) }
+            }
+        }
+        section.card {
+            form.filter #filter-form method="get" action="/dashboard" novalidate {
+                div.field {
+                    label for="from" { "From" }
+                    input #from name="from" type="date" value=(filter.from)
+                        aria-invalid=[errors.message_for("from").map(|_| "true")]
+                        aria-describedby=[described_by(&errors, "from")];
+                    (field_error(&errors, "from"))
+                }
+                div.field {
+                    label for="to" { "To" }
+                    input #to name="to" type="date" value=(filter.to)
+                        aria-invalid=[errors.message_for("to").map(|_| "true")]
+                        aria-describedby=[described_by(&errors, "to")];
+                    (field_error(&errors, "to"))
+                }
+                @if let Some(limit) = &filter.limit {
+                    input type="hidden" name="limit" value=(limit);
+                }
+                div.filter-actions {
+                    button.secondary #filter-button type="submit" { "Show" }
+                    @if !filter.from.is_empty() || !filter.to.is_empty() {
+                        a href="/dashboard" { "Clear" }
+                    }
+                }
+            }
+            @if let Some(list) = &list {
+                (booking_table(list, zone, &filter))
+            }
+        }
+    };
+    respond(
+        status,
+        document(
+            "Bookings",
+            Shell {
+                detect_time_zone: false,
+                organizer_nav: true,
+            },
+            body,
+        ),
+    )
+}
+
+/// The list filter, kept across pages and after a cancellation.
+struct Filter {
+    from: String,
+    to: String,
+    limit: Option<String>,
+}
+
+impl Filter {
+    fn url(&self, page: u32, notice: &str) -> String {
+        let page = if page > 1 {
+            page.to_string()
+        } else {
+            String::new()
+        };
+        url_with(
+            "/dashboard",
+            &[
+                ("from", &self.from),
+                ("to", &self.to),
+                ("limit", self.limit.as_deref().unwrap_or("")),
+                ("page", &page),
+                ("notice", notice),
+            ],
+        )
+    }
+}
+
+fn parse_optional_date(
+    text: &str,
+    field: &str,
+    errors: &mut ValidationErrors,
+) -> Option<chrono::NaiveDate> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let date = parse_date(text);
+    if date.is_none() {
+        errors.add(field, "Enter a date such as 2026-12-24.");
+    }
+    date
+}
+
+fn booking_table(list: &BookingList, zone: Tz, filter: &Filter) -> Markup {
+    let page = list.page;
+    let last_page = u32::try_from(list.total_pages).unwrap_or(u32::MAX);
+    html! {
+        p.muted #list-summary {
+            @match list.total {
+                0 => "No bookings",
+                1 => "1 booking",
+                n => { (n) " bookings" },
+            }
+            @if !filter.from.is_empty() || !filter.to.is_empty() { " in this date range" }
+            @if list.total_pages > 1 { " · page " (page) " of " (list.total_pages) }
+        }
+        @if !list.bookings.is_empty() {
+            table.bookings #bookings {
+                thead { tr { th { "When" } th { "Meeting" } th { "Attendee" } th { span.visually-hidden { "Actions" } } } }
+                tbody {
+                    @for booking in &list.bookings {
+                        tr data-booking-id=(booking.id.to_string()) {
+                            td.when data-label="When" { (range_short(&booking.time, zone)) }
+                            td data-label="Meeting" {
+                                span.booking-title { (booking.title) }
+                                @if let Some(notes) = &booking.description {
+                                    span.booking-notes.pre { (notes) }
+                                }
+                            }
+                            td data-label="Attendee" {
+                                (booking.attendant_name) br;
+                                span.muted { (booking.attendant_email) }
+                            }
+                            td.actions {
+                                form method="post" action=(format!("/dashboard/bookings/{}/cancel", booking.id))
+                                    data-confirm=(format!("Cancel “{}”? The attendee keeps no booking.", booking.title)) {
+                                    input type="hidden" name="from" value=(filter.from);
+                                    input type="hidden" name="to" value=(filter.to);
+                                    input type="hidden" name="limit" value=(filter.limit.as_deref().unwrap_or(""));
+                                    input type="hidden" name="page" value=(page);
+                                    button.danger.small type="submit" { "Cancel" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } @else if page > 1 && list.total > 0 {
+            p { a href=(filter.url(1, "")) { "Back to the first page" } }
+        }
+        @if list.total_pages > 1 {
+            nav.pagination aria-label="Pages" {
+                @if page > 1 {
+                    a #previous-page href=(filter.url(page - 1, "")) rel="prev" { "‹ Previous" }
+                }
+                span { "Page " (page) " of " (list.total_pages) }
+                @if page < last_page {
+                    a #next-page href=(filter.url(page + 1, "")) rel="next" { "Next ›" }
+                }
+            }
+        }
+    }
+}
+
+/// The sign-in form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct LoginForm {
+    token: String,
+}
+
+/// `POST /dashboard/login`: checks the token and keeps it in the cookie.
+pub(super) async fn login(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    if cross_site(&headers) {
+        return refused_cross_site();
+    }
+    let token = form
+        .map(|Form(f)| f.token.trim().to_owned())
+        .unwrap_or_default();
+    if token.is_empty() {
+        return login_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Please paste your API token."),
+            None,
+        );
+    }
+    match ui.service.authenticate(&token).await {
+        Ok(_) => {
+            let mut response = Redirect::to("/dashboard").into_response();
+            match session_cookie(&token) {
+                Some(cookie) => {
+                    response.headers_mut().insert(header::SET_COOKIE, cookie);
+                    response
+                }
+                // authenticate accepted it, so it is hex; this is unreachable in practice.
+                None => login_page(
+                    StatusCode::UNAUTHORIZED,
+                    Some("That token is not valid."),
+                    None,
+                ),
+            }
+        }
+        Err(ServiceError::Unauthorized) => login_page(
+            StatusCode::UNAUTHORIZED,
+            Some("That token is not valid. Check that you pasted all of it."),
+            None,
+        ),
+        Err(error) => internal_error(&error),
+    }
+}
+
+/// `POST /dashboard/logout`: forgets the cookie.
+pub(super) async fn logout(headers: HeaderMap) -> Response {
+    if cross_site(&headers) {
+        return refused_cross_site();
+    }
+    let mut response = Redirect::to("/dashboard").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cleared_cookie());
+    response
+}
+
+/// The dashboard's cancel form: where to come back to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct CancelForm {
+    from: String,
+    to: String,
+    limit: String,
+    page: String,
+}
+
+/// `POST /dashboard/bookings/{id}/cancel`: cancels as the organizer and
+/// returns to the same page of the list.
+pub(super) async fn cancel(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<CancelForm>, FormRejection>,
+) -> Response {
+    if cross_site(&headers) {
+        return refused_cross_site();
+    }
+    let organizer = match require_organizer(&ui, &headers).await {
+        Ok(organizer) => organizer,
+        Err(response) => return response,
+    };
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let filter = Filter {
+        from: form.from.trim().to_owned(),
+        to: form.to.trim().to_owned(),
+        limit: Some(form.limit.trim().to_owned()).filter(|l| l.parse::<u32>().is_ok()),
+    };
+    let page = form.page.trim().parse::<u32>().unwrap_or(1).max(1);
+    let notice = match id.parse::<BookingId>() {
+        Err(_) => "not_found",
+        Ok(id) => match ui
+            .service
+            .cancel_booking(id, &Credential::Organizer(organizer.id))
+            .await
+        {
+            Ok(_) => "cancelled",
+            Err(ServiceError::AlreadyCancelled { .. }) => "already_cancelled",
+            Err(ServiceError::NotFound | ServiceError::PermissionDenied) => "not_found",
+            Err(error) => return internal_error(&error),
+        },
+    };
+    Redirect::to(&filter.url(page, notice)).into_response()
+}
+
+/// `GET /dashboard/settings` parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct SettingsParams {
+    notice: String,
+}
+
+/// `GET /dashboard/settings`: the current settings (or defaults) in a form.
+pub(super) async fn settings_page(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    params: Result<Query<SettingsParams>, QueryRejection>,
+) -> Response {
+    let organizer = match require_organizer(&ui, &headers).await {
+        Ok(organizer) => organizer,
+        Err(response) => return response,
+    };
+    let saved = params.is_ok_and(|Query(p)| p.notice == "saved");
+    let (values, has_settings) = match ui.service.settings(organizer.id).await {
+        Ok(settings) => (SettingsForm::from_draft(&settings.to_draft()), true),
+        Err(ServiceError::SettingsNotFound) => {
+            (SettingsForm::starting_point(organizer.time_zone), false)
+        }
+        Err(error) => return internal_error(&error),
+    };
+    let notice = if saved {
+        Some("Settings saved.")
+    } else if !has_settings {
+        Some(
+            "You have not saved settings yet: these are suggestions. Save them to open your booking page.",
+        )
+    } else {
+        None
+    };
+    settings_response(
+        &organizer,
+        &values,
+        &ValidationErrors::new(),
+        notice,
+        StatusCode::OK,
+    )
+}
+
+/// `POST /dashboard/settings`: validates and saves; errors come back next to
+/// their fields with everything typed kept.
+pub(super) async fn save_settings(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    form: Result<Form<SettingsForm>, FormRejection>,
+) -> Response {
+    if cross_site(&headers) {
+        return refused_cross_site();
+    }
+    let organizer = match require_organizer(&ui, &headers).await {
+        Ok(organizer) => organizer,
+        Err(response) => return response,
+    };
+    let Ok(Form(values)) = form else {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Could not read the form",
+            "The form could not be read. Please go back and try again.",
+        );
+    };
+    let draft = match values.to_draft() {
+        Ok(draft) => draft,
+        Err(errors) => {
+            return settings_response(
+                &organizer,
+                &values,
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    match ui.service.put_settings(organizer.id, draft).await {
+        Ok(_) => Redirect::to("/dashboard/settings?notice=saved").into_response(),
+        Err(ServiceError::InvalidSettings(error)) => settings_response(
+            &organizer,
+            &values,
+            &settings_form::errors_for(&error),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(error) => internal_error(&error),
+    }
+}
+
+fn settings_response(
+    organizer: &Organizer,
+    values: &SettingsForm,
+    errors: &ValidationErrors,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let body = html! {
+        section.dashboard-head {
+            h1 { "Settings" }
+            p.muted { "When people can book " (organizer.display_name) ", and for how long." }
+            @if let Some(notice) = notice {
+                p.notice #notice role="status" { (notice) }
+            }
+            @if !errors.is_empty() {
+                p.notice.error #settings-errors role="alert" { "Nothing was saved: please correct the fields marked below." }
+            }
+        }
+        (settings_form::render(values, errors))
+    };
+    respond(
+        status,
+        document(
+            "Settings",
+            Shell {
+                detect_time_zone: false,
+                organizer_nav: true,
+            },
+            body,
+        ),
+    )
+}

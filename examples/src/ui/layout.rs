@@ -1,0 +1,99 @@
+//! The page shell shared by every page, and small building blocks.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use booking_core::validation::ValidationErrors;
+use maud::{DOCTYPE, Markup, html};
+
+/// Options of the page shell.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Shell {
+    /// Ask the script to add the browser's time zone to the URL (only on a
+    /// booking page reached without `?tz=`).
+    pub detect_time_zone: bool,
+    /// Show the organizer's navigation (bookings, settings, sign out).
+    pub organizer_nav: bool,
+}
+
+/// A whole HTML document around `body`.
+pub(super) fn document(title: &str, shell: Shell, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Booking" }
+                link rel="stylesheet" href="/assets/app.css";
+                @if shell.detect_time_zone {
+                    meta name="detect-time-zone" content="tz";
+                }
+                script src="/assets/app.js" {}
+            }
+            body {
+                header.site {
+                    div.site-inner {
+                        span.brand { "Booking" }
+                        @if shell.organizer_nav {
+                            nav.site-nav aria-label="Organizer" {
+                                a href="/dashboard" { "Bookings" }
+                                a href="/dashboard/settings" { "Settings" }
+                                form method="post" action="/dashboard/logout" {
+                                    button.link type="submit" id="logout" { "Sign out" }
+                                }
+                            }
+                        }
+                    }
+                }
+                main.site-inner { (body) }
+            }
+        }
+    }
+}
+
+/// An HTML response.
+pub(super) fn respond(status: StatusCode, markup: Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// A page that only says what went wrong, in plain words.
+pub(super) fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    respond(
+        status,
+        document(
+            title,
+            Shell::default(),
+            html! {
+                section.card.message {
+                    h1 { (title) }
+                    p { (message) }
+                }
+            },
+        ),
+    )
+}
+
+/// The page shown when the service failed; the cause is logged, not shown.
+pub(super) fn internal_error(error: &dyn std::error::Error) -> Response {
+    tracing::error!(error = %error, source = ?error.source().map(ToString::to_string), "page failed");
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Something went wrong on our side. Please try again in a moment.",
+    )
+}
+
+/// The error message for `field`, as a paragraph the field points to with
+/// `aria-describedby`, or nothing.
+pub(super) fn field_error(errors: &ValidationErrors, field: &str) -> Markup {
+    html! {
+        @if let Some(message) = errors.message_for(field) {
+            p.field-error id=(format!("error-{field}")) role="alert" { (message) }
+        }
+    }
+}
+
+/// The `aria-describedby` value for `field` when it has an error.
+pub(super) fn described_by(errors: &ValidationErrors, field: &str) -> Option<String> {
+    errors.message_for(field).map(|_| format!("error-{field}"))
+}

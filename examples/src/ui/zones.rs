@@ -1,0 +1,50 @@
+//! The IANA zones offered in the pickers.
+
+use std::sync::OnceLock;
+
+use chrono_tz::{TZ_VARIANTS, Tz};
+
+/// Region prefixes of the canonical, human-facing zone names; legacy aliases
+/// such as `US/Eastern` or `Etc/GMT+5` are left out of the list (they are
+/// still accepted, and shown when they are the zone in use).
+const REGIONS: [&str; 9] = [
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+];
+
+/// The zones offered, sorted by name, with `UTC` first.
+pub(super) fn offered() -> &'static [Tz] {
+    static ZONES: OnceLock<Vec<Tz>> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        let mut zones: Vec<Tz> = TZ_VARIANTS
+            .iter()
+            .copied()
+            .filter(|zone| REGIONS.iter().any(|region| zone.name().starts_with(region)))
+            .collect();
+        zones.sort_by_key(|zone| zone.name());
+        zones.insert(0, Tz::UTC);
+        zones
+    })
+}
+
+/// The offered zones, plus `current` if it is not among them, so a picker
+/// always shows the zone in use as selected.
+pub(super) fn options_with(current: Tz) -> Vec<Tz> {
+    let mut zones = offered().to_vec();
+    if !zones.contains(&current) {
+        zones.insert(0, current);
+    }
+    zones
+}
+
+/// Parses a zone name sent by a browser or a form; `None` if unknown.
+pub(super) fn parse(name: &str) -> Option<Tz> {
+    booking_core::organizer::parse_time_zone(name.trim()).ok()
+}

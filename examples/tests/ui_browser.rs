@@ -1,0 +1,300 @@
+//! The web pages driven in a real headless Chromium (Debian's `chromium`
+//! through `chromedriver`, see `examples/scripts/ensure-browser.sh`).
+//!
+//! The server is the service's whole router (`booking_examples::router`:
+//! the JSON API with the pages merged in), over the in-memory store with a
+//! fixed clock. Each page visited is saved as a PNG under
+//! `target/ui-screenshots/` so a person can look at them.
+
+mod ui_support;
+
+use fantoccini::{Client, Locator};
+use tokio::sync::Mutex;
+use ui_support::browser::{
+    Browser, click, fits_width, run, screenshot, serve, text_of, texts_of, type_into, wait_for,
+    wait_for_text,
+};
+use ui_support::{dec, fixture, slot_value};
+
+/// One Chromium at a time: the machine has two cores.
+static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
+
+const NEW_YORK: &str = "America/New_York";
+
+/// The label (the clickable pill) of the slot starting at `start`.
+fn slot_label(start: chrono::DateTime<chrono::Utc>) -> String {
+    format!("//input[@value='{}']/parent::label", slot_value(start))
+}
+
+async fn pick_slot(client: &Client, start: chrono::DateTime<chrono::Utc>) {
+    let label = slot_label(start);
+    client
+        .find(Locator::XPath(&label))
+        .await
+        .unwrap_or_else(|e| panic!("no slot {label}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn sign_in(client: &Client, base: &str, token: &str) {
+    client.goto(&format!("{base}/dashboard")).await.unwrap();
+    type_into(client, "#token", token).await;
+    click(client, "#login-button").await;
+    wait_for(client, "#list-summary").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visitor_in_tokyo_books_and_cancels_while_the_organizer_watches_the_list() {
+    let _one = ONE_BROWSER.lock().await;
+    let fixture = fixture().await;
+    let base = serve(booking_examples::router(fixture.service.clone())).await;
+    // The browser's own zone is Tokyo; the organizer works in New York.
+    let browser = Browser::start("Asia/Tokyo").await;
+    let token = fixture.api_token.clone();
+    run(browser, move |client| async move {
+        // The page detects the browser's zone and shows the slots in it.
+        client.goto(&format!("{base}/ada")).await.unwrap();
+        wait_for(&client, r#"#tz option[value="Asia/Tokyo"][selected]"#).await;
+        let url = client.current_url().await.unwrap();
+        assert_eq!(url.query(), Some("tz=Asia%2FTokyo"));
+        // It is 17:00 on Tuesday in Tokyo; New York's Tuesday 09:00 is 23:00 here.
+        assert_eq!(
+            text_of(&client, "#day-heading").await,
+            "Tuesday 1 December 2026"
+        );
+        assert_eq!(texts_of(&client, ".slot span").await, ["23:00"]);
+        screenshot(&client, "01-booking-page").await;
+
+        // Thursday in Tokyo holds New York's Wednesday 10:00 and 11:00 and Thursday 09:00.
+        click(&client, r#"a[data-date="2026-12-03"]"#).await;
+        wait_for_text(&client, "#day-heading", "Thursday 3 December 2026").await;
+        assert_eq!(
+            texts_of(&client, ".slot span").await,
+            ["00:00", "01:00", "23:00"]
+        );
+
+        pick_slot(&client, dec(2, 15, 0)).await;
+        type_into(&client, "#name", "Grace Hopper").await;
+        type_into(&client, "#email", "grace@example.com").await;
+        type_into(&client, "#title", "<script>alert(1)</script>").await;
+        type_into(&client, "#notes", "Compilers & <b>bugs</b>").await;
+        screenshot(&client, "02-booking-form-filled").await;
+        click(&client, "#book-button").await;
+
+        // The confirmation shows both zones, and the title as text.
+        wait_for(&client, "#visitor-time").await;
+        assert_eq!(
+            text_of(&client, "#visitor-zone").await,
+            "Asia/Tokyo (UTC+09:00)"
+        );
+        assert_eq!(
+            text_of(&client, "#visitor-time").await,
+            "Thursday 3 December 2026, 00:00 – 01:00"
+        );
+        assert_eq!(
+            text_of(&client, "#organizer-zone").await,
+            "America/New_York (UTC-05:00)"
+        );
+        assert_eq!(
+            text_of(&client, "#organizer-time").await,
+            "Wednesday 2 December 2026, 10:00 – 11:00"
+        );
+        assert_eq!(
+            text_of(&client, "#booking-title").await,
+            "<script>alert(1)</script>"
+        );
+        assert_eq!(
+            text_of(&client, "#booking-notes").await,
+            "Compilers & <b>bugs</b>"
+        );
+        let injected = client
+            .execute(
+                "return document.querySelectorAll('main script, main b').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(injected, 0, "typed markup must not become elements");
+        let cancel_link = wait_for(&client, "#cancel-link")
+            .await
+            .prop("href")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            cancel_link.starts_with(&format!("{base}/bookings/"))
+                && cancel_link.contains("/cancel?token="),
+            "{cancel_link}"
+        );
+        screenshot(&client, "03-confirmation").await;
+
+        // The organizer signs in and sees the booking, in New York time.
+        client.goto(&format!("{base}/dashboard")).await.unwrap();
+        wait_for(&client, "#token").await;
+        screenshot(&client, "04-dashboard-sign-in").await;
+        type_into(&client, "#token", &token).await;
+        click(&client, "#login-button").await;
+        wait_for_text(&client, "#list-summary", "1 booking").await;
+        let cookie = client
+            .execute("return document.cookie;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(cookie, "", "the session cookie is HttpOnly");
+        assert_eq!(
+            texts_of(&client, "#bookings td.when").await,
+            ["Wed 2 Dec 2026, 10:00 – 11:00"]
+        );
+        assert_eq!(
+            texts_of(&client, "#bookings .booking-title").await,
+            ["<script>alert(1)</script>"]
+        );
+        screenshot(&client, "05-dashboard-bookings").await;
+
+        // The visitor follows the cancel link and presses Cancel.
+        client.goto(&cancel_link).await.unwrap();
+        wait_for(&client, "#cancel-button").await;
+        let local = text_of(&client, "#local-time").await;
+        assert!(
+            local.contains("00:00 – 01:00 (Asia/Tokyo)"),
+            "the cancel page shows the browser's zone: {local}"
+        );
+        screenshot(&client, "06-cancel-page").await;
+        click(&client, "#cancel-button").await;
+        wait_for(&client, "#cancelled").await;
+        screenshot(&client, "07-cancelled").await;
+
+        // The organizer's list no longer has it.
+        client.goto(&format!("{base}/dashboard")).await.unwrap();
+        wait_for_text(&client, "#list-summary", "No bookings").await;
+        assert!(texts_of(&client, "#bookings tr").await.is_empty());
+        screenshot(&client, "08-dashboard-after-cancel").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
+    let _one = ONE_BROWSER.lock().await;
+    let fixture = fixture().await;
+    let base = serve(booking_examples::router(fixture.service.clone())).await;
+    let browser = Browser::start("America/Los_Angeles").await;
+    let service = fixture.service.clone();
+    let organizer = fixture.organizer.id;
+    let token = fixture.api_token.clone();
+    run(browser, move |client| async move {
+        // The visitor changes zone with the picker.
+        client.goto(&format!("{base}/ada")).await.unwrap();
+        wait_for(&client, r#"#tz option[value="America/Los_Angeles"][selected]"#).await;
+        wait_for(&client, "#tz").await.select_by_value("Asia/Kolkata").await.unwrap();
+        wait_for(&client, r#"#tz option[value="Asia/Kolkata"][selected]"#).await;
+
+        // Wednesday in Kolkata: New York's 09:00, 10:00 and 11:00 are 19:30, 20:30 and 21:30.
+        click(&client, r#"a[data-date="2026-12-02"]"#).await;
+        wait_for_text(&client, "#day-heading", "Wednesday 2 December 2026").await;
+        assert_eq!(texts_of(&client, ".slot span").await, ["19:30", "20:30", "21:30"]);
+        pick_slot(&client, dec(2, 14, 0)).await;
+        type_into(&client, "#name", "Katherine Johnson").await;
+        type_into(&client, "#email", "kj@example.com").await;
+        type_into(&client, "#title", "Orbits").await;
+
+        // Someone else takes the slot before the visitor presses Book.
+        fixture.book(dec(2, 14, 0), "Faster").await;
+        click(&client, "#book-button").await;
+        wait_for_text(
+            &client,
+            "#slot-error",
+            "Sorry, that time was just booked by someone else. The times below are up to date; please pick another one.",
+        )
+        .await;
+        assert_eq!(texts_of(&client, ".slot span").await, ["20:30", "21:30"]);
+        assert_eq!(
+            wait_for(&client, "#name").await.prop("value").await.unwrap().as_deref(),
+            Some("Katherine Johnson")
+        );
+        screenshot(&client, "09-slot-taken").await;
+
+        // A field error sits next to its field.
+        pick_slot(&client, dec(2, 15, 0)).await;
+        type_into(&client, "#email", "not an email").await;
+        click(&client, "#book-button").await;
+        wait_for(&client, "#error-email").await;
+        assert_eq!(
+            wait_for(&client, "#email").await.attr("aria-describedby").await.unwrap().as_deref(),
+            Some("error-email")
+        );
+        screenshot(&client, "10-field-error").await;
+
+        // At a phone's width nothing scrolls sideways.
+        client.set_window_size(390, 844).await.unwrap();
+        client
+            .goto(&format!("{base}/ada?tz=Asia%2FKolkata&date=2026-12-02"))
+            .await
+            .unwrap();
+        wait_for(&client, "#booking-form").await;
+        let width = client.execute("return window.innerWidth;", vec![]).await.unwrap();
+        assert!(width.as_u64().is_some_and(|w| w <= 420), "phone-sized window: {width}");
+        assert!(fits_width(&client).await, "the booking page fits a phone's width");
+        screenshot(&client, "11-booking-page-phone").await;
+
+        sign_in(&client, &base, &token).await;
+        assert!(fits_width(&client).await, "the dashboard fits a phone's width");
+        screenshot(&client, "12-dashboard-phone").await;
+        client.goto(&format!("{base}/dashboard/settings")).await.unwrap();
+        wait_for(&client, "#settings-form").await;
+        assert!(fits_width(&client).await, "the settings page fits a phone's width");
+        screenshot(&client, "13-settings-phone").await;
+        client.set_window_size(1280, 1000).await.unwrap();
+
+        // The organizer cancels from the list (the confirmation dialog is accepted).
+        client.goto(&format!("{base}/dashboard")).await.unwrap();
+        wait_for_text(&client, "#list-summary", "1 booking").await;
+        click(&client, "#bookings td.actions button").await;
+        wait_for_text(&client, "#notice", "Booking cancelled. The time is free again.").await;
+        wait_for_text(&client, "#list-summary", "No bookings").await;
+
+        // Settings: a mistake is shown next to its field, then a fix is saved.
+        client.goto(&format!("{base}/dashboard/settings")).await.unwrap();
+        wait_for(&client, "#settings-form").await;
+        screenshot(&client, "14-settings").await;
+        type_into(&client, "#thursday", "17:00-09:00").await;
+        click(&client, "#save-settings").await;
+        wait_for_text(
+            &client,
+            "#error-thursday",
+            "“17:00-09:00”: the end 09:00 must be after the start 17:00.",
+        )
+        .await;
+        screenshot(&client, "15-settings-error").await;
+        type_into(&client, "#thursday", "10:00-11:00").await;
+        type_into(&client, "#slotMinutes", "30").await;
+        type_into(&client, "#overrides", "2026-12-24 off").await;
+        click(&client, "#save-settings").await;
+        wait_for_text(&client, "#notice", "Settings saved.").await;
+        let settings = service.settings(organizer).await.unwrap();
+        assert_eq!(settings.slot_duration().num_minutes(), 30);
+        assert_eq!(settings.weekly_hours().thursday.len(), 1);
+        assert_eq!(settings.date_overrides().len(), 1);
+
+        // The public page follows at once.
+        client
+            .goto(&format!("{base}/ada?tz={}&date=2026-12-03", NEW_YORK.replace('/', "%2F")))
+            .await
+            .unwrap();
+        wait_for_text(&client, "#day-heading", "Thursday 3 December 2026").await;
+        assert_eq!(texts_of(&client, ".slot span").await, ["10:00", "10:30"]);
+        client
+            .goto(&format!("{base}/ada?tz=America%2FNew_York&date=2026-12-24"))
+            .await
+            .unwrap();
+        wait_for_text(&client, "#no-slots-day", "No free times on this day.").await;
+
+        // Signing out forgets the session.
+        client.goto(&format!("{base}/dashboard")).await.unwrap();
+        click(&client, "#logout").await;
+        wait_for(&client, "#login-form").await;
+        client.goto(&format!("{base}/dashboard/settings")).await.unwrap();
+        wait_for(&client, "#login-form").await;
+    })
+    .await;
+}

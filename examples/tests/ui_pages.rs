@@ -1,0 +1,792 @@
+//! The web pages at the HTTP level: what each page shows, where errors
+//! appear, escaping, the session cookie and the security headers. The
+//! browser tests (`ui_browser.rs`) drive the same pages in Chromium.
+
+mod ui_support;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use booking_core::service::{Credential, ListQuery};
+use tower::ServiceExt as _;
+use ui_support::{Fixture, dec, encode, fixture, form_body, slot_value};
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    fn set_cookie(&self) -> &str {
+        self.headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The page without its long zone list, for failure messages.
+    fn shown(&self) -> String {
+        let main = self
+            .body
+            .find("<main")
+            .map_or(&self.body[..], |at| &self.body[at..]);
+        let mut text = String::new();
+        let mut in_select = false;
+        for part in main.split_inclusive('>') {
+            if part.starts_with("<select") || part.contains("<select") {
+                in_select = true;
+                text.push_str(part);
+                text.push_str("...");
+            } else if part.contains("</select>") {
+                in_select = false;
+                text.push_str("</select>");
+            } else if !in_select {
+                text.push_str(part);
+            }
+        }
+        text
+    }
+
+    #[track_caller]
+    fn assert_contains(&self, needle: &str) {
+        assert!(
+            self.body.contains(needle),
+            "expected {needle:?} in the page (status {}):\n{}",
+            self.status,
+            self.shown()
+        );
+    }
+
+    #[track_caller]
+    fn assert_lacks(&self, needle: &str) {
+        assert!(
+            !self.body.contains(needle),
+            "did not expect {needle:?} in the page:\n{}",
+            self.shown()
+        );
+    }
+}
+
+fn app(fixture: &Fixture) -> Router {
+    booking_examples::ui::router(fixture.service.clone())
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+async fn get(app: &Router, uri: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::get(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+async fn post(app: &Router, uri: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
+    let mut request =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(app, request.body(Body::from(form_body(form))).unwrap()).await
+}
+
+fn session(fixture: &Fixture) -> String {
+    format!("booking_token={}", fixture.api_token)
+}
+
+/// The form a visitor in Tokyo sends for the slot starting at `start`.
+fn booking_form<'a>(slot: &'a str, title: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("tz", "Asia/Tokyo"),
+        ("date", "2026-12-03"),
+        ("slot", slot),
+        ("name", "Grace Hopper"),
+        ("email", "grace@example.com"),
+        ("title", title),
+        ("notes", ""),
+    ]
+}
+
+#[tokio::test]
+async fn the_booking_page_shows_the_days_slots_in_the_visitors_zone() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let page = get(&app, "/ada?tz=Asia%2FTokyo&date=2026-12-03", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("Book a meeting with Ada Lovelace");
+    page.assert_contains(r#"<option value="Asia/Tokyo" selected>Asia/Tokyo</option>"#);
+    page.assert_contains(r#"<h2 id="day-heading">Thursday 3 December 2026</h2>"#);
+    // New York's Wednesday 10:00 and 11:00 are Tokyo's Thursday 00:00 and
+    // 01:00; New York's Thursday 09:00 is Tokyo's Thursday 23:00.
+    for (start, label) in [
+        (dec(2, 15, 0), "00:00"),
+        (dec(2, 16, 0), "01:00"),
+        (dec(3, 14, 0), "23:00"),
+    ] {
+        page.assert_contains(&format!(
+            r#"value="{}" required><span>{label}</span>"#,
+            slot_value(start)
+        ));
+    }
+    page.assert_lacks(&slot_value(dec(2, 14, 0)));
+    // The calendar links every day with free slots and marks the chosen one.
+    page.assert_contains(r#"data-date="2026-12-03" aria-label="Thursday 3 December 2026: 3 free times" aria-current="date">3</a>"#);
+    page.assert_contains(r#"<span class="day" data-date="2026-12-06" aria-label="Sunday 6 December 2026: no free times">6</span>"#);
+    // Nothing asks the browser for its zone: the visitor chose one.
+    page.assert_lacks("detect-time-zone");
+}
+
+#[tokio::test]
+async fn without_a_zone_the_page_asks_the_browser_and_shows_the_organizers() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let page = get(&app, "/ada", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(r#"<meta name="detect-time-zone" content="tz">"#);
+    page.assert_contains(r#"<option value="America/New_York" selected>"#);
+    // The first day with free slots is chosen: today, Tuesday 1 December.
+    page.assert_contains(r#"<h2 id="day-heading">Tuesday 1 December 2026</h2>"#);
+    page.assert_contains("<span>09:00</span>");
+
+    let unknown = get(&app, "/ada?tz=Mars%2FOlympus", None).await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    unknown.assert_contains("The time zone “Mars/Olympus” is not known here; times are shown in America/New_York instead.");
+}
+
+#[tokio::test]
+async fn months_can_be_browsed_up_to_the_advance_limit() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let december = get(&app, "/ada?tz=UTC", None).await;
+    december.assert_contains(r#"<h2 id="month-name">December 2026</h2>"#);
+    december.assert_contains(r#"href="/ada?tz=UTC&amp;month=2027-01""#);
+    december.assert_lacks("previous-month");
+    // 60 days ahead of 1 December ends on 30 January: February is not offered.
+    let january = get(&app, "/ada?tz=UTC&month=2027-01", None).await;
+    january.assert_contains(r#"<h2 id="month-name">January 2027</h2>"#);
+    january.assert_contains(r#"id="previous-month""#);
+    january.assert_lacks(r#"id="next-month""#);
+    january.assert_contains(
+        r#"data-date="2027-01-29" aria-label="Friday 29 January 2027: 3 free times""#,
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_unready_organizers_get_a_plain_page() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let missing = get(&app, "/nobody", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    missing.assert_contains("There is no booking page at this address.");
+
+    fixture
+        .service
+        .register_organizer(booking_core::organizer::NewOrganizer {
+            username: "newbie".into(),
+            email: "new@example.com".into(),
+            display_name: "New <b>Bie</b>".into(),
+            time_zone: chrono_tz::Europe::Paris,
+        })
+        .await
+        .unwrap();
+    let unready = get(&app, "/newbie", None).await;
+    assert_eq!(unready.status, StatusCode::OK);
+    unready
+        .assert_contains("New &lt;b&gt;Bie&lt;/b&gt; has not published their available hours yet.");
+}
+
+#[tokio::test]
+async fn booking_leads_to_a_confirmation_in_both_zones_with_a_cancel_link() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let slot = slot_value(dec(2, 15, 0));
+    let title = "<script>alert(1)</script>";
+    let mut form = booking_form(&slot, title);
+    form[6] = ("notes", "Bring \"the\" <notes> & more");
+    let booked = post(&app, "/ada", &form, None).await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let location = booked.location().to_owned();
+    assert!(location.starts_with("/bookings/"), "{location}");
+    assert!(location.ends_with("&tz=Asia%2FTokyo"), "{location}");
+
+    let confirmation = get(&app, &location, None).await;
+    assert_eq!(confirmation.status, StatusCode::OK);
+    confirmation.assert_contains("Booking confirmed");
+    confirmation
+        .assert_contains(r#"<span class="muted" id="visitor-zone">Asia/Tokyo (UTC+09:00)</span>"#);
+    confirmation
+        .assert_contains(r#"<dd id="visitor-time">Thursday 3 December 2026, 00:00 – 01:00</dd>"#);
+    confirmation.assert_contains(
+        r#"<span class="muted" id="organizer-zone">America/New_York (UTC-05:00)</span>"#,
+    );
+    confirmation.assert_contains(
+        r#"<dd id="organizer-time">Wednesday 2 December 2026, 10:00 – 11:00</dd>"#,
+    );
+    confirmation.assert_contains("&lt;script&gt;alert(1)&lt;/script&gt;");
+    confirmation.assert_lacks(title);
+    confirmation.assert_contains("Bring &quot;the&quot; &lt;notes&gt; &amp; more");
+
+    let (id, token) = location
+        .trim_start_matches("/bookings/")
+        .split_once("?token=")
+        .unwrap();
+    let token = token.trim_end_matches("&tz=Asia%2FTokyo");
+    confirmation.assert_contains(&format!(r#"href="/bookings/{id}/cancel?token={token}""#));
+
+    // The booking exists, and its slot is no longer offered.
+    let stored = fixture
+        .service
+        .get_booking(id.parse().unwrap(), &Credential::CancelToken(token.into()))
+        .await
+        .unwrap();
+    assert_eq!(stored.title, title);
+    assert_eq!(
+        stored.description.as_deref(),
+        Some("Bring \"the\" <notes> & more")
+    );
+    let day = get(&app, "/ada?tz=Asia%2FTokyo&date=2026-12-03", None).await;
+    day.assert_lacks(&slot);
+
+    // A wrong token shows nothing of the booking.
+    let wrong = get(&app, &format!("/bookings/{id}?token=00"), None).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    wrong.assert_lacks("alert(1)");
+}
+
+#[tokio::test]
+async fn field_errors_appear_next_to_their_fields_with_the_typed_values_kept() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let form = vec![
+        ("tz", "Asia/Tokyo"),
+        ("date", "2026-12-03"),
+        ("name", "\"Grace\" <b>"),
+        ("email", "not-an-email"),
+        ("title", "   "),
+        ("notes", "</textarea><script>x</script>"),
+    ];
+    let page = post(&app, "/ada", &form, None).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains(
+        r#"<p class="field-error" id="slot-error" role="alert">Please pick a time.</p>"#,
+    );
+    page.assert_contains(r#"id="error-email" role="alert""#);
+    page.assert_contains(
+        r#"<p class="field-error" id="error-title" role="alert">Meeting title is required</p>"#,
+    );
+    page.assert_lacks(r#"id="error-name""#);
+    page.assert_contains(r#"value="&quot;Grace&quot; &lt;b&gt;""#);
+    page.assert_contains("&lt;/textarea&gt;&lt;script&gt;x&lt;/script&gt;</textarea>");
+    page.assert_contains(r#"aria-invalid="true" aria-describedby="error-email""#);
+    // The same day is shown again with its slots.
+    page.assert_contains(r#"<h2 id="day-heading">Thursday 3 December 2026</h2>"#);
+    page.assert_contains(&slot_value(dec(2, 15, 0)));
+
+    // A chosen slot is kept when another field is wrong.
+    let slot = slot_value(dec(2, 16, 0));
+    let mut form = booking_form(&slot, "Intro");
+    form[4] = ("email", "nope");
+    let page = post(&app, "/ada", &form, None).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains(&format!(r#"value="{slot}" checked required>"#));
+}
+
+#[tokio::test]
+async fn a_slot_taken_meanwhile_says_so_and_the_day_is_refreshed() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let slot = slot_value(dec(2, 15, 0));
+    // The visitor loaded the day while the slot was free ...
+    get(&app, "/ada?tz=Asia%2FTokyo&date=2026-12-03", None)
+        .await
+        .assert_contains(&slot);
+    // ... someone else books it ...
+    fixture.book(dec(2, 15, 0), "Faster").await;
+    // ... and the visitor's submission is refused next to the slot list.
+    let page = post(&app, "/ada", &booking_form(&slot, "Intro"), None).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    page.assert_contains("Sorry, that time was just booked by someone else. The times below are up to date; please pick another one.");
+    page.assert_lacks(&slot);
+    page.assert_contains(&slot_value(dec(2, 16, 0)));
+    page.assert_contains(r#"value="Grace Hopper""#);
+
+    // A time that is not a slot at all.
+    let off_grid = slot_value(dec(2, 15, 30));
+    let page = post(&app, "/ada", &booking_form(&off_grid, "Intro"), None).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    page.assert_contains("That time is no longer offered.");
+    // Garbage instead of a time.
+    let page = post(
+        &app,
+        "/ada",
+        &booking_form("yesterday/today", "Intro"),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("That time could not be read. Please pick one of the times shown.");
+}
+
+#[tokio::test]
+async fn the_cancel_link_opens_a_page_whose_button_cancels() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let created = fixture.book(dec(2, 15, 0), "<i>Intro</i>").await;
+    let id = created.booking.id;
+    let token = created.cancel_token.expose();
+
+    let page = get(&app, &format!("/bookings/{id}/cancel?token={token}"), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("&lt;i&gt;Intro&lt;/i&gt;");
+    page.assert_contains(
+        r#"<dd id="organizer-time">Wednesday 2 December 2026, 10:00 – 11:00</dd>"#,
+    );
+    page.assert_contains(&format!(r#"<form method="post" action="/bookings/{id}/cancel"><input type="hidden" name="token" value="{token}">"#));
+
+    let wrong = get(&app, &format!("/bookings/{id}/cancel?token=nope"), None).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    let refused = post(
+        &app,
+        &format!("/bookings/{id}/cancel"),
+        &[("token", "nope")],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+
+    let done = post(
+        &app,
+        &format!("/bookings/{id}/cancel"),
+        &[("token", token)],
+        None,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK);
+    done.assert_contains("Your booking is cancelled");
+    done.assert_contains("“&lt;i&gt;Intro&lt;/i&gt;” with Ada Lovelace on Wednesday 2 December 2026, 10:00 – 11:00 (America/New_York) is cancelled.");
+
+    let again = post(
+        &app,
+        &format!("/bookings/{id}/cancel"),
+        &[("token", token)],
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    again.assert_contains(
+        "This booking was already cancelled on Tuesday 1 December 2026 at 08:00 UTC.",
+    );
+    // The page behind the link now says it is gone, and the slot is free again.
+    let gone = get(&app, &format!("/bookings/{id}/cancel?token={token}"), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    get(&app, "/ada?tz=Asia%2FTokyo&date=2026-12-03", None)
+        .await
+        .assert_contains(&slot_value(dec(2, 15, 0)));
+}
+
+#[tokio::test]
+async fn signing_in_keeps_the_token_in_a_strict_http_only_cookie() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let anonymous = get(&app, "/dashboard", None).await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    anonymous.assert_contains(r#"<form id="login-form" method="post" action="/dashboard/login""#);
+
+    let empty = post(&app, "/dashboard/login", &[("token", " ")], None).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    empty.assert_contains(
+        r#"<p class="field-error" id="error-token" role="alert">Please paste your API token.</p>"#,
+    );
+    let wrong = post(&app, "/dashboard/login", &[("token", "0123")], None).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    wrong.assert_contains("That token is not valid.");
+    assert_eq!(wrong.set_cookie(), "");
+
+    let token = fixture.api_token.clone();
+    let signed_in = post(
+        &app,
+        "/dashboard/login",
+        &[("token", &format!(" {token}\n"))],
+        None,
+    )
+    .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location(), "/dashboard");
+    assert_eq!(
+        signed_in.set_cookie(),
+        format!("booking_token={token}; HttpOnly; SameSite=Strict; Path=/")
+    );
+
+    let home = get(&app, "/dashboard", Some(&session(&fixture))).await;
+    assert_eq!(home.status, StatusCode::OK);
+    home.assert_contains(r#"Bookings for <span id="organizer-name">Ada Lovelace</span>"#);
+    home.assert_contains("No bookings");
+
+    let stale = get(&app, "/dashboard", Some("booking_token=feedface")).await;
+    stale.assert_contains("Your sign-in is no longer valid.");
+    assert!(stale.set_cookie().contains("Max-Age=0"));
+
+    let out = post(&app, "/dashboard/logout", &[], Some(&session(&fixture))).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        out.set_cookie(),
+        "booking_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+    );
+
+    // A form posted from another site is refused outright.
+    let request = Request::post("/dashboard/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(form_body(&[("token", &token)])))
+        .unwrap();
+    let forged = send(&app, request).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(forged.set_cookie(), "");
+}
+
+#[tokio::test]
+async fn the_booking_list_pages_and_filters_in_the_organizers_zone() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let cookie = session(&fixture);
+    // Twelve bookings: three a day (09:00, 10:00, 11:00 New York) on 2, 3, 4 and 7 December.
+    for day in [2, 3, 4, 7] {
+        for hour in [14, 15, 16] {
+            fixture
+                .book(dec(day, hour, 0), &format!("Meeting {day}/{hour}"))
+                .await;
+        }
+    }
+    let first = get(&app, "/dashboard", Some(&cookie)).await;
+    assert_eq!(first.status, StatusCode::OK);
+    first.assert_contains("12 bookings · page 1 of 2");
+    assert_eq!(first.body.matches("data-booking-id=").count(), 10);
+    first.assert_contains(
+        r#"<td class="when" data-label="When">Wed 2 Dec 2026, 09:00 – 10:00</td>"#,
+    );
+    first.assert_contains(r#"<a id="next-page" href="/dashboard?page=2" rel="next">"#);
+    first.assert_lacks("previous-page");
+
+    let second = get(&app, "/dashboard?page=2", Some(&cookie)).await;
+    assert_eq!(second.body.matches("data-booking-id=").count(), 2);
+    second.assert_contains("Meeting 7/16");
+    second.assert_contains(r#"<a id="previous-page" href="/dashboard" rel="prev">"#);
+
+    let filtered = get(
+        &app,
+        "/dashboard?from=2026-12-03&to=2026-12-04",
+        Some(&cookie),
+    )
+    .await;
+    filtered.assert_contains("6 bookings in this date range");
+    filtered.assert_lacks("Meeting 2/14");
+    filtered.assert_contains(r#"<input id="from" name="from" type="date" value="2026-12-03">"#);
+
+    let small = get(&app, "/dashboard?from=2026-12-03&limit=4", Some(&cookie)).await;
+    small.assert_contains("9 bookings in this date range · page 1 of 3");
+    small.assert_contains(r#"href="/dashboard?from=2026-12-03&amp;limit=4&amp;page=2""#);
+
+    let backwards = get(
+        &app,
+        "/dashboard?from=2026-12-04&to=2026-12-03",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    backwards.assert_contains(r#"<p class="field-error" id="error-to" role="alert">endDate must not be before startDate</p>"#);
+    let unreadable = get(&app, "/dashboard?from=soon", Some(&cookie)).await;
+    assert_eq!(unreadable.status, StatusCode::UNPROCESSABLE_ENTITY);
+    unreadable
+        .assert_contains(r#"id="error-from" role="alert">Enter a date such as 2026-12-24.</p>"#);
+}
+
+#[tokio::test]
+async fn the_organizer_cancels_from_the_list() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let cookie = session(&fixture);
+    let keep = fixture.book(dec(2, 14, 0), "Keep me").await;
+    let drop = fixture.book(dec(2, 15, 0), "<b>Drop me</b>").await;
+    let id = drop.booking.id;
+
+    let list = get(&app, "/dashboard", Some(&cookie)).await;
+    list.assert_contains("&lt;b&gt;Drop me&lt;/b&gt;");
+    list.assert_contains(&format!(r#"action="/dashboard/bookings/{id}/cancel" data-confirm="Cancel “&lt;b&gt;Drop me&lt;/b&gt;”?"#));
+
+    // Without the cookie nothing happens.
+    let anonymous = post(&app, &format!("/dashboard/bookings/{id}/cancel"), &[], None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.location(), "/dashboard");
+
+    let done = post(
+        &app,
+        &format!("/dashboard/bookings/{id}/cancel"),
+        &[
+            ("from", "2026-12-01"),
+            ("to", ""),
+            ("limit", ""),
+            ("page", "1"),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.location(),
+        "/dashboard?from=2026-12-01&notice=cancelled"
+    );
+    let after = get(&app, done.location(), Some(&cookie)).await;
+    after.assert_contains("Booking cancelled. The time is free again.");
+    after.assert_contains("1 booking in this date range");
+    after.assert_lacks("Drop me");
+    after.assert_contains("Keep me");
+
+    let again = post(
+        &app,
+        &format!("/dashboard/bookings/{id}/cancel"),
+        &[],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(again.location(), "/dashboard?notice=already_cancelled");
+
+    // Another organizer cannot cancel Ada's bookings.
+    let (_, other) = fixture
+        .service
+        .register_organizer(booking_core::organizer::NewOrganizer {
+            username: "bob".into(),
+            email: "bob@example.com".into(),
+            display_name: "Bob".into(),
+            time_zone: chrono_tz::UTC,
+        })
+        .await
+        .unwrap();
+    let foreign = post(
+        &app,
+        &format!("/dashboard/bookings/{}/cancel", keep.booking.id),
+        &[],
+        Some(&format!("booking_token={}", other.expose())),
+    )
+    .await;
+    assert_eq!(foreign.location(), "/dashboard?notice=not_found");
+    let list = fixture
+        .service
+        .list_bookings(fixture.organizer.id, ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(list.total, 1);
+}
+
+#[tokio::test]
+async fn settings_are_edited_with_errors_next_to_their_fields() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let cookie = session(&fixture);
+    assert_eq!(
+        get(&app, "/dashboard/settings", None).await.location(),
+        "/dashboard"
+    );
+    let page = get(&app, "/dashboard/settings", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(r#"<option value="America/New_York" selected>"#);
+    page.assert_contains(r#"<input id="monday" name="monday" type="text" value="09:00-12:00""#);
+    page.assert_contains(
+        r#"<input id="saturday" name="saturday" type="text" value="" placeholder="day off""#,
+    );
+    page.assert_contains(r#"<input id="slotMinutes" name="slotMinutes" type="number" min="0" step="1" inputmode="numeric" value="60""#);
+
+    let mut form = vec![
+        ("timeZone", "Europe/London"),
+        ("monday", "10:00-16:00"),
+        ("tuesday", "9:00-12:00, 13:00-17:00"),
+        ("wednesday", ""),
+        ("thursday", "17:00-09:00"),
+        ("friday", "10:00-12:00"),
+        ("saturday", "off"),
+        ("sunday", ""),
+        ("overrides", "2026-12-24 off\n2026-12-31 10:00-12:00"),
+        ("slotMinutes", "45"),
+        ("slotStepMinutes", ""),
+        ("bufferBeforeMinutes", "5"),
+        ("bufferAfterMinutes", "10"),
+        ("minNoticeMinutes", "120"),
+        ("maxAdvanceDays", "30"),
+    ];
+    let refused = post(&app, "/dashboard/settings", &form, Some(&cookie)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("Nothing was saved");
+    refused.assert_contains(r#"<p class="field-error" id="error-thursday" role="alert">“17:00-09:00”: the end 09:00 must be after the start 17:00.</p>"#);
+    refused.assert_contains(r#"value="9:00-12:00, 13:00-17:00""#);
+    refused.assert_contains("2026-12-24 off\n2026-12-31 10:00-12:00</textarea>");
+
+    form[4] = ("thursday", "09:00-17:00");
+    form[9] = ("slotMinutes", "0");
+    let refused = post(&app, "/dashboard/settings", &form, Some(&cookie)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains(
+        r#"<p class="field-error" id="error-slotMinutes" role="alert">Must be more than zero.</p>"#,
+    );
+    form[9] = ("slotMinutes", "45");
+    form[14] = ("maxAdvanceDays", "99999");
+    let refused = post(&app, "/dashboard/settings", &form, Some(&cookie)).await;
+    refused.assert_contains(
+        r#"id="error-maxAdvanceDays" role="alert">Must be at most 3660 days.</p>"#,
+    );
+    form[14] = ("maxAdvanceDays", "30");
+
+    let saved = post(&app, "/dashboard/settings", &form, Some(&cookie)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), "/dashboard/settings?notice=saved");
+    let settings = fixture
+        .service
+        .settings(fixture.organizer.id)
+        .await
+        .unwrap();
+    assert_eq!(settings.time_zone(), chrono_tz::Europe::London);
+    assert_eq!(settings.slot_duration().num_minutes(), 45);
+    assert_eq!(settings.buffer_after().num_minutes(), 10);
+    assert_eq!(settings.min_notice().num_minutes(), 120);
+    assert_eq!(settings.max_advance().num_days(), 30);
+    assert_eq!(settings.date_overrides().len(), 2);
+    assert_eq!(settings.weekly_hours().tuesday.len(), 2);
+    assert!(settings.weekly_hours().wednesday.is_empty());
+
+    let page = get(&app, saved.location(), Some(&cookie)).await;
+    page.assert_contains("Settings saved.");
+    page.assert_contains(r#"value="09:00-12:00, 13:00-17:00""#);
+    page.assert_contains("2026-12-24 off\n2026-12-31 10:00-12:00</textarea>");
+}
+
+#[tokio::test]
+async fn an_organizer_without_settings_is_offered_a_starting_point() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let (_, token) = fixture
+        .service
+        .register_organizer(booking_core::organizer::NewOrganizer {
+            username: "newbie".into(),
+            email: "new@example.com".into(),
+            display_name: "Newbie".into(),
+            time_zone: chrono_tz::Asia::Kolkata,
+        })
+        .await
+        .unwrap();
+    let cookie = format!("booking_token={}", token.expose());
+    let home = get(&app, "/dashboard", Some(&cookie)).await;
+    home.assert_contains("Nobody can book you yet");
+    let page = get(&app, "/dashboard/settings", Some(&cookie)).await;
+    page.assert_contains("You have not saved settings yet");
+    page.assert_contains(r#"<option value="Asia/Kolkata" selected>"#);
+    page.assert_contains(r#"value="09:00-17:00""#);
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_assets_are_served_from_the_binary() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let created = fixture.book(dec(2, 15, 0), "Intro").await;
+    let page = get(
+        &app,
+        &format!(
+            "/bookings/{}?token={}",
+            created.booking.id,
+            encode(created.cancel_token.expose())
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(
+        page.headers[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    assert!(!page.body.contains("<script>"), "no inline script");
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "no external resource"
+    );
+
+    let css = get(&app, "/assets/app.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(css.body.contains("@media (max-width: 720px)"));
+    let js = get(&app, "/assets/app.js", None).await;
+    assert_eq!(
+        js.headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(js.body.contains("resolvedOptions().timeZone"));
+}
+
+#[tokio::test]
+async fn the_services_router_serves_the_pages_beside_the_json_api() {
+    let fixture = fixture().await;
+    let app: Router = booking_examples::router(fixture.service.clone());
+    let page = get(&app, "/ada?tz=UTC&date=2026-12-02", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.headers[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    page.assert_contains("<span>14:00</span>");
+    assert!(page.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+
+    let slots = get(
+        &app,
+        "/api/organizers/ada/slots?start=2026-12-02T00:00:00Z&end=2026-12-03T00:00:00Z",
+        None,
+    )
+    .await;
+    assert_eq!(slots.status, StatusCode::OK);
+    assert!(slots.body.contains("2026-12-02T14:00:00"), "{}", slots.body);
+    assert_eq!(get(&app, "/healthz", None).await.status, StatusCode::OK);
+    let unknown = get(&app, "/api/nothing-here", None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.contains("not_found"), "{}", unknown.body);
+
+    // A booking made through the JSON API shows in the organizer's list.
+    let request = Request::post("/api/bookings")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::json!({
+                "organizerUsername": "ada",
+                "attendantName": "Grace",
+                "attendantEmail": "grace@example.com",
+                "title": "Via the API",
+                "startTime": "2026-12-02T15:00:00Z",
+                "endTime": "2026-12-02T16:00:00Z",
+            })
+            .to_string(),
+        ))
+        .unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::CREATED);
+    let list = get(&app, "/dashboard", Some(&session(&fixture))).await;
+    list.assert_contains("Via the API");
+}
