@@ -206,16 +206,19 @@ pub fn screenshot_dir() -> PathBuf {
 /// growing the window to the page's height for the shot.
 pub async fn screenshot(client: &Client, name: &str) {
     let (width, height) = client.get_window_size().await.unwrap();
-    let page_height = client
+    // How much taller the page is than the viewport (the window also has
+    // some height of its own besides the viewport).
+    let overflow = client
         .execute(
-            "window.scrollTo(0, 0); return document.documentElement.scrollHeight;",
+            "window.scrollTo(0, 0); \
+             return Math.max(0, document.documentElement.scrollHeight - window.innerHeight);",
             vec![],
         )
         .await
         .unwrap()
         .as_u64()
-        .unwrap_or(height);
-    let shot_height = page_height.clamp(height, 4000);
+        .unwrap_or(0);
+    let shot_height = (height + overflow).min(4000);
     let width = u32::try_from(width).unwrap();
     if shot_height != height {
         client
