@@ -20,9 +20,8 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let line = error.one_line();
-            tracing::error!("{line}");
-            eprintln!("error: {line}");
+            // One line on stderr, for people and for process supervisors.
+            eprintln!("error: {}", error.one_line());
             ExitCode::FAILURE
         }
     }

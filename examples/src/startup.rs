@@ -16,7 +16,7 @@ use booking_core::service::BookingService;
 use booking_core::store::{BookingStore, BoxError};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ConfigError, DatabaseUrl, redact_url};
+use crate::config::{Config, ConfigError, DatabaseUrl};
 
 /// How long start-up waits for a database or Redis server before giving up:
 /// long enough for a server that is starting, short enough that a wrong host
@@ -199,32 +199,36 @@ async fn open_sqlite(
 
 #[cfg(feature = "postgres")]
 async fn connect_postgres(url: &str) -> Result<(Arc<dyn BookingStore>, String), StartupError> {
-    use sqlx::postgres::PgPoolOptions;
+    use std::str::FromStr as _;
 
-    let shown = redact_url(url);
-    let connect = PgPoolOptions::new()
+    use sqlx::Connection as _;
+    use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+
+    let shown = crate::config::redact_url(url);
+    let connect_error = |source: BoxError| StartupError::PostgresConnect {
+        url: shown.clone(),
+        source,
+    };
+    let options = PgConnectOptions::from_str(url).map_err(|error| connect_error(error.into()))?;
+    // One plain connection first: a pool only reports "timed out" when the
+    // server is down, while a connection says why (refused, bad password...).
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(probe)) => {
+            let _ = probe.close().await;
+        }
+        Ok(Err(error)) => return Err(connect_error(error.into())),
+        Err(_) => {
+            return Err(connect_error(
+                format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()).into(),
+            ));
+        }
+    }
+    let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url);
-    let pool = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-        Ok(Ok(pool)) => pool,
-        Ok(Err(error)) => {
-            return Err(StartupError::PostgresConnect {
-                url: shown,
-                source: error.into(),
-            });
-        }
-        Err(elapsed) => {
-            return Err(StartupError::PostgresConnect {
-                url: shown,
-                source: format!(
-                    "no answer within {}s ({elapsed})",
-                    CONNECT_TIMEOUT.as_secs()
-                )
-                .into(),
-            });
-        }
-    };
+        .connect_with(options)
+        .await
+        .map_err(|error| connect_error(error.into()))?;
     let store = booking_postgres::PostgresStore::new(pool);
     store
         .migrate()
@@ -261,7 +265,7 @@ async fn connect_lock(
 async fn connect_redis(url: &str) -> Result<(Arc<dyn SlotLock>, String), StartupError> {
     use booking_redis_lock::{RedisLock, RedisLockConfig};
 
-    let shown = redact_url(url);
+    let shown = crate::config::redact_url(url);
     let connect = RedisLock::connect(url, RedisLockConfig::default());
     let lock = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Ok(Ok(lock)) => lock,
