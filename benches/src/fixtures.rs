@@ -1,0 +1,300 @@
+//! The workloads, fixed so every run measures the same thing: the engine's
+//! organizer (New York, weekdays 09:00–17:00, 30-minute slots, a window that
+//! crosses a DST change) and the load program's organizers (every day
+//! 00:00–24:00, 15-minute slots, bookings that never overlap).
+
+use std::time::Duration as StdDuration;
+
+use booking_core::booking::BookingRequest;
+use booking_core::organizer::{
+    NewOrganizer, OrganizerSettings, SettingsDraft, SettingsError, WeeklyHours,
+};
+use booking_core::time::{LocalInterval, LocalIntervalError, TimeRange};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+/// A fixture could not be built (only possible if booking-core's rules
+/// changed under the benchmarks).
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    /// A working-hours interval was refused.
+    #[error("bad fixture interval")]
+    Interval(#[from] LocalIntervalError),
+    /// The settings were refused.
+    #[error("bad fixture settings")]
+    Settings(#[from] SettingsError),
+    /// A range was empty or reversed.
+    #[error("bad fixture range")]
+    Range(#[from] booking_core::time::InvalidTimeRange),
+    /// The engine window offers no slot.
+    #[error("the fixture window offers no slot")]
+    NoSlot,
+}
+
+/// `y-m-d h:mi` UTC, for constants (a bad date fails the build).
+const fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    let Some(date) = NaiveDate::from_ymd_opt(y, mo, d) else {
+        panic!("invalid fixture date")
+    };
+    let Some(time) = date.and_hms_opt(h, mi, 0) else {
+        panic!("invalid fixture time")
+    };
+    time.and_utc()
+}
+
+/// "Now" for the engine workloads: Sunday 1 February 2026, 00:00 UTC.
+pub const ENGINE_NOW: DateTime<Utc> = utc(2026, 2, 1, 0, 0);
+
+/// Start of every engine window: Monday 16 February 2026, 00:00 in New York
+/// (05:00 UTC). A 62-day window from here ends on 19 April and crosses the
+/// spring-forward change of 8 March 2026; a 366-day one crosses both changes.
+pub const ENGINE_WINDOW_START: DateTime<Utc> = utc(2026, 2, 16, 5, 0);
+
+/// The engine's organizer: America/New_York, Monday to Friday 09:00–17:00,
+/// 30-minute slots every 30 minutes, no buffers, no notice, and bookable far
+/// enough ahead (400 days) that a 366-day window is offered entirely.
+pub fn engine_settings() -> Result<OrganizerSettings, FixtureError> {
+    Ok(OrganizerSettings::try_from(SettingsDraft {
+        time_zone: chrono_tz::America::New_York,
+        weekly_hours: WeeklyHours::weekdays(vec![LocalInterval::parse("09:00", "17:00")?]),
+        slot_duration: Duration::minutes(30),
+        slot_step: Some(Duration::minutes(30)),
+        max_advance: Duration::days(400),
+        ..SettingsDraft::default()
+    })?)
+}
+
+/// The engine window of `days` days from [`ENGINE_WINDOW_START`].
+pub fn engine_window(days: i64) -> Result<TimeRange, FixtureError> {
+    Ok(TimeRange::starting_at(
+        ENGINE_WINDOW_START,
+        Duration::days(days),
+    )?)
+}
+
+/// `count` busy intervals spread evenly over `window`, disjoint (each half
+/// its share of the window, at most 45 minutes), in a fixed shuffled order:
+/// stores return occupied intervals in no particular order, so the engine's
+/// sort is part of what is measured.
+pub fn busy_intervals(count: usize, window: TimeRange) -> Result<Vec<TimeRange>, FixtureError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let total = window.duration().num_seconds();
+    let share = total / i64::try_from(count).unwrap_or(i64::MAX);
+    let length = Duration::seconds((share / 2).clamp(1, 45 * 60));
+    let mut busy = Vec::with_capacity(count);
+    for i in 0..count {
+        let offset = Duration::seconds(share * i64::try_from(i).unwrap_or(0) + share / 4);
+        busy.push(TimeRange::starting_at(window.start() + offset, length)?);
+    }
+    shuffle(&mut busy, 0x5eed_1234_abcd_0001);
+    Ok(busy)
+}
+
+/// A free slot in the middle of the 62-day engine window, and `count` busy
+/// intervals spread over the window, none overlapping that slot: the input
+/// for `check_booking`, which then has to look at every interval.
+pub fn busy_around_free_slot(count: usize) -> Result<(TimeRange, Vec<TimeRange>), FixtureError> {
+    let settings = engine_settings()?;
+    let window = engine_window(62)?;
+    let slots = booking_core::availability::available_slots(&settings, &[], window, ENGINE_NOW);
+    let slot = slots
+        .get(slots.len() / 2)
+        .copied()
+        .ok_or(FixtureError::NoSlot)?;
+    let mut busy: Vec<TimeRange> = busy_intervals(count + count / 10 + 10, window)?
+        .into_iter()
+        .filter(|b| !b.overlaps(&slot))
+        .collect();
+    busy.truncate(count);
+    Ok((slot, busy))
+}
+
+/// Fisher–Yates with a fixed xorshift generator: the same order every run,
+/// no dependency on a random-number crate.
+pub fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let j = usize::try_from(seed % (i as u64 + 1)).unwrap_or(0);
+        items.swap(i, j);
+    }
+}
+
+/// "Now" for the load program (a fixed `ManualClock`, so runs do not depend
+/// on the date): 1 January 2030, 00:00 UTC.
+pub const LOAD_NOW: DateTime<Utc> = utc(2030, 1, 1, 0, 0);
+
+/// First slot the load program books: one day after [`LOAD_NOW`].
+pub const LOAD_FIRST_SLOT: DateTime<Utc> = utc(2030, 1, 2, 0, 0);
+
+/// Length of every load-program slot.
+pub const LOAD_SLOT_MINUTES: i64 = 15;
+
+/// Distance between two bookings of one organizer in the load program: 8
+/// bookings a day, so the booking path reads a realistic handful of
+/// occupied intervals (those within two days of the slot), not thousands.
+pub const LOAD_SPACING: Duration = Duration::hours(3);
+
+/// How far ahead load-program organizers take bookings (the longest horizon
+/// booking-core allows is 3660 days).
+pub const LOAD_MAX_ADVANCE_DAYS: i64 = 3650;
+
+/// The most bookings the load program can make on one organizer before its
+/// slots run past the horizon.
+pub const LOAD_SLOTS_PER_ORGANIZER: u64 = (LOAD_MAX_ADVANCE_DAYS as u64 - 2) * 8;
+
+/// The load program's organizers' settings: UTC, every day 00:00–24:00,
+/// 15-minute slots, no buffers, no notice, 3650 days ahead.
+pub fn load_settings() -> Result<SettingsDraft, FixtureError> {
+    Ok(SettingsDraft {
+        time_zone: chrono_tz::UTC,
+        weekly_hours: WeeklyHours::every_day(vec![LocalInterval::parse("00:00", "24:00")?]),
+        slot_duration: Duration::minutes(LOAD_SLOT_MINUTES),
+        max_advance: Duration::days(LOAD_MAX_ADVANCE_DAYS),
+        ..SettingsDraft::default()
+    })
+}
+
+/// The `index`-th load organizer of a run tagged `run`.
+pub fn load_organizer(run: &str, index: usize) -> NewOrganizer {
+    let username = organizer_username(run, index);
+    NewOrganizer {
+        email: format!("{username}@example.com"),
+        display_name: format!("Load organizer {index}"),
+        username,
+        time_zone: chrono_tz::UTC,
+    }
+}
+
+/// The username of the `index`-th load organizer of run `run`.
+pub fn organizer_username(run: &str, index: usize) -> String {
+    format!("{run}o{index}")
+}
+
+/// The `slot`-th slot of a load organizer: `LOAD_FIRST_SLOT + slot * LOAD_SPACING`.
+pub fn load_slot(slot: u64) -> Result<TimeRange, FixtureError> {
+    let hours = i64::try_from(slot)
+        .unwrap_or(i64::MAX / 4)
+        .saturating_mul(LOAD_SPACING.num_hours());
+    Ok(TimeRange::starting_at(
+        LOAD_FIRST_SLOT + Duration::hours(hours),
+        Duration::minutes(LOAD_SLOT_MINUTES),
+    )?)
+}
+
+/// A booking request for `range` on `username`, shaped like a real one
+/// (name, email, title, a short description, no metadata).
+pub fn booking_request(username: &str, range: TimeRange) -> BookingRequest {
+    BookingRequest {
+        organizer_username: username.to_owned(),
+        attendant_name: "Grace Hopper".into(),
+        attendant_email: "grace@example.com".into(),
+        title: "Load test".into(),
+        description: Some("Booked by the benches load program".into()),
+        start_time: range.start().to_rfc3339(),
+        end_time: range.end().to_rfc3339(),
+        metadata: None,
+    }
+}
+
+/// How a run's bookings are laid out: each of `tasks` tasks owns
+/// `organizers_per_task` organizers and books them in turn, one
+/// [`LOAD_SPACING`] further each round, so no two bookings of a run ever
+/// overlap and no two tasks ever touch the same organizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Concurrent tasks.
+    pub tasks: usize,
+    /// Organizers each task owns.
+    pub organizers_per_task: usize,
+}
+
+impl Layout {
+    /// How many organizers the run registers.
+    pub fn organizers(&self) -> usize {
+        self.tasks * self.organizers_per_task
+    }
+
+    /// Organizer index and slot number of task `task`'s `n`-th booking
+    /// (`n` counted from 0); `None` past the organizers' horizon.
+    pub fn booking(&self, task: usize, n: u64) -> Option<(usize, u64)> {
+        let per = self.organizers_per_task.max(1) as u64;
+        let organizer = task * self.organizers_per_task + usize::try_from(n % per).ok()?;
+        let slot = n / per;
+        (slot < LOAD_SLOTS_PER_ORGANIZER).then_some((organizer, slot))
+    }
+}
+
+/// How long one measured phase runs: for a time or for a number of
+/// operations (whichever the command line asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Run for this long.
+    Time(StdDuration),
+    /// Run this many operations in all (across tasks).
+    Count(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use booking_core::availability::available_slots;
+
+    #[test]
+    fn the_62_day_window_crosses_a_dst_change_and_offers_weekday_slots() {
+        let settings = engine_settings().unwrap();
+        let window = engine_window(62).unwrap();
+        let slots = available_slots(&settings, &[], window, ENGINE_NOW);
+        // 45 weekdays from Monday 16 Feb to Saturday 18 Apr 2026, 16 slots each.
+        assert_eq!(slots.len(), 45 * 16);
+        // 09:00 New York is 14:00 UTC before 8 March and 13:00 UTC after.
+        assert_eq!(slots[0].start(), utc(2026, 2, 16, 14, 0));
+        assert_eq!(slots.last().unwrap().start(), utc(2026, 4, 17, 20, 30));
+    }
+
+    #[test]
+    fn busy_intervals_are_disjoint_and_inside_the_window() {
+        let window = engine_window(62).unwrap();
+        for count in [1, 100, 1_000, 10_000] {
+            let mut busy = busy_intervals(count, window).unwrap();
+            assert_eq!(busy.len(), count);
+            busy.sort();
+            assert!(busy.windows(2).all(|w| w[0].end() <= w[1].start()));
+            assert!(busy.iter().all(|b| window.encloses(b)));
+        }
+    }
+
+    #[test]
+    fn the_check_booking_input_keeps_its_slot_free() {
+        let settings = engine_settings().unwrap();
+        let (slot, busy) = busy_around_free_slot(10_000).unwrap();
+        assert_eq!(busy.len(), 10_000);
+        booking_core::availability::check_booking(&settings, slot, &busy, ENGINE_NOW).unwrap();
+    }
+
+    #[test]
+    fn a_layout_never_gives_two_tasks_the_same_organizer_and_slot() {
+        let layout = Layout {
+            tasks: 3,
+            organizers_per_task: 2,
+        };
+        let mut seen = std::collections::HashSet::new();
+        for task in 0..3 {
+            for n in 0..50 {
+                assert!(seen.insert(layout.booking(task, n).unwrap()));
+            }
+        }
+        assert_eq!(layout.booking(0, LOAD_SLOTS_PER_ORGANIZER * 2), None);
+    }
+
+    #[test]
+    fn load_slots_are_bookable_under_the_load_settings() {
+        let settings = OrganizerSettings::try_from(load_settings().unwrap()).unwrap();
+        for slot in [0, 1, 7, 8, LOAD_SLOTS_PER_ORGANIZER - 1] {
+            let range = load_slot(slot).unwrap();
+            booking_core::availability::check_booking(&settings, range, &[], LOAD_NOW).unwrap();
+        }
+    }
+}

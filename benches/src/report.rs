@@ -1,0 +1,400 @@
+//! The Markdown report: machine, every figure with its limit and the ratio,
+//! and where each target stands.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::backend::BackendKind;
+use crate::engine::EngineReport;
+use crate::fixtures::Bound;
+use crate::machine::Machine;
+use crate::run::{BackendReport, LoadOptions, RedisReport};
+use crate::stats::{Percentiles, per_sec, ratio, short, thousands};
+
+/// A finished run, ready to print.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The command that produced it.
+    pub command: String,
+    /// Where it ran.
+    pub machine: Machine,
+    /// How it ran.
+    pub options: LoadOptions,
+    /// One per backend, in the order asked for.
+    pub backends: Vec<BackendReport>,
+    /// The Redis comparison, when Redis was used.
+    pub redis: Option<RedisReport>,
+    /// The engine table, when asked for.
+    pub engine: Option<EngineReport>,
+    /// Extra Markdown sections (e.g. the HTTP figures).
+    pub extra: Vec<String>,
+}
+
+/// The booking-path targets of the issue.
+const POSTGRES_TARGET: f64 = 0.80;
+const SQLITE_TARGET: f64 = 0.50;
+const REDIS_RATE_TARGET: f64 = 0.50;
+const REDIS_ROUND_TRIPS_TARGET: f64 = 2.0;
+const LOSER_P99_TARGET: Duration = Duration::from_millis(10);
+const ENGINE_TARGET: Duration = Duration::from_micros(100);
+
+fn verdict(met: bool) -> &'static str {
+    if met { "**met**" } else { "**missed**" }
+}
+
+fn bound_text(bound: Bound) -> String {
+    match bound {
+        Bound::Time(d) => format!("{} s", d.as_secs_f64()),
+        Bound::Count(n) => format!("{} operations", thousands(n)),
+    }
+}
+
+impl Report {
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let o = &self.options;
+        let _ = writeln!(out, "### Machine\n");
+        out.push_str(&self.machine.markdown());
+        let _ = writeln!(out, "\nCommand:\n\n```sh\n{}\n```\n", self.command);
+        let _ = writeln!(
+            out,
+            "Every phase ran for {} with {} concurrent tasks ({} organizers each, \
+             bookings that never overlap); each booking-path figure and its limit \
+             alternated {} time(s) in this run and the best of each is shown. \
+             Latencies are per operation: p50 / p99 / max.\n",
+            bound_text(o.bound),
+            o.concurrency,
+            o.organizers_per_task,
+            o.rounds.max(1)
+        );
+        self.booking_table(&mut out);
+        self.redis_section(&mut out);
+        self.round_trip_section(&mut out);
+        self.contended_table(&mut out);
+        self.check_table(&mut out);
+        for extra in &self.extra {
+            out.push_str(extra);
+            out.push('\n');
+        }
+        self.engine_section(&mut out);
+        self.targets(&mut out);
+        out
+    }
+
+    fn booking_table(&self, out: &mut String) {
+        if self.backends.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "### Booking throughput: `BookingService::create_booking`\n"
+        );
+        let _ = writeln!(
+            out,
+            "| backend | lock | create_booking | latency | limit measured in the same run | limit | limit latency | ratio |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---|---|---:|---|---:|");
+        for b in &self.backends {
+            let service = &b.service;
+            for (i, limit) in b.limits.iter().enumerate() {
+                let l = &limit.measurement;
+                if i == 0 {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                        b.kind,
+                        b.kind.lock_name(),
+                        per_sec(service.rate()),
+                        service.latency(),
+                        limit.name,
+                        per_sec(l.rate()),
+                        l.latency(),
+                        ratio(service.rate(), l.rate())
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "| | | | | {} | {} | {} | {} |",
+                        limit.name,
+                        per_sec(l.rate()),
+                        l.latency(),
+                        ratio(service.rate(), l.rate())
+                    );
+                }
+            }
+            if service.error_count() > 0 {
+                let _ = writeln!(out, "| | | errors: {} | | | | | |", service.errors_text());
+            }
+        }
+        out.push('\n');
+    }
+
+    fn redis_section(&self, out: &mut String) {
+        let Some(r) = &self.redis else { return };
+        let base = r.raw_shared.rate();
+        let _ = writeln!(out, "### Redis lock\n");
+        let _ = writeln!(
+            out,
+            "| pairs (acquire + release) | rate | latency | ratio to raw, 1 connection |"
+        );
+        let _ = writeln!(out, "|---|---:|---|---:|");
+        let rows = [
+            (
+                "raw `SET NX PX` + compare-and-delete `EVALSHA`, 1 multiplexed connection (the lock's shape)",
+                &r.raw_shared,
+            ),
+            ("raw, the same, one connection per task", &r.raw_per_task),
+            ("`RedisLock::acquire` + `release`", &r.lock),
+        ];
+        for (name, m) in rows {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} |",
+                per_sec(m.rate()),
+                m.latency(),
+                ratio(m.rate(), base)
+            );
+        }
+        if let Some(b) = self
+            .backends
+            .iter()
+            .find(|b| b.kind == BackendKind::PostgresRedis)
+            && let Some((counts, attempts)) = b.redis_per_booking
+            && attempts > 0
+        {
+            let per = |n: u64| n as f64 / attempts as f64;
+            let _ = writeln!(
+                out,
+                "\nRedis round trips per booking in the `postgres+redis` run (the server's \
+                 `INFO commandstats` over {} bookings; other clients of the server would add \
+                 to them): {:.2} ({:.2} `SET`, {:.2} `EVALSHA`, {:.2} `EVAL`). Commands \
+                 executed in all, including the `GET` and `DEL` the release script runs \
+                 inside Redis: {:.2}.",
+                thousands(attempts),
+                per(counts.round_trips()),
+                per(counts.set),
+                per(counts.evalsha),
+                per(counts.eval),
+                per(counts.total)
+            );
+        }
+        out.push('\n');
+    }
+
+    fn round_trip_section(&self, out: &mut String) {
+        let counted: Vec<_> = self
+            .backends
+            .iter()
+            .filter_map(|b| b.pg_round_trips.as_ref().map(|r| (b.kind, r)))
+            .collect();
+        if counted.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### PostgreSQL messages per booking\n");
+        let _ = writeln!(
+            out,
+            "Counted by a loopback proxy that parses the client's protocol messages, \
+             over sequential bookings after one warm-up booking (pool of one connection, \
+             pool settings as in the throughput run):\n"
+        );
+        let _ = writeln!(
+            out,
+            "| backend | bookings | statements (Execute + Query) | round trips (Sync + Query) | Parse |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+        for (kind, result) in counted {
+            match result {
+                Ok((s, n)) => {
+                    let per = |x: u64| x as f64 / *n as f64;
+                    let _ = writeln!(
+                        out,
+                        "| {kind} | {n} | {:.2} | {:.2} | {:.2} |",
+                        per(s.statements()),
+                        per(s.round_trips()),
+                        per(s.parses)
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "| {kind} | – | not counted: {e} | | |");
+                }
+            }
+        }
+        out.push('\n');
+    }
+
+    fn contended_table(&self, out: &mut String) {
+        if self.backends.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "### Contended slot: {} tasks racing for the same slot, {} rounds\n",
+            self.options.racers, self.options.contended_rounds
+        );
+        let _ = writeln!(
+            out,
+            "| backend | lock | rounds with exactly 1 winner | losers refused as | losers' latency | winners' latency |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---|---|---|");
+        for b in &self.backends {
+            let c = &b.contended;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} / {} | {} | {} | {} |",
+                b.kind,
+                b.kind.lock_name(),
+                c.winners.len() - c.bad_rounds(),
+                c.winners.len(),
+                c.losers.errors_text(),
+                c.losers.latency(),
+                Percentiles::of(&c.winner_latencies)
+            );
+        }
+        out.push('\n');
+    }
+
+    fn check_table(&self, out: &mut String) {
+        if self.backends.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### Double-booking check after the run\n");
+        let _ = writeln!(
+            out,
+            "| backend | successful bookings | active bookings in the store | overlapping |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|");
+        for b in &self.backends {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                b.kind,
+                thousands(b.expected_active),
+                thousands(b.check.active),
+                b.check.overlapping
+            );
+        }
+        out.push('\n');
+    }
+
+    fn engine_section(&self, out: &mut String) {
+        let Some(e) = &self.engine else { return };
+        let _ = writeln!(out, "### Availability engine\n");
+        let _ = writeln!(
+            out,
+            "One organizer in America/New_York, weekdays 09:00–17:00, 30-minute slots \
+             every 30 minutes; windows start on Monday 16 February 2026, so 62 days cross \
+             the 8 March change and 366 days cross both. Busy intervals are disjoint, \
+             spread over the window, passed in a fixed shuffled order (stores return them in any order) and, separately, already sorted. Fastest of 10 timed batches of about 30 ms each.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| workload | slots offered | time per call | per slot | per busy interval |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+        for row in &e.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.workload,
+                thousands(row.offered as u64),
+                short(row.per_call),
+                row.ns_per_slot
+                    .map_or("".into(), |ns| format!("{ns:.1} ns")),
+                row.ns_per_busy
+                    .map_or("".into(), |ns| format!("{ns:.1} ns"))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nPer-slot and per-busy-interval figures are increments: the extra time per \
+             extra slot (or busy interval) from the row above, so equal increments mean linear \
+             growth and a fixed cost per call is not spread over the units. Growth of the increment \
+             at the largest size over the one before it (1.00 = linear, above = faster than \
+             linear): {:.2} per slot (62→366 days vs 7→62), {:.2} per unsorted busy interval \
+             (1,000→10,000 vs 100→1,000), {:.2} per sorted one. Floor for comparison: copying the 62-day \
+             result into a new `Vec` costs {:.1} ns per slot.\n",
+            e.slot_growth, e.busy_growth, e.sorted_busy_growth, e.floor_ns_per_slot
+        );
+    }
+
+    fn targets(&self, out: &mut String) {
+        let mut lines: Vec<String> = Vec::new();
+        for b in &self.backends {
+            let Some(limit) = b.limits.first() else {
+                continue;
+            };
+            let r = b.service.rate() / limit.measurement.rate().max(f64::MIN_POSITIVE);
+            match b.kind {
+                BackendKind::Postgres => lines.push(format!(
+                    "Postgres `create_booking` ≥ 80% of raw INSERT at {} clients: {:.0}% → {}",
+                    self.options.concurrency,
+                    100.0 * r,
+                    verdict(r >= POSTGRES_TARGET)
+                )),
+                BackendKind::Sqlite => lines.push(format!(
+                    "SQLite `create_booking` ≥ 50% of raw INSERT transactions: {:.0}% → {}",
+                    100.0 * r,
+                    verdict(r >= SQLITE_TARGET)
+                )),
+                _ => {}
+            }
+        }
+        if let Some(redis) = &self.redis {
+            let r = redis.lock.rate() / redis.raw_shared.rate().max(f64::MIN_POSITIVE);
+            lines.push(format!(
+                "Redis acquire+release ≥ 50% of raw round-trip pairs: {:.0}% → {}",
+                100.0 * r,
+                verdict(r >= REDIS_RATE_TARGET)
+            ));
+        }
+        if let Some(b) = self
+            .backends
+            .iter()
+            .find(|b| b.kind == BackendKind::PostgresRedis)
+            && let Some((counts, attempts)) = b.redis_per_booking
+            && attempts > 0
+        {
+            let per = counts.round_trips() as f64 / attempts as f64;
+            lines.push(format!(
+                "At most 2 Redis round trips per booking: {per:.2} → {}",
+                verdict(per <= REDIS_ROUND_TRIPS_TARGET + 0.005)
+            ));
+        }
+        if let Some(e) = &self.engine
+            && let Some(row) = e
+                .rows
+                .iter()
+                .find(|r| r.days == 62 && r.busy == 1_000 && r.workload.ends_with("unsorted"))
+        {
+            lines.push(format!(
+                "`available_slots` 62 days / 1,000 busy under 100 µs: {} → {}",
+                short(row.per_call),
+                verdict(row.per_call < ENGINE_TARGET)
+            ));
+        }
+        for b in &self.backends {
+            let c = &b.contended;
+            if c.winners.is_empty() {
+                continue;
+            }
+            let p99 = c.losers.latency().p99;
+            lines.push(format!(
+                "Contended slot on {}: exactly one winner in {} of {} rounds, losers' p99 {} → {}",
+                b.kind,
+                c.winners.len() - c.bad_rounds(),
+                c.winners.len(),
+                short(p99),
+                verdict(c.bad_rounds() == 0 && p99 < LOSER_P99_TARGET)
+            ));
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### Targets\n");
+        for line in lines {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+    }
+}
