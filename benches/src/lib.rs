@@ -24,8 +24,10 @@
 #![deny(unsafe_code)]
 
 pub mod backend;
+pub mod cpu;
 pub mod engine;
 pub mod fixtures;
+pub mod http;
 pub mod machine;
 pub mod nolock;
 pub mod pgwire;

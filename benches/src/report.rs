@@ -38,6 +38,20 @@ const REDIS_ROUND_TRIPS_TARGET: f64 = 2.0;
 const LOSER_P99_TARGET: Duration = Duration::from_millis(10);
 const ENGINE_TARGET: Duration = Duration::from_micros(100);
 
+/// CPU per successful operation: this process, plus the servers `kind`
+/// talks to (`client + PostgreSQL (+ Redis)`).
+fn cpu_text(kind: Option<BackendKind>, m: &crate::stats::Measurement) -> String {
+    let Some((client, postgres, redis)) = m.cpu_per_op_us() else {
+        return "–".into();
+    };
+    match kind {
+        Some(BackendKind::PostgresRedis) => format!("{client:.0} + {postgres:.0} + {redis:.0} µs"),
+        Some(k) if k.is_postgres() => format!("{client:.0} + {postgres:.0} µs"),
+        Some(_) => format!("{client:.0} µs"),
+        None => format!("{client:.0} + {redis:.0} µs"),
+    }
+}
+
 fn verdict(met: bool) -> &'static str {
     if met { "**met**" } else { "**missed**" }
 }
@@ -73,6 +87,7 @@ impl Report {
         self.round_trip_section(&mut out);
         self.contended_table(&mut out);
         self.check_table(&mut out);
+        self.http_table(&mut out);
         for extra in &self.extra {
             out.push_str(extra);
             out.push('\n');
@@ -92,9 +107,15 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| backend | lock | create_booking | latency | limit measured in the same run | limit | limit latency | ratio |"
+            "CPU is per successful operation, from `/proc`: this process (the service and \
+             its drivers) + the PostgreSQL server processes (+ Redis); server figures \
+             include anything else the servers did meanwhile.\n"
         );
-        let _ = writeln!(out, "|---|---|---:|---|---|---:|---|---:|");
+        let _ = writeln!(
+            out,
+            "| backend | lock | create_booking | latency | CPU | limit measured in the same run | limit | limit latency | limit CPU | ratio |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---|---|---|---:|---|---|---:|");
         for b in &self.backends {
             let service = &b.service;
             for (i, limit) in b.limits.iter().enumerate() {
@@ -102,29 +123,36 @@ impl Report {
                 if i == 0 {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                         b.kind,
                         b.kind.lock_name(),
                         per_sec(service.rate()),
                         service.latency(),
+                        cpu_text(Some(b.kind), service),
                         limit.name,
                         per_sec(l.rate()),
                         l.latency(),
+                        cpu_text(Some(b.kind), l),
                         ratio(service.rate(), l.rate())
                     );
                 } else {
                     let _ = writeln!(
                         out,
-                        "| | | | | {} | {} | {} | {} |",
+                        "| | | | | | {} | {} | {} | {} | {} |",
                         limit.name,
                         per_sec(l.rate()),
                         l.latency(),
+                        cpu_text(Some(b.kind), l),
                         ratio(service.rate(), l.rate())
                     );
                 }
             }
             if service.error_count() > 0 {
-                let _ = writeln!(out, "| | | errors: {} | | | | | |", service.errors_text());
+                let _ = writeln!(
+                    out,
+                    "| | | errors: {} | | | | | | | |",
+                    service.errors_text()
+                );
             }
         }
         out.push('\n');
@@ -150,9 +178,10 @@ impl Report {
         for (name, m) in rows {
             let _ = writeln!(
                 out,
-                "| {name} | {} | {} | {} |",
+                "| {name} | {} | {} | {} | {} |",
                 per_sec(m.rate()),
                 m.latency(),
+                cpu_text(None, m),
                 ratio(m.rate(), base)
             );
         }
@@ -273,6 +302,50 @@ impl Report {
                 thousands(b.check.active),
                 b.check.overlapping
             );
+        }
+        out.push('\n');
+    }
+
+    fn http_table(&self, out: &mut String) {
+        let rows: Vec<_> = self
+            .backends
+            .iter()
+            .filter_map(|b| b.http.as_ref().map(|h| (b.kind, h)))
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### Over HTTP: the example service on loopback\n");
+        let _ = writeln!(
+            out,
+            "`booking_examples::router` served on 127.0.0.1 in the load program's process, \
+             driven by reqwest with {} keep-alive connections; each HTTP figure alternated with \
+             the same call made in-process on the same service. A slots query asks for one \
+             day (96 fifteen-minute slots).\n",
+            self.options.concurrency
+        );
+        let _ = writeln!(
+            out,
+            "| backend | operation | over HTTP | latency | CPU | in-process | latency | CPU | ratio |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---|---|---:|---|---|---:|");
+        for (kind, h) in rows {
+            for (name, http, local) in [
+                ("slots query", &h.slots_http, &h.slots_in_process),
+                ("booking", &h.bookings_http, &h.bookings_in_process),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "| {kind} | {name} | {} | {} | {} | {} | {} | {} | {} |",
+                    per_sec(http.rate()),
+                    http.latency(),
+                    cpu_text(Some(kind), http),
+                    per_sec(local.rate()),
+                    local.latency(),
+                    cpu_text(Some(kind), local),
+                    ratio(http.rate(), local.rate())
+                );
+            }
         }
         out.push('\n');
     }

@@ -7,6 +7,7 @@ use booking_core::store::BookingStore;
 
 use crate::backend::{BackendKind, CheckResult, Env, Instance, LoadError, StoreHandle};
 use crate::fixtures::{Bound, Layout, organizer_username};
+use crate::http;
 use crate::pgwire::Snapshot;
 use crate::scenario::{
     self, CONTENDED_FIRST_SLOT, Contended, PgRaw, RAW_INSERT_ON_CONFLICT, RAW_INSERT_PLAIN,
@@ -34,6 +35,9 @@ pub struct LoadOptions {
     pub round_trip_bookings: u64,
     /// Also measure the plain INSERT shape on PostgreSQL.
     pub plain_insert: bool,
+    /// Also measure the example HTTP service (SQLite and PostgreSQL + Redis
+    /// backends).
+    pub http: bool,
     /// Also measure the store's calls without the service:
     /// `insert_booking` alone, and `booking_context` + `insert_booking`.
     pub breakdown: bool,
@@ -78,6 +82,24 @@ pub struct BackendReport {
     /// Redis commands during the service phases, and the booking attempts
     /// they served.
     pub redis_per_booking: Option<(RedisCounts, u64)>,
+    /// The HTTP figures, when measured.
+    pub http: Option<HttpFigures>,
+}
+
+/// The example HTTP service against the same operations in-process, on the
+/// same service and store (best round of each).
+#[derive(Debug, Clone, Default)]
+pub struct HttpFigures {
+    /// `available_slots` for one day, in-process.
+    pub slots_in_process: Measurement,
+    /// `GET /api/organizers/{username}/slots` for one day.
+    pub slots_http: Measurement,
+    /// `create_booking` in-process.
+    pub bookings_in_process: Measurement,
+    /// `POST /api/bookings`.
+    pub bookings_http: Measurement,
+    /// Bookings made by all HTTP-section rounds, in-process and over HTTP.
+    pub total_booked: u64,
 }
 
 impl BackendReport {
@@ -173,7 +195,10 @@ async fn measure_backend(
     let mut raw_cursors = vec![0u64; tasks];
     let pg_raw = match &instance.handle {
         StoreHandle::Postgres { schema, .. } => {
-            Some(PgRaw::connect(env, schema, tasks, &raw_orgs).await?)
+            let usernames: Vec<String> = (0..layout.organizers())
+                .map(|i| organizer_username(&raw_tag, i))
+                .collect();
+            Some(PgRaw::connect(env, schema, tasks, &raw_orgs, &usernames).await?)
         }
         _ => None,
     };
@@ -190,6 +215,9 @@ async fn measure_backend(
         StoreHandle::Memory => limits.push(Limit::StoreInsert),
     }
     if options.breakdown {
+        if matches!(instance.handle, StoreHandle::Postgres { .. }) {
+            limits.push(Limit::PgReadInsert);
+        }
         if !matches!(instance.handle, StoreHandle::Memory) {
             limits.push(Limit::StoreInsert);
         }
@@ -273,6 +301,15 @@ async fn measure_backend(
         raw.close().await;
     }
 
+    // Over HTTP, alternating with the same operations in-process.
+    let http = if options.http && matches!(kind, BackendKind::Sqlite | BackendKind::PostgresRedis) {
+        let figures = measure_http(instance, options, &run_name, &mut cursors).await?;
+        expected_active += figures.total_booked;
+        Some(figures)
+    } else {
+        None
+    };
+
     // The contended slot.
     let contended_user = organizer_username(&contended_tag, 0);
     scenario::warm_organizer(&instance.service, &contended_user).await?;
@@ -340,6 +377,106 @@ async fn measure_backend(
         pg_round_trips,
         redis_per_booking: (kind == BackendKind::PostgresRedis)
             .then_some((redis_total, redis_attempts)),
+        http,
+    })
+}
+
+/// The HTTP phases: the example router served on loopback, slots queries
+/// and bookings over HTTP, each alternating with the same operation called
+/// in-process. Returns the best round of each, and how many bookings all
+/// rounds made.
+async fn measure_http(
+    instance: &Instance,
+    options: &LoadOptions,
+    run: &Arc<str>,
+    cursors: &mut [u64],
+) -> Result<HttpFigures, LoadError> {
+    let kind = instance.kind;
+    let layout = options.layout();
+    let server = http::Server::start(instance.service.clone()).await?;
+    let client = http::client(layout.tasks)?;
+    let base: Arc<str> = Arc::from(server.base());
+    let mut slot_cursors = vec![0u64; layout.tasks];
+    // Warm-up: opens the client's connections.
+    let warm = Bound::Count(layout.tasks as u64 * 2);
+    scenario::drive(
+        &mut slot_cursors,
+        warm,
+        http::http_slots_op(client.clone(), Arc::clone(&base), Arc::clone(run), layout),
+    )
+    .await;
+    let mut best = [None, None, None, None];
+    let mut booked = 0;
+    for round in 0..options.rounds.max(1) {
+        let phases: [(&str, Measurement); 4] = [
+            (
+                "slots in-process",
+                scenario::drive(
+                    &mut slot_cursors,
+                    options.bound,
+                    http::slots_op(instance.service.clone(), Arc::clone(run), layout),
+                )
+                .await,
+            ),
+            (
+                "slots over HTTP",
+                scenario::drive(
+                    &mut slot_cursors,
+                    options.bound,
+                    http::http_slots_op(client.clone(), Arc::clone(&base), Arc::clone(run), layout),
+                )
+                .await,
+            ),
+            (
+                "create_booking in-process",
+                scenario::drive(
+                    cursors,
+                    options.bound,
+                    scenario::booking_op(instance.service.clone(), Arc::clone(run), layout),
+                )
+                .await,
+            ),
+            (
+                "bookings over HTTP",
+                scenario::drive(
+                    cursors,
+                    options.bound,
+                    http::http_booking_op(
+                        client.clone(),
+                        Arc::clone(&base),
+                        Arc::clone(run),
+                        layout,
+                    ),
+                )
+                .await,
+            ),
+        ];
+        for (index, (name, m)) in phases.into_iter().enumerate() {
+            eprintln!(
+                "[{kind}] http round {}: {name}: {:.0}/s ({} errors)",
+                round + 1,
+                m.rate(),
+                m.error_count()
+            );
+            if index >= 2 {
+                booked += m.ok;
+            }
+            keep_best(&mut best[index], m);
+        }
+    }
+    drop(server);
+    let [
+        slots_in_process,
+        slots_http,
+        bookings_in_process,
+        bookings_http,
+    ] = best.map(Option::unwrap_or_default);
+    Ok(HttpFigures {
+        slots_in_process,
+        slots_http,
+        bookings_in_process,
+        bookings_http,
+        total_booked: booked,
     })
 }
 
@@ -350,6 +487,9 @@ enum Limit {
     PgOnConflict,
     /// Raw plain INSERT on dedicated connections.
     PgPlain,
+    /// The store's context SELECT then the raw INSERT, on dedicated
+    /// connections.
+    PgReadInsert,
     /// Raw INSERT transactions on one SQLite connection.
     SqliteRaw,
     /// `store.insert_booking` alone.
@@ -366,6 +506,10 @@ impl Limit {
                     .into()
             }
             Limit::PgPlain => "raw plain INSERT, one connection per task".into(),
+            Limit::PgReadInsert => {
+                "raw context SELECT + INSERT, one connection per task (breakdown: the design's floor)"
+                    .into()
+            }
             Limit::SqliteRaw => "raw INSERT transactions, 1 connection, same pragmas".into(),
             Limit::StoreInsert => match kind {
                 BackendKind::Memory => "`MemoryStore::insert_booking` alone".into(),
@@ -393,11 +537,17 @@ async fn measure_limit(
 ) -> Result<Measurement, LoadError> {
     let store: Arc<dyn BookingStore> = Arc::clone(&instance.store);
     match (limit, pg_raw, &instance.handle) {
-        (Limit::PgOnConflict, Some(raw), _) => {
-            Ok(scenario::drive(cursors, bound, raw.op(RAW_INSERT_ON_CONFLICT, layout)).await)
-        }
+        (Limit::PgOnConflict, Some(raw), _) => Ok(scenario::drive(
+            cursors,
+            bound,
+            raw.op(RAW_INSERT_ON_CONFLICT, false, layout),
+        )
+        .await),
         (Limit::PgPlain, Some(raw), _) => {
-            Ok(scenario::drive(cursors, bound, raw.op(RAW_INSERT_PLAIN, layout)).await)
+            Ok(scenario::drive(cursors, bound, raw.op(RAW_INSERT_PLAIN, false, layout)).await)
+        }
+        (Limit::PgReadInsert, Some(raw), _) => {
+            Ok(scenario::drive(cursors, bound, raw.op(RAW_INSERT_ON_CONFLICT, true, layout)).await)
         }
         (Limit::SqliteRaw, _, StoreHandle::Sqlite { path, .. }) => {
             scenario::sqlite_raw_inserts(path.clone(), raw_orgs.to_vec(), layout, cursors, bound)

@@ -73,6 +73,7 @@ where
     let op = Arc::new(op);
     let claimed = Arc::new(AtomicU64::new(0));
     let reported: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let cpu_before = crate::cpu::CpuSample::now();
     let start = Instant::now();
     let (deadline, limit) = match bound {
         Bound::Time(d) => (Some(start + d), None),
@@ -128,6 +129,7 @@ where
         }
     }
     total.elapsed = start.elapsed();
+    total.cpu = Some(crate::cpu::CpuSample::now().since(&cpu_before));
     total
 }
 
@@ -260,20 +262,44 @@ pub const RAW_INSERT_PLAIN: &str = "\
         occupied_start, occupied_end, cancel_token_hash) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15) RETURNING id";
 
+/// A copy of `PostgresStore`'s one-query booking context (organizer,
+/// settings and occupied intervals in one row), for the raw "read + insert"
+/// figure: the floor of the one-read-one-insert design on dedicated
+/// connections, without the pool and the store's decoding. Keep it in step
+/// with `BOOKING_CONTEXT` in booking-postgres/src/store.rs.
+pub const RAW_BOOKING_CONTEXT: &str = "\
+    SELECT o.id, o.username, o.email, o.display_name, o.time_zone, o.api_token_hash, o.created_at, \
+        s.organizer_id IS NOT NULL AS has_settings, \
+        s.time_zone AS settings_time_zone, s.weekly_hours, s.date_overrides, s.slot_duration, s.slot_step, \
+        s.buffer_before, s.buffer_after, s.min_notice, s.max_advance, \
+        COALESCE(b.starts, '{}') AS occupied_starts, COALESCE(b.ends, '{}') AS occupied_ends \
+    FROM organizers o \
+    LEFT JOIN organizer_settings s ON s.organizer_id = o.id \
+    CROSS JOIN LATERAL ( \
+        SELECT array_agg(bk.occupied_start) AS starts, array_agg(bk.occupied_end) AS ends \
+        FROM bookings bk \
+        WHERE bk.organizer_id = o.id AND bk.deleted_at IS NULL \
+          AND tstzrange(bk.occupied_start, bk.occupied_end, '[)') && tstzrange($2, $3, '[)') \
+    ) b \
+    WHERE o.username = $1";
+
 /// Dedicated connections for the raw INSERTs, one per task: nothing between
 /// the task and PostgreSQL (no pool, no ping).
 pub struct PgRaw {
     conns: Vec<AsyncMutex<PgConnection>>,
     organizers: Vec<String>,
+    usernames: Vec<String>,
 }
 
 impl PgRaw {
-    /// Opens `tasks` connections on `schema`, inserting for `organizers`.
+    /// Opens `tasks` connections on `schema`, inserting for `organizers`
+    /// (named `usernames`).
     pub async fn connect(
         env: &Env,
         schema: &str,
         tasks: usize,
         organizers: &[OrganizerId],
+        usernames: &[String],
     ) -> Result<Arc<PgRaw>, LoadError> {
         let options = schema_options(&env.database_url, schema)?;
         let mut conns = Vec::with_capacity(tasks);
@@ -286,14 +312,17 @@ impl PgRaw {
         Ok(Arc::new(PgRaw {
             conns,
             organizers: organizers.iter().map(|o| o.to_string()).collect(),
+            usernames: usernames.to_vec(),
         }))
     }
 
     /// One raw INSERT per call, with `sql` ([`RAW_INSERT_ON_CONFLICT`] or
-    /// [`RAW_INSERT_PLAIN`]).
+    /// [`RAW_INSERT_PLAIN`]); with `read_first`, the booking context is read
+    /// ([`RAW_BOOKING_CONTEXT`]) on the same connection before it.
     pub fn op(
         self: &Arc<Self>,
         sql: &'static str,
+        read_first: bool,
         layout: Layout,
     ) -> impl Fn(usize, u64) -> std::pin::Pin<Box<dyn Future<Output = Result<(), OpError>> + Send>>
     + Send
@@ -310,6 +339,17 @@ impl PgRaw {
                     .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
                 let range = load_slot(slot).map_err(|e| OpError::new("fixture", e.to_string()))?;
                 let mut conn = raw.conns[task].lock().await;
+                if read_first {
+                    let reach = range.widened(ChronoDuration::days(2), ChronoDuration::days(2));
+                    sqlx::query(RAW_BOOKING_CONTEXT)
+                        .bind(&raw.usernames[organizer])
+                        .bind(reach.start())
+                        .bind(reach.end())
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(|e| OpError::new("postgres", chain(&e)))?
+                        .ok_or_else(|| OpError::new("postgres", "no such organizer"))?;
+                }
                 let row: Option<(String,)> = sqlx::query_as(sql)
                     .bind(BookingId::generate().to_string())
                     .bind(&raw.organizers[organizer])
@@ -436,6 +476,7 @@ fn sqlite_raw_loop(
     let organizers: Vec<String> = organizers.iter().map(|o| o.to_string()).collect();
     let hash = TokenHash::of("raw insert").to_hex();
     let mut m = Measurement::default();
+    let cpu_before = crate::cpu::CpuSample::now();
     let start = Instant::now();
     let mut i: u64 = 0;
     loop {
@@ -492,6 +533,7 @@ fn sqlite_raw_loop(
         }
     }
     m.elapsed = start.elapsed();
+    m.cpu = Some(crate::cpu::CpuSample::now().since(&cpu_before));
     Ok(m)
 }
 

@@ -16,6 +16,8 @@ pub struct Measurement {
     pub elapsed: Duration,
     /// Latency of every operation, successful or not.
     pub latencies: Vec<Duration>,
+    /// CPU time spent by this process and the servers during the phase.
+    pub cpu: Option<crate::cpu::CpuUse>,
 }
 
 impl Measurement {
@@ -58,6 +60,11 @@ impl Measurement {
     /// Percentiles of the recorded latencies.
     pub fn latency(&self) -> Percentiles {
         Percentiles::of(&self.latencies)
+    }
+
+    /// CPU microseconds per successful operation: client, PostgreSQL, Redis.
+    pub fn cpu_per_op_us(&self) -> Option<(f64, f64, f64)> {
+        self.cpu.map(|c| c.per_op_us(self.ok))
     }
 
     /// The errors as `code×n, ...`, or `none`.

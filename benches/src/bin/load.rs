@@ -30,6 +30,7 @@ OPTIONS:
     --plain-insert         also measure a plain INSERT (no ON CONFLICT) as a PostgreSQL limit
     --breakdown            also measure the store's calls without the service: insert_booking
                            alone, and booking_context + insert_booking
+    --no-http              skip the example HTTP service (measured on sqlite and postgres+redis)
     --no-pool-ping         build the PostgreSQL pool with test_before_acquire(false)
     --engine               also time the availability engine (no servers needed)
     --engine-only          only time the availability engine
@@ -84,6 +85,7 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             round_trip_bookings: 50,
             plain_insert: false,
             breakdown: false,
+            http: true,
         },
         pool_ping: true,
         engine: false,
@@ -137,6 +139,7 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             }
             "--plain-insert" => parsed.options.plain_insert = true,
             "--breakdown" => parsed.options.breakdown = true,
+            "--no-http" => parsed.options.http = false,
             "--no-pool-ping" => parsed.pool_ping = false,
             "--engine" => parsed.engine = true,
             "--engine-only" => parsed.engine_only = true,
