@@ -198,9 +198,13 @@ fn candidate_slots(settings: &OrganizerSettings, starts: TimeRange) -> Vec<TimeR
     let mut slots = Vec::new();
     // One local day before the first, as a margin: a day's slots can never
     // start before its own midnight, so extra days only cost a little work.
-    let first = local_date(zone, starts.start()).pred_opt();
-    let last = local_date(zone, starts.end());
-    let mut date = first.unwrap_or(last);
+    let (Some(first), Some(last)) = (
+        local_date(zone, starts.start()),
+        local_date(zone, starts.end()),
+    ) else {
+        return slots;
+    };
+    let mut date = first.pred_opt().unwrap_or(first);
     while date <= last {
         for interval in settings.hours_on(date) {
             let (Some(open), Some(close)) = (

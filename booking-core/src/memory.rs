@@ -244,6 +244,9 @@ impl MemoryLock {
     }
 }
 
+/// Stands in for TTLs too long to add to an `Instant` (about 30 years).
+const FOREVER: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
+
 /// Above this many entries, an acquisition first drops expired ones.
 const SWEEP_THRESHOLD: usize = 1024;
 
@@ -260,7 +263,9 @@ impl SlotLock for MemoryLock {
         if held.get(&key).is_some_and(|(_, expires)| *expires > now) {
             return Err(LockError::Held { key });
         }
-        held.insert(key.clone(), (token.expose().to_owned(), now + ttl));
+        // A TTL too long to represent means "until released".
+        let expires = now.checked_add(ttl).unwrap_or(now + FOREVER);
+        held.insert(key.clone(), (token.expose().to_owned(), expires));
         Ok(LockGuard::new(key, token.expose()))
     }
 

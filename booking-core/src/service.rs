@@ -17,13 +17,15 @@
 //!    checks the request against this fresh state (the seed's double check).
 //! 4. The store inserts, atomically refusing any overlap
 //!    ([`StoreError::Conflict`] becomes [`ServiceError::SlotUnavailable`]).
-//! 5. The lock is released whatever happened, by compare-and-delete.
+//! 5. The lock is released by compare-and-delete whatever happened, also
+//!    when the caller drops the request's future half-way (a client that went
+//!    away, a timeout around the call).
 //!
 //! The hot path is therefore one read and one insert against the store, and
 //! two lock round trips. The lock key needs the organizer's id while the
-//! request names a username, so the service remembers usernames it has
-//! resolved; the very first booking for an organizer in a process reads
-//! before locking instead (still one read).
+//! request names a username, so the service remembers the ids of usernames
+//! it has read; the first booking for an organizer in a process looks the id
+//! up first (one extra read, once).
 //!
 //! # Cancelling
 //!
@@ -43,7 +45,7 @@ use crate::availability::{SlotRefusal, available_slots, busy_range_for, check_bo
 use crate::booking::{
     Booking, BookingId, BookingRequest, NewBooking, RequestError, ValidBookingRequest,
 };
-use crate::lock::{DEFAULT_LOCK_TTL, LockError, LockGuard, SlotKey, SlotLock};
+use crate::lock::{DEFAULT_LOCK_TTL, LockError, LockGuard, Release, SlotKey, SlotLock};
 use crate::organizer::{
     NewOrganizer, Organizer, OrganizerId, OrganizerSettings, SettingsDraft, SettingsError,
 };
@@ -330,6 +332,52 @@ impl std::fmt::Debug for BookingService {
     }
 }
 
+/// A slot lock held by one request. Released explicitly on every normal
+/// path, and from `Drop` when the request's future is abandoned (client gone,
+/// a timeout around the call) or unwinds, so an abandoned request does not
+/// block the slot for the whole TTL.
+struct HeldSlot {
+    lock: Arc<dyn SlotLock>,
+    /// `None` when the lock backend failed and the booking went on without it.
+    guard: Option<LockGuard>,
+}
+
+impl HeldSlot {
+    async fn release(mut self) {
+        if let Some(guard) = self.guard.take() {
+            release_logged(self.lock.as_ref(), &guard).await;
+        }
+    }
+}
+
+impl Drop for HeldSlot {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let lock = self.lock.clone();
+                runtime.spawn(async move { release_logged(lock.as_ref(), &guard).await });
+            }
+            Err(_) => tracing::warn!(
+                key = guard.key(),
+                "slot lock left to expire: no runtime to release it on"
+            ),
+        }
+    }
+}
+
+async fn release_logged(lock: &dyn SlotLock, guard: &LockGuard) {
+    match lock.release(guard).await {
+        Ok(Release::Released) => {}
+        Ok(_) => tracing::warn!(key = guard.key(), "slot lock expired before release"),
+        Err(error) => {
+            tracing::warn!(key = guard.key(), error = %error, "could not release slot lock; it expires by itself")
+        }
+    }
+}
+
 /// What a booking needs, once the organizer is known to have settings.
 struct ReadyContext {
     organizer: Organizer,
@@ -501,42 +549,27 @@ impl BookingService {
         request: BookingRequest,
     ) -> Result<CreatedBooking, ServiceError> {
         let request = request.validate()?;
-        let start = request.time.start();
-        let (guard, context) = match self.organizer_ids.get(&request.organizer_username) {
-            Some(organizer_id) => {
-                // Known organizer: lock first, then read everything fresh under the lock.
-                let guard = self
-                    .acquire_slot_lock(&SlotKey {
-                        organizer_id,
-                        start,
-                    })
-                    .await?;
-                (
-                    guard,
-                    self.booking_context(&request.organizer_username, request.time)
-                        .await,
-                )
-            }
+        let username = &request.organizer_username;
+        let organizer_id = match self.organizer_ids.get(username) {
+            Some(id) => id,
             None => {
-                // First booking for this organizer in this process: their id (the
-                // lock key) comes with the one read.
-                let context = self
-                    .booking_context(&request.organizer_username, request.time)
-                    .await?;
-                let key = SlotKey {
-                    organizer_id: context.organizer.id,
-                    start,
-                };
-                (self.acquire_slot_lock(&key).await?, Ok(context))
+                self.store
+                    .organizer_by_username(username)
+                    .await?
+                    .ok_or(ServiceError::OrganizerNotFound)?
+                    .id
             }
         };
-        let result = match context {
+        let key = SlotKey {
+            organizer_id,
+            start: request.time.start(),
+        };
+        let held = self.acquire_slot_lock(&key).await?;
+        let result = match self.booking_context(username, request.time).await {
             Ok(context) => self.check_and_insert(context, request).await,
             Err(error) => Err(error),
         };
-        if let Some(guard) = guard {
-            self.release_slot_lock(&guard).await;
-        }
+        held.release().await;
         result
     }
 
@@ -606,28 +639,24 @@ impl BookingService {
 
     /// Takes the slot lock. `Ok(None)` when the lock backend failed: the
     /// booking proceeds without it (logged), since the store is the guarantee.
-    async fn acquire_slot_lock(&self, key: &SlotKey) -> Result<Option<LockGuard>, ServiceError> {
-        match self.lock.acquire(key, self.config.lock_ttl).await {
-            Ok(guard) => Ok(Some(guard)),
-            Err(LockError::Held { .. }) => Err(ServiceError::SlotBeingBooked),
+    /// Takes the slot lock. When the lock backend fails the booking proceeds
+    /// without it (logged), since the store is the guarantee.
+    async fn acquire_slot_lock(&self, key: &SlotKey) -> Result<HeldSlot, ServiceError> {
+        let guard = match self.lock.acquire(key, self.config.lock_ttl).await {
+            Ok(guard) => Some(guard),
+            Err(LockError::Held { .. }) => return Err(ServiceError::SlotBeingBooked),
             Err(error) => {
                 tracing::warn!(
                     %key, error = %error,
                     "slot lock unavailable; booking without it (the store still refuses overlaps)"
                 );
-                Ok(None)
+                None
             }
-        }
-    }
-
-    async fn release_slot_lock(&self, guard: &LockGuard) {
-        match self.lock.release(guard).await {
-            Ok(crate::lock::Release::Released) => {}
-            Ok(_) => tracing::warn!(key = guard.key(), "slot lock expired before release"),
-            Err(error) => {
-                tracing::warn!(key = guard.key(), error = %error, "could not release slot lock; it expires by itself")
-            }
-        }
+        };
+        Ok(HeldSlot {
+            lock: self.lock.clone(),
+            guard,
+        })
     }
 
     async fn external_busy(
@@ -680,7 +709,7 @@ impl BookingService {
         }
         errors.into_result(()).map_err(ServiceError::Validation)?;
 
-        let limit = query.limit.min(self.config.max_page_size);
+        let limit = query.limit.min(self.config.max_page_size).max(1);
         let starts_within = match (query.from, query.to) {
             (None, None) => None,
             (from, to) => {
@@ -705,7 +734,7 @@ impl BookingService {
             page: query.page,
             limit,
             total: page.total,
-            total_pages: page.total.div_ceil(u64::from(limit)),
+            total_pages: page.total.div_ceil(u64::from(limit.max(1))),
         })
     }
 

@@ -60,6 +60,7 @@ macro_rules! store_conformance_tests {
             occupied_intervals_cover_the_range,
             booking_context_gathers_everything,
             refused_insert_writes_nothing,
+            finer_than_storage_precision_still_conflicts,
             concurrent_inserts_have_one_winner_per_interval,
             concurrent_service_bookings_never_overlap
         );
@@ -608,6 +609,26 @@ pub async fn refused_insert_writes_nothing(store: Arc<dyn BookingStore>) {
         .insert_booking(new_booking(ada.id, range(at(11, 0), 60), 0, 0))
         .await
         .unwrap();
+}
+
+/// Instants finer than a store keeps (nanoseconds) must never let two
+/// overlapping bookings in: a store that truncates rounds outward.
+pub async fn finer_than_storage_precision_still_conflicts(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let ns = Duration::nanoseconds;
+    let first = TimeRange::new(at(10, 0), at(11, 0) + ns(500)).unwrap();
+    store
+        .insert_booking(new_booking(ada.id, first, 0, 0))
+        .await
+        .unwrap();
+    let second = TimeRange::new(at(11, 0) + ns(100), at(12, 0)).unwrap();
+    let refused = store
+        .insert_booking(new_booking(ada.id, second, 0, 0))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict)),
+        "a 400 ns overlap must still conflict"
+    );
 }
 
 /// 64 tasks insert at once, in clusters of pairwise-overlapping occupied

@@ -132,6 +132,33 @@ impl TimeRange {
         }
     }
 
+    /// The range widened to whole multiples of `unit` (start rounded down, end
+    /// up), for storage that keeps less precision than chrono: the stored
+    /// range always encloses this one, so rounding can never hide an overlap.
+    /// Unchanged when `unit` is not positive or rounding would overflow.
+    ///
+    /// ```
+    /// use booking_core::time::TimeRange;
+    /// use chrono::{Duration, TimeZone, Utc};
+    ///
+    /// let t = Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap();
+    /// let r = TimeRange::new(t + Duration::nanoseconds(1500), t + Duration::nanoseconds(2500))?;
+    /// let micros = r.rounded_outward(Duration::microseconds(1));
+    /// assert_eq!(micros.start(), t + Duration::microseconds(1));
+    /// assert_eq!(micros.end(), t + Duration::microseconds(3));
+    /// # Ok::<(), booking_core::time::InvalidTimeRange>(())
+    /// ```
+    pub fn rounded_outward(&self, unit: Duration) -> TimeRange {
+        use chrono::DurationRound as _;
+        let start = self.start.duration_trunc(unit).unwrap_or(self.start);
+        let end = match self.end.duration_trunc(unit) {
+            Ok(down) if down == self.end => down,
+            Ok(down) => down.checked_add_signed(unit).unwrap_or(self.end),
+            Err(_) => self.end,
+        };
+        TimeRange::new(start, end).unwrap_or(*self)
+    }
+
     /// The overlap of the two ranges, if any.
     pub fn intersection(&self, other: &TimeRange) -> Option<TimeRange> {
         TimeRange::new(self.start.max(other.start), self.end.min(other.end)).ok()
@@ -406,9 +433,12 @@ fn resolve_in_gap(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     None
 }
 
-/// The local calendar date of `instant` in `zone`.
-pub fn local_date(zone: Tz, instant: DateTime<Utc>) -> NaiveDate {
-    instant.with_timezone(&zone).date_naive()
+/// The local calendar date of `instant` in `zone`; `None` only within a day
+/// of chrono's representable limits.
+pub fn local_date(zone: Tz, instant: DateTime<Utc>) -> Option<NaiveDate> {
+    let utc = instant.naive_utc();
+    let offset = zone.offset_from_utc_datetime(&utc).fix();
+    utc.checked_add_offset(offset).map(|local| local.date())
 }
 
 /// The UTC range covering whole local days `first..=last` in `zone`: from the

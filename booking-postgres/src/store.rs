@@ -371,7 +371,12 @@ impl BookingStore for PostgresStore {
     }
 
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
-        let occupied = booking.occupied();
+        // timestamptz keeps microseconds and sqlx truncates finer instants:
+        // round outward ourselves so a stored range always encloses the
+        // requested one and truncation can never hide an overlap.
+        let micro = chrono::Duration::microseconds(1);
+        let time = booking.time.rounded_outward(micro);
+        let occupied = booking.occupied().rounded_outward(micro);
         let result = sqlx::query(INSERT_BOOKING)
             .bind(booking.id.to_string())
             .bind(booking.organizer_id.to_string())
@@ -380,8 +385,8 @@ impl BookingStore for PostgresStore {
             .bind(booking.metadata.as_ref().map(Json))
             .bind(&booking.title)
             .bind(booking.description.as_deref())
-            .bind(booking.time.start())
-            .bind(booking.time.end())
+            .bind(time.start())
+            .bind(time.end())
             .bind(booking.created_at)
             .bind(booking.buffer_before)
             .bind(booking.buffer_after)

@@ -346,7 +346,8 @@ impl RedisLock {
     ) -> Result<LockGuard, LockError> {
         let key = self.key_for(slot);
         let ttl_ms = ttl_millis(ttl);
-        let deadline = wait.map(|w| Instant::now() + w);
+        // A wait too long to represent waits as long as an Instant can.
+        let deadline = wait.map(|w| Instant::now().checked_add(w).unwrap_or_else(far_future));
         let mut backoff = BACKOFF_START;
         loop {
             let token = SecretToken::generate().map_err(LockError::backend)?;
@@ -448,6 +449,13 @@ impl SlotLock for RedisLock {
 
 /// The TTL in whole milliseconds for `PX`: at least 1 (Redis rejects 0), at
 /// most [`MAX_TTL`].
+/// About thirty years from now: the deadline of an unbounded wait.
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(60 * 60 * 24 * 365 * 30))
+        .unwrap_or(now)
+}
+
 fn ttl_millis(ttl: Duration) -> u64 {
     let ms = ttl.min(MAX_TTL).as_millis();
     u64::try_from(ms).unwrap_or(u64::MAX).max(1)

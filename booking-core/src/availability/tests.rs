@@ -535,7 +535,7 @@ fn arb_window() -> impl Strategy<Value = TimeRange> {
 /// Whether `slot` lies inside one resolved working interval of a local day.
 fn inside_working_hours(settings: &OrganizerSettings, slot: &TimeRange) -> bool {
     let zone = settings.time_zone();
-    let day = local_date(zone, slot.start());
+    let day = local_date(zone, slot.start()).unwrap();
     [day.pred_opt().unwrap(), day].into_iter().any(|date| {
         settings.hours_on(date).iter().any(|interval| {
             let open = resolve_local(zone, interval.start().on(date).unwrap()).unwrap();

@@ -8,7 +8,7 @@ use super::*;
 use crate::lock::Release;
 use crate::memory::{MemoryLock, MemoryStore};
 use crate::organizer::WeeklyHours;
-use crate::provider::StaticBusy;
+use crate::provider::{ProviderError, StaticBusy};
 use crate::time::{LocalInterval, ManualClock};
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -484,4 +484,61 @@ async fn concurrent_creates_for_one_slot_have_exactly_one_winner() {
         }
     }
     assert_eq!(wins, 1);
+}
+
+/// An external calendar whose first answer never comes.
+#[derive(Default)]
+struct HangsOnce {
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl AvailabilityProvider for HangsOnce {
+    async fn busy_intervals(
+        &self,
+        _organizer: &Organizer,
+        _range: TimeRange,
+    ) -> Result<Vec<TimeRange>, ProviderError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            std::future::pending::<()>().await;
+        }
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn an_abandoned_request_releases_its_slot_lock() {
+    let lock = Arc::new(MemoryLock::new());
+    let f = fixture_with(lock.clone()).await;
+    let service = f
+        .service
+        .clone()
+        .with_provider(Arc::new(HangsOnce::default()));
+    let start = utc(2026, 12, 2, 10, 0);
+    // The first request takes the lock, then hangs on the external calendar; its caller gives up.
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        service.create_booking(request(start, 30)),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "the first request must still be pending when abandoned"
+    );
+    // Dropping it released the lock (from a spawned task): the slot can be locked again.
+    let key = SlotKey {
+        organizer_id: f.ada.id,
+        start,
+    };
+    let mut freed = false;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+        if let Ok(guard) = lock.acquire(&key, std::time::Duration::from_secs(10)).await {
+            lock.release(&guard).await.unwrap();
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "the abandoned request's lock was not released");
+    service.create_booking(request(start, 30)).await.unwrap();
 }
