@@ -315,7 +315,8 @@ async fn booking_page(
 ) -> Response {
     let zone = view.zone;
     let now = ui.service.now();
-    let today = local_date(zone, now);
+    // `None` only within a day of chrono's limits; the UTC date is as good there.
+    let today = local_date(zone, now).unwrap_or_else(|| now.date_naive());
     let month = view
         .month
         .or(view.date.map(first_of_month))
@@ -331,10 +332,9 @@ async fn booking_page(
     };
     let mut by_day: BTreeMap<NaiveDate, Vec<TimeRange>> = BTreeMap::new();
     for slot in slots {
-        by_day
-            .entry(local_date(zone, slot.start()))
-            .or_default()
-            .push(slot);
+        if let Some(date) = local_date(zone, slot.start()) {
+            by_day.entry(date).or_default().push(slot);
+        }
     }
     let selected = view
         .date
