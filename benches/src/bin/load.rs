@@ -249,7 +249,7 @@ async fn run_all(args: Args, command: String) -> ExitCode {
     };
     let engine = if args.engine || args.engine_only {
         eprintln!("== engine");
-        let budget = Duration::from_millis(300);
+        let budget = Duration::from_millis(600);
         match tokio::task::spawn_blocking(move || benches::engine::engine_table(budget)).await {
             Ok(Ok(table)) => Some(table),
             Ok(Err(e)) => {
