@@ -119,7 +119,9 @@
 //! `DATABASE_URL` environment variable, by default
 //! `postgres://postgres@127.0.0.1:5432/postgres`. Each test works in its own
 //! fresh schema (`bk_test_...`), so they run in parallel; a test that cannot
-//! reach the server fails with a message saying so.
+//! reach the server fails with a message saying so. The schemas come from
+//! the `testing` module (feature `testing`), which applications can use for
+//! their own tests against PostgreSQL too.
 //!
 //! [`StoreError::Conflict`]: booking_core::store::StoreError::Conflict
 //! [`StoreError::Corrupt`]: booking_core::store::StoreError::Corrupt
@@ -129,6 +131,8 @@
 
 mod decode;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use store::{MIGRATIONS_TABLE, PostgresStore, migrate, migrator};
 

@@ -13,11 +13,12 @@ use std::time::Duration as StdDuration;
 
 use booking_core::booking::NewBooking;
 use booking_core::organizer::OrganizerId;
-use booking_core::store::{BookingStore, StoreError};
+use booking_core::store::BookingStore;
+use booking_core::testkit::fixtures::{at, new_booking, race_inserts, range};
 use booking_core::time::TimeRange;
 use booking_postgres::PostgresStore;
 use chrono::{DateTime, Duration, Utc};
-use common::{TestDb, at, new_booking, organizer, span};
+use common::{TestDb, organizer};
 
 const TASKS: usize = 64;
 const POOL_SIZE: u32 = 8;
@@ -29,30 +30,19 @@ async fn race(
     store: &PostgresStore,
     bookings: Vec<NewBooking>,
 ) -> Vec<(OrganizerId, TimeRange, bool)> {
-    let barrier = Arc::new(tokio::sync::Barrier::new(bookings.len()));
-    let tasks: Vec<_> = bookings
+    let store: Arc<dyn BookingStore> = Arc::new(store.clone());
+    let attempts = bookings
         .into_iter()
         .map(|booking| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                let key = (booking.organizer_id, booking.occupied());
-                barrier.wait().await;
-                (key, store.insert_booking(booking).await)
-            })
+            let key = (booking.organizer_id, booking.occupied());
+            (key, Arc::clone(&store), booking)
         })
         .collect();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        let ((organizer, occupied), result) = task.await.expect("insert task panicked");
-        let won = match result {
-            Ok(_) => true,
-            Err(StoreError::Conflict) => false,
-            Err(other) => panic!("a racing insert must win or conflict, got: {other} ({other:?})"),
-        };
-        outcomes.push((organizer, occupied, won));
-    }
-    outcomes
+    race_inserts(attempts)
+        .await
+        .into_iter()
+        .map(|((organizer, occupied), won)| (organizer, occupied, won))
+        .collect()
 }
 
 /// Winners never overlap, and every loser overlaps some winner (it lost to
@@ -87,7 +77,7 @@ async fn sixty_four_tasks_racing_for_one_slot_leave_exactly_one_winner() {
     let ada = organizer(&db.store, "ada").await;
     const ROUNDS: i64 = 10;
     for round in 0..ROUNDS {
-        let slot = span(at(10, 0) + Duration::days(round), 45);
+        let slot = range(at(10, 0) + Duration::days(round), 45);
         // Same meeting; some with buffers, so occupied intervals differ but
         // all contain the meeting.
         let bookings = (0..TASKS as i64)
@@ -121,7 +111,7 @@ async fn sixty_four_tasks_racing_for_overlapping_slots_never_double_book() {
                 let length = 20 + 10 * i64::from(rand::random::<u8>() % 8);
                 let before = 5 * i64::from(rand::random::<u8>() % 4);
                 let after = 5 * i64::from(rand::random::<u8>() % 4);
-                new_booking(who, span(start, length), before, after)
+                new_booking(who, range(start, length), before, after)
             })
             .collect();
         let outcomes = race(&db.store, bookings).await;
@@ -147,7 +137,7 @@ async fn sixty_four_tasks_racing_for_overlapping_slots_never_double_book() {
         .map(|i| {
             new_booking(
                 ada.id,
-                span(at(9, 0) + Duration::minutes(10 * (i % 18)), 30),
+                range(at(9, 0) + Duration::minutes(10 * (i % 18)), 30),
                 0,
                 5,
             )
@@ -310,7 +300,7 @@ async fn worker(spec: &str) {
                     + Duration::minutes(10 * ((i * 5 + n * 3) % 16));
                 new_booking(
                     organizer,
-                    span(start, 30 + (i % 3) * 15),
+                    range(start, 30 + (i % 3) * 15),
                     (i % 2) * 5,
                     ((i / 2) % 2) * 10,
                 )

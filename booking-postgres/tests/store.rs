@@ -9,10 +9,11 @@ use std::time::Duration as StdDuration;
 use booking_core::booking::BookingId;
 use booking_core::organizer::{OrganizerSettings, SettingsDraft, WeeklyHours};
 use booking_core::store::{BookingQuery, BookingStore, StoreError};
+use booking_core::testkit::fixtures::{at, new_booking, range};
 use booking_core::time::{LocalInterval, TimeRange};
 use booking_postgres::{MIGRATIONS_TABLE, PostgresStore};
 use chrono::{Duration, NaiveDate};
-use common::{TestDb, at, new_booking, organizer, span};
+use common::{TestDb, organizer};
 use sqlx::Connection;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,7 +112,7 @@ async fn the_database_refuses_overlaps_even_from_raw_sql() {
     let db = TestDb::new().await;
     let ada = organizer(&db.store, "ada").await;
     db.store
-        .insert_booking(new_booking(ada.id, span(at(10, 0), 60), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 0, 0))
         .await
         .unwrap();
     // A writer that bypasses the store entirely still cannot double book.
@@ -169,7 +170,7 @@ async fn stored_values_are_plain_and_readable() {
     let ada = organizer(&db.store, "ada").await;
     let booking = db
         .store
-        .insert_booking(new_booking(ada.id, span(at(9, 0), 30), 10, 5))
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 30), 10, 5))
         .await
         .unwrap();
     let (before, after, occupied_start, occupied_end, hash): (
@@ -232,12 +233,12 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
     let ada = organizer(&db.store, "ada").await;
     let bob = organizer(&db.store, "bob").await;
     db.store
-        .insert_booking(new_booking(ada.id, span(at(9, 0), 60), 0, 15))
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 60), 0, 15))
         .await
         .unwrap();
     let cancelled = db
         .store
-        .insert_booking(new_booking(ada.id, span(at(12, 0), 60), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(12, 0), 60), 0, 0))
         .await
         .unwrap();
     db.store
@@ -245,11 +246,11 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         .await
         .unwrap();
     db.store
-        .insert_booking(new_booking(ada.id, span(at(20, 0), 60), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(20, 0), 60), 0, 0))
         .await
         .unwrap();
     db.store
-        .insert_booking(new_booking(bob.id, span(at(10, 0), 60), 0, 0))
+        .insert_booking(new_booking(bob.id, range(at(10, 0), 60), 0, 0))
         .await
         .unwrap();
 
@@ -283,7 +284,7 @@ async fn list_ranges_are_half_open_utc() {
     // not any server-side local time.
     for (h, m) in [(0, 0), (12, 0), (23, 30)] {
         db.store
-            .insert_booking(new_booking(ada.id, span(at(h, m), 30), 0, 0))
+            .insert_booking(new_booking(ada.id, range(at(h, m), 30), 0, 0))
             .await
             .unwrap();
     }
@@ -339,7 +340,7 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
     db.store.put_settings(ada.id, &settings).await.unwrap();
     let booking = db
         .store
-        .insert_booking(new_booking(ada.id, span(at(9, 0), 30), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0))
         .await
         .unwrap();
 
@@ -352,7 +353,7 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
         db.store.settings(ada.id).await,
         Err(StoreError::Corrupt(_))
     ));
-    let window = span(at(0, 0), 24 * 60);
+    let window = range(at(0, 0), 24 * 60);
     assert!(matches!(
         db.store.booking_context("ada", window).await,
         Err(StoreError::Corrupt(_))
@@ -413,7 +414,7 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
     let booked = unreachable
         .insert_booking(new_booking(
             booking_core::organizer::OrganizerId::generate(),
-            span(at(9, 0), 30),
+            range(at(9, 0), 30),
             0,
             0,
         ))
@@ -425,14 +426,14 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
     db.pool.close().await;
     let after_close = db
         .store
-        .insert_booking(new_booking(ada.id, span(at(9, 0), 30), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0))
         .await;
     match after_close {
         Err(StoreError::Backend(source)) => assert!(!source.to_string().is_empty()),
         other => panic!("expected a backend error, got {other:?}"),
     }
     assert!(matches!(
-        db.store.booking_context("ada", span(at(0, 0), 60)).await,
+        db.store.booking_context("ada", range(at(0, 0), 60)).await,
         Err(StoreError::Backend(_))
     ));
     assert!(matches!(
@@ -463,7 +464,7 @@ async fn an_insert_cut_off_mid_way_leaves_nothing_behind() {
     .await
     .unwrap();
 
-    let booking = new_booking(ada.id, span(at(9, 0), 30), 0, 0);
+    let booking = new_booking(ada.id, range(at(9, 0), 30), 0, 0);
     let id = booking.id;
     let insert = tokio::spawn({
         let victim = victim.clone();
@@ -515,23 +516,23 @@ async fn refusals_write_nothing() {
     let db = TestDb::new().await;
     let ada = organizer(&db.store, "ada").await;
     db.store
-        .insert_booking(new_booking(ada.id, span(at(9, 0), 60), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 60), 0, 0))
         .await
         .unwrap();
     let conflict = db
         .store
-        .insert_booking(new_booking(ada.id, span(at(9, 30), 60), 0, 0))
+        .insert_booking(new_booking(ada.id, range(at(9, 30), 60), 0, 0))
         .await;
     assert!(matches!(conflict, Err(StoreError::Conflict)));
     let ghost = booking_core::organizer::OrganizerId::generate();
     let orphan = db
         .store
-        .insert_booking(new_booking(ghost, span(at(12, 0), 60), 0, 0))
+        .insert_booking(new_booking(ghost, range(at(12, 0), 60), 0, 0))
         .await;
     assert!(matches!(orphan, Err(StoreError::OrganizerNotFound(id)) if id == ghost));
     // A buffer PostgreSQL cannot store exactly (nanoseconds) fails before
     // anything is written.
-    let mut odd = new_booking(ada.id, span(at(14, 0), 60), 0, 0);
+    let mut odd = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
     odd.buffer_after = Duration::nanoseconds(1);
     assert!(matches!(
         db.store.insert_booking(odd).await,

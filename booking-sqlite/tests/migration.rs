@@ -7,11 +7,12 @@ use booking_core::booking::{BookingId, NewBooking};
 use booking_core::organizer::OrganizerId;
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingQuery, BookingStore, StoreError};
+use booking_core::testkit::fixtures::{at, new_booking, range};
 use booking_core::time::TimeRange;
 use booking_sqlite::rusqlite::{Connection, params};
 use booking_sqlite::{MIGRATIONS, SCHEMA_LEVEL, SqliteStore};
 use chrono::Duration;
-use common::{at, count, new_booking, range, raw};
+use common::{count, raw};
 
 /// Builds, at `path`, a file exactly as the first release left it: only
 /// migration 0001 applied (`user_version` 1), with an organizer, settings, an

@@ -12,12 +12,13 @@ use booking_core::booking::BookingId;
 use booking_core::organizer::{NewOrganizer, OrganizerId, OrganizerSettings, SettingsDraft};
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingStore, StoreError};
+use booking_core::testkit::fixtures::{
+    at, created, new_booking, organizer, race_inserts, range, winners_per_group,
+};
 use booking_core::time::TimeRange;
 use booking_sqlite::{OpenError, SCHEMA_LEVEL, SqliteOptions, SqliteStore};
 use chrono::Duration;
-use common::{
-    TempStore, at, count, created, new_booking, organizer, overlapping_pairs, range, raw,
-};
+use common::{TempStore, count, overlapping_pairs, raw};
 
 /// Opens `n` independent stores on one file: each has its own writer
 /// connection, so between them only SQLite's file lock serializes writes,
@@ -78,29 +79,21 @@ async fn sixty_four_tasks_on_four_connections_have_one_winner_per_overlapping_gr
             ),
         ));
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(attempts.len()));
-    let tasks: Vec<_> = attempts
-        .into_iter()
-        .enumerate()
-        .map(|(i, (group, booking))| {
-            let store = Arc::clone(&stores[i % stores.len()]);
-            let barrier = Arc::clone(&barrier);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                (group, store.insert_booking(booking).await)
+    let outcomes = race_inserts(
+        attempts
+            .into_iter()
+            .enumerate()
+            .map(|(i, (group, booking))| {
+                let store: Arc<dyn BookingStore> = stores[i % stores.len()].clone();
+                (group, store, booking)
             })
-        })
-        .collect();
-    let mut winners: HashMap<usize, usize> = HashMap::new();
-    for task in tasks {
-        let (group, result) = task.await.unwrap();
-        match result {
-            Ok(_) => *winners.entry(group).or_default() += 1,
-            Err(StoreError::Conflict) => {}
-            Err(other) => panic!("a racing insert must win or conflict, got: {other:?}"),
-        }
-    }
-    assert_eq!(winners, HashMap::from([(0, 1), (1, 1), (2, 1), (3, 1)]));
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        winners_per_group(&outcomes),
+        HashMap::from([(0, 1), (1, 1), (2, 1), (3, 1)])
+    );
     let conn = raw(temp.path());
     assert_eq!(overlapping_pairs(&conn), 0);
     assert_eq!(

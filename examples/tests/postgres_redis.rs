@@ -12,16 +12,16 @@ use sqlx::AssertSqlSafe;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_redis_full_flow_over_http() {
-    let server = pg::server().await;
+    let (server, schema) = pg::server().await;
     common::flow::full_flow(&server).await;
 
     // The data is where an operator looks for it: the seed's `bookings`
     // table, with its column names, in the schema the search_path selected.
-    let schema = server.schema.clone().expect("schema");
     let mut admin = pg::admin().await;
     let (active, cancelled): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) \
-         FROM \"{schema}\".bookings"
+         FROM \"{}\".bookings",
+        schema.name()
     )))
     .fetch_one(&mut admin)
     .await
@@ -30,7 +30,7 @@ async fn postgres_redis_full_flow_over_http() {
     let columns: Vec<String> = sqlx::query_scalar(
         "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'bookings'",
     )
-    .bind(&schema)
+    .bind(schema.name())
     .fetch_all(&mut admin)
     .await
     .expect("columns");
@@ -54,14 +54,14 @@ async fn postgres_redis_full_flow_over_http() {
         );
     }
     drop(server);
-    pg::drop_schema(&schema).await;
+    pg::drop_schema(schema).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_redis_fifty_clients_race_for_one_slot() {
-    let server = Arc::new(pg::server().await);
-    let schema = server.schema.clone().expect("schema");
+    let (server, schema) = pg::server().await;
+    let server = Arc::new(server);
     common::flow::race(Arc::clone(&server)).await;
     drop(server);
-    pg::drop_schema(&schema).await;
+    pg::drop_schema(schema).await;
 }

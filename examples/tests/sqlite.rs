@@ -24,11 +24,11 @@ async fn sqlite_data_survives_a_restart_on_the_same_file() {
     let url = format!("sqlite://{}", dir.path().join("keep.db").display());
     let username = common::unique("keeper");
     {
-        let server = common::start_with_env(&[("DATABASE_URL", url.clone())], None, None).await;
+        let server = common::start_with_env(&[("DATABASE_URL", url.clone())], None).await;
         let token = server.register(&username, "UTC").await;
         server.open_all_week(&token, "UTC").await;
     }
-    let server = common::start_with_env(&[("DATABASE_URL", url)], Some(dir), None).await;
+    let server = common::start_with_env(&[("DATABASE_URL", url)], Some(dir)).await;
     let day = common::tomorrow(chrono_tz::UTC);
     let slots = server
         .slot_starts(&username, common::whole_day(chrono_tz::UTC, day))

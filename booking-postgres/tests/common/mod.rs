@@ -1,127 +1,53 @@
-//! Test harness: a real PostgreSQL, one fresh schema per test.
+//! Test harness: a real PostgreSQL, one fresh schema per test (made by
+//! `booking_postgres::testing`); the data comes from
+//! `booking_core::testkit::fixtures`.
 //!
 //! The server comes from `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). A server that cannot be
 //! reached fails the test with a message saying so; nothing is skipped.
 #![allow(dead_code)]
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
-use booking_core::booking::{BookingId, NewBooking};
-use booking_core::organizer::{NewOrganizer, Organizer, OrganizerId};
-use booking_core::secret::TokenHash;
+use booking_core::organizer::Organizer;
 use booking_core::store::BookingStore;
-use booking_core::time::TimeRange;
 use booking_postgres::PostgresStore;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection};
+use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, TestingError};
+use sqlx::postgres::{PgConnection, PgPool};
 
-/// The default server: the local PostgreSQL CI starts, trust auth.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Test schemas are named `bk_test_<unix secs>_<random>`.
+const SCHEMA_PREFIX: &str = "bk_test";
 
-/// Test schemas older than this are dropped by the next test run (tests that
-/// hand an `Arc<dyn BookingStore>` to the conformance suite cannot drop their
-/// own schema afterwards).
-const STALE_SCHEMA_AGE_SECS: u64 = 15 * 60;
-
-pub fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
-}
-
-fn connect_failure(url: &str, error: impl std::fmt::Display) -> ! {
-    panic!(
-        "cannot reach PostgreSQL at {url}: {error}\n\
-         These tests need a real PostgreSQL with the btree_gist extension available \
-         (Debian: postgresql-15). Start it, or point DATABASE_URL at one."
-    )
+/// The value, or a failed test whose message says what is missing (an
+/// unreachable server says so, and how to provide one).
+fn or_fail<T>(result: Result<T, TestingError>) -> T {
+    result.unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// A plain connection to the database itself (default search_path).
 pub async fn admin_connection() -> PgConnection {
-    let url = database_url();
-    match PgConnection::connect(&url).await {
-        Ok(conn) => conn,
-        Err(error) => connect_failure(&url, error),
-    }
+    or_fail(testing::connect(&testing::database_url()).await)
 }
 
 /// A pool whose connections see only `schema` (tables are created and
 /// queried unqualified, so they land there).
 pub async fn pool_for(schema: &str, size: u32, application_name: &str) -> PgPool {
-    let url = database_url();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap_or_else(|e| panic!("DATABASE_URL {url:?} is not a PostgreSQL URL: {e}"))
-        .options([("search_path", schema)])
-        .application_name(application_name);
-    match PgPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(StdDuration::from_secs(60))
-        .connect_with(options)
-        .await
-    {
-        Ok(pool) => pool,
-        Err(error) => connect_failure(&url, error),
-    }
+    let settings = PoolSettings {
+        max_connections: size,
+        application_name: application_name.to_owned(),
+    };
+    or_fail(testing::schema_pool(&testing::database_url(), schema, &settings).await)
 }
 
-static PREPARED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-
-/// Once per test process: make sure btree_gist exists (in `public`, so it
-/// outlives every test schema) and drop test schemas left by earlier runs.
-/// Serialized across processes by an advisory lock.
-async fn prepare_database() {
-    PREPARED
-        .get_or_init(|| async {
-            let mut conn = admin_connection().await;
-            let mut tx = conn.begin().await.expect("begin");
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('booking-postgres tests'))")
-                .execute(&mut *tx)
-                .await
-                .expect("advisory lock");
-            sqlx::query("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
-                .execute(&mut *tx)
-                .await
-                .expect(
-                    "the btree_gist extension must be available (Debian: postgresql-15 ships it)",
-                );
-            let schemas: Vec<String> = sqlx::query_scalar(
-                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bk\\_test\\_%'",
-            )
-            .fetch_all(&mut *tx)
-            .await
-            .expect("list test schemas");
-            let now = unix_now();
-            for schema in schemas {
-                let created: Option<u64> = schema.split('_').nth(2).and_then(|s| s.parse().ok());
-                if created.is_some_and(|t| t + STALE_SCHEMA_AGE_SECS < now) {
-                    sqlx::query(AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-                    )))
-                    .execute(&mut *tx)
-                    .await
-                    .expect("drop a stale test schema");
-                }
-            }
-            tx.commit().await.expect("commit");
-        })
-        .await;
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// A fresh, migrated schema with a pool and a store on it.
+/// A fresh, migrated schema with a pool and a store on it. Schemas of
+/// earlier runs older than `testing::STALE_AFTER` are dropped by the first
+/// `TestDb` of a run (tests that hand an `Arc<dyn BookingStore>` to the
+/// conformance suite cannot drop their own).
 pub struct TestDb {
     pub schema: String,
     pub pool: PgPool,
     pub store: PostgresStore,
+    isolated: IsolatedSchema,
 }
 
 impl TestDb {
@@ -130,23 +56,24 @@ impl TestDb {
     }
 
     pub async fn with_pool_size(size: u32) -> Self {
-        prepare_database().await;
-        let schema = format!("bk_test_{}_{:08x}", unix_now(), rand::random::<u32>());
-        let mut admin = admin_connection().await;
-        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-            .execute(&mut admin)
-            .await
-            .expect("create the test schema");
-        let pool = pool_for(&schema, size, "booking-postgres-test").await;
+        let settings = PoolSettings {
+            max_connections: size,
+            ..PoolSettings::default()
+        };
+        let isolated = or_fail(
+            IsolatedSchema::create_with(&testing::database_url(), SCHEMA_PREFIX, &settings).await,
+        );
+        let pool = isolated.pool().clone();
         let store = PostgresStore::new(pool.clone());
         store
             .migrate()
             .await
             .expect("migrations apply to a fresh schema");
         TestDb {
-            schema,
+            schema: isolated.name().to_owned(),
             pool,
             store,
+            isolated,
         }
     }
 
@@ -157,15 +84,7 @@ impl TestDb {
 
     /// Closes the pool and drops the schema.
     pub async fn drop_schema(self) {
-        self.pool.close().await;
-        let mut admin = admin_connection().await;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
-            self.schema
-        )))
-        .execute(&mut admin)
-        .await
-        .expect("drop the test schema");
+        or_fail(self.isolated.drop().await);
     }
 }
 
@@ -204,45 +123,9 @@ pub async fn booking_rows(pool: &PgPool) -> i64 {
         .expect("count bookings")
 }
 
-/// 2030-01-07 (a Monday) at `h:m` UTC.
-pub fn at(h: u32, m: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0).unwrap() + Duration::minutes(i64::from(h * 60 + m))
-}
-
-pub fn span(start: DateTime<Utc>, minutes: i64) -> TimeRange {
-    TimeRange::starting_at(start, Duration::minutes(minutes)).unwrap()
-}
-
+/// The organizers of these tests live in Berlin, an hour ahead of UTC in
+/// winter, so late bookings fall on the next local day (see
+/// `list_ranges_are_half_open_utc`).
 pub async fn organizer(store: &dyn BookingStore, username: &str) -> Organizer {
-    store
-        .create_organizer(
-            OrganizerId::generate(),
-            NewOrganizer {
-                username: username.to_owned(),
-                email: format!("{username}@example.com"),
-                display_name: format!("Organizer {username}"),
-                time_zone: chrono_tz::Europe::Berlin,
-            },
-            TokenHash::of(username),
-            Utc.with_ymd_and_hms(2029, 12, 1, 8, 0, 0).unwrap(),
-        )
-        .await
-        .expect("create organizer")
-}
-
-pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: i64) -> NewBooking {
-    NewBooking {
-        id: BookingId::generate(),
-        organizer_id: organizer,
-        attendant_name: "Grace".into(),
-        attendant_email: "grace@example.com".into(),
-        metadata: None,
-        title: "Intro".into(),
-        description: None,
-        time,
-        buffer_before: Duration::minutes(before),
-        buffer_after: Duration::minutes(after),
-        cancel_token_hash: TokenHash::of("cancel"),
-        created_at: Utc.with_ymd_and_hms(2029, 12, 1, 9, 0, 0).unwrap(),
-    }
+    booking_core::testkit::fixtures::organizer_in(store, username, chrono_tz::Europe::Berlin).await
 }

@@ -1,5 +1,6 @@
 //! Shared test support: temporary database files that live exactly as long
-//! as their store, fixtures, and SQL checks run straight against the file.
+//! as their store, and SQL checks run straight against the file. The data
+//! comes from `booking_core::testkit::fixtures`.
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -13,7 +14,7 @@ use booking_core::store::{BookingContext, BookingPage, BookingQuery, BookingStor
 use booking_core::time::TimeRange;
 use booking_sqlite::SqliteStore;
 use booking_sqlite::rusqlite::Connection;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 
 /// A store on a file in its own temporary directory, removed when the store
@@ -114,53 +115,6 @@ impl BookingStore for TempStore {
 
 pub async fn temp_store() -> Arc<dyn BookingStore> {
     Arc::new(TempStore::new().await)
-}
-
-/// Monday 7 December 2026 at `h:m` UTC.
-pub fn at(h: u32, m: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap() + Duration::minutes(i64::from(h * 60 + m))
-}
-
-pub fn range(start: DateTime<Utc>, minutes: i64) -> TimeRange {
-    TimeRange::starting_at(start, Duration::minutes(minutes)).unwrap()
-}
-
-pub fn created() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
-}
-
-pub async fn organizer(store: &dyn BookingStore, username: &str) -> Organizer {
-    store
-        .create_organizer(
-            OrganizerId::generate(),
-            NewOrganizer {
-                username: username.to_owned(),
-                email: format!("{username}@example.com"),
-                display_name: format!("Organizer {username}"),
-                time_zone: chrono_tz::Europe::London,
-            },
-            TokenHash::of(username),
-            created(),
-        )
-        .await
-        .expect("create_organizer")
-}
-
-pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: i64) -> NewBooking {
-    NewBooking {
-        id: BookingId::generate(),
-        organizer_id: organizer,
-        attendant_name: "Grace".into(),
-        attendant_email: "grace@example.com".into(),
-        metadata: None,
-        title: "Intro".into(),
-        description: None,
-        time,
-        buffer_before: Duration::minutes(before),
-        buffer_after: Duration::minutes(after),
-        cancel_token_hash: TokenHash::of("cancel"),
-        created_at: created(),
-    }
 }
 
 /// A plain connection to the file, for checks made in SQL, independent of

@@ -19,8 +19,6 @@ pub struct Server {
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
     _dir: Option<tempfile::TempDir>,
-    /// The PostgreSQL schema the service works in, if any.
-    pub schema: Option<String>,
 }
 
 impl Drop for Server {
@@ -52,11 +50,7 @@ impl std::fmt::Debug for Reply {
 /// Starts the service exactly as the example does: configuration read
 /// through `Config::from_lookup` (the code path of `Config::from_env`),
 /// backends built and migrated by `build`, the address bound by `bind`.
-pub async fn start_with_env(
-    vars: &[(&str, String)],
-    dir: Option<tempfile::TempDir>,
-    schema: Option<String>,
-) -> Server {
+pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempDir>) -> Server {
     let mut map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -84,7 +78,6 @@ pub async fn start_with_env(
             .expect("http client"),
         task,
         _dir: dir,
-        schema,
     }
 }
 
@@ -92,7 +85,7 @@ pub async fn start_with_env(
 pub async fn sqlite_server() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("booking.db").display());
-    start_with_env(&[("DATABASE_URL", url)], Some(dir), None).await
+    start_with_env(&[("DATABASE_URL", url)], Some(dir)).await
 }
 
 impl Server {
@@ -275,111 +268,62 @@ pub fn whole_day(zone: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 
 #[cfg(all(feature = "postgres", feature = "redis"))]
 pub mod pg {
-    //! PostgreSQL + Redis: a fresh schema per test, selected through the
-    //! `DATABASE_URL`'s `options=-c search_path=...` as an operator would.
+    //! PostgreSQL + Redis: a fresh schema per test (from
+    //! `booking_postgres::testing`), selected through the `DATABASE_URL`'s
+    //! `options=-c search_path=...` as an operator would.
 
-    use std::str::FromStr;
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    use sqlx::postgres::{PgConnectOptions, PgConnection};
-    use sqlx::{AssertSqlSafe, Connection};
+    use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, TestingError};
+    use sqlx::postgres::PgConnection;
 
     use super::Server;
 
-    pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
     pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-    const STALE_SCHEMA_AGE_SECS: u64 = 15 * 60;
 
-    pub fn database_url() -> String {
-        std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
-    }
+    /// Schemas are named `bk_e2e_<unix secs>_<random>`.
+    const SCHEMA_PREFIX: &str = "bk_e2e";
 
     pub fn redis_url() -> String {
         std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned())
     }
 
-    pub async fn admin() -> PgConnection {
-        let url = database_url();
-        let options = PgConnectOptions::from_str(&url)
-            .unwrap_or_else(|e| panic!("DATABASE_URL {url:?}: {e}"));
-        PgConnection::connect_with(&options).await.unwrap_or_else(|error| {
-            panic!(
-                "cannot reach PostgreSQL at {url}: {error}\nThese tests need a real PostgreSQL (with btree_gist, \
-                 Debian: postgresql-15) and Redis; start them or point DATABASE_URL / REDIS_URL at them."
-            )
+    /// The value, or a failed test whose message says what is missing.
+    fn or_fail<T>(result: Result<T, TestingError>) -> T {
+        result.unwrap_or_else(|error| {
+            panic!("{error}\nThese tests also need Redis; start it or point REDIS_URL at it.")
         })
     }
 
-    fn unix_now() -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-
-    /// Once per schema: btree_gist in `public` (so it outlives test schemas),
-    /// stale `bk_e2e_` schemas of earlier runs dropped, and a new schema.
-    async fn fresh_schema() -> String {
-        let mut conn = admin().await;
-        let mut tx = conn.begin().await.expect("begin");
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('booking-examples e2e'))")
-            .execute(&mut *tx)
-            .await
-            .expect("advisory lock");
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
-            .execute(&mut *tx)
-            .await
-            .expect("btree_gist must be available");
-        let schemas: Vec<String> = sqlx::query_scalar(
-            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bk\\_e2e\\_%'",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .expect("list schemas");
-        let now = unix_now();
-        for schema in schemas {
-            let created: Option<u64> = schema.split('_').nth(2).and_then(|s| s.parse().ok());
-            if created.is_some_and(|t| t + STALE_SCHEMA_AGE_SECS < now) {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-                )))
-                .execute(&mut *tx)
-                .await
-                .expect("drop stale schema");
-            }
-        }
-        let schema = format!("bk_e2e_{now}_{:08x}", rand::random::<u32>());
-        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-            .execute(&mut *tx)
-            .await
-            .expect("create schema");
-        tx.commit().await.expect("commit");
-        schema
+    /// A plain connection to the database (default search_path).
+    pub async fn admin() -> PgConnection {
+        or_fail(testing::connect(&testing::database_url()).await)
     }
 
     /// The service on PostgreSQL (a fresh schema chosen by the URL's
-    /// `search_path` option) with the Redis lock, started from configuration.
-    pub async fn server() -> Server {
-        let schema = fresh_schema().await;
-        let base = database_url();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-        super::start_with_env(
-            &[("DATABASE_URL", url), ("REDIS_URL", redis_url())],
+    /// `search_path` option) with the Redis lock, started from
+    /// configuration, and the schema, to inspect and drop afterwards.
+    pub async fn server() -> (Server, IsolatedSchema) {
+        // The service connects by itself; the schema's own pool is only for
+        // the test, so one connection is plenty.
+        let settings = PoolSettings {
+            max_connections: 1,
+            application_name: "booking-examples-test".to_owned(),
+        };
+        let schema = or_fail(
+            IsolatedSchema::create_with(&testing::database_url(), SCHEMA_PREFIX, &settings).await,
+        );
+        let server = super::start_with_env(
+            &[
+                ("DATABASE_URL", schema.url_with_search_path()),
+                ("REDIS_URL", redis_url()),
+            ],
             None,
-            Some(schema),
         )
-        .await
+        .await;
+        (server, schema)
     }
 
     /// Drops the test schema.
-    pub async fn drop_schema(schema: &str) {
-        let mut conn = admin().await;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("drop schema");
+    pub async fn drop_schema(schema: IsolatedSchema) {
+        or_fail(schema.drop().await);
     }
 }
