@@ -112,7 +112,7 @@ impl Workload {
 /// noise from other processes spoils at most one pass of a few rows.
 const PASSES: u32 = 3;
 
-/// Times every workload, spending about `budget` on each (in [`PASSES`]
+/// Times every workload, spending about `budget` on each (in three
 /// interleaved passes).
 ///
 /// Per-unit times are *increments*: the extra time per extra busy interval
