@@ -203,11 +203,13 @@ impl BookingStore for MemoryStore {
         range: TimeRange,
     ) -> Result<Vec<TimeRange>, StoreError> {
         let state = lock_state(&self.state);
-        Ok(state
+        let mut occupied: Vec<TimeRange> = state
             .active_bookings(organizer)
             .map(Booking::occupied)
             .filter(|occupied| occupied.overlaps(&range))
-            .collect())
+            .collect();
+        occupied.sort_unstable();
+        Ok(occupied)
     }
 
     async fn cancel_booking(

@@ -90,7 +90,8 @@ pub struct BookingContext {
     pub organizer: Organizer,
     /// Their settings, if they have saved any.
     pub settings: Option<OrganizerSettings>,
-    /// Occupied intervals of their active bookings that overlap the range asked for.
+    /// Occupied intervals of their active bookings that overlap the range
+    /// asked for, ordered by start (then end).
     pub occupied: Vec<TimeRange>,
 }
 
@@ -200,7 +201,8 @@ pub trait BookingStore: Send + Sync {
     ) -> Result<BookingPage, StoreError>;
 
     /// Occupied intervals (meeting plus its buffers) of the organizer's active
-    /// bookings that overlap `range`, in any order.
+    /// bookings that overlap `range`, ordered by start (then end): the
+    /// availability engine's sort then costs one linear pass.
     async fn occupied_intervals(
         &self,
         organizer: OrganizerId,

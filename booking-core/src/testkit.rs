@@ -622,8 +622,8 @@ pub async fn list_pages_and_counts_in_the_store(store: Arc<dyn BookingStore>) {
     assert_eq!((empty.total, empty.bookings.len()), (0, 0));
 }
 
-/// Occupied intervals are widened by buffers, and only those overlapping the
-/// range come back.
+/// Occupied intervals are widened by buffers, only those overlapping the
+/// range come back, and they come ordered by start.
 pub async fn occupied_intervals_cover_the_range(store: Arc<dyn BookingStore>) {
     let ada = organizer(&*store, "ada").await;
     store
@@ -648,12 +648,23 @@ pub async fn occupied_intervals_cover_the_range(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     assert!(touching.is_empty(), "touching intervals do not overlap");
-    let mut both = store
+    store
+        .insert_booking(new_booking(ada.id, range(at(12, 0), 30), 0, 0))
+        .await
+        .unwrap();
+    let all = store
         .occupied_intervals(ada.id, range(at(0, 0), 24 * 60))
         .await
         .unwrap();
-    both.sort();
-    assert_eq!(both.len(), 2);
+    let expected = vec![
+        TimeRange::new(at(9, 45), at(11, 30)).unwrap(),
+        range(at(12, 0), 30),
+        range(at(14, 0), 60),
+    ];
+    assert_eq!(
+        all, expected,
+        "ordered by start, whatever the insertion order"
+    );
 }
 
 /// The hot-path read returns organizer, settings and occupied intervals.

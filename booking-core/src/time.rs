@@ -118,6 +118,9 @@ impl TimeRange {
     /// time and buffers. Negative widths are treated as zero, so the result is
     /// never narrower than `self`; it saturates at chrono's representable limits.
     pub fn widened(&self, before: Duration, after: Duration) -> TimeRange {
+        if before <= Duration::zero() && after <= Duration::zero() {
+            return *self;
+        }
         let before = before.max(Duration::zero());
         let after = after.max(Duration::zero());
         TimeRange {

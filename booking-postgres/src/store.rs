@@ -155,7 +155,8 @@ const BOOKING_CONTEXT: &str = "\
     FROM organizers o \
     LEFT JOIN organizer_settings s ON s.organizer_id = o.id \
     CROSS JOIN LATERAL ( \
-        SELECT array_agg(bk.occupied_start) AS starts, array_agg(bk.occupied_end) AS ends \
+        SELECT array_agg(bk.occupied_start ORDER BY bk.occupied_start, bk.occupied_end) AS starts, \
+            array_agg(bk.occupied_end ORDER BY bk.occupied_start, bk.occupied_end) AS ends \
         FROM bookings bk \
         WHERE bk.organizer_id = o.id AND bk.deleted_at IS NULL \
           AND tstzrange(bk.occupied_start, bk.occupied_end, '[)') && tstzrange($2, $3, '[)') \
@@ -165,7 +166,8 @@ const BOOKING_CONTEXT: &str = "\
 const OCCUPIED: &str = "\
     SELECT occupied_start, occupied_end FROM bookings \
     WHERE organizer_id = $1 AND deleted_at IS NULL \
-      AND tstzrange(occupied_start, occupied_end, '[)') && tstzrange($2, $3, '[)')";
+      AND tstzrange(occupied_start, occupied_end, '[)') && tstzrange($2, $3, '[)') \
+    ORDER BY occupied_start, occupied_end";
 
 /// The one statement that inserts a booking. `DO NOTHING` on the exclusion
 /// constraint: a conflicting row makes it return nothing instead of raising

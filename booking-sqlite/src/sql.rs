@@ -82,7 +82,8 @@ pub(crate) const BOOKING_BY_ID: &str = concat!(
     " FROM bookings WHERE id = ?1"
 );
 pub(crate) const OCCUPIED_IN_RANGE: &str = "SELECT occupied_start, occupied_end FROM bookings \
-     WHERE organizer_id = ?1 AND deleted_at IS NULL AND occupied_end > ?2 AND occupied_start < ?3";
+     WHERE organizer_id = ?1 AND deleted_at IS NULL AND occupied_end > ?2 AND occupied_start < ?3 \
+     ORDER BY occupied_start, occupied_end";
 pub(crate) const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM bookings \
      WHERE organizer_id = ?1 AND deleted_at IS NULL AND start_time >= ?2 AND start_time < ?3";
 pub(crate) const PAGE_ACTIVE: &str = concat!(
