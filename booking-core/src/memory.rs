@@ -33,13 +33,19 @@ struct StoreState {
     organizers: HashMap<OrganizerId, Organizer>,
     settings: HashMap<OrganizerId, OrganizerSettings>,
     bookings: HashMap<BookingId, Booking>,
+    /// Each organizer's booking ids, so per-organizer reads and the overlap
+    /// check never scan other organizers' bookings.
+    by_organizer: HashMap<OrganizerId, Vec<BookingId>>,
 }
 
 impl StoreState {
     fn active_bookings(&self, organizer: OrganizerId) -> impl Iterator<Item = &Booking> {
-        self.bookings
-            .values()
-            .filter(move |b| b.organizer_id == organizer && b.is_active())
+        self.by_organizer
+            .get(&organizer)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.bookings.get(id))
+            .filter(|b| b.is_active())
     }
 }
 
@@ -155,6 +161,13 @@ impl BookingStore for MemoryStore {
         if !state.organizers.contains_key(&booking.organizer_id) {
             return Err(StoreError::OrganizerNotFound(booking.organizer_id));
         }
+        if state.bookings.contains_key(&booking.id) {
+            // As a database's primary key would.
+            return Err(StoreError::backend(format!(
+                "booking id {} already exists",
+                booking.id
+            )));
+        }
         let occupied = booking.occupied();
         if state
             .active_bookings(booking.organizer_id)
@@ -164,6 +177,11 @@ impl BookingStore for MemoryStore {
         }
         let booking = Booking::from_new(booking);
         state.bookings.insert(booking.id, booking.clone());
+        state
+            .by_organizer
+            .entry(booking.organizer_id)
+            .or_default()
+            .push(booking.id);
         Ok(booking)
     }
 
