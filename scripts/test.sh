@@ -17,6 +17,9 @@ cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log" || status=
 # with one line that says what ran.
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
+summary="tests: $passed passed, $failed failed"
+mkdir -p target
+echo "$summary" > target/test-summary.txt
 echo
-echo "tests: $passed passed, $failed failed"
+echo "$summary"
 exit "$status"
