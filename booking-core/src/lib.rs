@@ -18,6 +18,7 @@
 //! | [`time`] | [`TimeRange`](time::TimeRange), wall-clock times, the local-to-UTC rule, clocks |
 //! | [`organizer`] | organizers and their validated [`OrganizerSettings`](organizer::OrganizerSettings) |
 //! | [`booking`] | bookings and the attendee's [`BookingRequest`](booking::BookingRequest) |
+//! | [`ids`], [`secret`], [`validation`] | ULID ids, API/cancel tokens stored as SHA-256 hashes, field-named input errors |
 //! | [`availability`] | the pure engine: [`available_slots`](availability::available_slots), [`check_booking`](availability::check_booking) |
 //! | [`store`], [`lock`], [`provider`] | the three traits adapters implement |
 //! | [`service`] | [`BookingService`](service::BookingService), which wires them with the rules |
