@@ -358,7 +358,7 @@ impl Report {
             "One organizer in America/New_York, weekdays 09:00–17:00, 30-minute slots \
              every 30 minutes; windows start on Monday 16 February 2026, so 62 days cross \
              the 8 March change and 366 days cross both. Busy intervals are disjoint, \
-             spread over the window, passed in a fixed shuffled order (stores return them in any order) and, separately, already sorted. Each row is the fastest of 30 timed batches taken in 3 passes over all rows (so a burst of noise from other processes spoils one pass, not a row).\n"
+             spread over the window, passed in a fixed shuffled order (as an external calendar may return them) and, separately, already sorted (as stores return them). Each row is the fastest of 30 timed batches taken in 3 passes over all rows (so a burst of noise from other processes spoils one pass, not a row).\n"
         );
         let _ = writeln!(
             out,

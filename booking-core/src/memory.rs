@@ -98,15 +98,7 @@ impl BookingStore for MemoryStore {
         {
             return Err(StoreError::UsernameTaken(organizer.username));
         }
-        let organizer = Organizer {
-            id,
-            username: organizer.username,
-            email: organizer.email,
-            display_name: organizer.display_name,
-            time_zone: organizer.time_zone,
-            api_token_hash,
-            created_at,
-        };
+        let organizer = Organizer::from_new(id, organizer, api_token_hash, created_at);
         state.organizers.insert(id, organizer.clone());
         Ok(organizer)
     }

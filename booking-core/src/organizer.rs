@@ -39,6 +39,27 @@ pub struct Organizer {
     pub created_at: DateTime<Utc>,
 }
 
+impl Organizer {
+    /// The organizer a store records for `new`, with the id, token hash and
+    /// creation instant the service chose.
+    pub fn from_new(
+        id: OrganizerId,
+        new: NewOrganizer,
+        api_token_hash: TokenHash,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Organizer {
+            id,
+            username: new.username,
+            email: new.email,
+            display_name: new.display_name,
+            time_zone: new.time_zone,
+            api_token_hash,
+            created_at,
+        }
+    }
+}
+
 /// What a new organizer registers with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewOrganizer {

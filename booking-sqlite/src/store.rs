@@ -432,15 +432,7 @@ impl BookingStore for SqliteStore {
         let created_us = micros_floor(created_at);
         let created_at = from_micros(created_us)
             .ok_or_else(|| StoreError::backend(OutOfRange(created_at.to_string())))?;
-        let organizer = Organizer {
-            id,
-            username: organizer.username,
-            email: organizer.email,
-            display_name: organizer.display_name,
-            time_zone: organizer.time_zone,
-            api_token_hash,
-            created_at,
-        };
+        let organizer = Organizer::from_new(id, organizer, api_token_hash, created_at);
         self.with_writer(move |conn| {
             immediate(conn, |tx| {
                 // Holding the write lock, this check cannot go stale before

@@ -65,6 +65,20 @@ async fn fixture() -> Fixture {
     fixture_with(Arc::new(MemoryLock::new())).await
 }
 
+/// A second organizer, without settings.
+async fn register_bob(service: &BookingService) -> Organizer {
+    let (bob, _) = service
+        .register_organizer(NewOrganizer {
+            username: "bob".into(),
+            email: "bob@example.com".into(),
+            display_name: "Bob".into(),
+            time_zone: Europe::London,
+        })
+        .await
+        .unwrap();
+    bob
+}
+
 fn request(start: DateTime<Utc>, minutes: i64) -> BookingRequest {
     BookingRequest {
         organizer_username: "ada".into(),
@@ -133,16 +147,7 @@ async fn the_seed_error_scenarios_each_have_their_own_error() {
         Err(ServiceError::OrganizerNotFound)
     ));
 
-    let (_bob, _) = f
-        .service
-        .register_organizer(NewOrganizer {
-            username: "bob".into(),
-            email: "bob@example.com".into(),
-            display_name: "Bob".into(),
-            time_zone: Europe::London,
-        })
-        .await
-        .unwrap();
+    register_bob(&f.service).await;
     let mut no_settings = request(start, 30);
     no_settings.organizer_username = "bob".into();
     assert!(matches!(
@@ -246,16 +251,7 @@ async fn cancel_needs_the_organizer_or_the_token_and_succeeds_once() {
         .await
         .unwrap();
     let id = created.booking.id;
-    let (bob, _) = f
-        .service
-        .register_organizer(NewOrganizer {
-            username: "bob".into(),
-            email: "bob@example.com".into(),
-            display_name: "Bob".into(),
-            time_zone: Europe::London,
-        })
-        .await
-        .unwrap();
+    let bob = register_bob(&f.service).await;
     for wrong in [
         Credential::Organizer(bob.id),
         Credential::CancelToken("guess".into()),
