@@ -20,8 +20,6 @@
 //! The library holds what both share: the workloads ([`fixtures`]), the
 //! timing loops ([`engine`], [`scenario`]), the backends ([`backend`]) and
 //! the report ([`report`]).
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 pub mod backend;
 pub mod cpu;

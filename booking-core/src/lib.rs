@@ -24,8 +24,6 @@
 //! | [`service`] | [`BookingService`](service::BookingService), which wires them with the rules |
 //! | `memory` | `MemoryStore` and `MemoryLock` (feature `memory`, on by default) |
 //! | `testkit` | the conformance suite every store runs (feature `testkit`) |
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 pub mod availability;
 pub mod booking;

@@ -112,6 +112,13 @@ pub enum Release {
 ///   backend failure ([`LockError::Backend`]).
 #[async_trait]
 pub trait SlotLock: Send + Sync {
+    /// Checks that the lock backend answers now (for readiness probes). The
+    /// default, for in-process locks, always succeeds; the Redis lock sends
+    /// `PING`.
+    async fn check_health(&self) -> Result<(), LockError> {
+        Ok(())
+    }
+
     /// Takes `key` for `ttl`, or refuses at once with [`LockError::Held`].
     async fn acquire(&self, key: &SlotKey, ttl: Duration) -> Result<LockGuard, LockError>;
 

@@ -215,6 +215,15 @@ pub struct Cancelled {
     pub cancelled_at: DateTime<Utc>,
 }
 
+/// What [`BookingService::readiness`] found.
+#[derive(Debug)]
+pub struct Readiness {
+    /// The store's answer.
+    pub store: Result<(), StoreError>,
+    /// The lock backend's answer.
+    pub lock: Result<(), LockError>,
+}
+
 /// Which of an organizer's bookings to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListQuery {
@@ -450,6 +459,15 @@ impl BookingService {
     pub fn with_config(mut self, config: ServiceConfig) -> Self {
         self.config = config;
         self
+    }
+
+    /// Whether the store and the lock backend answer right now, each checked
+    /// on its own (for a readiness probe; wrap it in a timeout). A lock
+    /// backend that is down does not stop bookings (see the module docs),
+    /// so callers usually treat only the store's failure as "not ready".
+    pub async fn readiness(&self) -> Readiness {
+        let (store, lock) = tokio::join!(self.store.check_health(), self.lock.check_health());
+        Readiness { store, lock }
     }
 
     /// The store, for operations the service does not wrap.

@@ -123,6 +123,14 @@ pub struct BookingContext {
 /// Implementations are `Send + Sync` and used as `Arc<dyn BookingStore>`.
 #[async_trait]
 pub trait BookingStore: Send + Sync {
+    /// Checks that the store can serve requests now (for readiness probes):
+    /// a cheap round trip to the database. Database stores override it with
+    /// a check of their own (PostgreSQL: `SELECT 1`; SQLite: that the file
+    /// can take a write lock). The default performs one cheap read.
+    async fn check_health(&self) -> Result<(), StoreError> {
+        self.organizer_by_username("").await.map(|_| ())
+    }
+
     /// Registers an organizer; [`StoreError::UsernameTaken`] when the username
     /// is in use (compared exactly).
     async fn create_organizer(

@@ -126,8 +126,6 @@
 //! [`StoreError::Conflict`]: booking_core::store::StoreError::Conflict
 //! [`StoreError::Corrupt`]: booking_core::store::StoreError::Corrupt
 //! [`StoreError::Backend`]: booking_core::store::StoreError::Backend
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 mod decode;
 mod store;

@@ -112,8 +112,6 @@
 //! runtime the calls are made from.
 //!
 //! [`SecretToken::generate`]: booking_core::secret::SecretToken::generate
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 use std::future::Future;
 use std::time::Duration;

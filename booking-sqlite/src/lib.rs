@@ -127,8 +127,6 @@
 //! (`booking-sqlite/migrations/*.sql`, see [`MIGRATIONS`]) and the level
 //! reached is `PRAGMA user_version`. [`SqliteStore::open`] migrates forward
 //! automatically, all pending steps in one transaction; see [`migrate`].
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 mod convert;
 mod error;

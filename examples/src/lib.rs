@@ -35,8 +35,6 @@
 //! The runnable program is `examples/service.rs`; the integration tests in
 //! `tests/` start the same router on an ephemeral port and talk to it over
 //! real HTTP.
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 pub mod config;
 pub mod http;

@@ -1,0 +1,183 @@
+//! Building blocks for backend-specific tests: the instants, organizers,
+//! bookings and settings the conformance checks use, and their way of
+//! racing inserts, public so a backend's own tests (races, SQL-level
+//! checks, migrations) build their data and races the same way instead
+//! of keeping copies.
+//!
+//! Like the checks, these panic with a message when the store fails.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::booking::{Booking, BookingId, NewBooking};
+use crate::organizer::{
+    NewOrganizer, Organizer, OrganizerId, OrganizerSettings, SettingsDraft, WeeklyHours,
+};
+use crate::secret::TokenHash;
+use crate::store::{BookingQuery, BookingStore, StoreError};
+use crate::time::{LocalInterval, TimeRange};
+
+/// Monday 7 December 2026 at `h:m` UTC (`at(24, 0)` is the next
+/// midnight): the day every fixture booking is on.
+pub fn at(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap() + Duration::minutes(i64::from(h * 60 + m))
+}
+
+/// `minutes` long from `start`.
+pub fn range(start: DateTime<Utc>, minutes: i64) -> TimeRange {
+    TimeRange::starting_at(start, Duration::minutes(minutes)).unwrap()
+}
+
+/// Tuesday 1 December 2026, 08:00 UTC: when fixture organizers and
+/// bookings are created, before every booked time.
+pub fn created() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
+}
+
+/// Creates `username` (home zone Europe/London, email and display name
+/// derived from it, API token hash `TokenHash::of(username)`).
+pub async fn organizer(store: &dyn BookingStore, username: &str) -> Organizer {
+    organizer_in(store, username, chrono_tz::Europe::London).await
+}
+
+/// As [`organizer`], with home zone `time_zone`.
+pub async fn organizer_in(store: &dyn BookingStore, username: &str, time_zone: Tz) -> Organizer {
+    store
+        .create_organizer(
+            OrganizerId::generate(),
+            NewOrganizer {
+                username: username.to_owned(),
+                email: format!("{username}@example.com"),
+                display_name: format!("Organizer {username}"),
+                time_zone,
+            },
+            TokenHash::of(username),
+            created(),
+        )
+        .await
+        .expect("create_organizer must succeed for a fresh username")
+}
+
+/// A booking of `time` for `organizer` with buffers of `before` and
+/// `after` minutes (a new id each call, cancel token hash
+/// `TokenHash::of("cancel")`).
+pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: i64) -> NewBooking {
+    NewBooking {
+        id: BookingId::generate(),
+        organizer_id: organizer,
+        attendant_name: "Grace".into(),
+        attendant_email: "grace@example.com".into(),
+        metadata: None,
+        title: "Intro".into(),
+        description: None,
+        time,
+        buffer_before: Duration::minutes(before),
+        buffer_after: Duration::minutes(after),
+        cancel_token_hash: TokenHash::of("cancel"),
+        created_at: created(),
+    }
+}
+
+/// Settings that use every field: New York, weekdays 09:00-12:00 and
+/// 13:00-24:00, Christmas Eve off, 45-minute slots every 15 minutes,
+/// buffers of 5 and 10 minutes, 2 hours' notice, 90 days ahead.
+pub fn settings() -> OrganizerSettings {
+    OrganizerSettings::try_from(SettingsDraft {
+        time_zone: chrono_tz::America::New_York,
+        weekly_hours: WeeklyHours::weekdays(vec![
+            LocalInterval::parse("09:00", "12:00").unwrap(),
+            LocalInterval::parse("13:00", "24:00").unwrap(),
+        ]),
+        date_overrides: [(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
+            vec![],
+        )]
+        .into(),
+        slot_duration: Duration::minutes(45),
+        slot_step: Some(Duration::minutes(15)),
+        buffer_before: Duration::minutes(5),
+        buffer_after: Duration::minutes(10),
+        min_notice: Duration::minutes(120),
+        max_advance: Duration::days(90),
+    })
+    .unwrap()
+}
+
+/// Every active booking of `organizer` (one page of up to 10,000).
+pub async fn all_active(store: &dyn BookingStore, organizer: OrganizerId) -> Vec<Booking> {
+    store
+        .list_bookings(
+            organizer,
+            BookingQuery {
+                starts_within: None,
+                limit: 10_000,
+                offset: 0,
+            },
+        )
+        .await
+        .expect("list_bookings")
+        .bookings
+}
+
+/// Panics if two of `bookings` of one organizer overlap, buffers
+/// included.
+pub fn assert_no_overlaps(bookings: &[Booking]) {
+    for (i, a) in bookings.iter().enumerate() {
+        for b in &bookings[i + 1..] {
+            assert!(
+                a.organizer_id != b.organizer_id || !a.occupied().overlaps(&b.occupied()),
+                "double booking: {} and {} overlap",
+                a.occupied(),
+                b.occupied()
+            );
+        }
+    }
+}
+
+/// Makes every insert at once: one task per attempt, all released
+/// together by a barrier, each inserting through the store paired with
+/// it. Returns each attempt's key with whether it won. Any outcome other
+/// than success or `Conflict` panics: a racing insert must never fail
+/// otherwise (no deadlock, no serialization error reaching the caller).
+pub async fn race_inserts<K: Send + 'static>(
+    attempts: Vec<(K, Arc<dyn BookingStore>, NewBooking)>,
+) -> Vec<(K, bool)> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(attempts.len()));
+    let tasks: Vec<_> = attempts
+        .into_iter()
+        .map(|(key, store, booking)| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (key, store.insert_booking(booking).await)
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let (key, result) = task.await.expect("insert task panicked");
+        let won = match result {
+            Ok(_) => true,
+            Err(StoreError::Conflict) => false,
+            Err(other) => {
+                panic!("a racing insert must win or conflict, got: {other} ({other:?})")
+            }
+        };
+        outcomes.push((key, won));
+    }
+    outcomes
+}
+
+/// How many attempts of each group won, from [`race_inserts`]'
+/// outcomes keyed by group; a group nobody won is absent.
+pub fn winners_per_group<K: Eq + Hash + Clone>(outcomes: &[(K, bool)]) -> HashMap<K, usize> {
+    let mut winners = HashMap::new();
+    for (group, _) in outcomes.iter().filter(|(_, won)| *won) {
+        *winners.entry(group.clone()).or_default() += 1;
+    }
+    winners
+}

@@ -1,0 +1,72 @@
+//! The conformance suite every [`BookingStore`] runs (feature `testkit`).
+//!
+//! Like `object_store`'s integration functions, each check is a public async
+//! function taking a fresh, empty store; a backend runs them all with one
+//! macro in its integration tests:
+//!
+//! ```text
+//! async fn fresh_store() -> std::sync::Arc<dyn booking_core::store::BookingStore> {
+//!     /* a brand-new, empty, isolated store */
+//! }
+//! booking_core::store_conformance_tests!(fresh_store);
+//! ```
+//!
+//! The macro makes one `#[tokio::test]` per check plus a `#[test]` for the
+//! [`state_machine`] property test, which builds its own runtime and calls
+//! `fresh_store()` once inside it (each case then uses a new organizer, so a
+//! database-backed store is not re-created per case). The backend's
+//! dev-dependencies need `tokio` and `booking-core` with feature `testkit`.
+//!
+//! Failures panic with a message naming the broken rule, as tests do.
+//!
+//! The data the checks build (instants, organizers, bookings, settings) and
+//! their racing inserts come from [`fixtures`], which a backend's own tests
+//! use too.
+
+pub mod fixtures;
+mod state_machine;
+mod store;
+
+pub use state_machine::state_machine;
+pub use store::*;
+
+/// Generates one test per conformance check for a backend. See the
+/// [module docs](crate::testkit).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:path) => {
+        $crate::store_conformance_tests!(@async $make,
+            organizers_round_trip,
+            usernames_are_unique,
+            settings_round_trip,
+            bookings_round_trip_verbatim,
+            overlapping_insert_is_refused,
+            buffers_are_part_of_the_occupied_interval,
+            touching_bookings_are_allowed,
+            organizers_do_not_block_each_other,
+            cancel_is_a_soft_delete_that_succeeds_once,
+            cancelled_bookings_free_their_time,
+            unknown_organizer_or_booking_is_reported,
+            list_pages_and_counts_in_the_store,
+            occupied_intervals_cover_the_range,
+            booking_context_gathers_everything,
+            refused_insert_writes_nothing,
+            finer_than_storage_precision_still_conflicts,
+            concurrent_inserts_have_one_winner_per_interval,
+            concurrent_service_bookings_never_overlap
+        );
+
+        #[test]
+        fn state_machine() {
+            $crate::testkit::state_machine(|| $make(), 24);
+        }
+    };
+    (@async $make:path, $($name:ident),+) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $crate::testkit::$name($make().await).await;
+            }
+        )+
+    };
+}
