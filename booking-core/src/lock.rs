@@ -125,3 +125,18 @@ pub trait SlotLock: Send + Sync {
     /// Frees the lock if it still holds the guard's token.
     async fn release(&self, guard: &LockGuard) -> Result<Release, LockError>;
 }
+
+/// A shared lock is a lock, so `BookingService::with_lock` takes an
+/// `Arc<dyn SlotLock>` chosen at run time as readily as a concrete one.
+#[async_trait]
+impl<L: SlotLock + ?Sized> SlotLock for std::sync::Arc<L> {
+    async fn check_health(&self) -> Result<(), LockError> {
+        (**self).check_health().await
+    }
+    async fn acquire(&self, key: &SlotKey, ttl: Duration) -> Result<LockGuard, LockError> {
+        (**self).acquire(key, ttl).await
+    }
+    async fn release(&self, guard: &LockGuard) -> Result<Release, LockError> {
+        (**self).release(guard).await
+    }
+}

@@ -26,6 +26,19 @@ pub trait AvailabilityProvider: Send + Sync {
     ) -> Result<Vec<TimeRange>, ProviderError>;
 }
 
+/// A shared provider is a provider, so `BookingService::with_provider` takes
+/// an `Arc<dyn AvailabilityProvider>` as readily as a concrete one.
+#[async_trait]
+impl<P: AvailabilityProvider + ?Sized> AvailabilityProvider for std::sync::Arc<P> {
+    async fn busy_intervals(
+        &self,
+        organizer: &Organizer,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, ProviderError> {
+        (**self).busy_intervals(organizer, range).await
+    }
+}
+
 /// The default provider: no external calendar, never busy.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoExternalCalendar;

@@ -2,9 +2,11 @@
 //! and by the `booking-postgres` and `booking-sqlite` crates.
 //!
 //! A store holds no business rules: the service decides *whether* a booking
-//! should be made. The one rule a store must enforce itself is the one that
-//! cannot be checked from outside without a race: no two active bookings of an
-//! organizer may have overlapping occupied intervals.
+//! should be made and what an organizer's configuration may look like. What a
+//! store must decide itself is what cannot be checked from outside without a
+//! race: no two active bookings of an organizer may have overlapping occupied
+//! intervals, an event type's limits hold exactly, and a configuration change
+//! applies only to the version it was computed from.
 
 use std::error::Error as StdError;
 
@@ -12,7 +14,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::booking::{Booking, BookingId, NewBooking};
-use crate::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerSettings};
+use crate::event_type::{EventType, EventTypeId, LimitPeriod, Slug};
+use crate::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerRef};
+use crate::schedule::{Schedule, ScheduleId};
 use crate::secret::TokenHash;
 use crate::time::TimeRange;
 
@@ -28,7 +32,10 @@ pub enum StoreError {
     /// organizer. Nothing was written.
     #[error("the requested time overlaps an existing booking")]
     Conflict,
-    /// Another organizer already has this username.
+    /// A limit of the event type would be exceeded. Nothing was written.
+    #[error("the most bookings allowed per {0} has been reached")]
+    LimitReached(LimitPeriod),
+    /// Another organizer already has this username (ignoring ASCII case).
     #[error("the username {0:?} is already taken")]
     UsernameTaken(String),
     /// No organizer has this id.
@@ -45,6 +52,16 @@ pub enum StoreError {
         /// When it was first cancelled.
         cancelled_at: DateTime<Utc>,
     },
+    /// The organizer's configuration changed since the version a change was
+    /// computed from; nothing was written. Read it again and retry.
+    #[error("the configuration changed concurrently; read it again and retry")]
+    ConfigChanged,
+    /// Another event type of the organizer has this slug.
+    #[error("the slug {0:?} is already used by another event type")]
+    SlugTaken(String),
+    /// An event type still uses this schedule.
+    #[error("schedule {0} is used by an event type")]
+    ScheduleInUse(ScheduleId),
     /// Stored data could not be read back into valid domain values (for
     /// example a row edited by hand).
     #[error("stored data is invalid: {0}")]
@@ -60,6 +77,58 @@ impl StoreError {
     pub fn backend(error: impl Into<BoxError>) -> Self {
         StoreError::Backend(error.into())
     }
+}
+
+/// An organizer's schedules and event types, with the version they were
+/// read at.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrganizerConfig {
+    /// Bumped by every [`BookingStore::update_config`]; 0 before the first.
+    pub version: u64,
+    /// The schedules, ordered by id (creation).
+    pub schedules: Vec<Schedule>,
+    /// The event types, ordered by id (creation).
+    pub event_types: Vec<EventType>,
+}
+
+impl OrganizerConfig {
+    /// The default schedule, if any.
+    pub fn default_schedule(&self) -> Option<&Schedule> {
+        self.schedules.iter().find(|s| s.is_default)
+    }
+
+    /// The schedule with this id.
+    pub fn schedule(&self, id: ScheduleId) -> Option<&Schedule> {
+        self.schedules.iter().find(|s| s.id == id)
+    }
+
+    /// The event type with this slug.
+    pub fn event_type(&self, slug: &str) -> Option<&EventType> {
+        self.event_types.iter().find(|e| e.slug == *slug)
+    }
+
+    /// The schedule `event_type` uses: its own, or the default.
+    pub fn schedule_of(&self, event_type: &EventType) -> Option<&Schedule> {
+        match event_type.schedule_id {
+            Some(id) => self.schedule(id),
+            None => self.default_schedule(),
+        }
+    }
+}
+
+/// One write of [`BookingStore::update_config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigChange {
+    /// Inserts the schedule, or replaces the one with its id.
+    PutSchedule(Schedule),
+    /// Deletes the schedule with this id (nothing if there is none).
+    DeleteSchedule(ScheduleId),
+    /// Inserts the event type, or replaces the one with its id.
+    PutEventType(EventType),
+    /// Deletes the event type with this id (nothing if there is none); its
+    /// bookings stay, with no event type id.
+    DeleteEventType(EventTypeId),
 }
 
 /// Which page of an organizer's bookings to read.
@@ -82,20 +151,43 @@ pub struct BookingPage {
     pub total: u64,
 }
 
-/// Everything needed to decide on a booking, fetched together so a database
-/// store can do it in one round trip.
+/// What [`BookingStore::booking_context`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextQuery {
+    /// The organizer.
+    pub organizer: OrganizerRef,
+    /// The event type's slug.
+    pub event_type: Slug,
+    /// Occupied intervals overlapping this range are returned.
+    pub occupied_within: TimeRange,
+    /// Starts of the event type's active bookings in this range are returned
+    /// when the event type has limits.
+    pub counted_within: TimeRange,
+}
+
+/// Everything needed to decide on a booking or list slots, fetched together
+/// so a database store can do it in one round trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingContext {
     /// The organizer.
     pub organizer: Organizer,
-    /// Their settings, if they have saved any.
-    pub settings: Option<OrganizerSettings>,
-    /// Occupied intervals of their active bookings that overlap the range
-    /// asked for, ordered by start (then end).
+    /// The version of their configuration this was read at.
+    pub config_version: u64,
+    /// The event type with the slug asked for, if there is one.
+    pub event_type: Option<EventType>,
+    /// The schedule that event type uses (its own or the default), if both
+    /// exist.
+    pub schedule: Option<Schedule>,
+    /// Occupied intervals of the organizer's active bookings (any event
+    /// type) that overlap [`ContextQuery::occupied_within`], ordered by start
+    /// (then end).
     pub occupied: Vec<TimeRange>,
+    /// Starts of the event type's active bookings within
+    /// [`ContextQuery::counted_within`], when it has limits; otherwise empty.
+    pub booked: Vec<DateTime<Utc>>,
 }
 
-/// Persistent storage of organizers, their settings and bookings.
+/// Persistent storage of organizers, their configuration and bookings.
 ///
 /// # Contract
 ///
@@ -103,18 +195,26 @@ pub struct BookingContext {
 /// against double booking.** It must atomically refuse a booking whose
 /// occupied interval (`[start - buffer_before, end + buffer_after)`) overlaps
 /// the occupied interval of an active (not cancelled) booking of the same
-/// organizer, even when many callers in many processes insert at once, and
-/// report that with [`StoreError::Conflict`], writing nothing. Locks and
-/// availability checks in front of it are only early refusals; correctness
-/// must never depend on them.
+/// organizer, of any event type, even when many callers in many processes
+/// insert at once, and report that with [`StoreError::Conflict`], writing
+/// nothing. In the same atomic step it checks the booking's
+/// [`limits`](NewBooking::limits): at most `max` active bookings of its event
+/// type may start in each range, the new one included, or
+/// [`StoreError::LimitReached`]. Locks and availability checks in front of it
+/// are only early refusals; correctness must never depend on them.
 ///
 /// Other rules every implementation follows (the `testkit` conformance suite
 /// checks each one):
 ///
 /// * intervals are half-open, so occupied intervals that only touch do not conflict;
-/// * cancelled bookings occupy nothing;
+/// * cancelled bookings occupy nothing and count against no limit;
 /// * [`cancel_booking`](BookingStore::cancel_booking) is a soft delete that
 ///   succeeds once; a second call reports [`StoreError::AlreadyCancelled`];
+/// * usernames are unique ignoring ASCII case; lookups by username prefer an
+///   exact match, then ignore ASCII case;
+/// * [`update_config`](BookingStore::update_config) applies all its changes
+///   or none, and only while the configuration is still at the expected
+///   version ([`StoreError::ConfigChanged`] otherwise);
 /// * listing pages and counts in the store itself, never by loading every row;
 /// * an operation that fails writes nothing;
 /// * instants are kept to at least millisecond precision (the service only
@@ -132,7 +232,7 @@ pub trait BookingStore: Send + Sync {
     }
 
     /// Registers an organizer; [`StoreError::UsernameTaken`] when the username
-    /// is in use (compared exactly).
+    /// is in use, ignoring ASCII case.
     async fn create_organizer(
         &self,
         id: OrganizerId,
@@ -144,7 +244,8 @@ pub trait BookingStore: Send + Sync {
     /// The organizer with this id.
     async fn organizer_by_id(&self, id: OrganizerId) -> Result<Option<Organizer>, StoreError>;
 
-    /// The organizer with this username.
+    /// The organizer with this username: an exact match if there is one,
+    /// else the one whose username equals it ignoring ASCII case.
     async fn organizer_by_username(&self, username: &str) -> Result<Option<Organizer>, StoreError>;
 
     /// The organizer whose API token hashes to `hash`.
@@ -153,47 +254,84 @@ pub trait BookingStore: Send + Sync {
         hash: &TokenHash,
     ) -> Result<Option<Organizer>, StoreError>;
 
-    /// Saves (creates or replaces) an organizer's settings;
-    /// [`StoreError::OrganizerNotFound`] for an unknown organizer.
-    async fn put_settings(
+    /// The organizer named by `organizer`, by id or username.
+    async fn organizer(&self, organizer: &OrganizerRef) -> Result<Option<Organizer>, StoreError> {
+        match organizer {
+            OrganizerRef::Id(id) => self.organizer_by_id(*id).await,
+            OrganizerRef::Username(name) => self.organizer_by_username(name).await,
+        }
+    }
+
+    /// The organizer's schedules and event types and their version; `None`
+    /// for an unknown organizer.
+    async fn organizer_config(
         &self,
         organizer: OrganizerId,
-        settings: &OrganizerSettings,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<OrganizerConfig>, StoreError>;
 
-    /// An organizer's settings, `None` if never saved.
-    async fn settings(
+    /// Applies `changes` in order, all or none, if the organizer's
+    /// configuration is still at `expected_version`, and returns the new
+    /// version (`expected_version + 1`).
+    ///
+    /// Errors: [`StoreError::ConfigChanged`] when the version moved on,
+    /// [`StoreError::OrganizerNotFound`]; as backstops of the service's own
+    /// checks, [`StoreError::SlugTaken`] and [`StoreError::ScheduleInUse`].
+    async fn update_config(
         &self,
         organizer: OrganizerId,
-    ) -> Result<Option<OrganizerSettings>, StoreError>;
+        expected_version: u64,
+        changes: Vec<ConfigChange>,
+    ) -> Result<u64, StoreError>;
 
-    /// Organizer, settings and occupied intervals overlapping `range`, for the
-    /// organizer with this username; `None` when there is no such organizer.
+    /// Organizer, configuration version, event type, its schedule, occupied
+    /// intervals and counted starts, for one booking decision or slot list;
+    /// `None` when there is no such organizer.
     ///
     /// The default composes the single-purpose methods; database stores
     /// override it to answer in one round trip, since it sits on the booking
     /// hot path.
     async fn booking_context(
         &self,
-        username: &str,
-        range: TimeRange,
+        query: &ContextQuery,
     ) -> Result<Option<BookingContext>, StoreError> {
-        let Some(organizer) = self.organizer_by_username(username).await? else {
+        let Some(organizer) = self.organizer(&query.organizer).await? else {
             return Ok(None);
         };
-        let settings = self.settings(organizer.id).await?;
-        let occupied = self.occupied_intervals(organizer.id, range).await?;
+        let config = self
+            .organizer_config(organizer.id)
+            .await?
+            .unwrap_or_default();
+        let event_type = config.event_type(query.event_type.as_str()).cloned();
+        let schedule = event_type
+            .as_ref()
+            .and_then(|e| config.schedule_of(e))
+            .cloned();
+        let occupied = self
+            .occupied_intervals(organizer.id, query.occupied_within)
+            .await?;
+        let booked = match &event_type {
+            Some(e) if e.limits.any() => {
+                self.booked_starts(organizer.id, e.id, query.counted_within)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
         Ok(Some(BookingContext {
             organizer,
-            settings,
+            config_version: config.version,
+            event_type,
+            schedule,
             occupied,
+            booked,
         }))
     }
 
     /// Inserts a booking unless its occupied interval overlaps an active
-    /// booking of the same organizer, atomically. See the trait's contract.
+    /// booking of the same organizer or one of its limit checks fails,
+    /// atomically. See the trait's contract.
     ///
     /// Errors: [`StoreError::Conflict`] on overlap,
+    /// [`StoreError::LimitReached`] for a limit,
     /// [`StoreError::OrganizerNotFound`] for an unknown organizer.
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError>;
 
@@ -217,10 +355,111 @@ pub trait BookingStore: Send + Sync {
         range: TimeRange,
     ) -> Result<Vec<TimeRange>, StoreError>;
 
+    /// Starts of the active bookings of `event_type` (one of `organizer`'s)
+    /// that start in `range`, ascending: what its limits count.
+    async fn booked_starts(
+        &self,
+        organizer: OrganizerId,
+        event_type: EventTypeId,
+        range: TimeRange,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+
     /// Soft-deletes a booking: sets `deleted_at` and `updated_at` to `at` and
     /// returns the cancelled booking. [`StoreError::AlreadyCancelled`] if it
     /// was cancelled before (nothing changes), [`StoreError::BookingNotFound`]
     /// if there is no such booking.
     async fn cancel_booking(&self, id: BookingId, at: DateTime<Utc>)
     -> Result<Booking, StoreError>;
+}
+
+/// A shared store is a store, so `BookingService::new` takes an
+/// `Arc<dyn BookingStore>` chosen at run time as readily as a concrete one.
+#[async_trait]
+impl<S: BookingStore + ?Sized> BookingStore for std::sync::Arc<S> {
+    async fn check_health(&self) -> Result<(), StoreError> {
+        (**self).check_health().await
+    }
+    async fn create_organizer(
+        &self,
+        id: OrganizerId,
+        organizer: NewOrganizer,
+        api_token_hash: TokenHash,
+        created_at: DateTime<Utc>,
+    ) -> Result<Organizer, StoreError> {
+        (**self)
+            .create_organizer(id, organizer, api_token_hash, created_at)
+            .await
+    }
+    async fn organizer_by_id(&self, id: OrganizerId) -> Result<Option<Organizer>, StoreError> {
+        (**self).organizer_by_id(id).await
+    }
+    async fn organizer_by_username(&self, username: &str) -> Result<Option<Organizer>, StoreError> {
+        (**self).organizer_by_username(username).await
+    }
+    async fn organizer_by_token_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Organizer>, StoreError> {
+        (**self).organizer_by_token_hash(hash).await
+    }
+    async fn organizer(&self, organizer: &OrganizerRef) -> Result<Option<Organizer>, StoreError> {
+        (**self).organizer(organizer).await
+    }
+    async fn organizer_config(
+        &self,
+        organizer: OrganizerId,
+    ) -> Result<Option<OrganizerConfig>, StoreError> {
+        (**self).organizer_config(organizer).await
+    }
+    async fn update_config(
+        &self,
+        organizer: OrganizerId,
+        expected_version: u64,
+        changes: Vec<ConfigChange>,
+    ) -> Result<u64, StoreError> {
+        (**self)
+            .update_config(organizer, expected_version, changes)
+            .await
+    }
+    async fn booking_context(
+        &self,
+        query: &ContextQuery,
+    ) -> Result<Option<BookingContext>, StoreError> {
+        (**self).booking_context(query).await
+    }
+    async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
+        (**self).insert_booking(booking).await
+    }
+    async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
+        (**self).booking(id).await
+    }
+    async fn list_bookings(
+        &self,
+        organizer: OrganizerId,
+        query: BookingQuery,
+    ) -> Result<BookingPage, StoreError> {
+        (**self).list_bookings(organizer, query).await
+    }
+    async fn occupied_intervals(
+        &self,
+        organizer: OrganizerId,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, StoreError> {
+        (**self).occupied_intervals(organizer, range).await
+    }
+    async fn booked_starts(
+        &self,
+        organizer: OrganizerId,
+        event_type: EventTypeId,
+        range: TimeRange,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        (**self).booked_starts(organizer, event_type, range).await
+    }
+    async fn cancel_booking(
+        &self,
+        id: BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<Booking, StoreError> {
+        (**self).cancel_booking(id, at).await
+    }
 }

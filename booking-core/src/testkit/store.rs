@@ -6,17 +6,21 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
-use crate::booking::{Booking, BookingId, BookingRequest, NewBooking};
+use crate::booking::{Attendee, Booking, BookingId, BookingRequest, LimitCheck, NewBooking};
+use crate::event_type::{
+    BookingLimits, BookingWindow, EventType, EventTypeId, LimitPeriod, Location, Slug,
+};
 use crate::memory::MemoryLock;
-use crate::organizer::{NewOrganizer, OrganizerId, OrganizerSettings};
+use crate::organizer::{NewOrganizer, OrganizerId, OrganizerRef};
+use crate::schedule::{Schedule, ScheduleId};
 use crate::secret::TokenHash;
 use crate::service::{BookingService, ServiceError};
-use crate::store::{BookingQuery, BookingStore, StoreError};
+use crate::store::{BookingQuery, BookingStore, ConfigChange, ContextQuery, StoreError};
 use crate::time::{ManualClock, TimeRange};
 
 use super::fixtures::{
-    all_active, assert_no_overlaps, at, created, new_booking, organizer, race_inserts, range,
-    settings, winners_per_group,
+    all_active, assert_no_overlaps, at, bare_organizer, created, default_event_type_id, event_type,
+    new_booking, organizer, organizer_in, race_inserts, range, schedule, winners_per_group,
 };
 
 // ------------------------------------------------------------------- checks
@@ -41,9 +45,17 @@ pub async fn organizers_round_trip(store: Arc<dyn BookingStore>) {
         Some(&ada)
     );
     assert_eq!(
-        store.organizer_by_username("ADA").await.unwrap(),
-        None,
-        "usernames compare exactly"
+        store.organizer_by_username("ADA").await.unwrap().as_ref(),
+        Some(&ada),
+        "usernames are found ignoring ASCII case"
+    );
+    assert_eq!(
+        store
+            .organizer(&OrganizerRef::Id(ada.id))
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&ada)
     );
     assert_eq!(
         store
@@ -61,26 +73,24 @@ pub async fn organizers_round_trip(store: Arc<dyn BookingStore>) {
     );
 }
 
-/// A second organizer with a taken username is refused with `UsernameTaken`.
+/// A second organizer with a taken username, in any ASCII case, is refused
+/// with `UsernameTaken`.
 pub async fn usernames_are_unique(store: Arc<dyn BookingStore>) {
     organizer(&*store, "ada").await;
-    let again = store
-        .create_organizer(
-            OrganizerId::generate(),
-            NewOrganizer {
-                username: "ada".into(),
-                email: "other@example.com".into(),
-                display_name: "Other".into(),
-                time_zone: chrono_tz::UTC,
-            },
-            TokenHash::of("other"),
-            created(),
-        )
-        .await;
-    assert!(
-        matches!(again, Err(StoreError::UsernameTaken(name)) if name == "ada"),
-        "expected UsernameTaken"
-    );
+    for taken in ["ada", "ADA", "Ada"] {
+        let again = store
+            .create_organizer(
+                OrganizerId::generate(),
+                NewOrganizer::new(taken, "other@example.com", "Other", chrono_tz::UTC),
+                TokenHash::of("other"),
+                created(),
+            )
+            .await;
+        assert!(
+            matches!(&again, Err(StoreError::UsernameTaken(name)) if name == taken),
+            "{taken} after ada: expected UsernameTaken, got {again:?}"
+        );
+    }
     assert!(
         store
             .organizer_by_token_hash(&TokenHash::of("other"))
@@ -91,22 +101,244 @@ pub async fn usernames_are_unique(store: Arc<dyn BookingStore>) {
     );
 }
 
-/// Settings are stored, replaced and read back exactly.
-pub async fn settings_round_trip(store: Arc<dyn BookingStore>) {
-    let ada = organizer(&*store, "ada").await;
-    assert_eq!(store.settings(ada.id).await.unwrap(), None);
-    let first = settings();
-    store.put_settings(ada.id, &first).await.unwrap();
-    assert_eq!(store.settings(ada.id).await.unwrap(), Some(first.clone()));
-    let mut draft = first.to_draft();
-    draft.slot_step = None;
-    draft.time_zone = chrono_tz::Australia::Lord_Howe;
-    let second = OrganizerSettings::try_from(draft).unwrap();
-    store.put_settings(ada.id, &second).await.unwrap();
-    assert_eq!(store.settings(ada.id).await.unwrap(), Some(second));
-    let unknown = OrganizerId::generate();
+/// A configuration is empty at version 0, stored and read back field for
+/// field, replaced and deleted piecewise, and every write bumps the version.
+pub async fn config_round_trip(store: Arc<dyn BookingStore>) {
+    let ada = bare_organizer(&*store, "ada", chrono_tz::Europe::London).await;
+    let empty = store.organizer_config(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            empty.version,
+            empty.schedules.len(),
+            empty.event_types.len()
+        ),
+        (0, 0, 0)
+    );
+
+    let hours = schedule(ada.id);
+    let evenings = Schedule {
+        id: ScheduleId::generate(),
+        name: "Evenings 🌙 'quoted'".into(),
+        time_zone: chrono_tz::Australia::Lord_Howe,
+        is_default: false,
+        ..schedule(ada.id)
+    };
+    let plain = event_type(ada.id);
+    let rich = EventType {
+        id: EventTypeId::generate(),
+        slug: "consult-60".parse().unwrap(),
+        title: "<b>Consult</b>".into(),
+        description: Some("line one\nline 'two'".into()),
+        duration: Duration::minutes(30),
+        duration_options: vec![Duration::minutes(30), Duration::minutes(60)],
+        slot_step: None,
+        booking_window: BookingWindow::Range {
+            first: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            last: chrono::NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+        },
+        limits: BookingLimits {
+            per_day: Some(3),
+            per_week: Some(10),
+            week_starts_on: chrono::Weekday::Sun,
+        },
+        schedule_id: Some(evenings.id),
+        location: Some(Location::Video {
+            url: "https://meet.example.com/ada".into(),
+        }),
+        active: false,
+        ..event_type(ada.id)
+    };
+    let version = store
+        .update_config(
+            ada.id,
+            0,
+            vec![
+                ConfigChange::PutSchedule(hours.clone()),
+                ConfigChange::PutSchedule(evenings.clone()),
+                ConfigChange::PutEventType(plain.clone()),
+                ConfigChange::PutEventType(rich.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+    let mut schedules = vec![hours.clone(), evenings.clone()];
+    schedules.sort_by_key(|s| s.id);
+    let mut event_types = vec![plain.clone(), rich.clone()];
+    event_types.sort_by_key(|e| e.id);
+    let read = store.organizer_config(ada.id).await.unwrap().unwrap();
+    assert_eq!(read.version, 1);
+    assert_eq!(
+        read.schedules, schedules,
+        "schedules ordered by id, verbatim"
+    );
+    assert_eq!(
+        read.event_types, event_types,
+        "event types ordered by id, verbatim"
+    );
+
+    let renamed = EventType {
+        slug: "consult".parse().unwrap(),
+        booking_window: BookingWindow::RollingBusinessDays { days: 10 },
+        location: Some(Location::InPerson {
+            address: "1 Main St".into(),
+        }),
+        limits: BookingLimits::default(),
+        ..rich.clone()
+    };
+    let version = store
+        .update_config(
+            ada.id,
+            1,
+            vec![
+                ConfigChange::PutEventType(renamed.clone()),
+                ConfigChange::DeleteEventType(plain.id),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    let read = store.organizer_config(ada.id).await.unwrap().unwrap();
+    assert_eq!(read.event_types, vec![renamed]);
+
+    let stale = store
+        .update_config(ada.id, 1, vec![ConfigChange::DeleteSchedule(evenings.id)])
+        .await;
     assert!(
-        matches!(store.put_settings(unknown, &first).await, Err(StoreError::OrganizerNotFound(id)) if id == unknown)
+        matches!(stale, Err(StoreError::ConfigChanged)),
+        "a stale version must be refused, got {stale:?}"
+    );
+    assert_eq!(
+        store.organizer_config(ada.id).await.unwrap().unwrap(),
+        read,
+        "nothing written"
+    );
+
+    let ghost = OrganizerId::generate();
+    assert!(store.organizer_config(ghost).await.unwrap().is_none());
+    assert!(matches!(
+        store.update_config(ghost, 0, vec![]).await,
+        Err(StoreError::OrganizerNotFound(id)) if id == ghost
+    ));
+}
+
+/// A configuration change that breaks a store-level rule (a slug used twice,
+/// a deleted schedule still in use) is refused whole: nothing of it stays.
+pub async fn config_changes_are_all_or_nothing(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let before = store.organizer_config(ada.id).await.unwrap().unwrap();
+    let extra = Schedule {
+        id: ScheduleId::generate(),
+        is_default: false,
+        ..schedule(ada.id)
+    };
+    let duplicate = EventType {
+        id: EventTypeId::generate(),
+        ..event_type(ada.id)
+    };
+    let refused = store
+        .update_config(
+            ada.id,
+            before.version,
+            vec![
+                ConfigChange::PutSchedule(extra.clone()),
+                ConfigChange::PutEventType(duplicate),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::SlugTaken(slug)) if slug == "default"),
+        "a slug used twice must be SlugTaken, got {refused:?}"
+    );
+    assert_eq!(
+        store.organizer_config(ada.id).await.unwrap().unwrap(),
+        before
+    );
+
+    let user = EventType {
+        id: EventTypeId::generate(),
+        slug: "evening".parse().unwrap(),
+        schedule_id: Some(extra.id),
+        ..event_type(ada.id)
+    };
+    let version = store
+        .update_config(
+            ada.id,
+            before.version,
+            vec![
+                ConfigChange::PutSchedule(extra.clone()),
+                ConfigChange::PutEventType(user),
+            ],
+        )
+        .await
+        .unwrap();
+    let with_extra = store.organizer_config(ada.id).await.unwrap().unwrap();
+    let refused = store
+        .update_config(
+            ada.id,
+            version,
+            vec![
+                ConfigChange::DeleteEventType(default_event_type_id(ada.id)),
+                ConfigChange::DeleteSchedule(extra.id),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::ScheduleInUse(id)) if *id == extra.id),
+        "deleting a schedule in use must be ScheduleInUse, got {refused:?}"
+    );
+    assert_eq!(
+        store.organizer_config(ada.id).await.unwrap().unwrap(),
+        with_extra
+    );
+}
+
+/// Two changes computed from the same version race: exactly one applies.
+pub async fn concurrent_config_updates_apply_once(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let version = store
+        .organizer_config(ada.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let renamed = EventType {
+                    title: format!("Title {i}"),
+                    ..event_type(ada.id)
+                };
+                barrier.wait().await;
+                store
+                    .update_config(ada.id, version, vec![ConfigChange::PutEventType(renamed)])
+                    .await
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for task in tasks {
+        match task.await.expect("update task panicked") {
+            Ok(new_version) => {
+                assert_eq!(new_version, version + 1);
+                applied += 1;
+            }
+            Err(StoreError::ConfigChanged) => {}
+            Err(other) => panic!("a racing update must apply or be ConfigChanged, got {other}"),
+        }
+    }
+    assert_eq!(applied, 1, "exactly one of the racing updates applies");
+    assert_eq!(
+        store
+            .organizer_config(ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        version + 1
     );
 }
 
@@ -115,7 +347,7 @@ pub async fn settings_round_trip(store: Arc<dyn BookingStore>) {
 pub async fn bookings_round_trip_verbatim(store: Arc<dyn BookingStore>) {
     let ada = organizer(&*store, "ada").await;
     let mut booking = new_booking(ada.id, range(at(10, 0), 30), 5, 10);
-    booking.attendant_name = "Robert'); DROP TABLE bookings;-- 🎉".into();
+    booking.attendee.name = "Robert'); DROP TABLE bookings;-- 🎉".into();
     booking.title = "<script>alert('x')</script>".into();
     booking.description = Some("line one\nline \"two\" \\ back-slash ' quote".into());
     booking.metadata = Some(
@@ -283,7 +515,7 @@ pub async fn unknown_organizer_or_booking_is_reported(store: Arc<dyn BookingStor
     assert!(
         matches!(store.cancel_booking(missing, created()).await, Err(StoreError::BookingNotFound(id)) if id == missing)
     );
-    assert_eq!(store.settings(ghost).await.unwrap(), None);
+    assert_eq!(store.organizer_config(ghost).await.unwrap(), None);
 }
 
 /// Pages, totals, ordering and the start-time filter are the store's work.
@@ -400,41 +632,355 @@ pub async fn occupied_intervals_cover_the_range(store: Arc<dyn BookingStore>) {
     );
 }
 
-/// The hot-path read returns organizer, settings and occupied intervals.
+/// The hot-path read returns organizer, configuration version, event type,
+/// its schedule, occupied intervals, and counted starts when it has limits.
 pub async fn booking_context_gathers_everything(store: Arc<dyn BookingStore>) {
     let ada = organizer(&*store, "ada").await;
     let window = range(at(0, 0), 24 * 60);
+    let query = |organizer: OrganizerRef, slug: &str| ContextQuery {
+        organizer,
+        event_type: slug.parse().unwrap(),
+        occupied_within: window,
+        counted_within: window,
+    };
     let bare = store
-        .booking_context("ada", window)
+        .booking_context(&query("ADA".into(), "default"))
         .await
         .unwrap()
         .expect("ada exists");
-    assert_eq!(
-        (bare.organizer, bare.settings, bare.occupied),
-        (ada.clone(), None, vec![])
-    );
-    store.put_settings(ada.id, &settings()).await.unwrap();
+    assert_eq!(bare.organizer, ada);
+    assert_eq!(bare.config_version, 1);
+    assert_eq!(bare.event_type, Some(event_type(ada.id)));
+    assert_eq!(bare.schedule, Some(schedule(ada.id)));
+    assert!(bare.occupied.is_empty() && bare.booked.is_empty());
+
     store
         .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 5, 5))
         .await
         .unwrap();
     let full = store
-        .booking_context("ada", window)
+        .booking_context(&query(ada.id.into(), "default"))
         .await
         .unwrap()
         .expect("ada exists");
-    assert_eq!(full.settings, Some(settings()));
     assert_eq!(
         full.occupied,
         vec![TimeRange::new(at(9, 55), at(11, 5)).unwrap()]
     );
+    assert!(full.booked.is_empty(), "no limits, nothing counted");
+
+    // An event type with limits on its own schedule.
+    let evenings = Schedule {
+        id: ScheduleId::generate(),
+        name: "Evenings".into(),
+        is_default: false,
+        ..schedule(ada.id)
+    };
+    let limited = EventType {
+        id: EventTypeId::generate(),
+        slug: "limited".parse().unwrap(),
+        limits: BookingLimits {
+            per_day: Some(2),
+            ..BookingLimits::default()
+        },
+        schedule_id: Some(evenings.id),
+        ..event_type(ada.id)
+    };
+    store
+        .update_config(
+            ada.id,
+            1,
+            vec![
+                ConfigChange::PutSchedule(evenings.clone()),
+                ConfigChange::PutEventType(limited.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut counted = new_booking(ada.id, range(at(14, 0), 30), 0, 0);
+    counted.event_type_id = limited.id;
+    counted.event_type_slug = limited.slug.clone();
+    store.insert_booking(counted).await.unwrap();
+    let limited_context = store
+        .booking_context(&query("ada".into(), "limited"))
+        .await
+        .unwrap()
+        .expect("ada exists");
+    assert_eq!(limited_context.config_version, 2);
+    assert_eq!(limited_context.event_type, Some(limited));
+    assert_eq!(limited_context.schedule, Some(evenings), "its own schedule");
+    assert_eq!(
+        limited_context.booked,
+        vec![at(14, 0)],
+        "only its own bookings count"
+    );
+    assert_eq!(
+        limited_context.occupied.len(),
+        2,
+        "busy time is the organizer's"
+    );
+
+    let unknown = store
+        .booking_context(&query("ada".into(), "nope"))
+        .await
+        .unwrap()
+        .expect("ada exists");
+    assert_eq!((unknown.event_type, unknown.schedule), (None, None));
     assert!(
         store
-            .booking_context("nobody", window)
+            .booking_context(&query("nobody".into(), "default"))
             .await
             .unwrap()
             .is_none()
     );
+}
+
+/// A second event type of the organizer, with its own buffers: bookings of
+/// either block the other, each with its own buffers.
+pub async fn event_types_share_the_organizers_busy_time(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let other = EventType {
+        id: EventTypeId::generate(),
+        slug: "other".parse().unwrap(),
+        ..event_type(ada.id)
+    };
+    store
+        .update_config(ada.id, 1, vec![ConfigChange::PutEventType(other.clone())])
+        .await
+        .unwrap();
+    // Default event type: 10:00-11:00 with 15 minutes after, occupies to 11:15.
+    store
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 0, 15))
+        .await
+        .unwrap();
+    let of_other = |start, minutes, before| NewBooking {
+        event_type_id: other.id,
+        event_type_slug: other.slug.clone(),
+        ..new_booking(ada.id, range(start, minutes), before, 0)
+    };
+    assert!(
+        matches!(
+            store.insert_booking(of_other(at(11, 10), 30, 0)).await,
+            Err(StoreError::Conflict)
+        ),
+        "the other event type's booking falls in the first one's buffer"
+    );
+    assert!(
+        matches!(
+            store.insert_booking(of_other(at(11, 30), 30, 20)).await,
+            Err(StoreError::Conflict)
+        ),
+        "its own buffer before reaches back into the first booking's buffer"
+    );
+    store
+        .insert_booking(of_other(at(11, 30), 30, 15))
+        .await
+        .expect("touching buffers are fine");
+}
+
+/// Deleting an event type keeps its bookings: they keep their slug and keep
+/// blocking time, with no event type id.
+pub async fn deleting_an_event_type_keeps_its_bookings(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let booking = store
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 0, 0))
+        .await
+        .unwrap();
+    store
+        .update_config(
+            ada.id,
+            1,
+            vec![ConfigChange::DeleteEventType(default_event_type_id(ada.id))],
+        )
+        .await
+        .unwrap();
+    let kept = store
+        .booking(booking.id)
+        .await
+        .unwrap()
+        .expect("the booking stays");
+    assert_eq!(kept.event_type_id, None);
+    assert_eq!(kept.event_type_slug, Slug::default_slug());
+    assert!(kept.is_active());
+    assert_eq!(
+        store
+            .occupied_intervals(ada.id, range(at(0, 0), 24 * 60))
+            .await
+            .unwrap(),
+        vec![range(at(10, 0), 60)]
+    );
+}
+
+/// `booked_starts` lists the active bookings of one event type starting in
+/// the range, ascending: not cancelled ones, not other event types', not
+/// those starting outside.
+pub async fn booked_starts_count_one_event_type(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let other = EventType {
+        id: EventTypeId::generate(),
+        slug: "other".parse().unwrap(),
+        ..event_type(ada.id)
+    };
+    store
+        .update_config(ada.id, 1, vec![ConfigChange::PutEventType(other.clone())])
+        .await
+        .unwrap();
+    for hour in [15, 9, 12] {
+        store
+            .insert_booking(new_booking(ada.id, range(at(hour, 0), 30), 0, 0))
+            .await
+            .unwrap();
+    }
+    let cancelled = store
+        .insert_booking(new_booking(ada.id, range(at(11, 0), 30), 0, 0))
+        .await
+        .unwrap();
+    store.cancel_booking(cancelled.id, created()).await.unwrap();
+    store
+        .insert_booking(NewBooking {
+            event_type_id: other.id,
+            event_type_slug: other.slug.clone(),
+            ..new_booking(ada.id, range(at(13, 0), 30), 0, 0)
+        })
+        .await
+        .unwrap();
+    let starts = store
+        .booked_starts(
+            ada.id,
+            default_event_type_id(ada.id),
+            TimeRange::new(at(9, 0), at(15, 0)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        starts,
+        vec![at(9, 0), at(12, 0)],
+        "15:00 starts at the range's end"
+    );
+}
+
+/// The limit checks of an insert: a full range refuses with `LimitReached`
+/// naming the period; cancelled bookings and other event types do not count;
+/// a booking outside the range is not limited by it.
+pub async fn limits_are_checked_with_the_insert(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let day = TimeRange::new(at(0, 0), at(24, 0)).unwrap();
+    let week = TimeRange::new(at(0, 0), at(0, 0) + Duration::days(7)).unwrap();
+    let limited = |start, limits: Vec<LimitCheck>| NewBooking {
+        limits,
+        ..new_booking(ada.id, range(start, 30), 0, 0)
+    };
+    let per_day = |max| LimitCheck {
+        period: LimitPeriod::Day,
+        starts_within: day,
+        max,
+    };
+    let per_week = |max| LimitCheck {
+        period: LimitPeriod::Week,
+        starts_within: week,
+        max,
+    };
+    store
+        .insert_booking(limited(at(9, 0), vec![per_day(2)]))
+        .await
+        .unwrap();
+    let second = store
+        .insert_booking(limited(at(10, 0), vec![per_day(2)]))
+        .await
+        .unwrap();
+    let third = store
+        .insert_booking(limited(at(11, 0), vec![per_day(2)]))
+        .await;
+    assert!(
+        matches!(third, Err(StoreError::LimitReached(LimitPeriod::Day))),
+        "the day is full, got {third:?}"
+    );
+    store.cancel_booking(second.id, created()).await.unwrap();
+    store
+        .insert_booking(limited(at(11, 0), vec![per_day(2)]))
+        .await
+        .expect("a cancelled booking frees its place");
+    let week_full = store
+        .insert_booking(limited(at(12, 0), vec![per_day(5), per_week(2)]))
+        .await;
+    assert!(
+        matches!(week_full, Err(StoreError::LimitReached(LimitPeriod::Week))),
+        "the week is full, got {week_full:?}"
+    );
+    let next_week = TimeRange::new(week.end(), week.end() + Duration::days(7)).unwrap();
+    store
+        .insert_booking(limited(
+            at(9, 0) + Duration::days(8),
+            vec![LimitCheck {
+                period: LimitPeriod::Week,
+                starts_within: next_week,
+                max: 2,
+            }],
+        ))
+        .await
+        .expect("the next week has room");
+    let other = EventType {
+        id: EventTypeId::generate(),
+        slug: "other".parse().unwrap(),
+        ..event_type(ada.id)
+    };
+    store
+        .update_config(ada.id, 1, vec![ConfigChange::PutEventType(other.clone())])
+        .await
+        .unwrap();
+    store
+        .insert_booking(NewBooking {
+            event_type_id: other.id,
+            event_type_slug: other.slug.clone(),
+            ..limited(at(13, 0), vec![per_day(1)])
+        })
+        .await
+        .expect("other event types' bookings do not count");
+}
+
+/// The last place of a day: 64 tasks race for 64 different free slots of a
+/// day whose limit leaves one place. Exactly one wins; every loser is
+/// `LimitReached`; the day ends with exactly the limit.
+pub async fn the_last_place_of_a_day_has_one_winner(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let day = TimeRange::new(at(0, 0), at(24, 0)).unwrap();
+    let check = vec![LimitCheck {
+        period: LimitPeriod::Day,
+        starts_within: day,
+        max: 3,
+    }];
+    for hour in [1, 2] {
+        store
+            .insert_booking(NewBooking {
+                limits: check.clone(),
+                ..new_booking(ada.id, range(at(hour, 0), 10), 0, 0)
+            })
+            .await
+            .unwrap();
+    }
+    let attempts = (0..64)
+        .map(|i| {
+            let booking = NewBooking {
+                limits: check.clone(),
+                ..new_booking(
+                    ada.id,
+                    range(at(4, 0) + Duration::minutes(15 * i), 10),
+                    0,
+                    0,
+                )
+            };
+            (i, store.clone(), booking)
+        })
+        .collect();
+    let outcomes = race_inserts(attempts).await;
+    let winners = outcomes.iter().filter(|(_, won)| *won).count();
+    assert_eq!(
+        winners, 1,
+        "exactly one booking takes the last place of the day"
+    );
+    let active = all_active(&*store, ada.id).await;
+    assert_eq!(active.len(), 3);
+    assert_no_overlaps(&active);
 }
 
 /// A refused insert leaves no trace, and the store keeps working.
@@ -538,21 +1084,10 @@ pub async fn concurrent_inserts_have_one_winner_per_interval(store: Arc<dyn Book
 /// slots.
 pub async fn concurrent_service_bookings_never_overlap(store: Arc<dyn BookingStore>) {
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
-    let service = BookingService::new(store.clone(), Arc::new(MemoryLock::new()))
+    let service = BookingService::new(store.clone())
+        .with_lock(MemoryLock::new())
         .with_clock(Arc::new(ManualClock::new(now)));
-    let (ada, _) = service
-        .register_organizer(NewOrganizer {
-            username: "racer".into(),
-            email: "racer@example.com".into(),
-            display_name: "Racer".into(),
-            time_zone: chrono_tz::America::New_York,
-        })
-        .await
-        .unwrap();
-    service
-        .put_settings(ada.id, settings().to_draft())
-        .await
-        .unwrap();
+    let ada = organizer_in(&*store, "racer", chrono_tz::America::New_York).await;
     // Monday 7 December, 09:00 New York = 14:00 UTC. 45-minute slots every 15
     // minutes: starts 09:00, 09:15 and 09:30 all overlap each other; 11:00,
     // 11:15 overlap each other but not the first group.
@@ -570,17 +1105,10 @@ pub async fn concurrent_service_bookings_never_overlap(store: Arc<dyn BookingSto
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
+                let slot = TimeRange::starting_at(start, Duration::minutes(45)).unwrap();
+                let attendee = Attendee::new(format!("Attendee {i}"), format!("a{i}@example.com"));
                 let result = service
-                    .create_booking(BookingRequest {
-                        organizer_username: "racer".into(),
-                        attendant_name: format!("Attendee {i}"),
-                        attendant_email: format!("a{i}@example.com"),
-                        title: "Race".into(),
-                        description: None,
-                        start_time: start.to_rfc3339(),
-                        end_time: (start + Duration::minutes(45)).to_rfc3339(),
-                        metadata: None,
-                    })
+                    .create_booking(BookingRequest::new("racer", slot, attendee))
                     .await;
                 (group, result)
             })
