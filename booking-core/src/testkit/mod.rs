@@ -5,11 +5,18 @@
 //! macro in its integration tests:
 //!
 //! ```text
-//! async fn fresh_store() -> std::sync::Arc<dyn booking_core::store::BookingStore> {
-//!     /* a brand-new, empty, isolated store */
+//! async fn fresh_store() -> booking_core::testkit::TestStore {
+//!     /* a brand-new, empty, isolated store, plus whatever must be cleaned
+//!        up when the test ends (a temporary directory, a schema) */
+//!     TestStore::with_guard(store, temp_dir)
 //! }
 //! booking_core::store_conformance_tests!(fresh_store);
 //! ```
+//!
+//! `fresh_store` may also return an `Arc<dyn BookingStore>` (or anything
+//! that converts into a [`TestStore`]) when there is nothing to clean up.
+//! The guard lives until the check ends, so a backend hands the suite its
+//! store as it is, with no wrapper forwarding every method.
 //!
 //! The macro makes one `#[tokio::test]` per check plus a `#[test]` for the
 //! [`state_machine`] property test, which builds its own runtime and calls
@@ -29,6 +36,57 @@ mod store;
 
 pub use state_machine::state_machine;
 pub use store::*;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::store::BookingStore;
+
+/// A fresh store for one check, and what must live as long as the check
+/// (a temporary directory, a database schema dropped on `Drop`, a server
+/// process): dropped together when the check ends.
+pub struct TestStore {
+    store: Arc<dyn BookingStore>,
+    _guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl TestStore {
+    /// A store with nothing to clean up.
+    pub fn new(store: impl BookingStore + 'static) -> Self {
+        TestStore {
+            store: Arc::new(store),
+            _guard: None,
+        }
+    }
+
+    /// A store that needs `guard` kept alive (and dropped) with it.
+    pub fn with_guard(store: impl BookingStore + 'static, guard: impl Any + Send + Sync) -> Self {
+        TestStore {
+            store: Arc::new(store),
+            _guard: Some(Box::new(guard)),
+        }
+    }
+
+    /// The store, to hand to a check.
+    pub fn store(&self) -> Arc<dyn BookingStore> {
+        self.store.clone()
+    }
+}
+
+impl From<Arc<dyn BookingStore>> for TestStore {
+    fn from(store: Arc<dyn BookingStore>) -> Self {
+        TestStore {
+            store,
+            _guard: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestStore").finish_non_exhaustive()
+    }
+}
 
 /// Generates one test per conformance check for a backend. See the
 /// [module docs](crate::testkit).
@@ -65,14 +123,18 @@ macro_rules! store_conformance_tests {
 
         #[test]
         fn state_machine() {
-            $crate::testkit::state_machine(|| $make(), 24);
+            $crate::testkit::state_machine(
+                || async { ::std::convert::Into::<$crate::testkit::TestStore>::into($make().await) },
+                24,
+            );
         }
     };
     (@async $make:path, $($name:ident),+) => {
         $(
             #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                $crate::testkit::$name($make().await).await;
+                let fresh: $crate::testkit::TestStore = $make().await.into();
+                $crate::testkit::$name(fresh.store()).await;
             }
         )+
     };

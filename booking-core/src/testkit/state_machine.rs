@@ -338,14 +338,15 @@ async fn new_case(
 pub fn state_machine<F, Fut>(make: F, cases: u32)
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Arc<dyn BookingStore>>,
+    Fut: Future<Output = super::TestStore>,
 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
         .expect("a tokio runtime for the state-machine test");
-    let store = runtime.block_on(make());
+    let fresh = runtime.block_on(make());
+    let store = fresh.store();
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
