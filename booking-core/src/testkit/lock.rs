@@ -397,7 +397,9 @@ pub async fn a_failing_backend_is_backend_not_held(lock: Arc<dyn SlotLock>) {
     for attempt in 0..3 {
         match lock.acquire(&slot, LONG_TTL).await {
             Err(LockError::Backend(_)) => {}
-            other => panic!("acquire {attempt} on a failing backend: expected Backend, got {other:?}"),
+            other => {
+                panic!("acquire {attempt} on a failing backend: expected Backend, got {other:?}")
+            }
         }
     }
     let guard = LockGuard::new(slot.to_string(), "token");
