@@ -83,7 +83,7 @@ impl LockPair {
     /// The handle for task or attempt number `n`: `first` for even `n`,
     /// `second` for odd.
     pub fn handle(&self, n: usize) -> Arc<dyn SlotLock> {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             self.first.clone()
         } else {
             self.second.clone()
