@@ -40,8 +40,9 @@ pub(crate) enum Admission {
     /// Closed: go to Redis.
     Go,
     /// Open, and no prober runs (it ended with its runtime): the caller
-    /// should start one; if it cannot, its call goes to Redis as the probe.
-    StartProber,
+    /// should start one and fail at once; if it cannot start one, its call
+    /// goes to Redis as the probe.
+    StartProber(BreakerOpen),
     /// Open: fail at once.
     Skip(BreakerOpen),
 }
@@ -92,20 +93,20 @@ impl Breaker {
         let mut state = self.state();
         match *state {
             State::Closed => Admission::Go,
-            State::Open {
-                since,
-                prober: false,
-            } => {
+            State::Open { since, prober } => {
+                let open = BreakerOpen {
+                    down_for: since.elapsed(),
+                    interval: self.interval,
+                };
+                if prober {
+                    return Admission::Skip(open);
+                }
                 *state = State::Open {
                     since,
                     prober: true,
                 };
-                Admission::StartProber
+                Admission::StartProber(open)
             }
-            State::Open { since, .. } => Admission::Skip(BreakerOpen {
-                down_for: since.elapsed(),
-                interval: self.interval,
-            }),
         }
     }
 
@@ -218,7 +219,7 @@ mod tests {
         let breaker = Breaker::new(Duration::from_secs(5));
         breaker.failed(&timeout());
         breaker.prober_gone();
-        assert_eq!(breaker.admit(), Admission::StartProber);
+        assert!(matches!(breaker.admit(), Admission::StartProber(_)));
         assert!(matches!(breaker.admit(), Admission::Skip(_)));
     }
 

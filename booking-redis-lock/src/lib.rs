@@ -480,14 +480,14 @@ impl RedisLock {
         let probe = match self.inner.breaker.admit() {
             Admission::Go => false,
             Admission::Skip(open) => return Err(CallError::Skipped(open)),
-            Admission::StartProber => {
+            Admission::StartProber(open) => {
                 if self.start_prober() {
-                    return Err(CallError::Skipped(BreakerOpen {
-                        down_for: Duration::ZERO,
-                        interval: self.inner.breaker.interval(),
-                    }));
+                    return Err(CallError::Skipped(open));
                 }
-                true // no runtime for a prober: this call is the probe
+                // No runtime for a prober: this call is the probe, and the
+                // next one tries to start a prober again.
+                self.inner.breaker.prober_gone();
+                true
             }
         };
         self.recorded(request, probe).await
