@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use booking_core::lock::{DEFAULT_LOCK_TTL, LockError, Release, SlotLock};
 use booking_redis_lock::{CommandTimeout, RedisLock, RedisLockConfig};
+use common::door::Door;
 use common::{config, connect, raw, slot};
 use redis::AsyncCommands;
 
@@ -215,4 +216,29 @@ async fn a_redis_that_never_answers_times_out_as_a_backend_error() {
 async fn an_invalid_url_is_a_backend_error() {
     let result = RedisLock::connect_lazy("not a url", RedisLockConfig::default());
     assert!(matches!(result, Err(LockError::Backend(_))));
+}
+
+#[tokio::test]
+async fn a_booking_costs_two_round_trips() {
+    const BOOKINGS: usize = 20;
+    let door = Door::up().await;
+    let lock = RedisLock::connect(&door.url(), config("round-trips"))
+        .await
+        .unwrap();
+    // The first release loads the script once (EVALSHA, NOSCRIPT, SCRIPT
+    // LOAD, EVALSHA) unless the server already has it.
+    let guard = lock.acquire(&slot(), TTL).await.unwrap();
+    lock.release(&guard).await.unwrap();
+    let before = door.commands().len();
+
+    for _ in 0..BOOKINGS {
+        let guard = lock.acquire(&slot(), TTL).await.unwrap();
+        assert_eq!(lock.release(&guard).await.unwrap(), Release::Released);
+    }
+    let commands = door.commands().split_off(before);
+    let expected: Vec<&str> = ["SET", "EVALSHA"].repeat(BOOKINGS);
+    assert_eq!(
+        commands, expected,
+        "each acquire + release is one SET and one EVALSHA"
+    );
 }

@@ -1,14 +1,15 @@
-//! A loopback address standing in for Redis, for the circuit breaker's
-//! tests: while "down" it accepts each connection and closes it at once (so
-//! every connection attempt is counted); once "up" it forwards connections
-//! to the real test Redis.
+//! A loopback address standing in for Redis: while "down" it accepts each
+//! connection and closes it at once (so every connection attempt is
+//! counted); once "up" it forwards connections to the real test Redis,
+//! recording the commands clients send.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use booking_core::lock::{DEFAULT_LOCK_TTL, LockError, LockGuard, SlotLock};
 use booking_redis_lock::{BreakerOpen, RedisLock};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -25,6 +26,8 @@ pub struct Door {
     port: u16,
     connections: Arc<AtomicUsize>,
     up: Arc<AtomicBool>,
+    /// What each forwarded connection's client sent.
+    sent: Arc<Mutex<Vec<Vec<u8>>>>,
     task: JoinHandle<()>,
 }
 
@@ -35,21 +38,23 @@ impl Door {
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicUsize::new(0));
         let up = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(Mutex::new(Vec::new()));
         let target = redis_address();
         let task = tokio::spawn({
-            let (connections, up) = (connections.clone(), up.clone());
+            let (connections, up, sent) = (connections.clone(), up.clone(), sent.clone());
             async move {
-                while let Ok((mut client, _)) = listener.accept().await {
+                while let Ok((client, _)) = listener.accept().await {
                     connections.fetch_add(1, Ordering::SeqCst);
                     if !up.load(Ordering::SeqCst) {
                         drop(client);
                         continue;
                     }
-                    let target = target.clone();
-                    tokio::spawn(async move {
-                        let mut server = TcpStream::connect(&target).await.unwrap();
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    });
+                    let connection = {
+                        let mut sent = sent.lock().unwrap();
+                        sent.push(Vec::new());
+                        sent.len() - 1
+                    };
+                    tokio::spawn(forward(client, target.clone(), sent.clone(), connection));
                 }
             }
         });
@@ -57,8 +62,16 @@ impl Door {
             port,
             connections,
             up,
+            sent,
             task,
         }
+    }
+
+    /// A door that is up from the start.
+    pub async fn up() -> Door {
+        let door = Door::down().await;
+        door.bring_up();
+        door
     }
 
     pub fn url(&self) -> String {
@@ -74,6 +87,72 @@ impl Door {
     pub fn bring_up(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
+
+    /// The names of the commands clients sent through the door so far,
+    /// connection after connection, in order (upper case; `CLIENT SETINFO`
+    /// is `CLIENT`).
+    pub fn commands(&self) -> Vec<String> {
+        let sent = self.sent.lock().unwrap();
+        sent.iter().flat_map(|bytes| command_names(bytes)).collect()
+    }
+}
+
+/// Forwards one client connection to Redis, recording what the client sends.
+async fn forward(
+    client: TcpStream,
+    target: String,
+    sent: Arc<Mutex<Vec<Vec<u8>>>>,
+    connection: usize,
+) {
+    let server = TcpStream::connect(&target).await.unwrap();
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let upstream = async move {
+        let mut buffer = vec![0; 64 * 1024];
+        while let Ok(read) = from_client.read(&mut buffer).await {
+            if read == 0 {
+                break;
+            }
+            sent.lock().unwrap()[connection].extend_from_slice(&buffer[..read]);
+            if to_server.write_all(&buffer[..read]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let downstream = tokio::io::copy(&mut from_server, &mut to_client);
+    let _ = tokio::join!(upstream, downstream);
+}
+
+/// The command names in a stream of RESP requests (arrays of bulk strings).
+fn command_names(mut stream: &[u8]) -> Vec<String> {
+    fn line<'a>(stream: &mut &'a [u8]) -> &'a [u8] {
+        let end = stream
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a complete RESP line");
+        let (line, rest) = stream.split_at(end);
+        *stream = &rest[2..];
+        line
+    }
+    fn number(bytes: &[u8]) -> usize {
+        std::str::from_utf8(bytes).unwrap().parse().unwrap()
+    }
+    let mut names = Vec::new();
+    while !stream.is_empty() {
+        let header = line(&mut stream);
+        assert_eq!(header[0], b'*', "a request is an array");
+        let parts = number(&header[1..]);
+        for part in 0..parts {
+            let length = line(&mut stream);
+            assert_eq!(length[0], b'$', "a request holds bulk strings");
+            let length = number(&length[1..]);
+            if part == 0 {
+                names.push(String::from_utf8_lossy(&stream[..length]).to_uppercase());
+            }
+            stream = &stream[length + 2..];
+        }
+    }
+    names
 }
 
 impl Drop for Door {
