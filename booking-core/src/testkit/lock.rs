@@ -119,10 +119,7 @@ pub async fn one_holder_at_a_time(locks: LockPair) {
             other => panic!("a held key must be refused with Held ({name} handle), got {other:?}"),
         }
     }
-    assert_eq!(
-        locks.first.release(&guard).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.first, &guard).await;
 }
 
 /// Releasing frees the key at once for anyone; a second release of the
@@ -130,10 +127,7 @@ pub async fn one_holder_at_a_time(locks: LockPair) {
 pub async fn release_frees_the_key(locks: LockPair) {
     let slot = fresh_slot();
     let guard = locks.first.acquire(&slot, LONG_TTL).await.unwrap();
-    assert_eq!(
-        locks.first.release(&guard).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.first, &guard).await;
     assert_eq!(
         locks.first.release(&guard).await.unwrap(),
         Release::NotHeld,
@@ -145,10 +139,7 @@ pub async fn release_frees_the_key(locks: LockPair) {
         .await
         .expect("a released key is free for another holder");
     assert_eq!(next.key(), guard.key(), "one slot, one key");
-    assert_eq!(
-        locks.second.release(&next).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.second, &next).await;
 }
 
 /// A holder whose lock expired and was taken by someone else gets `NotHeld`
@@ -192,7 +183,7 @@ pub async fn every_acquisition_gets_a_fresh_token(locks: LockPair) {
             "round {round} reused token {}",
             guard.token()
         );
-        assert_eq!(lock.release(&guard).await.unwrap(), Release::Released);
+        assert_released(&*lock, &guard).await;
     }
 
     let guard = locks.first.acquire(&slots[0], LONG_TTL).await.unwrap();
@@ -209,10 +200,7 @@ pub async fn every_acquisition_gets_a_fresh_token(locks: LockPair) {
         ),
         "the key survives a release with the wrong token"
     );
-    assert_eq!(
-        locks.first.release(&guard).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.first, &guard).await;
 }
 
 /// Contention is `Held`, never `Backend`; a release of a key nobody holds is
@@ -234,10 +222,7 @@ pub async fn held_is_distinct_from_backend(locks: LockPair) {
         }
         other => panic!("expected Held, got {other:?}"),
     }
-    assert_eq!(
-        locks.first.release(&guard).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.first, &guard).await;
 
     let never_held = LockGuard::new(guard.key(), guard.token());
     assert_eq!(
@@ -254,10 +239,7 @@ pub async fn ttl_expiry_frees_the_key(locks: LockPair) {
     let abandoned = locks.first.acquire(&slot, SHORT_TTL).await.unwrap();
     let next = acquire_once_expired(&*locks.second, &slot).await;
     assert_ne!(abandoned.token(), next.token());
-    assert_eq!(
-        locks.second.release(&next).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.second, &next).await;
 }
 
 /// [`RACERS`] tasks, spread over both handles, try one free key at the
@@ -288,10 +270,7 @@ pub async fn concurrent_acquirers_have_exactly_one_winner(locks: LockPair) {
         1,
         "exactly one of {RACERS} simultaneous acquisitions wins"
     );
-    assert_eq!(
-        locks.first.release(&winners[0]).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.first, &winners[0]).await;
 }
 
 /// Tasks that retry on `Held` until they get the key, hold it briefly and
@@ -323,7 +302,7 @@ pub async fn holders_never_overlap_under_contention(locks: LockPair) {
                     entered.fetch_add(1, Ordering::SeqCst);
                     tokio::task::yield_now().await;
                     inside.fetch_sub(1, Ordering::SeqCst);
-                    assert_eq!(lock.release(&guard).await.unwrap(), Release::Released);
+                    assert_released(&*lock, &guard).await;
                 }
             })
         })
@@ -366,10 +345,7 @@ pub async fn keys_of_different_slots_are_independent(locks: LockPair) {
     let keys: HashSet<_> = guards.iter().map(LockGuard::key).collect();
     assert_eq!(keys.len(), slots.len(), "every slot has its own key");
 
-    assert_eq!(
-        locks.first.release(&guards[0]).await.unwrap(),
-        Release::Released
-    );
+    assert_released(&*locks.first, &guards[0]).await;
     for (n, slot) in slots.iter().enumerate().skip(1) {
         assert!(
             matches!(
@@ -382,10 +358,7 @@ pub async fn keys_of_different_slots_are_independent(locks: LockPair) {
     let again = locks.second.acquire(&slots[0], LONG_TTL).await.unwrap();
     guards[0] = again;
     for (n, guard) in guards.iter().enumerate() {
-        assert_eq!(
-            locks.handle(n + 1).release(guard).await.unwrap(),
-            Release::Released
-        );
+        assert_released(&*locks.handle(n + 1), guard).await;
     }
 }
 
@@ -414,6 +387,15 @@ pub async fn a_failing_backend_is_backend_not_held(lock: Arc<dyn SlotLock>) {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/// Releases `guard` through `lock`, which must still hold it.
+async fn assert_released(lock: &dyn SlotLock, guard: &LockGuard) {
+    assert_eq!(
+        lock.release(guard).await.unwrap(),
+        Release::Released,
+        "the holder's release frees its lock"
+    );
+}
 
 /// Polls `lock` for `slot` until it is free (the previous holder's lock
 /// expired), failing after [`EXPIRY_GIVE_UP`].
