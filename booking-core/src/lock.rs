@@ -23,8 +23,10 @@ pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(10);
 /// What a slot lock protects: one organizer's slot starting at one instant.
 ///
 /// Its [`Display`](fmt::Display) form, `{organizer_id}:{start in epoch ms}`,
-/// is the seed's key without its prefix; backends add their own prefix (the
-/// Redis lock writes `lock:booking:{organizer_id}:{ms}`).
+/// is the seed's key without its prefix; backends add their own prefix and
+/// may tag it (the Redis lock writes `lock:booking:{ORGANIZER_ID}:{ms}` with
+/// literal braces: a Redis Cluster hash tag, so one organizer's keys share a
+/// slot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SlotKey {
     /// Whose slot.
@@ -81,6 +83,12 @@ pub enum LockError {
     /// holds the lock.
     #[error("the lock backend failed: {0}")]
     Backend(#[source] Box<dyn StdError + Send + Sync + 'static>),
+    /// The backend is known to be down (a circuit breaker is open) and was
+    /// not even tried. The service proceeds without the lock as for
+    /// [`Backend`](Self::Backend), but logs nothing per request: the backend
+    /// reported the outage once.
+    #[error("the lock backend is known to be down: {0}")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync + 'static>),
 }
 
 impl LockError {

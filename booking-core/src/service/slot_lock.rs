@@ -62,6 +62,10 @@ impl BookingService {
         let guard = match self.lock.acquire(key, self.config.lock_ttl).await {
             Ok(guard) => Some(guard),
             Err(LockError::Held { .. }) => return Err(ServiceError::SlotBeingBooked),
+            Err(LockError::Unavailable(error)) => {
+                tracing::debug!(%key, %error, "slot lock skipped: its backend is known to be down");
+                None
+            }
             Err(error) => {
                 tracing::warn!(
                     %key, error = %error,

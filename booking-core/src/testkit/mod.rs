@@ -1,4 +1,5 @@
-//! The conformance suite every [`BookingStore`] runs (feature `testkit`).
+//! The conformance suites every [`BookingStore`](crate::store::BookingStore)
+//! and [`SlotLock`](crate::lock::SlotLock) runs (feature `testkit`).
 //!
 //! Like `object_store`'s integration functions, each check is a public async
 //! function taking a fresh, empty store; a backend runs them all with one
@@ -31,6 +32,7 @@
 //! use too.
 
 pub mod fixtures;
+pub mod lock;
 mod state_machine;
 mod store;
 
@@ -135,6 +137,47 @@ macro_rules! store_conformance_tests {
             async fn $name() {
                 let fresh: $crate::testkit::TestStore = $make().await.into();
                 $crate::testkit::$name(fresh.store()).await;
+            }
+        )+
+    };
+}
+
+/// Generates one test per [`SlotLock`](crate::lock::SlotLock) conformance
+/// check for a lock backend. See [`testkit::lock`](crate::testkit::lock).
+///
+/// `$make` is an async function returning a
+/// [`LockPair`](crate::testkit::lock::LockPair) on a fresh, isolated
+/// backend. `failing = $broken` (optional) names an async function returning
+/// an `Arc<dyn SlotLock>` whose backend is down, and adds the check that its
+/// failures are reported as `Backend`.
+#[macro_export]
+macro_rules! lock_conformance_tests {
+    ($make:path, failing = $broken:path) => {
+        $crate::lock_conformance_tests!($make);
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn a_failing_backend_is_backend_not_held() {
+            $crate::testkit::lock::a_failing_backend_is_backend_not_held($broken().await).await;
+        }
+    };
+    ($make:path) => {
+        $crate::lock_conformance_tests!(@async $make,
+            one_holder_at_a_time,
+            release_frees_the_key,
+            a_late_release_never_frees_the_next_holders_lock,
+            every_acquisition_gets_a_fresh_token,
+            held_is_distinct_from_backend,
+            ttl_expiry_frees_the_key,
+            concurrent_acquirers_have_exactly_one_winner,
+            holders_never_overlap_under_contention,
+            keys_of_different_slots_are_independent
+        );
+    };
+    (@async $make:path, $($name:ident),+) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $crate::testkit::lock::$name($make().await).await;
             }
         )+
     };
