@@ -128,15 +128,21 @@
 //! reached is `PRAGMA user_version`. [`SqliteStore::open`] migrates forward
 //! automatically, all pending steps in one transaction; see [`migrate`].
 
+mod bookings;
+mod config;
+mod connection;
+mod context;
 mod convert;
 mod error;
 mod migrations;
+mod organizers;
 mod sql;
 mod store;
 
-pub use error::{OpenError, OutOfRange};
+pub use connection::SqliteOptions;
+pub use error::{Error, Unstorable};
 pub use migrations::{MIGRATIONS, Migration, SCHEMA_LEVEL, migrate, schema_level};
-pub use store::{SqliteOptions, SqliteStore};
+pub use store::SqliteStore;
 
 /// The rusqlite version this crate is built with, re-exported so callers of
 /// [`migrate`] use the same `Connection` type.
