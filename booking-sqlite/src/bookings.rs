@@ -416,7 +416,8 @@ impl BookingRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
+    use chrono::{Duration, TimeZone as _};
+    use rusqlite::StatementStatus;
 
     #[test]
     fn the_longest_occupied_interval_is_three_days_as_the_schema_says() {
@@ -435,5 +436,117 @@ mod tests {
             )),
             "the schema's check and the query bound must agree"
         );
+    }
+
+    /// One hour, in microseconds.
+    const HOUR_US: i64 = 3_600 * MICROS_PER_SEC;
+
+    /// Issue 17: the overlap check and the occupied-interval read must not
+    /// cost more as an organizer's bookings pile up before or after the
+    /// range asked about. With 100,000 active bookings after the range (and
+    /// as many before it), the plan is a two-sided range scan of the
+    /// occupied index, and SQLite's own count of virtual-machine steps stays
+    /// that of the handful of bookings near the range, while the same query
+    /// without the lower bound walks through every earlier booking.
+    #[test]
+    fn overlap_queries_scan_a_bounded_index_range_among_200_000_bookings() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        let organizer = OrganizerId::generate().to_string();
+        conn.execute(
+            "INSERT INTO organizers (id, username, username_key, email, display_name, time_zone, \
+             api_token_hash, created_at) VALUES (?1, 'ada', 'ada', 'a@example.com', 'Ada', 'UTC', ?2, 0)",
+            params![organizer, TokenHash::of("ada").to_hex()],
+        )
+        .unwrap();
+        let probe_start = micros_floor(Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap());
+        // One-hour meetings with 15-minute buffers every two hours: 100,000
+        // from three days after the probe onwards and 100,000 ending four
+        // days before it; plus three near the probe.
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999)
+             INSERT INTO bookings (id, organizer_id, event_type_slug, attendant_name, attendant_email, title,
+               start_time, end_time, buffer_before_secs, buffer_after_secs, occupied_start, occupied_end,
+               cancel_token_hash, created_at, updated_at)
+             SELECT printf('B%025d', i * 2 + side), ?1, 'default', 'x', 'x@example.com', 'x', s, s + ?3,
+                    900, 900, s - 900000000, s + ?3 + 900000000, 'h', 0, 0
+             FROM (SELECT i, side,
+                          CASE side WHEN 0 THEN ?2 + 72 * ?3 + i * 2 * ?3
+                                    ELSE ?2 - 96 * ?3 - i * 2 * ?3 END AS s
+                   FROM n, (SELECT 0 AS side UNION ALL SELECT 1))",
+            params![organizer, probe_start, HOUR_US],
+        )
+        .unwrap();
+        for (id, start_h) in [("N1", -30), ("N2", 2), ("N3", 20)] {
+            let s = probe_start + start_h * HOUR_US;
+            conn.execute(
+                "INSERT INTO bookings (id, organizer_id, event_type_slug, attendant_name, attendant_email, \
+                   title, start_time, end_time, occupied_start, occupied_end, cancel_token_hash, created_at, \
+                   updated_at) VALUES (?1, ?2, 'default', 'x', 'x', 'x', ?3, ?4, ?3, ?4, 'h', 0, 0)",
+                params![id, organizer, s, s + HOUR_US],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("ANALYZE").unwrap();
+        let total: i64 = conn
+            .query_row("SELECT COUNT(*) FROM bookings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(total, 200_003);
+
+        // Probe [10:00, +1 day): overlaps N2 and N3 only.
+        let end = probe_start + 24 * HOUR_US;
+        let args = params![
+            organizer,
+            probe_start,
+            end,
+            lowest_overlapping_start(probe_start)
+        ];
+        for query in [sql::OVERLAP_EXISTS, sql::OCCUPIED_IN_RANGE] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+                .unwrap()
+                .query_map(args, |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|step| step.contains(
+                    "COVERING INDEX bookings_active_occupied_start_idx \
+                     (organizer_id=? AND occupied_start>? AND occupied_start<?)"
+                )),
+                "with statistics on 200,003 bookings: {plan:?}"
+            );
+        }
+        let (rows, bounded_steps) = run_counting_steps(&conn, sql::OCCUPIED_IN_RANGE, args);
+        assert_eq!(rows, 2, "N2 and N3");
+        let (_, exists_steps) = run_counting_steps(&conn, sql::OVERLAP_EXISTS, args);
+        assert!(
+            bounded_steps < 100 && exists_steps < 100,
+            "a bounded scan visits the few bookings near the range: {bounded_steps} and {exists_steps} steps"
+        );
+
+        println!("bounded: {bounded_steps} / {exists_steps} VM steps");
+        // The same read without the lower bound (the bound is what this
+        // test is about: without it the test must see the difference).
+        let unbounded = sql::OCCUPIED_IN_RANGE.replace("occupied_start > ?4 AND ", "");
+        let (rows, unbounded_steps) = run_counting_steps(
+            &conn,
+            &unbounded,
+            params![organizer, probe_start, end],
+        );
+        assert_eq!(rows, 2);
+        println!("unbounded: {unbounded_steps} VM steps");
+        assert!(
+            unbounded_steps > 100_000,
+            "without the lower bound every earlier booking is visited: {unbounded_steps} steps"
+        );
+    }
+
+    /// Runs `query` to completion and returns the rows it gave and SQLite's
+    /// count of virtual-machine steps (a measure of work, not of time).
+    fn run_counting_steps(conn: &Connection, query: &str, args: impl rusqlite::Params) -> (usize, i32) {
+        let mut stmt = conn.prepare(query).unwrap();
+        let rows = stmt.query_map(args, |_| Ok(())).unwrap().count();
+        (rows, stmt.get_status(StatementStatus::VmStep))
     }
 }
