@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde_json::{Map, Value};
 
 use crate::convert::{
-    MICROS_PER_SEC, buffer_secs, from_micros, micros_bounds, micros_ceil, micros_floor,
-    parse_text, read_instant, read_secs, stored_instant, to_json,
+    MICROS_PER_SEC, buffer_secs, from_micros, micros_bounds, micros_ceil, micros_floor, parse_text,
+    read_instant, read_secs, stored_instant, to_json,
 };
 use crate::error::{Failure, Unstorable, corrupt};
 use crate::sql;
@@ -293,7 +293,11 @@ pub(crate) fn page(
 /// One `UPDATE ... WHERE deleted_at IS NULL RETURNING ...` inside the
 /// caller's `BEGIN IMMEDIATE` transaction; when it changes nothing, the same
 /// transaction tells a missing booking from a cancelled one.
-pub(crate) fn cancel(tx: &Connection, id: BookingId, at: DateTime<Utc>) -> Result<Booking, Failure> {
+pub(crate) fn cancel(
+    tx: &Connection,
+    id: BookingId,
+    at: DateTime<Utc>,
+) -> Result<Booking, Failure> {
     let key = id.to_string();
     let cancelled = tx
         .prepare_cached(sql::CANCEL_RETURNING)?
@@ -529,11 +533,8 @@ mod tests {
         // The same read without the lower bound (the bound is what this
         // test is about: without it the test must see the difference).
         let unbounded = sql::OCCUPIED_IN_RANGE.replace("occupied_start > ?4 AND ", "");
-        let (rows, unbounded_steps) = run_counting_steps(
-            &conn,
-            &unbounded,
-            params![organizer, probe_start, end],
-        );
+        let (rows, unbounded_steps) =
+            run_counting_steps(&conn, &unbounded, params![organizer, probe_start, end]);
         assert_eq!(rows, 2);
         println!("unbounded: {unbounded_steps} VM steps");
         assert!(
@@ -544,7 +545,11 @@ mod tests {
 
     /// Runs `query` to completion and returns the rows it gave and SQLite's
     /// count of virtual-machine steps (a measure of work, not of time).
-    fn run_counting_steps(conn: &Connection, query: &str, args: impl rusqlite::Params) -> (usize, i32) {
+    fn run_counting_steps(
+        conn: &Connection,
+        query: &str,
+        args: impl rusqlite::Params,
+    ) -> (usize, i32) {
         let mut stmt = conn.prepare(query).unwrap();
         let rows = stmt.query_map(args, |_| Ok(())).unwrap().count();
         (rows, stmt.get_status(StatementStatus::VmStep))

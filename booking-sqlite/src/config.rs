@@ -20,8 +20,8 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use crate::convert::{
-    exact_secs, from_json, parse_text, parse_zone, read_secs, read_unsigned, read_weekday,
-    to_json, weekday_text,
+    exact_secs, from_json, parse_text, parse_zone, read_secs, read_unsigned, read_weekday, to_json,
+    weekday_text,
 };
 use crate::error::{Broken, Failure, Unstorable, broken_constraint, corrupt};
 use crate::organizers;

@@ -11,7 +11,10 @@ use crate::{bookings, config, organizers};
 /// by slug, its schedule (own or default), the organizer's occupied
 /// intervals, and, when the event type has limits, its counted starts. Run
 /// inside one read transaction, so all of it is one committed state.
-pub(crate) fn read(conn: &Connection, query: &ContextQuery) -> Result<Option<BookingContext>, Failure> {
+pub(crate) fn read(
+    conn: &Connection,
+    query: &ContextQuery,
+) -> Result<Option<BookingContext>, Failure> {
     let Some((organizer, config_version)) = organizers::find(conn, &query.organizer)? else {
         return Ok(None);
     };

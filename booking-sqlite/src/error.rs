@@ -114,7 +114,9 @@ pub enum Unstorable {
     /// A value of a kind newer than this build knows (booking-core's enums
     /// are non-exhaustive), such as a new booking-window kind or
     /// configuration change.
-    #[error("{0} is of a kind this build of booking-sqlite cannot store; use a newer booking-sqlite")]
+    #[error(
+        "{0} is of a kind this build of booking-sqlite cannot store; use a newer booking-sqlite"
+    )]
     Unsupported(String),
 }
 
@@ -187,9 +189,8 @@ pub(crate) enum Broken {
 pub(crate) fn broken_constraint(error: &rusqlite::Error) -> Option<Broken> {
     match error {
         rusqlite::Error::SqliteFailure(e, _) => match e.extended_code {
-            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                Some(Broken::Unique)
-            }
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Some(Broken::Unique),
             rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(Broken::ForeignKey),
             _ => None,
         },

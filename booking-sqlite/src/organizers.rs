@@ -94,7 +94,10 @@ pub(crate) fn find(
     }
 }
 
-pub(crate) fn by_id(conn: &Connection, id: OrganizerId) -> Result<Option<(Organizer, u64)>, Failure> {
+pub(crate) fn by_id(
+    conn: &Connection,
+    id: OrganizerId,
+) -> Result<Option<(Organizer, u64)>, Failure> {
     organizer_where(conn, sql::ORGANIZER_BY_ID, [id.to_string()])
 }
 
@@ -143,15 +146,16 @@ pub(crate) fn create(
     }
     let created_us = micros_floor(created_at);
     let created_at = stored_instant(created_us)?;
-    conn.prepare_cached(sql::INSERT_ORGANIZER)?.execute(params![
-        id.to_string(),
-        new.username,
-        key,
-        new.email,
-        new.display_name,
-        new.time_zone.name(),
-        api_token_hash.to_hex(),
-        created_us,
-    ])?;
+    conn.prepare_cached(sql::INSERT_ORGANIZER)?
+        .execute(params![
+            id.to_string(),
+            new.username,
+            key,
+            new.email,
+            new.display_name,
+            new.time_zone.name(),
+            api_token_hash.to_hex(),
+            created_us,
+        ])?;
     Ok(Organizer::from_new(id, new, api_token_hash, created_at))
 }

@@ -89,7 +89,8 @@ pub(crate) const UPSERT_SCHEDULE: &str = concat!(
        name = excluded.name, time_zone = excluded.time_zone, weekly_hours = excluded.weekly_hours, \
        date_overrides = excluded.date_overrides, is_default = excluded.is_default"
 );
-pub(crate) const DELETE_SCHEDULE: &str = "DELETE FROM schedules WHERE organizer_id = ?1 AND id = ?2";
+pub(crate) const DELETE_SCHEDULE: &str =
+    "DELETE FROM schedules WHERE organizer_id = ?1 AND id = ?2";
 
 // --------------------------------------------------------------- event types
 
@@ -277,13 +278,22 @@ mod tests {
     fn configuration_reads_are_keyed_by_organizer() {
         let conn = migrated();
         for (sql, index) in [
-            (SCHEDULES_OF, "sqlite_autoindex_schedules_1 (organizer_id=?)"),
+            (
+                SCHEDULES_OF,
+                "sqlite_autoindex_schedules_1 (organizer_id=?)",
+            ),
             (
                 SCHEDULE_BY_ID,
                 "sqlite_autoindex_schedules_1 (organizer_id=? AND id=?)",
             ),
-            (DEFAULT_SCHEDULE, "schedules_one_default_idx (organizer_id=?)"),
-            (EVENT_TYPES_OF, "sqlite_autoindex_event_types_1 (organizer_id=?)"),
+            (
+                DEFAULT_SCHEDULE,
+                "schedules_one_default_idx (organizer_id=?)",
+            ),
+            (
+                EVENT_TYPES_OF,
+                "sqlite_autoindex_event_types_1 (organizer_id=?)",
+            ),
             (
                 EVENT_TYPE_BY_SLUG,
                 "sqlite_autoindex_event_types_2 (organizer_id=? AND slug=?)",

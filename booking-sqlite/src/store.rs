@@ -22,8 +22,8 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use crate::bookings::{self, BookingInsert};
 use crate::connection::{
-    ReaderPool, Role, SqliteOptions, immediate, is_private_database, open_connection,
-    open_private, snapshot,
+    ReaderPool, Role, SqliteOptions, immediate, is_private_database, open_connection, open_private,
+    snapshot,
 };
 use crate::error::{Error, Failure};
 use crate::migrations::{SCHEMA_LEVEL, migrate, schema_level};

@@ -11,13 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use booking_core::booking::{Attendee, Booking, BookingId, BookingRequest};
-use booking_core::event_type::{BookingLimits, BookingWindow, EventType, EventTypeId, Slug};
+use booking_core::event_type::{EventTypeId, Slug};
 use booking_core::organizer::{NewOrganizer, OrganizerId};
-use booking_core::schedule::{Schedule, ScheduleId, WeeklyHours};
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingQuery, BookingStore, StoreError};
-use booking_core::testkit::fixtures::{at, created, new_booking, range};
-use booking_core::time::{LocalInterval, ManualClock, TimeRange};
+use booking_core::testkit::fixtures::{at, created, event_type, new_booking, range, schedule};
+use booking_core::time::{ManualClock, TimeRange};
 use booking_core::{
     BookingService, MemoryStore, OrganizerSettings, ServiceError, SettingsDraft, SlotQuery,
 };
@@ -73,11 +72,16 @@ struct OldSettings {
     max_advance_secs: i64,
 }
 
+/// The settings the testkit's default schedule and event type amount to
+/// (`fixtures::schedule` and `fixtures::event_type`), as an old release
+/// stored them.
 const NY_WEEKDAYS: OldSettings = OldSettings {
     time_zone: "America/New_York",
-    weekly_hours: r#"{"monday":[{"start":"09:00","end":"12:00"},{"start":"13:00","end":"17:00"}],
-        "tuesday":[{"start":"09:00","end":"17:00"}],"wednesday":[{"start":"09:00","end":"17:00"}],
-        "thursday":[{"start":"09:00","end":"17:00"}],"friday":[{"start":"09:00","end":"17:00"}]}"#,
+    weekly_hours: r#"{"monday":[{"start":"09:00","end":"12:00"},{"start":"13:00","end":"24:00"}],
+        "tuesday":[{"start":"09:00","end":"12:00"},{"start":"13:00","end":"24:00"}],
+        "wednesday":[{"start":"09:00","end":"12:00"},{"start":"13:00","end":"24:00"}],
+        "thursday":[{"start":"09:00","end":"12:00"},{"start":"13:00","end":"24:00"}],
+        "friday":[{"start":"09:00","end":"12:00"},{"start":"13:00","end":"24:00"}]}"#,
     date_overrides: r#"{"2026-12-24":[]}"#,
     slot_duration_secs: 2700,
     slot_step_secs: Some(900),
@@ -234,14 +238,8 @@ fn level_two_fixture(path: &Path) -> LevelTwo {
         },
     );
     let grace_upper = old_organizer(&conn, "GRACE", created() + Duration::minutes(1));
-    let grace_upper_booking = old_booking(
-        &conn,
-        grace_upper,
-        range(at(9, 0), 30),
-        (0, 0),
-        None,
-        None,
-    );
+    let grace_upper_booking =
+        old_booking(&conn, grace_upper, range(at(9, 0), 30), (0, 0), None, None);
     LevelTwo {
         ada,
         ada_bookings,
@@ -288,41 +286,12 @@ async fn a_level_two_file_with_real_data_is_migrated_to_event_types() {
     assert_eq!(integrity, "ok");
 
     // Ada's settings are her default schedule and default event type, both
-    // with her id, at configuration version 1.
+    // with her id, at configuration version 1: exactly what the testkit's
+    // fixtures describe.
     let config = store.organizer_config(old.ada).await.unwrap().unwrap();
-    let hours = |a, b| LocalInterval::parse(a, b).unwrap();
-    let mut weekly_hours = WeeklyHours::weekdays(vec![hours("09:00", "17:00")]);
-    weekly_hours.monday = vec![hours("09:00", "12:00"), hours("13:00", "17:00")];
-    let schedule = Schedule {
-        id: ScheduleId::from(old.ada.as_ulid()),
-        organizer_id: old.ada,
-        name: "Working hours".into(),
-        time_zone: chrono_tz::America::New_York,
-        weekly_hours,
-        date_overrides: [(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(), vec![])].into(),
-        is_default: true,
-    };
-    let event_type = EventType {
-        id: default_event_type_of(old.ada),
-        organizer_id: old.ada,
-        slug: Slug::default_slug(),
-        title: "Meeting".into(),
-        description: None,
-        duration: Duration::minutes(45),
-        duration_options: Vec::new(),
-        slot_step: Some(Duration::minutes(15)),
-        buffer_before: Duration::minutes(5),
-        buffer_after: Duration::minutes(10),
-        min_notice: Duration::hours(2),
-        booking_window: BookingWindow::rolling_days(90),
-        limits: BookingLimits::default(),
-        schedule_id: None,
-        location: None,
-        active: true,
-    };
     assert_eq!(config.version, 1);
-    assert_eq!(config.schedules, vec![schedule]);
-    assert_eq!(config.event_types, vec![event_type]);
+    assert_eq!(config.schedules, vec![schedule(old.ada)]);
+    assert_eq!(config.event_types, vec![event_type(old.ada)]);
 
     // Read as settings, they are what the old row said.
     let sqlite_service = service(store.clone());
@@ -367,8 +336,8 @@ async fn a_level_two_file_with_real_data_is_migrated_to_event_types() {
         .unwrap();
     assert_eq!(
         grace_slots.len(),
-        60 + 80,
-        "Monday 09:00-12:00 and 13:00-17:00 London in 3-minute slots"
+        60 + 220,
+        "Monday 09:00-12:00 and 13:00-24:00 London in 3-minute slots"
     );
 
     // The legacy case-duplicates: both reachable by their exact spelling,
@@ -381,9 +350,17 @@ async fn a_level_two_file_with_real_data_is_migrated_to_event_types() {
     assert_eq!(by_name("grace").await, old.grace);
     assert_eq!(by_name("GRACE").await, old.grace_upper);
     assert_eq!(by_name("Grace").await, old.grace, "the first registered");
-    let upper = store.organizer_config(old.grace_upper).await.unwrap().unwrap();
+    let upper = store
+        .organizer_config(old.grace_upper)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        (upper.version, upper.schedules.len(), upper.event_types.len()),
+        (
+            upper.version,
+            upper.schedules.len(),
+            upper.event_types.len()
+        ),
         (0, 0, 0)
     );
     assert_eq!(
@@ -397,7 +374,10 @@ async fn a_level_two_file_with_real_data_is_migrated_to_event_types() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(keys, ["grace".to_owned(), format!("grace#{}", old.grace_upper)]);
+    assert_eq!(
+        keys,
+        ["grace".to_owned(), format!("grace#{}", old.grace_upper)]
+    );
 
     // A new case-duplicate is refused, in any spelling.
     for taken in ["Grace", "GRACE", "ADA"] {
@@ -464,10 +444,11 @@ async fn a_level_two_file_with_real_data_is_migrated_to_event_types() {
     assert!(starts.contains(&at(14, 0)) && !starts.contains(&at(14, 15)));
     assert!(!starts.contains(&at(15, 0)) && !starts.contains(&at(15, 15)));
     assert!(starts.contains(&at(16, 0)), "the cancelled booking's time");
-    // Monday 09:00-12:00 and 13:00-17:00 give 10 + 14 starts, Tuesday to
-    // Friday 30 each; each booking removes the 7 starts whose occupied
+    // The window is Sunday 19:00 to Friday 19:00 New York. Monday to
+    // Thursday, 09:00-12:00 and 13:00-24:00 give 10 + 42 starts; Friday
+    // until 19:00, 10 + 24. Each booking removes the 7 starts whose occupied
     // time (with the event type's buffers) overlaps its own.
-    assert_eq!(migrated_slots.len(), 24 - 7 + 30 - 7 + 3 * 30);
+    assert_eq!(migrated_slots.len(), 4 * 52 + 34 - 7 - 7);
 
     // A new booking still conflicts with an old one: through the service
     // and at the store.
@@ -642,7 +623,10 @@ async fn a_level_one_file_is_migrated_forward_without_loss() {
     assert_eq!(kept.description.as_deref(), Some("kept verbatim ' \" \\"));
     assert_eq!(kept.metadata.unwrap()["guests"][0], "b@example.com");
     assert!(kept.cancel_token_hash.verify("cancel-1"));
-    assert_eq!(kept.event_type_id, Some(default_event_type_of(organizer_id)));
+    assert_eq!(
+        kept.event_type_id,
+        Some(default_event_type_of(organizer_id))
+    );
     let gone = store
         .booking(cancelled.parse().unwrap())
         .await
@@ -752,7 +736,10 @@ async fn a_file_breaking_the_new_guarantees_is_left_as_it_was() {
         let refused = store.migrate().await.unwrap_err();
         assert!(refused.to_string().contains(expected), "{name}: {refused}");
         if name == "dangling.db" {
-            assert!(matches!(refused, Error::ForeignKeyViolation { count: 1, .. }));
+            assert!(matches!(
+                refused,
+                Error::ForeignKeyViolation { count: 1, .. }
+            ));
         }
         let conn = raw(&path);
         assert_eq!(booking_sqlite::schema_level(&conn).unwrap(), 2);

@@ -143,7 +143,12 @@ async fn racing_registrations_and_cancellations_succeed_once() {
     }
     assert_eq!(registered, 1, "one registration per name in any case");
 
-    let ada = temp.store.organizer_by_username("ada").await.unwrap().unwrap();
+    let ada = temp
+        .store
+        .organizer_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
     temp.store
         .update_config(
             ada.id,
@@ -458,7 +463,8 @@ async fn the_configuration_constraints_hold_in_sql() {
     };
     let err = copy_event_type(&a, "E1", "default", None).unwrap_err();
     assert!(
-        err.to_string().contains("event_types.organizer_id, event_types.slug"),
+        err.to_string()
+            .contains("event_types.organizer_id, event_types.slug"),
         "slugs are unique per organizer: {err}"
     );
     copy_event_type(&b, "E2", "copy", None).expect("another organizer's slug is theirs");
@@ -496,8 +502,11 @@ async fn the_configuration_constraints_hold_in_sql() {
         err.to_string().contains("FOREIGN KEY"),
         "a booking names an event type of its own organizer: {err}"
     );
-    conn.execute("DELETE FROM event_types WHERE organizer_id = ?1 AND id = ?1", [&a])
-        .expect("an event type with bookings can be deleted");
+    conn.execute(
+        "DELETE FROM event_types WHERE organizer_id = ?1 AND id = ?1",
+        [&a],
+    )
+    .expect("an event type with bookings can be deleted");
     let (kept_type, kept_slug): (Option<String>, String) = conn
         .query_row(
             "SELECT event_type_id, event_type_slug FROM bookings WHERE id = ?1",
@@ -536,13 +545,20 @@ async fn the_last_place_of_a_day_has_one_winner_across_connections() {
         ..new_booking(ada.id, range(start, minutes), 0, 0)
     };
     for hour in [1, 2] {
-        temp.store.insert_booking(limited(at(hour, 0), 10)).await.unwrap();
+        temp.store
+            .insert_booking(limited(at(hour, 0), 10))
+            .await
+            .unwrap();
     }
     let outcomes = race_inserts(
         (0..64)
             .map(|i| {
                 let store: Arc<dyn BookingStore> = stores[i % stores.len()].clone();
-                (i, store, limited(at(4, 0) + Duration::minutes(15 * i as i64), 10))
+                (
+                    i,
+                    store,
+                    limited(at(4, 0) + Duration::minutes(15 * i as i64), 10),
+                )
             })
             .collect(),
     )
@@ -567,7 +583,11 @@ async fn the_last_place_of_a_day_has_one_winner_across_connections() {
         )
         .unwrap();
     assert_eq!(stored, 3, "the day holds exactly its limit");
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM bookings"), 3, "losers wrote nothing");
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM bookings"),
+        3,
+        "losers wrote nothing"
+    );
 }
 
 /// A booking occupying more than 72 hours is refused before it reaches the
@@ -587,7 +607,10 @@ async fn a_booking_occupying_more_than_72_hours_is_refused() {
     assert!(
         matches!(
             source.downcast_ref::<Unstorable>(),
-            Some(Unstorable::OccupiedTooLong { max_secs: 259_200, .. })
+            Some(Unstorable::OccupiedTooLong {
+                max_secs: 259_200,
+                ..
+            })
         ),
         "{refused}"
     );
@@ -655,7 +678,10 @@ async fn a_refused_configuration_change_rolls_back_the_version_too() {
         matches!(&refused, Err(StoreError::Backend(e)) if e.to_string().contains("schedules.organizer_id")),
         "the one-default index refuses: {refused:?}"
     );
-    assert_eq!(store.organizer_config(ada.id).await.unwrap().unwrap(), before);
+    assert_eq!(
+        store.organizer_config(ada.id).await.unwrap().unwrap(),
+        before
+    );
 }
 
 #[tokio::test]
@@ -678,7 +704,11 @@ async fn opening_does_not_migrate_and_the_health_check_says_so() {
         "{unhealthy}"
     );
     assert_eq!(store.migrate().await.unwrap(), 0, "the level it was at");
-    assert_eq!(store.migrate().await.unwrap(), SCHEMA_LEVEL, "nothing left to do");
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        SCHEMA_LEVEL,
+        "nothing left to do"
+    );
     store.check_health().await.expect("healthy once migrated");
     assert_eq!(
         booking_sqlite::schema_level(&raw(&path)).unwrap(),
@@ -694,7 +724,10 @@ async fn opening_does_not_migrate_and_the_health_check_says_so() {
 #[tokio::test]
 async fn the_health_check_fails_on_a_file_that_cannot_be_written() {
     let temp = TempDb::new().await;
-    temp.store.check_health().await.expect("a writable file is healthy");
+    temp.store
+        .check_health()
+        .await
+        .expect("a writable file is healthy");
     let path = temp.path().to_owned();
     let TempDb { store, dir } = temp;
     drop(store);
@@ -808,14 +841,20 @@ async fn many_stores_migrating_a_new_file_at_once_migrate_it_once() {
         .collect();
     let mut migrated_from_zero = 0;
     for task in tasks {
-        let before = task.await.unwrap().expect("every concurrent open and migrate succeeds");
+        let before = task
+            .await
+            .unwrap()
+            .expect("every concurrent open and migrate succeeds");
         if before == 0 {
             migrated_from_zero += 1;
         } else {
             assert_eq!(before, SCHEMA_LEVEL);
         }
     }
-    assert_eq!(migrated_from_zero, 1, "one store migrated, the others found it done");
+    assert_eq!(
+        migrated_from_zero, 1,
+        "one store migrated, the others found it done"
+    );
     let conn = raw(&path);
     assert_eq!(booking_sqlite::schema_level(&conn).unwrap(), SCHEMA_LEVEL);
     assert_eq!(

@@ -370,9 +370,14 @@ fn check(conn: &Connection, won: &[String], registered: &BTreeMap<String, usize>
         )
         .unwrap();
     let groups: Vec<(String, i64, i64)> = stmt
-        .query_map([base_us, spacing_us, limited_day().start().timestamp_micros()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_map(
+            [
+                base_us,
+                spacing_us,
+                limited_day().start().timestamp_micros(),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
