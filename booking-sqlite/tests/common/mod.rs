@@ -1,120 +1,58 @@
-//! Shared test support: temporary database files that live exactly as long
-//! as their store, and SQL checks run straight against the file. The data
-//! comes from `booking_core::testkit::fixtures`.
+//! Shared test support: migrated databases in temporary directories that
+//! live exactly as long as their store, and SQL checks run straight against
+//! the file. The data comes from `booking_core::testkit::fixtures`.
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::sync::Arc;
 
-use async_trait::async_trait;
-use booking_core::booking::{Booking, BookingId, NewBooking};
-use booking_core::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerSettings};
-use booking_core::secret::TokenHash;
-use booking_core::store::{BookingContext, BookingPage, BookingQuery, BookingStore, StoreError};
-use booking_core::time::TimeRange;
-use booking_sqlite::SqliteStore;
+use booking_core::testkit::TestStore;
 use booking_sqlite::rusqlite::Connection;
-use chrono::{DateTime, Utc};
+use booking_sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
-/// A store on a file in its own temporary directory, removed when the store
-/// is dropped. Delegates every method (including `booking_context`, so the
-/// one-round-trip override is what gets tested).
-pub struct TempStore {
+/// A migrated store on a file in its own temporary directory; the directory
+/// goes when this value (or the [`TestStore`] made from it) is dropped.
+pub struct TempDb {
     pub store: SqliteStore,
     pub dir: TempDir,
 }
 
-impl TempStore {
+impl TempDb {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = SqliteStore::open(dir.path().join("bookings.db"))
+        let store = SqliteStore::open(dir.path().join("bookings.db"), SqliteOptions::default())
             .await
             .expect("open a fresh SQLite store");
-        TempStore { store, dir }
+        store.migrate().await.expect("migrate a fresh file");
+        TempDb { store, dir }
     }
 
     pub fn path(&self) -> &Path {
         self.store.path().expect("a file-backed store")
     }
-}
 
-#[async_trait]
-impl BookingStore for TempStore {
-    async fn create_organizer(
-        &self,
-        id: OrganizerId,
-        organizer: NewOrganizer,
-        api_token_hash: TokenHash,
-        created_at: DateTime<Utc>,
-    ) -> Result<Organizer, StoreError> {
-        self.store
-            .create_organizer(id, organizer, api_token_hash, created_at)
+    /// The store itself for the conformance suite, with the directory as
+    /// its guard.
+    pub fn into_test_store(self) -> TestStore {
+        TestStore::with_guard(self.store, self.dir)
+    }
+
+    /// Another store (its own connections) on the same file, as another
+    /// process would have.
+    pub async fn another_store(&self, options: SqliteOptions) -> SqliteStore {
+        SqliteStore::open(self.path(), options)
             .await
-    }
-    async fn organizer_by_id(&self, id: OrganizerId) -> Result<Option<Organizer>, StoreError> {
-        self.store.organizer_by_id(id).await
-    }
-    async fn organizer_by_username(&self, username: &str) -> Result<Option<Organizer>, StoreError> {
-        self.store.organizer_by_username(username).await
-    }
-    async fn organizer_by_token_hash(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<Organizer>, StoreError> {
-        self.store.organizer_by_token_hash(hash).await
-    }
-    async fn put_settings(
-        &self,
-        organizer: OrganizerId,
-        settings: &OrganizerSettings,
-    ) -> Result<(), StoreError> {
-        self.store.put_settings(organizer, settings).await
-    }
-    async fn settings(
-        &self,
-        organizer: OrganizerId,
-    ) -> Result<Option<OrganizerSettings>, StoreError> {
-        self.store.settings(organizer).await
-    }
-    async fn booking_context(
-        &self,
-        username: &str,
-        range: TimeRange,
-    ) -> Result<Option<BookingContext>, StoreError> {
-        self.store.booking_context(username, range).await
-    }
-    async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
-        self.store.insert_booking(booking).await
-    }
-    async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
-        self.store.booking(id).await
-    }
-    async fn list_bookings(
-        &self,
-        organizer: OrganizerId,
-        query: BookingQuery,
-    ) -> Result<BookingPage, StoreError> {
-        self.store.list_bookings(organizer, query).await
-    }
-    async fn occupied_intervals(
-        &self,
-        organizer: OrganizerId,
-        range: TimeRange,
-    ) -> Result<Vec<TimeRange>, StoreError> {
-        self.store.occupied_intervals(organizer, range).await
-    }
-    async fn cancel_booking(
-        &self,
-        id: BookingId,
-        at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
-        self.store.cancel_booking(id, at).await
+            .expect("open the shared file")
     }
 }
 
-pub async fn temp_store() -> Arc<dyn BookingStore> {
-    Arc::new(TempStore::new().await)
+/// A migrated in-memory store.
+pub async fn memory_store() -> SqliteStore {
+    let store = SqliteStore::open_in_memory(SqliteOptions::default())
+        .await
+        .expect("open :memory:");
+    store.migrate().await.expect("migrate :memory:");
+    store
 }
 
 /// A plain connection to the file, for checks made in SQL, independent of
