@@ -78,6 +78,10 @@ ulid_id!(
     /// Identifies an event type (a kind of meeting an attendee can book).
     EventTypeId
 );
+ulid_id!(
+    /// Identifies a slot hold (a slot kept for a visitor for a few minutes).
+    HoldId
+);
 
 #[cfg(test)]
 mod tests {

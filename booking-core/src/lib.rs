@@ -92,6 +92,8 @@
 pub mod availability;
 pub mod booking;
 pub mod event_type;
+pub mod hold;
+pub mod idempotency;
 pub mod ids;
 pub mod lock;
 pub mod memory;
@@ -118,6 +120,8 @@ pub use event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeDraft, EventTypeId, LimitPeriod, Location,
     Slug,
 };
+pub use hold::{CreatedHold, Hold, HoldId, HoldRequest};
+pub use idempotency::IdempotencyKey;
 pub use lock::{LockError, SlotLock};
 pub use memory::MemoryLock;
 #[cfg(feature = "memory")]
@@ -127,8 +131,8 @@ pub use provider::{AvailabilityProvider, ProviderError};
 pub use schedule::{Schedule, ScheduleDraft, ScheduleId, WeeklyHours};
 pub use secret::SecretToken;
 pub use service::{
-    BookingList, BookingService, Cancelled, CreatedBooking, Credential, ListQuery, ServiceConfig,
-    ServiceError, SlotQuery,
+    BookingList, BookingService, Cancelled, CreatedBooking, Credential, ListQuery,
+    RescheduleRequest, Rescheduled, ServiceConfig, ServiceError, SlotQuery,
 };
 pub use settings::{OrganizerSettings, SettingsDraft};
 pub use store::{BookingStore, StoreError};

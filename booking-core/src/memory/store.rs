@@ -8,12 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use super::lock_state;
-use crate::booking::{Booking, BookingId, NewBooking};
+use crate::booking::{Booking, BookingId, LimitCheck, NewBooking};
 use crate::event_type::EventTypeId;
+use crate::hold::{Hold, HoldId, NewHold};
+use crate::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId};
 use crate::secret::TokenHash;
 use crate::store::{
-    BookingPage, BookingQuery, BookingStore, ConfigChange, OrganizerConfig, StoreError,
+    BookingPage, BookingQuery, BookingStore, ConfigChange, OrganizerConfig, Reschedule, StoreError,
 };
 use crate::time::TimeRange;
 
@@ -32,6 +34,14 @@ struct ActiveBookings {
     max_tail: Duration,
 }
 
+/// An idempotency record: pending from its claim, or done with an outcome.
+struct KeyRecord {
+    fingerprint: TokenHash,
+    claimed_at: DateTime<Utc>,
+    outcome: Option<String>,
+    expires_at: DateTime<Utc>,
+}
+
 #[derive(Default)]
 struct StoreState {
     organizers: HashMap<OrganizerId, Organizer>,
@@ -43,6 +53,9 @@ struct StoreState {
     active: HashMap<OrganizerId, ActiveBookings>,
     /// Active bookings of each event type by start, for limits.
     by_event_type: HashMap<EventTypeId, StartIndex>,
+    /// Holds, expired ones included until purged or replaced.
+    holds: HashMap<HoldId, Hold>,
+    keys: HashMap<(OrganizerId, String, TokenHash), KeyRecord>,
 }
 
 impl StoreState {
@@ -68,13 +81,89 @@ impl StoreState {
             .collect()
     }
 
-    /// How many active bookings of `event_type` start in `range`.
-    fn count_starts(&self, event_type: EventTypeId, range: TimeRange) -> usize {
-        self.by_event_type.get(&event_type).map_or(0, |starts| {
-            starts
-                .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
-                .count()
+    /// Unexpired holds of `organizer` at `now` whose occupied interval
+    /// overlaps `range`, except `except`.
+    fn holds_overlapping(
+        &self,
+        organizer: OrganizerId,
+        range: TimeRange,
+        now: DateTime<Utc>,
+        except: Option<HoldId>,
+    ) -> impl Iterator<Item = &Hold> {
+        self.holds.values().filter(move |h| {
+            h.organizer_id == organizer
+                && h.is_active_at(now)
+                && Some(h.id) != except
+                && h.occupied().overlaps(&range)
         })
+    }
+
+    /// Starts of the active bookings and unexpired holds of `event_type` in
+    /// `range`, except one booking or hold (the one being moved or replaced).
+    fn counted_starts(
+        &self,
+        event_type: EventTypeId,
+        range: TimeRange,
+        now: DateTime<Utc>,
+        except_booking: Option<BookingId>,
+        except_hold: Option<HoldId>,
+    ) -> Vec<DateTime<Utc>> {
+        let mut starts: Vec<DateTime<Utc>> = self
+            .by_event_type
+            .get(&event_type)
+            .map(|index| {
+                index
+                    .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
+                    .filter(|(_, id)| Some(*id) != except_booking)
+                    .map(|(start, _)| *start)
+                    .collect()
+            })
+            .unwrap_or_default();
+        starts.extend(
+            self.holds
+                .values()
+                .filter(|h| {
+                    h.event_type_id == event_type
+                        && h.is_active_at(now)
+                        && Some(h.id) != except_hold
+                        && range.contains(h.time.start())
+                })
+                .map(|h| h.time.start()),
+        );
+        starts.sort_unstable();
+        starts
+    }
+
+    /// The first limit check that a new booking or hold would break.
+    fn check_limits(
+        &self,
+        limits: &[LimitCheck],
+        event_type: EventTypeId,
+        now: DateTime<Utc>,
+        except_booking: Option<BookingId>,
+        except_hold: Option<HoldId>,
+    ) -> Result<(), StoreError> {
+        for check in limits {
+            let count = self
+                .counted_starts(
+                    event_type,
+                    check.starts_within,
+                    now,
+                    except_booking,
+                    except_hold,
+                )
+                .len();
+            if count >= check.max as usize {
+                return Err(StoreError::LimitReached(check.period));
+            }
+        }
+        Ok(())
+    }
+
+    fn complete_key(&mut self, completion: &IdempotencyCompletion) {
+        if let Some(record) = self.keys.get_mut(&key_of(&completion.scope)) {
+            record.outcome = Some(completion.outcome.clone());
+        }
     }
 
     fn index(&mut self, booking: &Booking) {
@@ -119,6 +208,10 @@ impl StoreState {
         }
         Ok(())
     }
+}
+
+fn key_of(scope: &IdempotencyScope) -> (OrganizerId, String, TokenHash) {
+    (scope.organizer_id, scope.operation.clone(), scope.key_hash)
 }
 
 /// A [`BookingStore`] in process memory. Cheap to create; cloning is not
@@ -287,17 +380,33 @@ impl BookingStore for MemoryStore {
                 booking.id
             )));
         }
-        if !state
-            .overlapping(booking.organizer_id, booking.occupied())
-            .is_empty()
+        let now = booking.created_at;
+        if let Some(hold) = booking.replaces_hold
+            && !state.holds.get(&hold).is_some_and(|h| h.is_active_at(now))
+        {
+            return Err(StoreError::HoldNotFound(hold));
+        }
+        let occupied = booking.occupied();
+        if !state.overlapping(booking.organizer_id, occupied).is_empty()
+            || state
+                .holds_overlapping(booking.organizer_id, occupied, now, booking.replaces_hold)
+                .next()
+                .is_some()
         {
             return Err(StoreError::Conflict);
         }
-        for check in &booking.limits {
-            let count = state.count_starts(booking.event_type_id, check.starts_within);
-            if count >= check.max as usize {
-                return Err(StoreError::LimitReached(check.period));
-            }
+        state.check_limits(
+            &booking.limits,
+            booking.event_type_id,
+            now,
+            None,
+            booking.replaces_hold,
+        )?;
+        if let Some(hold) = booking.replaces_hold {
+            state.holds.remove(&hold);
+        }
+        if let Some(completion) = &booking.idempotency {
+            state.complete_key(completion);
         }
         let stored = Booking::from_new(booking);
         state.index(&stored);
@@ -348,12 +457,18 @@ impl BookingStore for MemoryStore {
         &self,
         organizer: OrganizerId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, StoreError> {
         let state = lock_state(&self.state);
         let mut occupied: Vec<TimeRange> = state
             .overlapping(organizer, range)
             .into_iter()
             .map(Booking::occupied)
+            .chain(
+                state
+                    .holds_overlapping(organizer, range, now, None)
+                    .map(Hold::occupied),
+            )
             .collect();
         occupied.sort_unstable();
         Ok(occupied)
@@ -364,17 +479,181 @@ impl BookingStore for MemoryStore {
         _organizer: OrganizerId,
         event_type: EventTypeId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let state = lock_state(&self.state);
+        Ok(state.counted_starts(event_type, range, now, None, None))
+    }
+
+    async fn reschedule_booking(&self, change: Reschedule) -> Result<Booking, StoreError> {
+        let mut state = lock_state(&self.state);
+        let current = state
+            .bookings
+            .get(&change.id)
+            .filter(|b| b.organizer_id == change.organizer_id)
+            .ok_or(StoreError::BookingNotFound(change.id))?
+            .clone();
+        if let Some(cancelled_at) = current.deleted_at {
+            return Err(StoreError::AlreadyCancelled {
+                id: change.id,
+                cancelled_at,
+            });
+        }
+        if current.sequence != change.expected_sequence {
+            return Err(StoreError::BookingChanged(change.id));
+        }
+        let occupied = change
+            .time
+            .widened(change.buffer_before, change.buffer_after);
+        let blocked = state
+            .overlapping(change.organizer_id, occupied)
+            .iter()
+            .any(|b| b.id != change.id)
+            || state
+                .holds_overlapping(change.organizer_id, occupied, change.at, None)
+                .next()
+                .is_some();
+        if blocked {
+            return Err(StoreError::Conflict);
+        }
+        if let Some(event_type) = current.event_type_id {
+            state.check_limits(&change.limits, event_type, change.at, Some(change.id), None)?;
+        }
+        state.unindex(&current);
+        let moved = Booking {
+            time: change.time,
+            buffer_before: change.buffer_before,
+            buffer_after: change.buffer_after,
+            updated_at: change.at,
+            sequence: current.sequence + 1,
+            rescheduled_from: Some(current.time),
+            ..current
+        };
+        state.index(&moved);
+        state.bookings.insert(moved.id, moved.clone());
+        Ok(moved)
+    }
+
+    async fn insert_hold(&self, new: NewHold) -> Result<Hold, StoreError> {
+        let mut state = lock_state(&self.state);
+        let hold = new.hold;
+        if !state.organizers.contains_key(&hold.organizer_id) {
+            return Err(StoreError::OrganizerNotFound(hold.organizer_id));
+        }
+        let now = hold.created_at;
+        let occupied = hold.occupied();
+        if !state.overlapping(hold.organizer_id, occupied).is_empty()
+            || state
+                .holds_overlapping(hold.organizer_id, occupied, now, None)
+                .next()
+                .is_some()
+        {
+            return Err(StoreError::Conflict);
+        }
+        state.check_limits(&new.limits, hold.event_type_id, now, None, None)?;
+        if let Some(client) = &hold.client {
+            let held = state
+                .holds
+                .values()
+                .filter(|h| {
+                    h.organizer_id == hold.organizer_id
+                        && h.is_active_at(now)
+                        && h.client.as_ref() == Some(client)
+                })
+                .count();
+            if held >= new.max_per_client as usize {
+                return Err(StoreError::TooManyHolds(new.max_per_client));
+            }
+        }
+        state.holds.insert(hold.id, hold.clone());
+        Ok(hold)
+    }
+
+    async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError> {
+        let state = lock_state(&self.state);
         Ok(state
-            .by_event_type
-            .get(&event_type)
-            .map_or_else(Vec::new, |starts| {
-                starts
-                    .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
-                    .map(|(start, _)| *start)
-                    .collect()
-            }))
+            .holds
+            .values()
+            .find(|h| h.token_hash == *hash)
+            .cloned())
+    }
+
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        token_hash: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let releasable = state
+            .holds
+            .get(&id)
+            .is_some_and(|h| h.token_hash == *token_hash && h.is_active_at(at));
+        if !releasable {
+            return Err(StoreError::HoldNotFound(id));
+        }
+        state.holds.remove(&id);
+        Ok(())
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut state = lock_state(&self.state);
+        let key = key_of(&claim.scope);
+        let outcome = match state.keys.get_mut(&key) {
+            Some(record) if record.expires_at > claim.now => {
+                if record.fingerprint != claim.fingerprint {
+                    ClaimOutcome::Mismatch
+                } else if let Some(outcome) = &record.outcome {
+                    ClaimOutcome::Done(outcome.clone())
+                } else if record.claimed_at < claim.stale_before {
+                    record.claimed_at = claim.now;
+                    ClaimOutcome::Claimed
+                } else {
+                    ClaimOutcome::InProgress
+                }
+            }
+            _ => {
+                state.keys.insert(
+                    key,
+                    KeyRecord {
+                        fingerprint: claim.fingerprint,
+                        claimed_at: claim.now,
+                        outcome: None,
+                        expires_at: claim.expires_at,
+                    },
+                );
+                ClaimOutcome::Claimed
+            }
+        };
+        Ok(outcome)
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError> {
+        lock_state(&self.state).complete_key(completion);
+        Ok(())
+    }
+
+    async fn abandon_idempotency_key(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let key = key_of(scope);
+        if state.keys.get(&key).is_some_and(|r| r.outcome.is_none()) {
+            state.keys.remove(&key);
+        }
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = lock_state(&self.state);
+        let before = state.keys.len() + state.holds.len();
+        state.keys.retain(|_, r| r.expires_at > now);
+        state.holds.retain(|_, h| h.is_active_at(now));
+        Ok((before - state.keys.len() - state.holds.len()) as u64)
     }
 
     async fn cancel_booking(
@@ -395,6 +674,7 @@ impl BookingStore for MemoryStore {
         let cancelled = Booking {
             deleted_at: Some(at),
             updated_at: at,
+            sequence: booking.sequence + 1,
             ..booking
         };
         state.bookings.insert(id, cancelled.clone());

@@ -10,17 +10,23 @@ use crate::booking::{Attendee, Booking, BookingId, BookingRequest, LimitCheck, N
 use crate::event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeId, LimitPeriod, Location, Slug,
 };
+use crate::hold::NewHold;
+use crate::idempotency::{
+    ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyKey, IdempotencyScope,
+};
 use crate::memory::MemoryLock;
 use crate::organizer::{NewOrganizer, OrganizerId, OrganizerRef};
 use crate::schedule::{Schedule, ScheduleId};
 use crate::secret::TokenHash;
 use crate::service::{BookingService, ServiceError};
+use crate::store::Reschedule;
 use crate::store::{BookingQuery, BookingStore, ConfigChange, ContextQuery, StoreError};
 use crate::time::{ManualClock, TimeRange};
 
 use super::fixtures::{
     all_active, assert_no_overlaps, at, bare_organizer, created, default_event_type_id, event_type,
-    new_booking, organizer, organizer_in, race_inserts, range, schedule, winners_per_group,
+    new_booking, new_hold, organizer, organizer_in, race_inserts, range, schedule,
+    winners_per_group,
 };
 
 // ------------------------------------------------------------------- checks
@@ -146,6 +152,7 @@ pub async fn config_round_trip(store: Arc<dyn BookingStore>) {
             url: "https://meet.example.com/ada".into(),
         }),
         active: false,
+        hold_duration: Duration::minutes(15),
         ..event_type(ada.id)
     };
     let version = store
@@ -463,6 +470,11 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
     let cancelled = store.cancel_booking(booking.id, first).await.unwrap();
     assert_eq!(cancelled.deleted_at, Some(first));
     assert_eq!(cancelled.updated_at, first);
+    assert_eq!(
+        cancelled.sequence,
+        booking.sequence + 1,
+        "cancelling adds one to the sequence"
+    );
     let second = store
         .cancel_booking(booking.id, first + Duration::hours(1))
         .await;
@@ -490,7 +502,7 @@ pub async fn cancelled_bookings_free_their_time(store: Arc<dyn BookingStore>) {
     let window = range(at(0, 0), 24 * 60);
     assert!(
         store
-            .occupied_intervals(ada.id, window)
+            .occupied_intervals(ada.id, window, created())
             .await
             .unwrap()
             .is_empty()
@@ -600,7 +612,7 @@ pub async fn occupied_intervals_cover_the_range(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     let occupied = store
-        .occupied_intervals(ada.id, range(at(11, 0), 60))
+        .occupied_intervals(ada.id, range(at(11, 0), 60), created())
         .await
         .unwrap();
     assert_eq!(
@@ -609,7 +621,11 @@ pub async fn occupied_intervals_cover_the_range(store: Arc<dyn BookingStore>) {
         "the buffer after reaches 11:30"
     );
     let touching = store
-        .occupied_intervals(ada.id, TimeRange::new(at(11, 30), at(14, 0)).unwrap())
+        .occupied_intervals(
+            ada.id,
+            TimeRange::new(at(11, 30), at(14, 0)).unwrap(),
+            created(),
+        )
         .await
         .unwrap();
     assert!(touching.is_empty(), "touching intervals do not overlap");
@@ -618,7 +634,7 @@ pub async fn occupied_intervals_cover_the_range(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     let all = store
-        .occupied_intervals(ada.id, range(at(0, 0), 24 * 60))
+        .occupied_intervals(ada.id, range(at(0, 0), 24 * 60), created())
         .await
         .unwrap();
     let expected = vec![
@@ -642,6 +658,7 @@ pub async fn booking_context_gathers_everything(store: Arc<dyn BookingStore>) {
         event_type: slug.parse().unwrap(),
         occupied_within: window,
         counted_within: window,
+        now: created(),
     };
     let bare = store
         .booking_context(&query("ADA".into(), "default"))
@@ -804,7 +821,7 @@ pub async fn deleting_an_event_type_keeps_its_bookings(store: Arc<dyn BookingSto
     assert!(kept.is_active());
     assert_eq!(
         store
-            .occupied_intervals(ada.id, range(at(0, 0), 24 * 60))
+            .occupied_intervals(ada.id, range(at(0, 0), 24 * 60), created())
             .await
             .unwrap(),
         vec![range(at(10, 0), 60)]
@@ -849,6 +866,7 @@ pub async fn booked_starts_count_one_event_type(store: Arc<dyn BookingStore>) {
             ada.id,
             default_event_type_id(ada.id),
             TimeRange::new(at(9, 0), at(15, 0)).unwrap(),
+            created(),
         )
         .await
         .unwrap();
@@ -1129,4 +1147,732 @@ pub async fn concurrent_service_bookings_never_overlap(store: Arc<dyn BookingSto
         "exactly one winner per group of overlapping slots"
     );
     assert_no_overlaps(&all_active(&*store, ada.id).await);
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+/// A move of `booking` to `time` with no buffers and no limits, decided on
+/// its current sequence.
+fn move_to(booking: &Booking, time: TimeRange) -> Reschedule {
+    Reschedule {
+        id: booking.id,
+        organizer_id: booking.organizer_id,
+        expected_sequence: booking.sequence,
+        time,
+        buffer_before: Duration::zero(),
+        buffer_after: Duration::zero(),
+        limits: Vec::new(),
+        at: created() + Duration::minutes(1),
+    }
+}
+
+/// A reschedule moves a booking in place: same id, new time and buffers,
+/// one more sequence, the old time kept; its own old time never blocks it;
+/// another booking does, and then nothing changes.
+pub async fn reschedule_moves_a_booking_in_place(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let booking = store
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 0, 15))
+        .await
+        .unwrap();
+    let other = store
+        .insert_booking(new_booking(ada.id, range(at(13, 0), 60), 0, 0))
+        .await
+        .unwrap();
+    // 30 minutes later, inside its own old time and buffer.
+    let mut later = move_to(&booking, range(at(10, 30), 60));
+    later.buffer_after = Duration::minutes(5);
+    let moved = store.reschedule_booking(later.clone()).await.unwrap();
+    assert_eq!(moved.id, booking.id);
+    assert_eq!(moved.time, range(at(10, 30), 60));
+    assert_eq!(moved.buffer_after, Duration::minutes(5));
+    assert_eq!(moved.sequence, 1);
+    assert_eq!(moved.rescheduled_from, Some(range(at(10, 0), 60)));
+    assert_eq!(moved.updated_at, later.at);
+    assert_eq!(moved.cancel_token_hash, booking.cancel_token_hash);
+    assert_eq!(
+        store.booking(booking.id).await.unwrap(),
+        Some(moved.clone())
+    );
+    assert_eq!(
+        store
+            .occupied_intervals(ada.id, range(at(0, 0), 24 * 60), created())
+            .await
+            .unwrap(),
+        vec![
+            TimeRange::new(at(10, 30), at(11, 35)).unwrap(),
+            range(at(13, 0), 60)
+        ]
+    );
+    // Into the other booking: refused, nothing changes.
+    let refused = store
+        .reschedule_booking(move_to(&moved, range(at(12, 30), 60)))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict)),
+        "got {refused:?}"
+    );
+    assert_eq!(
+        store.booking(booking.id).await.unwrap(),
+        Some(moved.clone())
+    );
+    // A move decided on an older sequence is refused.
+    let stale = store
+        .reschedule_booking(move_to(&booking, range(at(15, 0), 60)))
+        .await;
+    assert!(matches!(stale, Err(StoreError::BookingChanged(id)) if id == booking.id));
+    // Cancelled and unknown bookings do not move.
+    store.cancel_booking(other.id, created()).await.unwrap();
+    let cancelled = store.booking(other.id).await.unwrap().unwrap();
+    assert!(matches!(
+        store
+            .reschedule_booking(move_to(&cancelled, range(at(16, 0), 60)))
+            .await,
+        Err(StoreError::AlreadyCancelled { .. })
+    ));
+    let mut ghost = move_to(&moved, range(at(16, 0), 60));
+    ghost.id = BookingId::generate();
+    assert!(matches!(
+        store.reschedule_booking(ghost).await,
+        Err(StoreError::BookingNotFound(_))
+    ));
+}
+
+/// A move checks limits without counting the booking itself.
+pub async fn reschedule_checks_limits_without_counting_itself(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let day = |d: i64| {
+        TimeRange::new(at(0, 0) + Duration::days(d), at(24, 0) + Duration::days(d)).unwrap()
+    };
+    let one_a_day = |d| {
+        vec![LimitCheck {
+            period: LimitPeriod::Day,
+            starts_within: day(d),
+            max: 1,
+        }]
+    };
+    let booking = store
+        .insert_booking(NewBooking {
+            limits: one_a_day(0),
+            ..new_booking(ada.id, range(at(10, 0), 30), 0, 0)
+        })
+        .await
+        .unwrap();
+    store
+        .insert_booking(NewBooking {
+            limits: one_a_day(1),
+            ..new_booking(ada.id, range(at(10, 0) + Duration::days(1), 30), 0, 0)
+        })
+        .await
+        .unwrap();
+    let same_day = Reschedule {
+        limits: one_a_day(0),
+        ..move_to(&booking, range(at(15, 0), 30))
+    };
+    let moved = store
+        .reschedule_booking(same_day)
+        .await
+        .expect("the booking does not count against its own day");
+    let full_day = Reschedule {
+        limits: one_a_day(1),
+        ..move_to(&moved, range(at(15, 0) + Duration::days(1), 30))
+    };
+    assert!(matches!(
+        store.reschedule_booking(full_day).await,
+        Err(StoreError::LimitReached(LimitPeriod::Day))
+    ));
+}
+
+/// Two bookings moved at once into the same free slot, and a move racing a
+/// new booking for a slot: exactly one winner each time, over several
+/// rounds, and no overlap afterwards.
+pub async fn racing_reschedules_have_one_winner(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    for round in 0..8i64 {
+        let day = Duration::days(round);
+        let a = store
+            .insert_booking(new_booking(ada.id, range(at(8, 0) + day, 30), 0, 0))
+            .await
+            .unwrap();
+        let b = store
+            .insert_booking(new_booking(ada.id, range(at(9, 0) + day, 30), 0, 0))
+            .await
+            .unwrap();
+        let target = range(at(12, 0) + day, 30);
+        let barrier = Arc::new(tokio::sync::Barrier::new(3));
+        let move_a = {
+            let (store, barrier, change) = (store.clone(), barrier.clone(), move_to(&a, target));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.reschedule_booking(change).await.map(|_| ())
+            })
+        };
+        let move_b = {
+            let (store, barrier, change) = (store.clone(), barrier.clone(), move_to(&b, target));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.reschedule_booking(change).await.map(|_| ())
+            })
+        };
+        let insert = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            let booking = new_booking(ada.id, range(at(12, 15) + day, 30), 0, 0);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.insert_booking(booking).await.map(|_| ())
+            })
+        };
+        let mut winners = 0;
+        for task in [move_a, move_b, insert] {
+            match task.await.expect("task panicked") {
+                Ok(()) => winners += 1,
+                Err(StoreError::Conflict) => {}
+                Err(other) => panic!("a racing move or insert must win or conflict, got {other}"),
+            }
+        }
+        assert_eq!(winners, 1, "round {round}: exactly one takes the slot");
+    }
+    assert_no_overlaps(&all_active(&*store, ada.id).await);
+}
+
+/// An unexpired hold blocks bookings and holds of its slot (buffers
+/// included) and shows as occupied; from its expiry on it counts for
+/// nothing, with no clean-up first.
+pub async fn holds_block_until_they_expire(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let expires = created() + Duration::minutes(5);
+    let hold = new_hold(ada.id, range(at(10, 0), 30), 0, 15, expires, None);
+    let stored = store
+        .insert_hold(NewHold {
+            hold: hold.clone(),
+            limits: Vec::new(),
+            max_per_client: 3,
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, hold);
+    assert_eq!(
+        store
+            .hold_by_token_hash(&TokenHash::of("hold"))
+            .await
+            .unwrap(),
+        Some(hold.clone())
+    );
+    let in_buffer = new_booking(ada.id, range(at(10, 40), 30), 0, 0);
+    assert!(
+        matches!(
+            store.insert_booking(in_buffer.clone()).await,
+            Err(StoreError::Conflict)
+        ),
+        "a booking in the hold's buffer is refused while it lasts"
+    );
+    let second = new_hold(ada.id, range(at(10, 0), 30), 0, 0, expires, None);
+    assert!(matches!(
+        store
+            .insert_hold(NewHold {
+                hold: second,
+                limits: Vec::new(),
+                max_per_client: 3
+            })
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    let day = range(at(0, 0), 24 * 60);
+    assert_eq!(
+        store
+            .occupied_intervals(ada.id, day, created())
+            .await
+            .unwrap(),
+        vec![TimeRange::new(at(10, 0), at(10, 45)).unwrap()]
+    );
+    // At its expiry the hold is gone for every purpose.
+    assert!(
+        store
+            .occupied_intervals(ada.id, day, expires)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = NewBooking {
+        created_at: expires,
+        ..in_buffer
+    };
+    store
+        .insert_booking(after)
+        .await
+        .expect("an expired hold blocks nothing");
+    assert_eq!(store.purge_expired(expires).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .hold_by_token_hash(&TokenHash::of("hold"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Booking with `replaces_hold` turns the hold into the booking in one step;
+/// an expired hold cannot be turned into anything.
+pub async fn a_hold_becomes_its_booking(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let expires = created() + Duration::minutes(5);
+    let hold = new_hold(ada.id, range(at(10, 0), 30), 5, 5, expires, Some("client"));
+    store
+        .insert_hold(NewHold {
+            hold: hold.clone(),
+            limits: Vec::new(),
+            max_per_client: 3,
+        })
+        .await
+        .unwrap();
+    let booking = NewBooking {
+        replaces_hold: Some(hold.id),
+        ..new_booking(ada.id, range(at(10, 0), 30), 5, 5)
+    };
+    let stored = store.insert_booking(booking).await.unwrap();
+    assert!(stored.is_active());
+    assert!(
+        matches!(
+            store
+                .release_hold(hold.id, &TokenHash::of("hold"), created())
+                .await,
+            Err(StoreError::HoldNotFound(_))
+        ),
+        "the hold is gone"
+    );
+    assert_eq!(
+        store
+            .occupied_intervals(ada.id, range(at(0, 0), 24 * 60), created())
+            .await
+            .unwrap(),
+        vec![TimeRange::new(at(9, 55), at(10, 35)).unwrap()],
+        "the slot is occupied once, by the booking"
+    );
+    let late = new_hold(ada.id, range(at(14, 0), 30), 0, 0, expires, None);
+    store
+        .insert_hold(NewHold {
+            hold: late.clone(),
+            limits: Vec::new(),
+            max_per_client: 3,
+        })
+        .await
+        .unwrap();
+    let too_late = NewBooking {
+        replaces_hold: Some(late.id),
+        created_at: expires,
+        ..new_booking(ada.id, range(at(14, 0), 30), 0, 0)
+    };
+    assert!(matches!(
+        store.insert_booking(too_late).await,
+        Err(StoreError::HoldNotFound(id)) if id == late.id
+    ));
+}
+
+/// Holds count against their event type's limits, and one client keeps at
+/// most `max_per_client` unexpired holds on an organizer.
+pub async fn holds_count_against_limits_and_the_client_cap(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let expires = created() + Duration::minutes(5);
+    let day = TimeRange::new(at(0, 0), at(24, 0)).unwrap();
+    let one_a_day = vec![LimitCheck {
+        period: LimitPeriod::Day,
+        starts_within: day,
+        max: 1,
+    }];
+    store
+        .insert_hold(NewHold {
+            hold: new_hold(ada.id, range(at(9, 0), 30), 0, 0, expires, Some("a")),
+            limits: one_a_day.clone(),
+            max_per_client: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .booked_starts(ada.id, default_event_type_id(ada.id), day, created())
+            .await
+            .unwrap(),
+        vec![at(9, 0)],
+        "an unexpired hold is counted"
+    );
+    assert!(matches!(
+        store
+            .insert_booking(NewBooking {
+                limits: one_a_day.clone(),
+                ..new_booking(ada.id, range(at(11, 0), 30), 0, 0)
+            })
+            .await,
+        Err(StoreError::LimitReached(LimitPeriod::Day))
+    ));
+    store
+        .insert_hold(NewHold {
+            hold: new_hold(ada.id, range(at(12, 0), 30), 0, 0, expires, Some("a")),
+            limits: Vec::new(),
+            max_per_client: 2,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_hold(NewHold {
+                hold: new_hold(ada.id, range(at(13, 0), 30), 0, 0, expires, Some("a")),
+                limits: Vec::new(),
+                max_per_client: 2,
+            })
+            .await,
+        Err(StoreError::TooManyHolds(2))
+    ));
+    store
+        .insert_hold(NewHold {
+            hold: new_hold(ada.id, range(at(13, 0), 30), 0, 0, expires, Some("b")),
+            limits: Vec::new(),
+            max_per_client: 2,
+        })
+        .await
+        .expect("another client has its own cap");
+}
+
+/// A hold is released with its token only, once.
+pub async fn releasing_a_hold_needs_its_token(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let hold = new_hold(
+        ada.id,
+        range(at(10, 0), 30),
+        0,
+        0,
+        created() + Duration::minutes(5),
+        None,
+    );
+    store
+        .insert_hold(NewHold {
+            hold: hold.clone(),
+            limits: Vec::new(),
+            max_per_client: 3,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .release_hold(hold.id, &TokenHash::of("wrong"), created())
+            .await,
+        Err(StoreError::HoldNotFound(_))
+    ));
+    store
+        .release_hold(hold.id, &TokenHash::of("hold"), created())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .release_hold(hold.id, &TokenHash::of("hold"), created())
+            .await,
+        Err(StoreError::HoldNotFound(_))
+    ));
+    store
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 30), 0, 0))
+        .await
+        .expect("a released hold blocks nothing");
+}
+
+/// A hold and a booking racing for one slot, over many rounds: exactly one
+/// wins each time.
+pub async fn a_hold_and_a_booking_racing_have_one_winner(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    for round in 0..16i64 {
+        let slot = range(at(8, 0) + Duration::minutes(40 * round), 30);
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let hold = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            let mut hold = new_hold(ada.id, slot, 0, 0, created() + Duration::minutes(5), None);
+            hold.token_hash = TokenHash::of(&format!("hold-{round}"));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .insert_hold(NewHold {
+                        hold,
+                        limits: Vec::new(),
+                        max_per_client: 3,
+                    })
+                    .await
+                    .map(|_| ())
+            })
+        };
+        let booking = {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            let booking = new_booking(ada.id, slot, 0, 0);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.insert_booking(booking).await.map(|_| ())
+            })
+        };
+        let outcomes = [hold.await.unwrap(), booking.await.unwrap()];
+        let winners = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(winners, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict)))
+        );
+    }
+}
+
+fn claim(
+    scope: &IdempotencyScope,
+    fingerprint: &str,
+    now: chrono::DateTime<Utc>,
+) -> IdempotencyClaim {
+    IdempotencyClaim {
+        scope: scope.clone(),
+        fingerprint: TokenHash::of(fingerprint),
+        now,
+        expires_at: now + Duration::hours(24),
+        stale_before: now - Duration::seconds(60),
+    }
+}
+
+/// Idempotency keys: claimed once; pending (in progress, or a mismatch);
+/// completed (replayed, or a mismatch); stale claims taken over; abandoned
+/// and expired keys claimed again; purged when expired.
+pub async fn idempotency_keys_are_claimed_once(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let key: IdempotencyKey = "key-1".parse().unwrap();
+    let scope = IdempotencyScope {
+        organizer_id: ada.id,
+        operation: "create".into(),
+        key_hash: key.hash(),
+    };
+    let t = created();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "b", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    // Other operations and organizers are other keys.
+    let other = IdempotencyScope {
+        operation: "cancel:x".into(),
+        ..scope.clone()
+    };
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&other, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    store.abandon_idempotency_key(&other).await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&other, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // A claim left pending for too long is taken over.
+    let later = t + Duration::seconds(61);
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", later))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    store
+        .complete_idempotency_key(&IdempotencyCompletion {
+            scope: scope.clone(),
+            outcome: "{\"done\": true}".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", later))
+            .await
+            .unwrap(),
+        ClaimOutcome::Done("{\"done\": true}".into())
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "b", later))
+            .await
+            .unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    // Abandoning a finished key changes nothing.
+    store.abandon_idempotency_key(&scope).await.unwrap();
+    assert!(matches!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", later))
+            .await
+            .unwrap(),
+        ClaimOutcome::Done(_)
+    ));
+    // After 24 hours the key is free again, and purged.
+    let next_day = t + Duration::hours(25);
+    assert_eq!(store.purge_expired(next_day).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "b", next_day))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+}
+
+/// A booking inserted with an idempotency completion finishes the claim in
+/// the same step; a refused one does not.
+pub async fn a_booking_completes_its_key_atomically(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let scope = IdempotencyScope {
+        organizer_id: ada.id,
+        operation: "create".into(),
+        key_hash: TokenHash::of("key-2"),
+    };
+    let t = created();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    store
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 30), 0, 0))
+        .await
+        .unwrap();
+    let refused = NewBooking {
+        idempotency: Some(IdempotencyCompletion {
+            scope: scope.clone(),
+            outcome: "refused".into(),
+        }),
+        ..new_booking(ada.id, range(at(10, 0), 30), 0, 0)
+    };
+    assert!(matches!(
+        store.insert_booking(refused).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress,
+        "a refused insert leaves the claim pending"
+    );
+    let booked = NewBooking {
+        idempotency: Some(IdempotencyCompletion {
+            scope: scope.clone(),
+            outcome: "booked".into(),
+        }),
+        ..new_booking(ada.id, range(at(11, 0), 30), 0, 0)
+    };
+    store.insert_booking(booked).await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&claim(&scope, "a", t))
+            .await
+            .unwrap(),
+        ClaimOutcome::Done("booked".into())
+    );
+}
+
+/// 32 callers claim one key at once: exactly one gets it.
+pub async fn racing_claims_have_one_winner(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let scope = IdempotencyScope {
+        organizer_id: ada.id,
+        operation: "create".into(),
+        key_hash: TokenHash::of("key-3"),
+    };
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (store, barrier, claim) = (
+                store.clone(),
+                barrier.clone(),
+                claim(&scope, "a", created()),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.claim_idempotency_key(&claim).await
+            })
+        })
+        .collect();
+    let mut claimed = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            ClaimOutcome::Claimed => claimed += 1,
+            ClaimOutcome::InProgress => {}
+            other => panic!("a racing claim must win or see it in progress, got {other:?}"),
+        }
+    }
+    assert_eq!(claimed, 1);
+}
+
+/// 32 identical booking requests with one idempotency key, at once, through
+/// the service: exactly one booking, and 32 identical answers whose cancel
+/// token works.
+pub async fn idempotent_bookings_race_to_one(store: Arc<dyn BookingStore>) {
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    let service = BookingService::new(store.clone()).with_clock(Arc::new(ManualClock::new(now)));
+    let ada = organizer_in(&*store, "racer", chrono_tz::America::New_York).await;
+    let key: IdempotencyKey = "same-key-for-all".parse().unwrap();
+    let slot = TimeRange::starting_at(at(14, 0), Duration::minutes(45)).unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (service, barrier) = (service.clone(), barrier.clone());
+            let request =
+                BookingRequest::new("racer", slot, Attendee::new("Grace", "grace@example.com"))
+                    .idempotency_key(key.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                service.create_booking(request).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        let created = task
+            .await
+            .unwrap()
+            .expect("every identical request gets the booking");
+        answers.push((
+            created.booking,
+            created.cancel_token.expose().to_owned(),
+            created.replayed,
+        ));
+    }
+    assert_eq!(
+        answers.iter().filter(|(_, _, replayed)| !replayed).count(),
+        1
+    );
+    let (first, token, _) = answers[0].clone();
+    for (booking, other_token, _) in &answers {
+        assert_eq!(booking, &first);
+        assert_eq!(other_token, &token);
+    }
+    assert_eq!(
+        all_active(&*store, ada.id).await.len(),
+        1,
+        "exactly one booking"
+    );
+    service
+        .cancel_booking(first.id, &crate::service::Credential::cancel_token(token))
+        .await
+        .expect("the replayed cancel token works");
 }
