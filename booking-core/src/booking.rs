@@ -188,6 +188,8 @@ pub struct NewBooking {
     /// The idempotency record to complete in the same atomic step, so a
     /// retried request finds the booking.
     pub idempotency: Option<crate::idempotency::IdempotencyCompletion>,
+    /// The `booking.created` event to write in the same atomic step.
+    pub event: Option<crate::event::EventRecord>,
 }
 
 impl NewBooking {

@@ -91,6 +91,7 @@
 
 pub mod availability;
 pub mod booking;
+pub mod event;
 pub mod event_type;
 pub mod hold;
 pub mod idempotency;
@@ -99,6 +100,8 @@ pub mod lock;
 pub mod memory;
 pub mod organizer;
 pub mod provider;
+pub mod queue;
+pub mod record;
 pub mod schedule;
 pub mod secret;
 pub mod service;
@@ -116,6 +119,7 @@ pub use chrono_tz::Tz;
 
 pub use availability::SlotRefusal;
 pub use booking::{Attendee, Booking, BookingId, BookingRequest, BookingTime};
+pub use event::{BookingEvent, BookingEventKind};
 pub use event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeDraft, EventTypeId, LimitPeriod, Location,
     Slug,
@@ -131,8 +135,9 @@ pub use provider::{AvailabilityProvider, ProviderError};
 pub use schedule::{Schedule, ScheduleDraft, ScheduleId, WeeklyHours};
 pub use secret::SecretToken;
 pub use service::{
-    BookingList, BookingService, Cancelled, CreatedBooking, Credential, ListQuery,
-    RescheduleRequest, Rescheduled, ServiceConfig, ServiceError, SlotQuery,
+    BookingEvents, BookingList, BookingService, Cancelled, CreatedBooking, Credential,
+    EventDelivery, EventSink, ListQuery, RescheduleRequest, Rescheduled, ServiceConfig,
+    ServiceError, SessionPolicy, SlotQuery, StartedSession,
 };
 pub use settings::{OrganizerSettings, SettingsDraft};
 pub use store::{BookingStore, StoreError};

@@ -14,10 +14,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::booking::{Booking, BookingId, LimitCheck, NewBooking};
+use crate::event::{EventId, EventRecord, StoredEvent};
 use crate::event_type::{EventType, EventTypeId, LimitPeriod, Slug};
 use crate::hold::{Hold, HoldId, NewHold};
 use crate::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerRef};
+use crate::queue::{Job, JobId, JobResult, NewJob};
+use crate::record::Record;
 use crate::schedule::{Schedule, ScheduleId};
 use crate::secret::TokenHash;
 use crate::time::TimeRange;
@@ -74,6 +77,11 @@ pub enum StoreError {
     /// An event type still uses this schedule.
     #[error("schedule {0} is used by an event type")]
     ScheduleInUse(ScheduleId),
+    /// The value is outside what this store can hold (for example an
+    /// occupied interval longer than three days: meeting and buffers are at
+    /// most a day each); nothing was written, and retrying cannot help.
+    #[error("this store cannot hold the value: {0}")]
+    Unstorable(String),
     /// Stored data could not be read back into valid domain values (for
     /// example a row edited by hand).
     #[error("stored data is invalid: {0}")]
@@ -200,6 +208,35 @@ pub struct Reschedule {
     /// The instant of the move (`updated_at`; holds expired by then count
     /// for nothing).
     pub at: DateTime<Utc>,
+    /// The event to write in the same atomic step.
+    pub event: Option<EventRecord>,
+}
+
+/// A booking's cancellation, as a store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancellation {
+    /// The booking.
+    pub id: BookingId,
+    /// The instant (`deleted_at` and `updated_at`).
+    pub at: DateTime<Utc>,
+    /// The sequence the cancellation was decided on, if it matters (the
+    /// event describes that version): [`StoreError::BookingChanged`] when
+    /// the booking moved on since.
+    pub expected_sequence: Option<u32>,
+    /// The event to write in the same atomic step.
+    pub event: Option<EventRecord>,
+}
+
+impl Cancellation {
+    /// Cancels `id` at `at`, whatever its version, writing no event.
+    pub fn new(id: BookingId, at: DateTime<Utc>) -> Self {
+        Cancellation {
+            id,
+            at,
+            expected_sequence: None,
+            event: None,
+        }
+    }
 }
 
 /// Everything needed to decide on a booking or list slots, fetched together
@@ -259,11 +296,24 @@ pub struct BookingContext {
 ///   reports [`StoreError::AlreadyCancelled`];
 /// * an idempotency key is claimed by one caller at a time, and a booking
 ///   inserted with an [`IdempotencyCompletion`] completes it atomically;
+/// * a booking change that carries an [`EventRecord`] writes it in the same
+///   atomic step (and not at all when the change is refused); dispatching
+///   writes jobs and marks events in one step, one job per queue, event and
+///   target; a job is claimed by one worker at a time (a lease), in order
+///   per (queue, booking, target);
 /// * usernames are unique ignoring ASCII case; lookups by username prefer an
 ///   exact match, then ignore ASCII case;
 /// * [`update_config`](BookingStore::update_config) applies all its changes
 ///   or none, and only while the configuration is still at the expected
-///   version ([`StoreError::ConfigChanged`] otherwise);
+///   version ([`StoreError::ConfigChanged`] otherwise); every change, in
+///   order, must leave the configuration valid (unique slugs, at most one
+///   default schedule, no event type naming a missing schedule), which the
+///   service's changes always do;
+/// * a booking whose event type no longer exists when it is inserted is
+///   stored without an event type id (as bookings of a deleted event type
+///   are), keeping its slug;
+/// * a store may refuse values outside core's limits (an occupied interval
+///   over three days) with [`StoreError::Unstorable`];
 /// * listing pages and counts in the store itself, never by loading every row;
 /// * an operation that fails writes nothing;
 /// * instants are kept to at least millisecond precision (the service only
@@ -474,11 +524,98 @@ pub trait BookingStore: Send + Sync {
     ) -> Result<Vec<DateTime<Utc>>, StoreError>;
 
     /// Soft-deletes a booking: sets `deleted_at` and `updated_at` to `at`,
-    /// adds one to `sequence` and returns the cancelled booking. [`StoreError::AlreadyCancelled`] if it
-    /// was cancelled before (nothing changes), [`StoreError::BookingNotFound`]
-    /// if there is no such booking.
-    async fn cancel_booking(&self, id: BookingId, at: DateTime<Utc>)
-    -> Result<Booking, StoreError>;
+    /// adds one to `sequence`, writes the cancellation's event, and returns
+    /// the cancelled booking. [`StoreError::AlreadyCancelled`] if it was
+    /// cancelled before (nothing changes), [`StoreError::BookingNotFound`] if
+    /// there is no such booking, [`StoreError::BookingChanged`] if its
+    /// sequence is not the expected one.
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError>;
+
+    /// Replaces an organizer's API token hash (token rotation).
+    async fn set_api_token_hash(
+        &self,
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError>;
+
+    /// Events with a sequence number above `after`, ascending, at most
+    /// `limit`, dispatched or not: for inspection and tests. (Under
+    /// concurrent writers a later number may commit before an earlier one,
+    /// so consumers take events through [`dispatch_events`](Self::dispatch_events)
+    /// and the job queue, never by a cursor on numbers.)
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` events not yet dispatched, oldest first.
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// In one atomic step, inserts `jobs` (a job whose queue, event and
+    /// target already exist is skipped, so two dispatchers of the same
+    /// events enqueue each job once) and marks the events `dispatched`.
+    /// Returns how many of them were still undispatched.
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError>;
+
+    /// Claims up to `limit` jobs of `queue` due at `now` that no one holds:
+    /// each gets one more attempt and is leased until `lease_until` (another
+    /// claim skips it until then; a worker that dies lets it lapse). A job is
+    /// skipped while an older job of the same queue, booking and target is
+    /// still pending.
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Records an attempt's outcome: done, a retry at a time (the lease
+    /// ends), or dead.
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// An organizer's jobs of `queue`, newest first, at most `limit`; only
+    /// those of `target` when given.
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Inserts or replaces the record of this kind and id.
+    /// [`StoreError::Conflict`] when another record of the kind has the same
+    /// lookup key.
+    async fn put_record(&self, record: Record) -> Result<(), StoreError>;
+
+    /// The record of this kind and id, expired or not.
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError>;
+
+    /// The record of this kind with this lookup key, unless expired at `now`.
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError>;
+
+    /// An organizer's records of this kind not expired at `now`, oldest first.
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError>;
+
+    /// Deletes the record of this kind and id; whether there was one.
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 /// A shared store is a store, so `BookingService::new` takes an
@@ -603,11 +740,78 @@ impl<S: BookingStore + ?Sized> BookingStore for std::sync::Arc<S> {
             .booked_starts(organizer, event_type, range, now)
             .await
     }
-    async fn cancel_booking(
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
+        (**self).cancel_booking(cancel).await
+    }
+    async fn set_api_token_hash(
         &self,
-        id: BookingId,
-        at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
-        (**self).cancel_booking(id, at).await
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        (**self).set_api_token_hash(organizer, hash).await
+    }
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).events_after(after, limit).await
+    }
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).undispatched_events(limit).await
+    }
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError> {
+        (**self).dispatch_events(dispatched, jobs).await
+    }
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        (**self).claim_jobs(queue, now, limit, lease_until).await
+    }
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        (**self).finish_job(id, result, now).await
+    }
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        (**self).jobs(organizer, queue, target, limit).await
+    }
+    async fn put_record(&self, record: Record) -> Result<(), StoreError> {
+        (**self).put_record(record).await
+    }
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        (**self).record(kind, id).await
+    }
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError> {
+        (**self).record_by_lookup(kind, lookup, now).await
+    }
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        (**self).records(organizer, kind, now).await
+    }
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        (**self).delete_record(kind, id).await
     }
 }

@@ -9,13 +9,17 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::lock_state;
 use crate::booking::{Booking, BookingId, LimitCheck, NewBooking};
+use crate::event::{EventId, EventRecord, StoredEvent};
 use crate::event_type::EventTypeId;
 use crate::hold::{Hold, HoldId, NewHold};
 use crate::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId};
+use crate::queue::{Job, JobId, JobResult, JobStatus, NewJob};
+use crate::record::Record;
 use crate::secret::TokenHash;
 use crate::store::{
-    BookingPage, BookingQuery, BookingStore, ConfigChange, OrganizerConfig, Reschedule, StoreError,
+    BookingPage, BookingQuery, BookingStore, Cancellation, ConfigChange, OrganizerConfig,
+    Reschedule, StoreError,
 };
 use crate::time::TimeRange;
 
@@ -56,6 +60,11 @@ struct StoreState {
     /// Holds, expired ones included until purged or replaced.
     holds: HashMap<HoldId, Hold>,
     keys: HashMap<(OrganizerId, String, TokenHash), KeyRecord>,
+    /// The event log, in commit order, with whether each was dispatched.
+    events: Vec<(StoredEvent, bool)>,
+    /// Jobs in enqueue order, with the lease each holds.
+    jobs: Vec<(Job, Option<DateTime<Utc>>)>,
+    records: HashMap<(String, String), Record>,
 }
 
 impl StoreState {
@@ -160,6 +169,13 @@ impl StoreState {
         Ok(())
     }
 
+    fn log_event(&mut self, event: Option<EventRecord>) {
+        if let Some(record) = event {
+            let seq = self.events.len() as u64 + 1;
+            self.events.push((StoredEvent { seq, record }, false));
+        }
+    }
+
     fn complete_key(&mut self, completion: &IdempotencyCompletion) {
         if let Some(record) = self.keys.get_mut(&key_of(&completion.scope)) {
             record.outcome = Some(completion.outcome.clone());
@@ -195,6 +211,11 @@ impl StoreState {
     /// Checks `changes` against `config` as it would become, without
     /// writing: slugs unique, deleted schedules unused.
     fn check_config(config: &OrganizerConfig) -> Result<(), StoreError> {
+        if config.schedules.iter().filter(|s| s.is_default).count() > 1 {
+            return Err(StoreError::Unstorable(
+                "an organizer has at most one default schedule".to_owned(),
+            ));
+        }
         let mut slugs = std::collections::HashSet::new();
         for event_type in &config.event_types {
             if !slugs.insert(event_type.slug.as_str()) {
@@ -347,8 +368,8 @@ impl BookingStore for MemoryStore {
                 }
                 ConfigChange::DeleteEventType(id) => config.event_types.retain(|e| e.id != id),
             }
+            StoreState::check_config(&config)?;
         }
-        StoreState::check_config(&config)?;
         config.schedules.sort_by_key(|s| s.id);
         config.event_types.sort_by_key(|e| e.id);
         config.version += 1;
@@ -408,7 +429,16 @@ impl BookingStore for MemoryStore {
         if let Some(completion) = &booking.idempotency {
             state.complete_key(completion);
         }
-        let stored = Booking::from_new(booking);
+        let event_type_exists = state
+            .configs
+            .get(&booking.organizer_id)
+            .is_some_and(|c| c.event_types.iter().any(|e| e.id == booking.event_type_id));
+        let event = booking.event.clone();
+        let mut stored = Booking::from_new(booking);
+        if !event_type_exists {
+            stored.event_type_id = None;
+        }
+        state.log_event(event);
         state.index(&stored);
         state.bookings.insert(stored.id, stored.clone());
         Ok(stored)
@@ -531,6 +561,7 @@ impl BookingStore for MemoryStore {
         };
         state.index(&moved);
         state.bookings.insert(moved.id, moved.clone());
+        state.log_event(change.event);
         Ok(moved)
     }
 
@@ -656,12 +687,9 @@ impl BookingStore for MemoryStore {
         Ok((before - state.keys.len() - state.holds.len()) as u64)
     }
 
-    async fn cancel_booking(
-        &self,
-        id: BookingId,
-        at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
         let mut state = lock_state(&self.state);
+        let id = cancel.id;
         let booking = state
             .bookings
             .get(&id)
@@ -670,14 +698,256 @@ impl BookingStore for MemoryStore {
         if let Some(cancelled_at) = booking.deleted_at {
             return Err(StoreError::AlreadyCancelled { id, cancelled_at });
         }
+        if cancel
+            .expected_sequence
+            .is_some_and(|expected| expected != booking.sequence)
+        {
+            return Err(StoreError::BookingChanged(id));
+        }
         state.unindex(&booking);
         let cancelled = Booking {
-            deleted_at: Some(at),
-            updated_at: at,
+            deleted_at: Some(cancel.at),
+            updated_at: cancel.at,
             sequence: booking.sequence + 1,
             ..booking
         };
         state.bookings.insert(id, cancelled.clone());
+        state.log_event(cancel.event);
         Ok(cancelled)
+    }
+
+    async fn set_api_token_hash(
+        &self,
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let Some(current) = state.organizers.get(&organizer).map(|o| o.api_token_hash) else {
+            return Err(StoreError::OrganizerNotFound(organizer));
+        };
+        state.tokens.remove(&current);
+        state.tokens.insert(hash, organizer);
+        if let Some(found) = state.organizers.get_mut(&organizer) {
+            found.api_token_hash = hash;
+        }
+        Ok(())
+    }
+
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .events
+            .iter()
+            .filter(|(e, _)| e.seq > after)
+            .take(limit as usize)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .events
+            .iter()
+            .filter(|(_, dispatched)| !dispatched)
+            .take(limit as usize)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError> {
+        let mut state = lock_state(&self.state);
+        for job in jobs {
+            let exists = state.jobs.iter().any(|(j, _)| {
+                j.queue == job.queue && j.event_id == job.event_id && j.target == job.target
+            });
+            if !exists {
+                state.jobs.push((
+                    Job {
+                        id: job.id,
+                        queue: job.queue,
+                        organizer_id: job.organizer_id,
+                        event_id: job.event_id,
+                        booking_id: job.booking_id,
+                        target: job.target,
+                        payload: job.payload,
+                        status: JobStatus::Pending,
+                        attempts: 0,
+                        run_at: job.run_at,
+                        last_error: None,
+                        last_status: None,
+                        created_at: job.run_at,
+                        updated_at: job.run_at,
+                    },
+                    None,
+                ));
+            }
+        }
+        let mut marked = 0;
+        for (event, done) in state.events.iter_mut() {
+            if !*done && dispatched.contains(&event.record.id) {
+                *done = true;
+                marked += 1;
+            }
+        }
+        Ok(marked)
+    }
+
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut state = lock_state(&self.state);
+        let mut claimed = Vec::new();
+        for i in 0..state.jobs.len() {
+            if claimed.len() >= limit as usize {
+                break;
+            }
+            let (job, lease) = &state.jobs[i];
+            let due = job.queue == queue
+                && job.status == JobStatus::Pending
+                && job.run_at <= now
+                && lease.is_none_or(|until| until <= now);
+            let first_in_line = !state.jobs[..i].iter().any(|(earlier, _)| {
+                earlier.queue == job.queue
+                    && earlier.booking_id == job.booking_id
+                    && earlier.target == job.target
+                    && earlier.status == JobStatus::Pending
+            });
+            if due && first_in_line {
+                let (job, lease) = &mut state.jobs[i];
+                job.attempts += 1;
+                job.updated_at = now;
+                *lease = Some(lease_until);
+                claimed.push(job.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let Some((job, lease)) = state.jobs.iter_mut().find(|(j, _)| j.id == id) else {
+            return Err(StoreError::Corrupt(format!("no job {id}")));
+        };
+        *lease = None;
+        job.updated_at = now;
+        match result {
+            JobResult::Done { status } => {
+                job.status = JobStatus::Done;
+                job.last_status = status;
+                job.last_error = None;
+                job.run_at = now;
+            }
+            JobResult::Retry { at, error, status } => {
+                job.run_at = at;
+                job.last_error = Some(error);
+                job.last_status = status;
+            }
+            JobResult::Dead { error, status } => {
+                job.status = JobStatus::Dead;
+                job.run_at = now;
+                job.last_error = Some(error);
+                job.last_status = status;
+            }
+        }
+        Ok(())
+    }
+
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .jobs
+            .iter()
+            .rev()
+            .map(|(j, _)| j)
+            .filter(|j| {
+                j.organizer_id == organizer
+                    && j.queue == queue
+                    && target.is_none_or(|t| j.target == t)
+            })
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn put_record(&self, record: Record) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        if let Some(lookup) = &record.lookup
+            && state.records.values().any(|r| {
+                r.kind == record.kind && r.id != record.id && r.lookup.as_ref() == Some(lookup)
+            })
+        {
+            return Err(StoreError::Conflict);
+        }
+        state
+            .records
+            .insert((record.kind.clone(), record.id.clone()), record);
+        Ok(())
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .records
+            .get(&(kind.to_owned(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .records
+            .values()
+            .find(|r| r.kind == kind && r.lookup.as_deref() == Some(lookup) && r.is_live_at(now))
+            .cloned())
+    }
+
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let state = lock_state(&self.state);
+        let mut found: Vec<Record> = state
+            .records
+            .values()
+            .filter(|r| r.organizer_id == organizer && r.kind == kind && r.is_live_at(now))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        let mut state = lock_state(&self.state);
+        Ok(state
+            .records
+            .remove(&(kind.to_owned(), id.to_owned()))
+            .is_some())
     }
 }

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 
 use crate::availability::{SlotRules, Taken, check_booking, counted_range_for};
 use crate::booking::{Booking, BookingId, BookingRequest, BookingTime, NewBooking};
+use crate::event::{BookingEvent, BookingEventKind, Canceller, EventId};
 use crate::hold::Hold;
 use crate::idempotency::{
     IdempotencyCompletion, IdempotencyKey, Recorded, derived_cancel_token, fingerprint,
@@ -13,7 +14,7 @@ use crate::lock::SlotKey;
 use crate::organizer::{Organizer, OrganizerRef};
 use crate::provider::AvailabilityProvider as _;
 use crate::secret::{SecretToken, TokenHash};
-use crate::store::{BookingQuery, Reschedule};
+use crate::store::{BookingQuery, Cancellation, Reschedule, StoreError};
 use crate::time::{TimeRange, local_days_range};
 use crate::validation::{Field, ValidationErrors};
 
@@ -46,6 +47,22 @@ pub(super) fn meeting(
             TimeRange::starting_at(start, duration.unwrap_or(default_length))
                 .map_err(ServiceError::InvalidTimeRange)
         }
+    }
+}
+
+/// How often a cancellation is retried when the booking keeps changing.
+const MAX_CANCEL_ATTEMPTS: usize = 3;
+
+/// A new event of `kind` about `booking` (as the change leaves it).
+fn event_of(kind: BookingEventKind, booking: Booking, at: DateTime<Utc>) -> BookingEvent {
+    BookingEvent {
+        seq: 0,
+        id: EventId::generate(),
+        kind,
+        occurred_at: at,
+        booking,
+        previous_time: None,
+        cancelled_by: None,
     }
 }
 
@@ -210,9 +227,11 @@ impl BookingService {
             limits: rules.limit_checks(time.start()),
             replaces_hold: replaced.map(|h| h.id),
             idempotency: None,
+            event: None,
         };
+        let snapshot = Booking::from_new(new.clone());
+        new.event = Some(event_of(BookingEventKind::Created, snapshot.clone(), now).to_record());
         if let Some((_, scope)) = key {
-            let snapshot = Booking::from_new(new.clone());
             new.idempotency = Some(IdempotencyCompletion {
                 scope,
                 outcome: Recorded::Created { booking: snapshot }.to_text(),
@@ -369,6 +388,17 @@ impl BookingService {
         remove_one(&mut resolved.booked, &booking.start_time());
         let rules = self.check_slot(&resolved, time, now).await?;
         let event_type = rules.event_type();
+        let snapshot = Booking {
+            time,
+            buffer_before: event_type.buffer_before,
+            buffer_after: event_type.buffer_after,
+            updated_at: now,
+            sequence: booking.sequence + 1,
+            rescheduled_from: Some(booking.time),
+            ..booking.clone()
+        };
+        let mut event = event_of(BookingEventKind::Rescheduled, snapshot, now);
+        event.previous_time = Some(booking.time);
         let moved = self
             .store
             .reschedule_booking(Reschedule {
@@ -380,6 +410,7 @@ impl BookingService {
                 buffer_after: event_type.buffer_after,
                 limits: rules.limit_checks(time.start()),
                 at: now,
+                event: Some(event.to_record()),
             })
             .await?;
         Ok(Rescheduled {
@@ -475,8 +506,8 @@ impl BookingService {
         id: BookingId,
         credential: &Credential,
     ) -> Result<Cancelled, ServiceError> {
-        self.authorized_booking(id, credential).await?;
-        self.cancel_now(id).await
+        let booking = self.authorized_booking(id, credential).await?;
+        self.cancel_now(booking, credential).await
     }
 
     /// [`cancel_booking`](Self::cancel_booking) under an idempotency key: a
@@ -512,7 +543,7 @@ impl BookingService {
                 _ => Err(ServiceError::IdempotencyKeyReused),
             },
             Claimed::Fresh(scope) => {
-                let result = self.cancel_now(id).await;
+                let result = self.cancel_now(booking, credential).await;
                 self.finish_key(&scope, &result, |done| Recorded::Cancelled {
                     booking: done.booking.clone(),
                     cancelled_at: done.cancelled_at,
@@ -523,14 +554,52 @@ impl BookingService {
         }
     }
 
-    async fn cancel_now(&self, id: BookingId) -> Result<Cancelled, ServiceError> {
-        let cancelled_at = self.now();
-        let booking = self.store.cancel_booking(id, cancelled_at).await?;
-        Ok(Cancelled {
-            booking,
-            cancelled_at,
-            replayed: false,
-        })
+    /// Cancels `booking` as last read, with its `booking.cancelled` event;
+    /// when it changed in between (moved, cancelled), reads it again.
+    async fn cancel_now(
+        &self,
+        mut booking: Booking,
+        credential: &Credential,
+    ) -> Result<Cancelled, ServiceError> {
+        let cancelled_by = match credential {
+            Credential::Organizer(_) => Canceller::Organizer,
+            Credential::CancelToken(_) => Canceller::Attendee,
+        };
+        for _ in 0..MAX_CANCEL_ATTEMPTS {
+            let cancelled_at = self.now();
+            let snapshot = Booking {
+                deleted_at: Some(cancelled_at),
+                updated_at: cancelled_at,
+                sequence: booking.sequence + 1,
+                ..booking.clone()
+            };
+            let mut event = event_of(BookingEventKind::Cancelled, snapshot, cancelled_at);
+            event.cancelled_by = Some(cancelled_by);
+            let cancellation = Cancellation {
+                id: booking.id,
+                at: cancelled_at,
+                expected_sequence: Some(booking.sequence),
+                event: Some(event.to_record()),
+            };
+            match self.store.cancel_booking(cancellation).await {
+                Ok(cancelled) => {
+                    return Ok(Cancelled {
+                        booking: cancelled,
+                        cancelled_at,
+                        replayed: false,
+                    });
+                }
+                Err(StoreError::BookingChanged(_)) => {
+                    booking = self
+                        .store
+                        .booking(booking.id)
+                        .await?
+                        .ok_or(ServiceError::NotFound)?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ServiceError::ConcurrentUpdate)
     }
 
     /// The booking, if `credential` may act on it.

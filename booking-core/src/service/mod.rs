@@ -72,13 +72,17 @@ mod event_types;
 mod holds;
 mod idempotent;
 mod organizers;
+mod outbox;
 mod schedules;
+mod sessions;
 mod settings;
 mod slot_lock;
 mod slots;
 
 pub use credential::Credential;
 pub use error::ServiceError;
+pub use outbox::{BookingEvents, DEFAULT_LEASE, EventDelivery, EventSink, job_for};
+pub use sessions::{SessionPolicy, StartedSession};
 pub use slots::SlotQuery;
 
 /// Tunables of a [`BookingService`].
@@ -293,6 +297,9 @@ pub struct BookingService {
     config: ServiceConfig,
     organizer_ids: Arc<slot_lock::OrganizerIds>,
     secret: Option<Arc<[u8]>>,
+    sinks: Vec<Arc<dyn outbox::EventSink>>,
+    retries: Arc<crate::queue::RetrySchedule>,
+    sessions: SessionPolicy,
 }
 
 impl std::fmt::Debug for BookingService {
@@ -324,6 +331,9 @@ impl BookingService {
             config: ServiceConfig::default(),
             organizer_ids: Arc::default(),
             secret: None,
+            sinks: Vec::new(),
+            retries: Arc::default(),
+            sessions: SessionPolicy::default(),
         }
     }
 

@@ -109,6 +109,7 @@ pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: 
         limits: Vec::new(),
         replaces_hold: None,
         idempotency: None,
+        event: None,
     }
 }
 

@@ -130,7 +130,14 @@ macro_rules! store_conformance_tests {
             idempotency_keys_are_claimed_once,
             a_booking_completes_its_key_atomically,
             racing_claims_have_one_winner,
-            idempotent_bookings_race_to_one
+            idempotent_bookings_race_to_one,
+            events_are_written_with_their_change,
+            events_are_dispatched_into_jobs_once,
+            jobs_are_claimed_once_in_order_and_finished,
+            racing_workers_claim_each_job_once,
+            records_round_trip_and_expire,
+            api_tokens_can_be_replaced,
+            a_consumer_gets_every_event_in_order
         );
 
         #[test]

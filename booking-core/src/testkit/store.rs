@@ -19,8 +19,8 @@ use crate::organizer::{NewOrganizer, OrganizerId, OrganizerRef};
 use crate::schedule::{Schedule, ScheduleId};
 use crate::secret::TokenHash;
 use crate::service::{BookingService, ServiceError};
-use crate::store::Reschedule;
 use crate::store::{BookingQuery, BookingStore, ConfigChange, ContextQuery, StoreError};
+use crate::store::{Cancellation, Reschedule};
 use crate::time::{ManualClock, TimeRange};
 
 use super::fixtures::{
@@ -467,7 +467,10 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
         .await
         .unwrap();
     let first = created() + Duration::hours(1);
-    let cancelled = store.cancel_booking(booking.id, first).await.unwrap();
+    let cancelled = store
+        .cancel_booking(Cancellation::new(booking.id, first))
+        .await
+        .unwrap();
     assert_eq!(cancelled.deleted_at, Some(first));
     assert_eq!(cancelled.updated_at, first);
     assert_eq!(
@@ -476,7 +479,7 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
         "cancelling adds one to the sequence"
     );
     let second = store
-        .cancel_booking(booking.id, first + Duration::hours(1))
+        .cancel_booking(Cancellation::new(booking.id, first + Duration::hours(1)))
         .await;
     assert!(
         matches!(second, Err(StoreError::AlreadyCancelled { id, cancelled_at }) if id == booking.id && cancelled_at == first),
@@ -498,7 +501,10 @@ pub async fn cancelled_bookings_free_their_time(store: Arc<dyn BookingStore>) {
         .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 5, 5))
         .await
         .unwrap();
-    store.cancel_booking(first.id, created()).await.unwrap();
+    store
+        .cancel_booking(Cancellation::new(first.id, created()))
+        .await
+        .unwrap();
     let window = range(at(0, 0), 24 * 60);
     assert!(
         store
@@ -525,7 +531,7 @@ pub async fn unknown_organizer_or_booking_is_reported(store: Arc<dyn BookingStor
     );
     let missing = BookingId::generate();
     assert!(
-        matches!(store.cancel_booking(missing, created()).await, Err(StoreError::BookingNotFound(id)) if id == missing)
+        matches!(store.cancel_booking(Cancellation::new(missing, created())).await, Err(StoreError::BookingNotFound(id)) if id == missing)
     );
     assert_eq!(store.organizer_config(ghost).await.unwrap(), None);
 }
@@ -557,7 +563,10 @@ pub async fn list_pages_and_counts_in_the_store(store: Arc<dyn BookingStore>) {
         .insert_booking(new_booking(ada.id, range(at(23, 0), 30), 0, 0))
         .await
         .unwrap();
-    store.cancel_booking(cancelled.id, created()).await.unwrap();
+    store
+        .cancel_booking(Cancellation::new(cancelled.id, created()))
+        .await
+        .unwrap();
 
     let page = |starts_within, limit, offset| BookingQuery {
         starts_within,
@@ -852,7 +861,10 @@ pub async fn booked_starts_count_one_event_type(store: Arc<dyn BookingStore>) {
         .insert_booking(new_booking(ada.id, range(at(11, 0), 30), 0, 0))
         .await
         .unwrap();
-    store.cancel_booking(cancelled.id, created()).await.unwrap();
+    store
+        .cancel_booking(Cancellation::new(cancelled.id, created()))
+        .await
+        .unwrap();
     store
         .insert_booking(NewBooking {
             event_type_id: other.id,
@@ -913,7 +925,10 @@ pub async fn limits_are_checked_with_the_insert(store: Arc<dyn BookingStore>) {
         matches!(third, Err(StoreError::LimitReached(LimitPeriod::Day))),
         "the day is full, got {third:?}"
     );
-    store.cancel_booking(second.id, created()).await.unwrap();
+    store
+        .cancel_booking(Cancellation::new(second.id, created()))
+        .await
+        .unwrap();
     store
         .insert_booking(limited(at(11, 0), vec![per_day(2)]))
         .await
@@ -1163,6 +1178,7 @@ fn move_to(booking: &Booking, time: TimeRange) -> Reschedule {
         buffer_after: Duration::zero(),
         limits: Vec::new(),
         at: created() + Duration::minutes(1),
+        event: None,
     }
 }
 
@@ -1222,7 +1238,10 @@ pub async fn reschedule_moves_a_booking_in_place(store: Arc<dyn BookingStore>) {
         .await;
     assert!(matches!(stale, Err(StoreError::BookingChanged(id)) if id == booking.id));
     // Cancelled and unknown bookings do not move.
-    store.cancel_booking(other.id, created()).await.unwrap();
+    store
+        .cancel_booking(Cancellation::new(other.id, created()))
+        .await
+        .unwrap();
     let cancelled = store.booking(other.id).await.unwrap().unwrap();
     assert!(matches!(
         store
@@ -1875,4 +1894,477 @@ pub async fn idempotent_bookings_race_to_one(store: Arc<dyn BookingStore>) {
         .cancel_booking(first.id, &crate::service::Credential::cancel_token(token))
         .await
         .expect("the replayed cancel token works");
+}
+
+// ------------------------------------------------------------------ outbox
+
+fn event_record(
+    booking: &Booking,
+    kind: crate::event::BookingEventKind,
+) -> crate::event::EventRecord {
+    crate::event::BookingEvent {
+        seq: 0,
+        id: crate::event::EventId::generate(),
+        kind,
+        occurred_at: created(),
+        booking: booking.clone(),
+        previous_time: None,
+        cancelled_by: None,
+    }
+    .to_record()
+}
+
+fn job(event: &crate::event::StoredEvent, queue: &str, target: &str) -> crate::queue::NewJob {
+    crate::queue::NewJob {
+        id: crate::queue::JobId::generate(),
+        queue: queue.into(),
+        organizer_id: event.record.organizer_id,
+        event_id: event.record.id,
+        booking_id: event.record.booking_id,
+        target: target.into(),
+        payload: format!("{}:{target}", event.record.kind),
+        run_at: created(),
+    }
+}
+
+/// An event is written exactly with its change: with an insert, a move and
+/// a cancellation that succeed, never with one that is refused; numbered in
+/// order and read back verbatim.
+pub async fn events_are_written_with_their_change(store: Arc<dyn BookingStore>) {
+    use crate::event::BookingEventKind::{Cancelled, Created, Rescheduled};
+    let ada = organizer(&*store, "ada").await;
+    let mut first = new_booking(ada.id, range(at(10, 0), 60), 0, 0);
+    let created_event = event_record(&Booking::from_new(first.clone()), Created);
+    first.event = Some(created_event.clone());
+    let booking = store.insert_booking(first).await.unwrap();
+    let mut refused = new_booking(ada.id, range(at(10, 30), 60), 0, 0);
+    refused.event = Some(event_record(&Booking::from_new(refused.clone()), Created));
+    assert!(matches!(
+        store.insert_booking(refused).await,
+        Err(StoreError::Conflict)
+    ));
+    let moved_event = event_record(&booking, Rescheduled);
+    let moved = store
+        .reschedule_booking(Reschedule {
+            event: Some(moved_event.clone()),
+            ..move_to(&booking, range(at(11, 0), 60))
+        })
+        .await
+        .unwrap();
+    let refused_move = Reschedule {
+        event: Some(event_record(&moved, Rescheduled)),
+        ..move_to(&booking, range(at(12, 0), 60))
+    };
+    assert!(matches!(
+        store.reschedule_booking(refused_move).await,
+        Err(StoreError::BookingChanged(_))
+    ));
+    let stale_cancel = Cancellation {
+        expected_sequence: Some(0),
+        event: Some(event_record(&moved, Cancelled)),
+        ..Cancellation::new(booking.id, created())
+    };
+    assert!(matches!(
+        store.cancel_booking(stale_cancel).await,
+        Err(StoreError::BookingChanged(_))
+    ));
+    let cancel_event = event_record(&moved, Cancelled);
+    let cancelled = store
+        .cancel_booking(Cancellation {
+            expected_sequence: Some(1),
+            event: Some(cancel_event.clone()),
+            ..Cancellation::new(booking.id, created())
+        })
+        .await
+        .unwrap();
+    assert_eq!(cancelled.sequence, 2);
+    let events = store.events_after(0, 100).await.unwrap();
+    let records: Vec<_> = events.iter().map(|e| e.record.clone()).collect();
+    assert_eq!(
+        records,
+        vec![created_event, moved_event, cancel_event],
+        "exactly the committed changes' events, verbatim, in order"
+    );
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(
+        store.events_after(events[1].seq, 100).await.unwrap(),
+        events[2..].to_vec()
+    );
+}
+
+/// Dispatching writes each (queue, event, target) job once and marks the
+/// events, however often it runs; only undispatched events come back.
+pub async fn events_are_dispatched_into_jobs_once(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    for hour in [9, 10] {
+        let mut booking = new_booking(ada.id, range(at(hour, 0), 30), 0, 0);
+        booking.event = Some(event_record(
+            &Booking::from_new(booking.clone()),
+            crate::event::BookingEventKind::Created,
+        ));
+        store.insert_booking(booking).await.unwrap();
+    }
+    let pending = store.undispatched_events(10).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    let jobs: Vec<_> = pending
+        .iter()
+        .flat_map(|e| {
+            [
+                job(e, "webhook", "a"),
+                job(e, "webhook", "b"),
+                job(e, "email", ""),
+            ]
+        })
+        .collect();
+    let ids: Vec<_> = pending.iter().map(|e| e.record.id).collect();
+    assert_eq!(store.dispatch_events(&ids, jobs.clone()).await.unwrap(), 2);
+    // A second dispatcher with the same events and jobs changes nothing.
+    let again: Vec<_> = pending.iter().map(|e| job(e, "webhook", "a")).collect();
+    assert_eq!(store.dispatch_events(&ids, again).await.unwrap(), 0);
+    assert!(store.undispatched_events(10).await.unwrap().is_empty());
+    let webhooks = store.jobs(ada.id, "webhook", None, 100).await.unwrap();
+    assert_eq!(webhooks.len(), 4, "one job per queue, event and target");
+    assert_eq!(
+        store
+            .jobs(ada.id, "webhook", Some("a"), 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.jobs(ada.id, "email", None, 100).await.unwrap().len(),
+        2
+    );
+    let job = &webhooks[0];
+    assert_eq!(
+        (job.status, job.attempts, job.last_error.as_deref()),
+        (crate::queue::JobStatus::Pending, 0, None)
+    );
+}
+
+/// Claiming leases a job to one worker; jobs of one booking and target go
+/// in order; done, retried and dead outcomes are recorded.
+pub async fn jobs_are_claimed_once_in_order_and_finished(store: Arc<dyn BookingStore>) {
+    use crate::queue::{JobResult, JobStatus};
+    let ada = organizer(&*store, "ada").await;
+    let mut booking = new_booking(ada.id, range(at(9, 0), 30), 0, 0);
+    let stored = Booking::from_new(booking.clone());
+    booking.event = Some(event_record(
+        &stored,
+        crate::event::BookingEventKind::Created,
+    ));
+    store.insert_booking(booking).await.unwrap();
+    let cancel_event = event_record(&stored, crate::event::BookingEventKind::Cancelled);
+    store
+        .cancel_booking(Cancellation {
+            event: Some(cancel_event),
+            ..Cancellation::new(stored.id, created())
+        })
+        .await
+        .unwrap();
+    let events = store.undispatched_events(10).await.unwrap();
+    let jobs: Vec<_> = events.iter().map(|e| job(e, "q", "t")).collect();
+    let ids: Vec<_> = events.iter().map(|e| e.record.id).collect();
+    store.dispatch_events(&ids, jobs).await.unwrap();
+    let t = created();
+    let lease = t + Duration::seconds(60);
+    let claimed = store.claim_jobs("q", t, 10, lease).await.unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "the second event's job waits for the first"
+    );
+    assert_eq!(claimed[0].event_id, events[0].record.id);
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(
+        store
+            .claim_jobs("q", t, 10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    assert!(
+        store
+            .claim_jobs("other", t, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The lease lapses: claimed again.
+    let again = store
+        .claim_jobs("q", lease, 10, lease + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    let retry_at = lease + Duration::minutes(5);
+    store
+        .finish_job(
+            again[0].id,
+            JobResult::Retry {
+                at: retry_at,
+                error: "HTTP 500".into(),
+                status: Some(500),
+            },
+            lease,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs("q", lease, 10, retry_at)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet, and it blocks the next"
+    );
+    let due = store
+        .claim_jobs("q", retry_at, 10, retry_at + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    store
+        .finish_job(due[0].id, JobResult::Done { status: Some(204) }, retry_at)
+        .await
+        .unwrap();
+    let second = store
+        .claim_jobs("q", retry_at, 10, retry_at + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].event_id, events[1].record.id);
+    store
+        .finish_job(
+            second[0].id,
+            JobResult::Dead {
+                error: "gone".into(),
+                status: Some(410),
+            },
+            retry_at,
+        )
+        .await
+        .unwrap();
+    let all = store.jobs(ada.id, "q", None, 10).await.unwrap();
+    assert_eq!(all[0].status, JobStatus::Dead);
+    assert_eq!(
+        (all[0].last_status, all[0].last_error.as_deref()),
+        (Some(410), Some("gone"))
+    );
+    assert_eq!(all[1].status, JobStatus::Done);
+    assert_eq!((all[1].attempts, all[1].last_status), (3, Some(204)));
+    assert!(
+        store
+            .claim_jobs(
+                "q",
+                retry_at + Duration::days(3),
+                10,
+                retry_at + Duration::days(4)
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// 16 workers claim at once: each job goes to exactly one of them.
+pub async fn racing_workers_claim_each_job_once(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    for i in 0..24 {
+        let mut booking = new_booking(
+            ada.id,
+            range(at(0, 0) + Duration::minutes(30 * i), 30),
+            0,
+            0,
+        );
+        booking.event = Some(event_record(
+            &Booking::from_new(booking.clone()),
+            crate::event::BookingEventKind::Created,
+        ));
+        store.insert_booking(booking).await.unwrap();
+    }
+    let events = store.undispatched_events(100).await.unwrap();
+    let jobs: Vec<_> = events.iter().map(|e| job(e, "race", "")).collect();
+    let ids: Vec<_> = events.iter().map(|e| e.record.id).collect();
+    store.dispatch_events(&ids, jobs).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .claim_jobs("race", created(), 5, created() + Duration::seconds(60))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for task in tasks {
+        claimed.extend(task.await.unwrap().into_iter().map(|j| j.id));
+    }
+    let total = claimed.len();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), total, "no job claimed twice");
+    assert_eq!(total, 24, "every job claimed");
+}
+
+/// Records round trip; lookups are unique per kind and expire; listing is
+/// per organizer and kind.
+pub async fn records_round_trip_and_expire(store: Arc<dyn BookingStore>) {
+    use crate::record::Record;
+    let ada = organizer(&*store, "ada").await;
+    let bob = organizer(&*store, "bob").await;
+    let record =
+        |kind: &str, id: &str, owner: OrganizerId, lookup: Option<&str>, expires: Option<i64>| {
+            Record {
+                kind: kind.into(),
+                id: id.into(),
+                organizer_id: owner,
+                lookup: lookup.map(str::to_owned),
+                data: format!("{{\"id\": \"{id}\", \"text\": \"'quoted' 🎉\"}}"),
+                created_at: created() + Duration::seconds(id.len() as i64),
+                expires_at: expires.map(|m| created() + Duration::minutes(m)),
+            }
+        };
+    let s1 = record("session", "s1", ada.id, Some("hash-1"), Some(60));
+    store.put_record(s1.clone()).await.unwrap();
+    store
+        .put_record(record("session", "s22", ada.id, Some("hash-2"), Some(5)))
+        .await
+        .unwrap();
+    store
+        .put_record(record("session", "s333", bob.id, Some("hash-3"), None))
+        .await
+        .unwrap();
+    store
+        .put_record(record("webhook", "w1", ada.id, Some("hash-1"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.record("session", "s1").await.unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(store.record("session", "nope").await.unwrap(), None);
+    assert_eq!(
+        store
+            .record_by_lookup("session", "hash-1", created())
+            .await
+            .unwrap(),
+        Some(s1.clone())
+    );
+    assert!(
+        matches!(
+            store
+                .put_record(record("session", "s4444", bob.id, Some("hash-1"), None))
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "lookups are unique within a kind"
+    );
+    let later = created() + Duration::minutes(10);
+    assert_eq!(
+        store
+            .record_by_lookup("session", "hash-2", later)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    let listed: Vec<String> = store
+        .records(ada.id, "session", later)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(listed, ["s1"]);
+    let mut replaced = s1.clone();
+    replaced.data = "{}".into();
+    store.put_record(replaced.clone()).await.unwrap();
+    assert_eq!(store.record("session", "s1").await.unwrap(), Some(replaced));
+    assert!(store.delete_record("session", "s1").await.unwrap());
+    assert!(!store.delete_record("session", "s1").await.unwrap());
+    assert_eq!(
+        store
+            .record_by_lookup("session", "hash-1", created())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A new API token hash replaces the old one for lookups at once.
+pub async fn api_tokens_can_be_replaced(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let new = TokenHash::of("rotated");
+    store.set_api_token_hash(ada.id, new).await.unwrap();
+    assert_eq!(
+        store
+            .organizer_by_token_hash(&TokenHash::of("ada"))
+            .await
+            .unwrap(),
+        None
+    );
+    let found = store.organizer_by_token_hash(&new).await.unwrap().unwrap();
+    assert_eq!((found.id, found.api_token_hash), (ada.id, new));
+    assert!(matches!(
+        store.set_api_token_hash(OrganizerId::generate(), new).await,
+        Err(StoreError::OrganizerNotFound(_))
+    ));
+}
+
+/// Through the service: an application's consumer gets a booking's created,
+/// rescheduled and cancelled events in order, each until acknowledged.
+pub async fn a_consumer_gets_every_event_in_order(store: Arc<dyn BookingStore>) {
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let service = BookingService::new(store.clone())
+        .with_clock(clock.clone())
+        .with_event_consumer("app");
+    organizer_in(&*store, "events", chrono_tz::America::New_York).await;
+    let slot = TimeRange::starting_at(at(14, 0), Duration::minutes(45)).unwrap();
+    let created_booking = service
+        .create_booking(BookingRequest::new(
+            "events",
+            slot,
+            Attendee::new("Grace", "grace@example.com"),
+        ))
+        .await
+        .unwrap();
+    let token = crate::service::Credential::from(&created_booking.cancel_token);
+    let later = TimeRange::starting_at(at(16, 0), Duration::minutes(45)).unwrap();
+    service
+        .reschedule(
+            crate::service::RescheduleRequest::new(created_booking.booking.id, later),
+            &token,
+        )
+        .await
+        .unwrap();
+    service
+        .cancel_booking(created_booking.booking.id, &token)
+        .await
+        .unwrap();
+    let events = service.events("app");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let batch = events.next(10).await.unwrap();
+        assert_eq!(batch.len(), 1, "one event of a booking at a time");
+        let event = &batch[0].event;
+        seen.push((event.kind, event.booking.sequence));
+        if event.kind == crate::event::BookingEventKind::Rescheduled {
+            assert_eq!(event.previous_time, Some(slot));
+        }
+        // Not acknowledged: it comes back once its lease lapses.
+        clock.advance(Duration::seconds(61));
+        let again = events.next(10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].event.id, batch[0].event.id);
+        events.ack(&again[0]).await.unwrap();
+    }
+    use crate::event::BookingEventKind::{Cancelled, Created, Rescheduled};
+    assert_eq!(seen, [(Created, 0), (Rescheduled, 1), (Cancelled, 2)]);
+    assert!(events.next(10).await.unwrap().is_empty());
 }
