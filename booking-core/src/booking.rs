@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::event_type::{LimitPeriod, Slug};
-pub use crate::ids::{BookingId, EventTypeId, OrganizerId};
+use crate::idempotency::IdempotencyKey;
+pub use crate::ids::{BookingId, EventTypeId, HoldId, OrganizerId};
 use crate::organizer::{OrganizerRef, validate_username};
 use crate::secret::TokenHash;
 use crate::time::TimeRange;
@@ -79,6 +80,12 @@ pub struct Booking {
     pub updated_at: DateTime<Utc>,
     /// When it was cancelled; `None` while active.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// 0 when made, one more on every reschedule and on cancellation: the
+    /// `SEQUENCE` calendar invitations need to replace older versions.
+    pub sequence: u32,
+    /// The meeting's time before its last reschedule; `None` if it never
+    /// moved.
+    pub rescheduled_from: Option<TimeRange>,
 }
 
 impl Booking {
@@ -100,6 +107,8 @@ impl Booking {
             created_at: new.created_at,
             updated_at: new.created_at,
             deleted_at: None,
+            sequence: 0,
+            rescheduled_from: None,
         }
     }
 
@@ -173,6 +182,14 @@ pub struct NewBooking {
     /// Limits the store must check atomically with the insert (bookings of
     /// `event_type_id` only); empty when the event type has none.
     pub limits: Vec<LimitCheck>,
+    /// The hold this booking replaces, atomically: the hold (unexpired at
+    /// `created_at`) stops existing and does not block the booking.
+    pub replaces_hold: Option<HoldId>,
+    /// The idempotency record to complete in the same atomic step, so a
+    /// retried request finds the booking.
+    pub idempotency: Option<crate::idempotency::IdempotencyCompletion>,
+    /// The `booking.created` event to write in the same atomic step.
+    pub event: Option<crate::event::EventRecord>,
 }
 
 impl NewBooking {
@@ -256,6 +273,12 @@ pub struct BookingRequest {
     pub description: Option<String>,
     /// Optional JSON object of extra data (at most 16 KiB).
     pub metadata: Option<Map<String, Value>>,
+    /// The token of the hold the attendee took on this slot, if any: the
+    /// hold becomes the booking.
+    pub hold_token: Option<String>,
+    /// Makes the request safe to retry: the same key with the same request
+    /// returns the first outcome again instead of booking twice.
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 impl BookingRequest {
@@ -274,7 +297,22 @@ impl BookingRequest {
             title: None,
             description: None,
             metadata: None,
+            hold_token: None,
+            idempotency_key: None,
         }
+    }
+
+    /// Books the slot held with this token (from
+    /// [`BookingService::hold_slot`](crate::BookingService::hold_slot)).
+    pub fn hold_token(mut self, token: impl Into<String>) -> Self {
+        self.hold_token = Some(token.into());
+        self
+    }
+
+    /// Makes the request idempotent under `key`.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
     }
 
     /// Books the event type with this slug.
@@ -427,6 +465,8 @@ mod tests {
             attendee: Attendee::new("", "x"),
             title: Some("x".repeat(MAX_TITLE_LEN + 1)),
             description: Some("d".repeat(MAX_DESCRIPTION_LEN + 1)),
+            hold_token: None,
+            idempotency_key: None,
             metadata: Some(
                 serde_json::json!({"blob": "x".repeat(MAX_METADATA_BYTES)})
                     .as_object()

@@ -44,6 +44,10 @@ pub const MAX_EVENT_DESCRIPTION_LEN: usize = 5_000;
 pub const MAX_LOCATION_LEN: usize = 500;
 /// The most event types one organizer may keep.
 pub const MAX_EVENT_TYPES: usize = 100;
+/// How long a hold lasts unless the event type says otherwise.
+pub const DEFAULT_HOLD_DURATION: Duration = Duration::minutes(5);
+/// The longest hold an event type may grant.
+pub const MAX_HOLD_DURATION: Duration = Duration::minutes(15);
 
 /// An event type's public name within its organizer: 1 to 64 lowercase
 /// ASCII letters, digits and `-`, as it appears in booking links
@@ -345,6 +349,14 @@ pub struct EventType {
     pub location: Option<Location>,
     /// Whether attendees can see and book it.
     pub active: bool,
+    /// How long a visitor may hold one of its slots while filling in the
+    /// form (at most 15 minutes); zero disables holds.
+    #[serde(with = "crate::time::serde_seconds", default = "default_hold_duration")]
+    pub hold_duration: Duration,
+}
+
+fn default_hold_duration() -> Duration {
+    DEFAULT_HOLD_DURATION
 }
 
 impl EventType {
@@ -379,6 +391,7 @@ impl EventType {
             schedule_id: self.schedule_id,
             location: self.location.clone(),
             active: self.active,
+            hold_duration: self.hold_duration,
         }
     }
 }
@@ -434,6 +447,10 @@ pub struct EventTypeDraft {
     pub location: Option<Location>,
     /// Whether attendees can see and book it.
     pub active: bool,
+    /// How long a visitor may hold a slot (0 to 15 minutes; 0 disables
+    /// holds).
+    #[serde(with = "crate::time::serde_seconds", default = "default_hold_duration")]
+    pub hold_duration: Duration,
 }
 
 impl EventTypeDraft {
@@ -455,6 +472,7 @@ impl EventTypeDraft {
             schedule_id: None,
             location: None,
             active: true,
+            hold_duration: DEFAULT_HOLD_DURATION,
         }
     }
 
@@ -523,6 +541,15 @@ impl EventTypeDraft {
         if let Some(location) = &self.location {
             errors.check(Field::Location, location.check());
         }
+        errors.check(
+            Field::HoldDuration,
+            check_length(
+                self.hold_duration,
+                Duration::zero(),
+                MAX_HOLD_DURATION,
+                "The hold duration",
+            ),
+        );
         errors.into_result(())
     }
 
@@ -586,6 +613,7 @@ impl EventTypeDraft {
             schedule_id: self.schedule_id,
             location: self.location,
             active: self.active,
+            hold_duration: self.hold_duration,
         })
     }
 }

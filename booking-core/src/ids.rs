@@ -78,6 +78,18 @@ ulid_id!(
     /// Identifies an event type (a kind of meeting an attendee can book).
     EventTypeId
 );
+ulid_id!(
+    /// Identifies a slot hold (a slot kept for a visitor for a few minutes).
+    HoldId
+);
+ulid_id!(
+    /// Identifies a booking event (stable across every delivery of it).
+    EventId
+);
+ulid_id!(
+    /// Identifies a job of the durable queue (one delivery of one event).
+    JobId
+);
 
 #[cfg(test)]
 mod tests {

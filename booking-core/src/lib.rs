@@ -91,12 +91,17 @@
 
 pub mod availability;
 pub mod booking;
+pub mod event;
 pub mod event_type;
+pub mod hold;
+pub mod idempotency;
 pub mod ids;
 pub mod lock;
 pub mod memory;
 pub mod organizer;
 pub mod provider;
+pub mod queue;
+pub mod record;
 pub mod schedule;
 pub mod secret;
 pub mod service;
@@ -114,10 +119,13 @@ pub use chrono_tz::Tz;
 
 pub use availability::SlotRefusal;
 pub use booking::{Attendee, Booking, BookingId, BookingRequest, BookingTime};
+pub use event::{BookingEvent, BookingEventKind};
 pub use event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeDraft, EventTypeId, LimitPeriod, Location,
     Slug,
 };
+pub use hold::{CreatedHold, Hold, HoldId, HoldRequest};
+pub use idempotency::IdempotencyKey;
 pub use lock::{LockError, SlotLock};
 pub use memory::MemoryLock;
 #[cfg(feature = "memory")]
@@ -127,8 +135,9 @@ pub use provider::{AvailabilityProvider, ProviderError};
 pub use schedule::{Schedule, ScheduleDraft, ScheduleId, WeeklyHours};
 pub use secret::SecretToken;
 pub use service::{
-    BookingList, BookingService, Cancelled, CreatedBooking, Credential, ListQuery, ServiceConfig,
-    ServiceError, SlotQuery,
+    BookingEvents, BookingList, BookingService, Cancelled, CreatedBooking, Credential,
+    EventDelivery, EventSink, ListQuery, RescheduleRequest, Rescheduled, ServiceConfig,
+    ServiceError, SessionPolicy, SlotQuery, StartedSession,
 };
 pub use settings::{OrganizerSettings, SettingsDraft};
 pub use store::{BookingStore, StoreError};

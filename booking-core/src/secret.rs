@@ -30,6 +30,12 @@ impl SecretToken {
         Ok(SecretToken(hex::encode(bytes)))
     }
 
+    /// A token made from 32 bytes computed elsewhere (a derivation), hex
+    /// encoded like a random one.
+    pub(crate) fn from_derived(bytes: &[u8; 32]) -> Self {
+        SecretToken(hex::encode(bytes))
+    }
+
     /// The secret text to give to its owner.
     pub fn expose(&self) -> &str {
         &self.0

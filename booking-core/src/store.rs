@@ -13,9 +13,14 @@ use std::error::Error as StdError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::booking::{Booking, BookingId, NewBooking};
+use crate::booking::{Booking, BookingId, LimitCheck, NewBooking};
+use crate::event::{EventId, EventRecord, StoredEvent};
 use crate::event_type::{EventType, EventTypeId, LimitPeriod, Slug};
+use crate::hold::{Hold, HoldId, NewHold};
+use crate::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerRef};
+use crate::queue::{Job, JobId, JobResult, NewJob};
+use crate::record::Record;
 use crate::schedule::{Schedule, ScheduleId};
 use crate::secret::TokenHash;
 use crate::time::TimeRange;
@@ -44,6 +49,16 @@ pub enum StoreError {
     /// No booking has this id.
     #[error("no booking with id {0}")]
     BookingNotFound(BookingId),
+    /// The booking changed (was moved or cancelled) since the version a
+    /// change was computed from; nothing was written.
+    #[error("booking {0} changed concurrently; read it again")]
+    BookingChanged(BookingId),
+    /// The client already keeps the most holds allowed on this organizer.
+    #[error("too many active holds; at most {0} at a time")]
+    TooManyHolds(u32),
+    /// No unexpired hold has this id and token.
+    #[error("no active hold {0} with this token")]
+    HoldNotFound(HoldId),
     /// The booking was cancelled before; nothing changed.
     #[error("booking {id} was already cancelled at {cancelled_at}")]
     AlreadyCancelled {
@@ -62,6 +77,11 @@ pub enum StoreError {
     /// An event type still uses this schedule.
     #[error("schedule {0} is used by an event type")]
     ScheduleInUse(ScheduleId),
+    /// The value is outside what this store can hold (for example an
+    /// occupied interval longer than three days: meeting and buffers are at
+    /// most a day each); nothing was written, and retrying cannot help.
+    #[error("this store cannot hold the value: {0}")]
+    Unstorable(String),
     /// Stored data could not be read back into valid domain values (for
     /// example a row edited by hand).
     #[error("stored data is invalid: {0}")]
@@ -163,6 +183,60 @@ pub struct ContextQuery {
     /// Starts of the event type's active bookings in this range are returned
     /// when the event type has limits.
     pub counted_within: TimeRange,
+    /// The instant of the decision: holds expired by then count for nothing.
+    pub now: DateTime<Utc>,
+}
+
+/// A booking's move to a new time, as a store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reschedule {
+    /// The booking.
+    pub id: BookingId,
+    /// Its organizer.
+    pub organizer_id: OrganizerId,
+    /// The sequence the move was decided on; the store refuses with
+    /// [`StoreError::BookingChanged`] if the booking moved on since.
+    pub expected_sequence: u32,
+    /// The new meeting time.
+    pub time: TimeRange,
+    /// The buffer before, from its event type now.
+    pub buffer_before: chrono::Duration,
+    /// The buffer after, from its event type now.
+    pub buffer_after: chrono::Duration,
+    /// Limit checks for the new time; the booking itself does not count.
+    pub limits: Vec<LimitCheck>,
+    /// The instant of the move (`updated_at`; holds expired by then count
+    /// for nothing).
+    pub at: DateTime<Utc>,
+    /// The event to write in the same atomic step.
+    pub event: Option<EventRecord>,
+}
+
+/// A booking's cancellation, as a store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancellation {
+    /// The booking.
+    pub id: BookingId,
+    /// The instant (`deleted_at` and `updated_at`).
+    pub at: DateTime<Utc>,
+    /// The sequence the cancellation was decided on, if it matters (the
+    /// event describes that version): [`StoreError::BookingChanged`] when
+    /// the booking moved on since.
+    pub expected_sequence: Option<u32>,
+    /// The event to write in the same atomic step.
+    pub event: Option<EventRecord>,
+}
+
+impl Cancellation {
+    /// Cancels `id` at `at`, whatever its version, writing no event.
+    pub fn new(id: BookingId, at: DateTime<Utc>) -> Self {
+        Cancellation {
+            id,
+            at,
+            expected_sequence: None,
+            event: None,
+        }
+    }
 }
 
 /// Everything needed to decide on a booking or list slots, fetched together
@@ -208,13 +282,38 @@ pub struct BookingContext {
 ///
 /// * intervals are half-open, so occupied intervals that only touch do not conflict;
 /// * cancelled bookings occupy nothing and count against no limit;
+/// * an unexpired [`Hold`] (its `expires_at` after the operation's instant)
+///   occupies its slot and counts against its event type's limits exactly
+///   like a booking, in every check above and in every read of occupied
+///   time or counted starts; an expired one counts for nothing, with no
+///   clean-up needed first;
+/// * [`reschedule_booking`](BookingStore::reschedule_booking) moves a
+///   booking in one atomic step with the same checks as an insert (the
+///   booking's own old time does not block its new one): either it is at
+///   the new time or unchanged at the old one;
 /// * [`cancel_booking`](BookingStore::cancel_booking) is a soft delete that
-///   succeeds once; a second call reports [`StoreError::AlreadyCancelled`];
+///   succeeds once and adds one to the booking's `sequence`; a second call
+///   reports [`StoreError::AlreadyCancelled`];
+/// * an idempotency key is claimed by one caller at a time, and a booking
+///   inserted with an [`IdempotencyCompletion`] completes it atomically;
+/// * a booking change that carries an [`EventRecord`] writes it in the same
+///   atomic step (and not at all when the change is refused); dispatching
+///   writes jobs and marks events in one step, one job per queue, event and
+///   target; a job is claimed by one worker at a time (a lease), in order
+///   per (queue, booking, target);
 /// * usernames are unique ignoring ASCII case; lookups by username prefer an
 ///   exact match, then ignore ASCII case;
 /// * [`update_config`](BookingStore::update_config) applies all its changes
 ///   or none, and only while the configuration is still at the expected
-///   version ([`StoreError::ConfigChanged`] otherwise);
+///   version ([`StoreError::ConfigChanged`] otherwise); every change, in
+///   order, must leave the configuration valid (unique slugs, at most one
+///   default schedule, no event type naming a missing schedule), which the
+///   service's changes always do;
+/// * a booking whose event type no longer exists when it is inserted is
+///   stored without an event type id (as bookings of a deleted event type
+///   are), keeping its slug;
+/// * a store may refuse values outside core's limits (an occupied interval
+///   over three days) with [`StoreError::Unstorable`];
 /// * listing pages and counts in the store itself, never by loading every row;
 /// * an operation that fails writes nothing;
 /// * instants are kept to at least millisecond precision (the service only
@@ -307,11 +406,11 @@ pub trait BookingStore: Send + Sync {
             .and_then(|e| config.schedule_of(e))
             .cloned();
         let occupied = self
-            .occupied_intervals(organizer.id, query.occupied_within)
+            .occupied_intervals(organizer.id, query.occupied_within, query.now)
             .await?;
         let booked = match &event_type {
             Some(e) if e.limits.any() => {
-                self.booked_starts(organizer.id, e.id, query.counted_within)
+                self.booked_starts(organizer.id, e.id, query.counted_within, query.now)
                     .await?
             }
             _ => Vec::new(),
@@ -327,13 +426,69 @@ pub trait BookingStore: Send + Sync {
     }
 
     /// Inserts a booking unless its occupied interval overlaps an active
-    /// booking of the same organizer or one of its limit checks fails,
-    /// atomically. See the trait's contract.
+    /// booking or unexpired hold of the same organizer (at the booking's
+    /// `created_at`) or one of its limit checks fails, atomically. With
+    /// [`replaces_hold`](NewBooking::replaces_hold), that hold (which must
+    /// still be unexpired, else [`StoreError::HoldNotFound`]) ends in the same
+    /// step and does not block the booking; with
+    /// [`idempotency`](NewBooking::idempotency), the claimed key is completed
+    /// in the same step. See the trait's contract.
     ///
     /// Errors: [`StoreError::Conflict`] on overlap,
     /// [`StoreError::LimitReached`] for a limit,
     /// [`StoreError::OrganizerNotFound`] for an unknown organizer.
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError>;
+
+    /// Moves an active booking to a new time, atomically, with the same
+    /// overlap and limit checks as an insert, the booking itself excluded;
+    /// adds one to its `sequence`, sets `rescheduled_from` to the old time,
+    /// the buffers and `updated_at`. Returns the moved booking.
+    ///
+    /// Errors: [`StoreError::Conflict`], [`StoreError::LimitReached`],
+    /// [`StoreError::BookingNotFound`], [`StoreError::AlreadyCancelled`],
+    /// [`StoreError::BookingChanged`] when its sequence is no longer the
+    /// expected one.
+    async fn reschedule_booking(&self, change: Reschedule) -> Result<Booking, StoreError>;
+
+    /// Inserts a hold with the same atomic checks as a booking of its slot
+    /// (overlap with bookings and unexpired holds at `created_at`, limits),
+    /// plus the per-client cap ([`StoreError::TooManyHolds`]).
+    async fn insert_hold(&self, hold: NewHold) -> Result<Hold, StoreError>;
+
+    /// The hold whose token hashes to `hash`, expired or not.
+    async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError>;
+
+    /// Ends a hold early, given its token's hash; [`StoreError::HoldNotFound`]
+    /// when no unexpired hold has this id and token at `at`.
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        token_hash: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Claims an idempotency key (see [`crate::idempotency`]): free, expired
+    /// or stale keys are claimed; a pending claim is [`ClaimOutcome::InProgress`]
+    /// (or a [`ClaimOutcome::Mismatch`] with another fingerprint); a finished
+    /// one is [`ClaimOutcome::Done`] with its outcome, or a mismatch.
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Records the outcome of a claimed key (finishing it).
+    async fn complete_idempotency_key(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets a pending claim, so that a retry runs again.
+    async fn abandon_idempotency_key(&self, scope: &IdempotencyScope) -> Result<(), StoreError>;
+
+    /// Deletes idempotency records and holds expired before `now`, returning
+    /// how many rows went. Never needed for correctness; it only keeps the
+    /// tables small (a service runs it now and then).
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// The booking with this id, active or cancelled.
     async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError>;
@@ -347,29 +502,120 @@ pub trait BookingStore: Send + Sync {
     ) -> Result<BookingPage, StoreError>;
 
     /// Occupied intervals (meeting plus its buffers) of the organizer's active
-    /// bookings that overlap `range`, ordered by start (then end): the
-    /// availability engine's sort then costs one linear pass.
+    /// bookings and holds unexpired at `now` that overlap `range`, ordered by
+    /// start (then end): the availability engine's sort then costs one
+    /// linear pass.
     async fn occupied_intervals(
         &self,
         organizer: OrganizerId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, StoreError>;
 
-    /// Starts of the active bookings of `event_type` (one of `organizer`'s)
-    /// that start in `range`, ascending: what its limits count.
+    /// Starts of the active bookings and unexpired holds of `event_type`
+    /// (one of `organizer`'s) that start in `range`, ascending: what its
+    /// limits count.
     async fn booked_starts(
         &self,
         organizer: OrganizerId,
         event_type: EventTypeId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError>;
 
-    /// Soft-deletes a booking: sets `deleted_at` and `updated_at` to `at` and
-    /// returns the cancelled booking. [`StoreError::AlreadyCancelled`] if it
-    /// was cancelled before (nothing changes), [`StoreError::BookingNotFound`]
-    /// if there is no such booking.
-    async fn cancel_booking(&self, id: BookingId, at: DateTime<Utc>)
-    -> Result<Booking, StoreError>;
+    /// Soft-deletes a booking: sets `deleted_at` and `updated_at` to `at`,
+    /// adds one to `sequence`, writes the cancellation's event, and returns
+    /// the cancelled booking. [`StoreError::AlreadyCancelled`] if it was
+    /// cancelled before (nothing changes), [`StoreError::BookingNotFound`] if
+    /// there is no such booking, [`StoreError::BookingChanged`] if its
+    /// sequence is not the expected one.
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError>;
+
+    /// Replaces an organizer's API token hash (token rotation).
+    async fn set_api_token_hash(
+        &self,
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError>;
+
+    /// Events with a sequence number above `after`, ascending, at most
+    /// `limit`, dispatched or not: for inspection and tests. (Under
+    /// concurrent writers a later number may commit before an earlier one,
+    /// so consumers take events through [`dispatch_events`](Self::dispatch_events)
+    /// and the job queue, never by a cursor on numbers.)
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` events not yet dispatched, oldest first.
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// In one atomic step, inserts `jobs` (a job whose queue, event and
+    /// target already exist is skipped, so two dispatchers of the same
+    /// events enqueue each job once) and marks the events `dispatched`.
+    /// Returns how many of them were still undispatched.
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError>;
+
+    /// Claims up to `limit` jobs of `queue` due at `now` that no one holds:
+    /// each gets one more attempt and is leased until `lease_until` (another
+    /// claim skips it until then; a worker that dies lets it lapse). A job is
+    /// skipped while an older job of the same queue, booking and target is
+    /// still pending.
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Records an attempt's outcome: done, a retry at a time (the lease
+    /// ends), or dead.
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// An organizer's jobs of `queue`, newest first, at most `limit`; only
+    /// those of `target` when given.
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Inserts or replaces the record of this kind and id.
+    /// [`StoreError::Conflict`] when another record of the kind has the same
+    /// lookup key.
+    async fn put_record(&self, record: Record) -> Result<(), StoreError>;
+
+    /// The record of this kind and id, expired or not.
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError>;
+
+    /// The record of this kind with this lookup key, unless expired at `now`.
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError>;
+
+    /// An organizer's records of this kind not expired at `now`, oldest first.
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError>;
+
+    /// Deletes the record of this kind and id; whether there was one.
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 /// A shared store is a store, so `BookingService::new` takes an
@@ -430,6 +676,41 @@ impl<S: BookingStore + ?Sized> BookingStore for std::sync::Arc<S> {
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
         (**self).insert_booking(booking).await
     }
+    async fn reschedule_booking(&self, change: Reschedule) -> Result<Booking, StoreError> {
+        (**self).reschedule_booking(change).await
+    }
+    async fn insert_hold(&self, hold: NewHold) -> Result<Hold, StoreError> {
+        (**self).insert_hold(hold).await
+    }
+    async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError> {
+        (**self).hold_by_token_hash(hash).await
+    }
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        token_hash: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        (**self).release_hold(id, token_hash, at).await
+    }
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        (**self).claim_idempotency_key(claim).await
+    }
+    async fn complete_idempotency_key(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError> {
+        (**self).complete_idempotency_key(completion).await
+    }
+    async fn abandon_idempotency_key(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+        (**self).abandon_idempotency_key(scope).await
+    }
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        (**self).purge_expired(now).await
+    }
     async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
         (**self).booking(id).await
     }
@@ -444,22 +725,93 @@ impl<S: BookingStore + ?Sized> BookingStore for std::sync::Arc<S> {
         &self,
         organizer: OrganizerId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, StoreError> {
-        (**self).occupied_intervals(organizer, range).await
+        (**self).occupied_intervals(organizer, range, now).await
     }
     async fn booked_starts(
         &self,
         organizer: OrganizerId,
         event_type: EventTypeId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        (**self).booked_starts(organizer, event_type, range).await
+        (**self)
+            .booked_starts(organizer, event_type, range, now)
+            .await
     }
-    async fn cancel_booking(
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
+        (**self).cancel_booking(cancel).await
+    }
+    async fn set_api_token_hash(
         &self,
-        id: BookingId,
-        at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
-        (**self).cancel_booking(id, at).await
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        (**self).set_api_token_hash(organizer, hash).await
+    }
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).events_after(after, limit).await
+    }
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).undispatched_events(limit).await
+    }
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError> {
+        (**self).dispatch_events(dispatched, jobs).await
+    }
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        (**self).claim_jobs(queue, now, limit, lease_until).await
+    }
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        (**self).finish_job(id, result, now).await
+    }
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        (**self).jobs(organizer, queue, target, limit).await
+    }
+    async fn put_record(&self, record: Record) -> Result<(), StoreError> {
+        (**self).put_record(record).await
+    }
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        (**self).record(kind, id).await
+    }
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError> {
+        (**self).record_by_lookup(kind, lookup, now).await
+    }
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        (**self).records(organizer, kind, now).await
+    }
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        (**self).delete_record(kind, id).await
     }
 }

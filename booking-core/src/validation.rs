@@ -79,6 +79,12 @@ pub enum Field {
     LimitPerWeek,
     /// An event type's location.
     Location,
+    /// How long a hold on an event type's slot lasts.
+    HoldDuration,
+    /// A hold's token.
+    HoldToken,
+    /// An idempotency key.
+    IdempotencyKey,
 }
 
 impl Field {
@@ -118,6 +124,9 @@ impl Field {
             Field::LimitPerDay => "limit_per_day",
             Field::LimitPerWeek => "limit_per_week",
             Field::Location => "location",
+            Field::HoldDuration => "hold_duration",
+            Field::HoldToken => "hold_token",
+            Field::IdempotencyKey => "idempotency_key",
         }
     }
 }

@@ -8,12 +8,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use super::lock_state;
-use crate::booking::{Booking, BookingId, NewBooking};
+use crate::booking::{Booking, BookingId, LimitCheck, NewBooking};
+use crate::event::{EventId, EventRecord, StoredEvent};
 use crate::event_type::EventTypeId;
+use crate::hold::{Hold, HoldId, NewHold};
+use crate::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId};
+use crate::queue::{Job, JobId, JobResult, JobStatus, NewJob};
+use crate::record::Record;
 use crate::secret::TokenHash;
 use crate::store::{
-    BookingPage, BookingQuery, BookingStore, ConfigChange, OrganizerConfig, StoreError,
+    BookingPage, BookingQuery, BookingStore, Cancellation, ConfigChange, OrganizerConfig,
+    Reschedule, StoreError,
 };
 use crate::time::TimeRange;
 
@@ -32,6 +38,14 @@ struct ActiveBookings {
     max_tail: Duration,
 }
 
+/// An idempotency record: pending from its claim, or done with an outcome.
+struct KeyRecord {
+    fingerprint: TokenHash,
+    claimed_at: DateTime<Utc>,
+    outcome: Option<String>,
+    expires_at: DateTime<Utc>,
+}
+
 #[derive(Default)]
 struct StoreState {
     organizers: HashMap<OrganizerId, Organizer>,
@@ -43,6 +57,14 @@ struct StoreState {
     active: HashMap<OrganizerId, ActiveBookings>,
     /// Active bookings of each event type by start, for limits.
     by_event_type: HashMap<EventTypeId, StartIndex>,
+    /// Holds, expired ones included until purged or replaced.
+    holds: HashMap<HoldId, Hold>,
+    keys: HashMap<(OrganizerId, String, TokenHash), KeyRecord>,
+    /// The event log, in commit order, with whether each was dispatched.
+    events: Vec<(StoredEvent, bool)>,
+    /// Jobs in enqueue order, with the lease each holds.
+    jobs: Vec<(Job, Option<DateTime<Utc>>)>,
+    records: HashMap<(String, String), Record>,
 }
 
 impl StoreState {
@@ -68,13 +90,96 @@ impl StoreState {
             .collect()
     }
 
-    /// How many active bookings of `event_type` start in `range`.
-    fn count_starts(&self, event_type: EventTypeId, range: TimeRange) -> usize {
-        self.by_event_type.get(&event_type).map_or(0, |starts| {
-            starts
-                .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
-                .count()
+    /// Unexpired holds of `organizer` at `now` whose occupied interval
+    /// overlaps `range`, except `except`.
+    fn holds_overlapping(
+        &self,
+        organizer: OrganizerId,
+        range: TimeRange,
+        now: DateTime<Utc>,
+        except: Option<HoldId>,
+    ) -> impl Iterator<Item = &Hold> {
+        self.holds.values().filter(move |h| {
+            h.organizer_id == organizer
+                && h.is_active_at(now)
+                && Some(h.id) != except
+                && h.occupied().overlaps(&range)
         })
+    }
+
+    /// Starts of the active bookings and unexpired holds of `event_type` in
+    /// `range`, except one booking or hold (the one being moved or replaced).
+    fn counted_starts(
+        &self,
+        event_type: EventTypeId,
+        range: TimeRange,
+        now: DateTime<Utc>,
+        except_booking: Option<BookingId>,
+        except_hold: Option<HoldId>,
+    ) -> Vec<DateTime<Utc>> {
+        let mut starts: Vec<DateTime<Utc>> = self
+            .by_event_type
+            .get(&event_type)
+            .map(|index| {
+                index
+                    .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
+                    .filter(|(_, id)| Some(*id) != except_booking)
+                    .map(|(start, _)| *start)
+                    .collect()
+            })
+            .unwrap_or_default();
+        starts.extend(
+            self.holds
+                .values()
+                .filter(|h| {
+                    h.event_type_id == event_type
+                        && h.is_active_at(now)
+                        && Some(h.id) != except_hold
+                        && range.contains(h.time.start())
+                })
+                .map(|h| h.time.start()),
+        );
+        starts.sort_unstable();
+        starts
+    }
+
+    /// The first limit check that a new booking or hold would break.
+    fn check_limits(
+        &self,
+        limits: &[LimitCheck],
+        event_type: EventTypeId,
+        now: DateTime<Utc>,
+        except_booking: Option<BookingId>,
+        except_hold: Option<HoldId>,
+    ) -> Result<(), StoreError> {
+        for check in limits {
+            let count = self
+                .counted_starts(
+                    event_type,
+                    check.starts_within,
+                    now,
+                    except_booking,
+                    except_hold,
+                )
+                .len();
+            if count >= check.max as usize {
+                return Err(StoreError::LimitReached(check.period));
+            }
+        }
+        Ok(())
+    }
+
+    fn log_event(&mut self, event: Option<EventRecord>) {
+        if let Some(record) = event {
+            let seq = self.events.len() as u64 + 1;
+            self.events.push((StoredEvent { seq, record }, false));
+        }
+    }
+
+    fn complete_key(&mut self, completion: &IdempotencyCompletion) {
+        if let Some(record) = self.keys.get_mut(&key_of(&completion.scope)) {
+            record.outcome = Some(completion.outcome.clone());
+        }
     }
 
     fn index(&mut self, booking: &Booking) {
@@ -106,6 +211,11 @@ impl StoreState {
     /// Checks `changes` against `config` as it would become, without
     /// writing: slugs unique, deleted schedules unused.
     fn check_config(config: &OrganizerConfig) -> Result<(), StoreError> {
+        if config.schedules.iter().filter(|s| s.is_default).count() > 1 {
+            return Err(StoreError::Unstorable(
+                "an organizer has at most one default schedule".to_owned(),
+            ));
+        }
         let mut slugs = std::collections::HashSet::new();
         for event_type in &config.event_types {
             if !slugs.insert(event_type.slug.as_str()) {
@@ -119,6 +229,10 @@ impl StoreState {
         }
         Ok(())
     }
+}
+
+fn key_of(scope: &IdempotencyScope) -> (OrganizerId, String, TokenHash) {
+    (scope.organizer_id, scope.operation.clone(), scope.key_hash)
 }
 
 /// A [`BookingStore`] in process memory. Cheap to create; cloning is not
@@ -254,8 +368,8 @@ impl BookingStore for MemoryStore {
                 }
                 ConfigChange::DeleteEventType(id) => config.event_types.retain(|e| e.id != id),
             }
+            StoreState::check_config(&config)?;
         }
-        StoreState::check_config(&config)?;
         config.schedules.sort_by_key(|s| s.id);
         config.event_types.sort_by_key(|e| e.id);
         config.version += 1;
@@ -287,19 +401,44 @@ impl BookingStore for MemoryStore {
                 booking.id
             )));
         }
-        if !state
-            .overlapping(booking.organizer_id, booking.occupied())
-            .is_empty()
+        let now = booking.created_at;
+        if let Some(hold) = booking.replaces_hold
+            && !state.holds.get(&hold).is_some_and(|h| h.is_active_at(now))
+        {
+            return Err(StoreError::HoldNotFound(hold));
+        }
+        let occupied = booking.occupied();
+        if !state.overlapping(booking.organizer_id, occupied).is_empty()
+            || state
+                .holds_overlapping(booking.organizer_id, occupied, now, booking.replaces_hold)
+                .next()
+                .is_some()
         {
             return Err(StoreError::Conflict);
         }
-        for check in &booking.limits {
-            let count = state.count_starts(booking.event_type_id, check.starts_within);
-            if count >= check.max as usize {
-                return Err(StoreError::LimitReached(check.period));
-            }
+        state.check_limits(
+            &booking.limits,
+            booking.event_type_id,
+            now,
+            None,
+            booking.replaces_hold,
+        )?;
+        if let Some(hold) = booking.replaces_hold {
+            state.holds.remove(&hold);
         }
-        let stored = Booking::from_new(booking);
+        if let Some(completion) = &booking.idempotency {
+            state.complete_key(completion);
+        }
+        let event_type_exists = state
+            .configs
+            .get(&booking.organizer_id)
+            .is_some_and(|c| c.event_types.iter().any(|e| e.id == booking.event_type_id));
+        let event = booking.event.clone();
+        let mut stored = Booking::from_new(booking);
+        if !event_type_exists {
+            stored.event_type_id = None;
+        }
+        state.log_event(event);
         state.index(&stored);
         state.bookings.insert(stored.id, stored.clone());
         Ok(stored)
@@ -348,12 +487,18 @@ impl BookingStore for MemoryStore {
         &self,
         organizer: OrganizerId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, StoreError> {
         let state = lock_state(&self.state);
         let mut occupied: Vec<TimeRange> = state
             .overlapping(organizer, range)
             .into_iter()
             .map(Booking::occupied)
+            .chain(
+                state
+                    .holds_overlapping(organizer, range, now, None)
+                    .map(Hold::occupied),
+            )
             .collect();
         occupied.sort_unstable();
         Ok(occupied)
@@ -364,25 +509,187 @@ impl BookingStore for MemoryStore {
         _organizer: OrganizerId,
         event_type: EventTypeId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let state = lock_state(&self.state);
-        Ok(state
-            .by_event_type
-            .get(&event_type)
-            .map_or_else(Vec::new, |starts| {
-                starts
-                    .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
-                    .map(|(start, _)| *start)
-                    .collect()
-            }))
+        Ok(state.counted_starts(event_type, range, now, None, None))
     }
 
-    async fn cancel_booking(
-        &self,
-        id: BookingId,
-        at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
+    async fn reschedule_booking(&self, change: Reschedule) -> Result<Booking, StoreError> {
         let mut state = lock_state(&self.state);
+        let current = state
+            .bookings
+            .get(&change.id)
+            .filter(|b| b.organizer_id == change.organizer_id)
+            .ok_or(StoreError::BookingNotFound(change.id))?
+            .clone();
+        if let Some(cancelled_at) = current.deleted_at {
+            return Err(StoreError::AlreadyCancelled {
+                id: change.id,
+                cancelled_at,
+            });
+        }
+        if current.sequence != change.expected_sequence {
+            return Err(StoreError::BookingChanged(change.id));
+        }
+        let occupied = change
+            .time
+            .widened(change.buffer_before, change.buffer_after);
+        let blocked = state
+            .overlapping(change.organizer_id, occupied)
+            .iter()
+            .any(|b| b.id != change.id)
+            || state
+                .holds_overlapping(change.organizer_id, occupied, change.at, None)
+                .next()
+                .is_some();
+        if blocked {
+            return Err(StoreError::Conflict);
+        }
+        if let Some(event_type) = current.event_type_id {
+            state.check_limits(&change.limits, event_type, change.at, Some(change.id), None)?;
+        }
+        state.unindex(&current);
+        let moved = Booking {
+            time: change.time,
+            buffer_before: change.buffer_before,
+            buffer_after: change.buffer_after,
+            updated_at: change.at,
+            sequence: current.sequence + 1,
+            rescheduled_from: Some(current.time),
+            ..current
+        };
+        state.index(&moved);
+        state.bookings.insert(moved.id, moved.clone());
+        state.log_event(change.event);
+        Ok(moved)
+    }
+
+    async fn insert_hold(&self, new: NewHold) -> Result<Hold, StoreError> {
+        let mut state = lock_state(&self.state);
+        let hold = new.hold;
+        if !state.organizers.contains_key(&hold.organizer_id) {
+            return Err(StoreError::OrganizerNotFound(hold.organizer_id));
+        }
+        let now = hold.created_at;
+        let occupied = hold.occupied();
+        if !state.overlapping(hold.organizer_id, occupied).is_empty()
+            || state
+                .holds_overlapping(hold.organizer_id, occupied, now, None)
+                .next()
+                .is_some()
+        {
+            return Err(StoreError::Conflict);
+        }
+        state.check_limits(&new.limits, hold.event_type_id, now, None, None)?;
+        if let Some(client) = &hold.client {
+            let held = state
+                .holds
+                .values()
+                .filter(|h| {
+                    h.organizer_id == hold.organizer_id
+                        && h.is_active_at(now)
+                        && h.client.as_ref() == Some(client)
+                })
+                .count();
+            if held >= new.max_per_client as usize {
+                return Err(StoreError::TooManyHolds(new.max_per_client));
+            }
+        }
+        state.holds.insert(hold.id, hold.clone());
+        Ok(hold)
+    }
+
+    async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .holds
+            .values()
+            .find(|h| h.token_hash == *hash)
+            .cloned())
+    }
+
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        token_hash: &TokenHash,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let releasable = state
+            .holds
+            .get(&id)
+            .is_some_and(|h| h.token_hash == *token_hash && h.is_active_at(at));
+        if !releasable {
+            return Err(StoreError::HoldNotFound(id));
+        }
+        state.holds.remove(&id);
+        Ok(())
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut state = lock_state(&self.state);
+        let key = key_of(&claim.scope);
+        let outcome = match state.keys.get_mut(&key) {
+            Some(record) if record.expires_at > claim.now => {
+                if record.fingerprint != claim.fingerprint {
+                    ClaimOutcome::Mismatch
+                } else if let Some(outcome) = &record.outcome {
+                    ClaimOutcome::Done(outcome.clone())
+                } else if record.claimed_at < claim.stale_before {
+                    record.claimed_at = claim.now;
+                    ClaimOutcome::Claimed
+                } else {
+                    ClaimOutcome::InProgress
+                }
+            }
+            _ => {
+                state.keys.insert(
+                    key,
+                    KeyRecord {
+                        fingerprint: claim.fingerprint,
+                        claimed_at: claim.now,
+                        outcome: None,
+                        expires_at: claim.expires_at,
+                    },
+                );
+                ClaimOutcome::Claimed
+            }
+        };
+        Ok(outcome)
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError> {
+        lock_state(&self.state).complete_key(completion);
+        Ok(())
+    }
+
+    async fn abandon_idempotency_key(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let key = key_of(scope);
+        if state.keys.get(&key).is_some_and(|r| r.outcome.is_none()) {
+            state.keys.remove(&key);
+        }
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = lock_state(&self.state);
+        let before = state.keys.len() + state.holds.len();
+        state.keys.retain(|_, r| r.expires_at > now);
+        state.holds.retain(|_, h| h.is_active_at(now));
+        Ok((before - state.keys.len() - state.holds.len()) as u64)
+    }
+
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
+        let mut state = lock_state(&self.state);
+        let id = cancel.id;
         let booking = state
             .bookings
             .get(&id)
@@ -391,13 +698,256 @@ impl BookingStore for MemoryStore {
         if let Some(cancelled_at) = booking.deleted_at {
             return Err(StoreError::AlreadyCancelled { id, cancelled_at });
         }
+        if cancel
+            .expected_sequence
+            .is_some_and(|expected| expected != booking.sequence)
+        {
+            return Err(StoreError::BookingChanged(id));
+        }
         state.unindex(&booking);
         let cancelled = Booking {
-            deleted_at: Some(at),
-            updated_at: at,
+            deleted_at: Some(cancel.at),
+            updated_at: cancel.at,
+            sequence: booking.sequence + 1,
             ..booking
         };
         state.bookings.insert(id, cancelled.clone());
+        state.log_event(cancel.event);
         Ok(cancelled)
+    }
+
+    async fn set_api_token_hash(
+        &self,
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let Some(current) = state.organizers.get(&organizer).map(|o| o.api_token_hash) else {
+            return Err(StoreError::OrganizerNotFound(organizer));
+        };
+        state.tokens.remove(&current);
+        state.tokens.insert(hash, organizer);
+        if let Some(found) = state.organizers.get_mut(&organizer) {
+            found.api_token_hash = hash;
+        }
+        Ok(())
+    }
+
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .events
+            .iter()
+            .filter(|(e, _)| e.seq > after)
+            .take(limit as usize)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .events
+            .iter()
+            .filter(|(_, dispatched)| !dispatched)
+            .take(limit as usize)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError> {
+        let mut state = lock_state(&self.state);
+        for job in jobs {
+            let exists = state.jobs.iter().any(|(j, _)| {
+                j.queue == job.queue && j.event_id == job.event_id && j.target == job.target
+            });
+            if !exists {
+                state.jobs.push((
+                    Job {
+                        id: job.id,
+                        queue: job.queue,
+                        organizer_id: job.organizer_id,
+                        event_id: job.event_id,
+                        booking_id: job.booking_id,
+                        target: job.target,
+                        payload: job.payload,
+                        status: JobStatus::Pending,
+                        attempts: 0,
+                        run_at: job.run_at,
+                        last_error: None,
+                        last_status: None,
+                        created_at: job.run_at,
+                        updated_at: job.run_at,
+                    },
+                    None,
+                ));
+            }
+        }
+        let mut marked = 0;
+        for (event, done) in state.events.iter_mut() {
+            if !*done && dispatched.contains(&event.record.id) {
+                *done = true;
+                marked += 1;
+            }
+        }
+        Ok(marked)
+    }
+
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut state = lock_state(&self.state);
+        let mut claimed = Vec::new();
+        for i in 0..state.jobs.len() {
+            if claimed.len() >= limit as usize {
+                break;
+            }
+            let (job, lease) = &state.jobs[i];
+            let due = job.queue == queue
+                && job.status == JobStatus::Pending
+                && job.run_at <= now
+                && lease.is_none_or(|until| until <= now);
+            let first_in_line = !state.jobs[..i].iter().any(|(earlier, _)| {
+                earlier.queue == job.queue
+                    && earlier.booking_id == job.booking_id
+                    && earlier.target == job.target
+                    && earlier.status == JobStatus::Pending
+            });
+            if due && first_in_line {
+                let (job, lease) = &mut state.jobs[i];
+                job.attempts += 1;
+                job.updated_at = now;
+                *lease = Some(lease_until);
+                claimed.push(job.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        let Some((job, lease)) = state.jobs.iter_mut().find(|(j, _)| j.id == id) else {
+            return Err(StoreError::Corrupt(format!("no job {id}")));
+        };
+        *lease = None;
+        job.updated_at = now;
+        match result {
+            JobResult::Done { status } => {
+                job.status = JobStatus::Done;
+                job.last_status = status;
+                job.last_error = None;
+                job.run_at = now;
+            }
+            JobResult::Retry { at, error, status } => {
+                job.run_at = at;
+                job.last_error = Some(error);
+                job.last_status = status;
+            }
+            JobResult::Dead { error, status } => {
+                job.status = JobStatus::Dead;
+                job.run_at = now;
+                job.last_error = Some(error);
+                job.last_status = status;
+            }
+        }
+        Ok(())
+    }
+
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .jobs
+            .iter()
+            .rev()
+            .map(|(j, _)| j)
+            .filter(|j| {
+                j.organizer_id == organizer
+                    && j.queue == queue
+                    && target.is_none_or(|t| j.target == t)
+            })
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn put_record(&self, record: Record) -> Result<(), StoreError> {
+        let mut state = lock_state(&self.state);
+        if let Some(lookup) = &record.lookup
+            && state.records.values().any(|r| {
+                r.kind == record.kind && r.id != record.id && r.lookup.as_ref() == Some(lookup)
+            })
+        {
+            return Err(StoreError::Conflict);
+        }
+        state
+            .records
+            .insert((record.kind.clone(), record.id.clone()), record);
+        Ok(())
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .records
+            .get(&(kind.to_owned(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError> {
+        let state = lock_state(&self.state);
+        Ok(state
+            .records
+            .values()
+            .find(|r| r.kind == kind && r.lookup.as_deref() == Some(lookup) && r.is_live_at(now))
+            .cloned())
+    }
+
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let state = lock_state(&self.state);
+        let mut found: Vec<Record> = state
+            .records
+            .values()
+            .filter(|r| r.organizer_id == organizer && r.kind == kind && r.is_live_at(now))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        let mut state = lock_state(&self.state);
+        Ok(state
+            .records
+            .remove(&(kind.to_owned(), id.to_owned()))
+            .is_some())
     }
 }

@@ -80,6 +80,36 @@ pub enum ServiceError {
     /// The username is in use (ignoring ASCII case).
     #[error("the username {0:?} is already taken")]
     UsernameTaken(String),
+    /// The booking has already started (or ended): it can no longer move.
+    #[error("this booking has already started and can no longer be rescheduled")]
+    BookingStarted,
+    /// The event type takes no holds (its hold duration is zero).
+    #[error("this event type does not hold slots; book the slot directly")]
+    HoldsDisabled,
+    /// The client already keeps the most holds allowed on this organizer.
+    #[error("you already hold {max} slots with this organizer; book or release one first")]
+    TooManyHolds {
+        /// The cap.
+        max: u32,
+    },
+    /// No active hold has this id and token.
+    #[error("hold not found (it may have expired)")]
+    HoldNotFound,
+    /// The idempotency key was used before for a different request.
+    #[error("this idempotency key was already used for a different request; use a new key")]
+    IdempotencyKeyReused,
+    /// A request with this idempotency key is still being processed.
+    #[error("a request with this idempotency key is still being processed; retry shortly")]
+    IdempotencyInProgress,
+    /// The replayed refusal of the first request made with an idempotency
+    /// key, with its code and message as they were.
+    #[error("{message}")]
+    Replayed {
+        /// The first request's error code.
+        code: String,
+        /// The first request's error message.
+        message: String,
+    },
     /// The organizer's configuration kept changing under this update; nothing
     /// was written. Try again.
     #[error("the configuration was changed by another request at the same time; please try again")]
@@ -97,8 +127,15 @@ pub enum ServiceError {
 
 impl ServiceError {
     /// A stable snake_case identifier for clients, e.g. `slot_unavailable`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
+            ServiceError::Replayed { code, .. } => code,
+            ServiceError::BookingStarted => "booking_started",
+            ServiceError::HoldsDisabled => "holds_disabled",
+            ServiceError::TooManyHolds { .. } => "too_many_holds",
+            ServiceError::HoldNotFound => "hold_not_found",
+            ServiceError::IdempotencyKeyReused => "idempotency_key_reused",
+            ServiceError::IdempotencyInProgress => "idempotency_in_progress",
             ServiceError::Validation(_)
             | ServiceError::InvalidSettings(_)
             | ServiceError::WindowTooLong { .. } => "validation_error",
@@ -147,7 +184,11 @@ impl From<StoreError> for ServiceError {
             StoreError::ScheduleInUse(id) => {
                 ServiceError::ScheduleInUse(format!("schedule {id} is used by an event type"))
             }
-            StoreError::ConfigChanged => ServiceError::ConcurrentUpdate,
+            StoreError::ConfigChanged | StoreError::BookingChanged(_) => {
+                ServiceError::ConcurrentUpdate
+            }
+            StoreError::TooManyHolds(max) => ServiceError::TooManyHolds { max },
+            StoreError::HoldNotFound(_) => ServiceError::HoldNotFound,
             other => ServiceError::Store(other),
         }
     }

@@ -69,14 +69,20 @@ mod config_update;
 mod credential;
 mod error;
 mod event_types;
+mod holds;
+mod idempotent;
 mod organizers;
+mod outbox;
 mod schedules;
+mod sessions;
 mod settings;
 mod slot_lock;
 mod slots;
 
 pub use credential::Credential;
 pub use error::ServiceError;
+pub use outbox::{BookingEvents, DEFAULT_LEASE, EventDelivery, EventSink, job_for};
+pub use sessions::{SessionPolicy, StartedSession};
 pub use slots::SlotQuery;
 
 /// Tunables of a [`BookingService`].
@@ -89,6 +95,13 @@ pub struct ServiceConfig {
     pub max_slots_window: Duration,
     /// The largest page size; larger requests are clamped (default 100).
     pub max_page_size: u32,
+    /// How long a request waits for an earlier request with the same
+    /// idempotency key to finish before answering `IdempotencyInProgress`
+    /// (default 10 s).
+    pub idempotency_wait: std::time::Duration,
+    /// The most unexpired holds one client may keep on one organizer
+    /// (default [`MAX_HOLDS_PER_CLIENT`](crate::hold::MAX_HOLDS_PER_CLIENT)).
+    pub max_holds_per_client: u32,
 }
 
 impl Default for ServiceConfig {
@@ -97,6 +110,8 @@ impl Default for ServiceConfig {
             lock_ttl: DEFAULT_LOCK_TTL,
             max_slots_window: Duration::days(62),
             max_page_size: 100,
+            idempotency_wait: std::time::Duration::from_secs(10),
+            max_holds_per_client: crate::hold::MAX_HOLDS_PER_CLIENT,
         }
     }
 }
@@ -109,6 +124,9 @@ pub struct CreatedBooking {
     /// The secret that lets the attendee cancel; only its hash is stored.
     /// `Credential::from(&created.cancel_token)` presents it.
     pub cancel_token: SecretToken,
+    /// Whether this is the replay of an earlier request with the same
+    /// idempotency key (nothing new was booked).
+    pub replayed: bool,
 }
 
 /// A cancelled booking.
@@ -118,6 +136,61 @@ pub struct Cancelled {
     pub booking: Booking,
     /// When it was cancelled.
     pub cancelled_at: DateTime<Utc>,
+    /// Whether this is the replay of an earlier request with the same
+    /// idempotency key.
+    pub replayed: bool,
+}
+
+/// A booking moved to a new time.
+#[derive(Debug, Clone)]
+pub struct Rescheduled {
+    /// The booking: same id and cancel token, new time, one more sequence,
+    /// `rescheduled_from` the old time.
+    pub booking: Booking,
+    /// Whether this is the replay of an earlier request with the same
+    /// idempotency key.
+    pub replayed: bool,
+}
+
+/// A request to move a booking to a new time.
+///
+/// ```
+/// use booking_core::{BookingId, RescheduleRequest, TimeRange};
+/// use chrono::{Duration, Utc};
+///
+/// let later = TimeRange::starting_at(Utc::now() + Duration::days(1), Duration::minutes(30))?;
+/// let request = RescheduleRequest::new(BookingId::generate(), later);
+/// # Ok::<(), booking_core::time::InvalidTimeRange>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RescheduleRequest {
+    /// The booking to move.
+    pub booking: crate::booking::BookingId,
+    /// The new time: a range, or a start (and a length; the booking's own
+    /// length when `None`).
+    pub time: crate::booking::BookingTime,
+    /// Makes the request safe to retry.
+    pub idempotency_key: Option<crate::idempotency::IdempotencyKey>,
+}
+
+impl RescheduleRequest {
+    /// Move `booking` to `time`.
+    pub fn new(
+        booking: crate::booking::BookingId,
+        time: impl Into<crate::booking::BookingTime>,
+    ) -> Self {
+        RescheduleRequest {
+            booking,
+            time: time.into(),
+            idempotency_key: None,
+        }
+    }
+
+    /// Makes the request idempotent under `key`.
+    pub fn idempotency_key(mut self, key: crate::idempotency::IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
 }
 
 /// What [`BookingService::readiness`] found.
@@ -223,6 +296,10 @@ pub struct BookingService {
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
     organizer_ids: Arc<slot_lock::OrganizerIds>,
+    secret: Option<Arc<[u8]>>,
+    sinks: Vec<Arc<dyn outbox::EventSink>>,
+    retries: Arc<crate::queue::RetrySchedule>,
+    sessions: SessionPolicy,
 }
 
 impl std::fmt::Debug for BookingService {
@@ -253,7 +330,20 @@ impl BookingService {
             clock: Arc::new(SystemClock),
             config: ServiceConfig::default(),
             organizer_ids: Arc::default(),
+            secret: None,
+            sinks: Vec::new(),
+            retries: Arc::default(),
+            sessions: SessionPolicy::default(),
         }
+    }
+
+    /// A server-side secret mixed into the cancel tokens of bookings made
+    /// with an idempotency key (see [`crate::idempotency`]), so that a
+    /// leaked key alone cannot produce one. Keep it stable: changing it
+    /// changes the tokens replays return.
+    pub fn with_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(Arc::from(secret.as_ref()));
+        self
     }
 
     /// Uses `lock` for slot locks (for example a Redis lock shared by every

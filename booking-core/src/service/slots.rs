@@ -105,18 +105,19 @@ impl BookingService {
                 max_days: self.config.max_slots_window.num_days(),
             });
         }
+        let now = self.now();
         let resolved = self
             .resolve(
                 &query.organizer,
                 query.event_type.as_deref(),
                 window.widened(WIDEST_REACH, WIDEST_REACH),
                 counted_range_for(window),
+                now,
             )
             .await?;
         let rules = resolved
             .rules(query.duration)
             .map_err(|refusal| ValidationErrors::single(Field::Duration, refusal.to_string()))?;
-        let now = self.now();
         let Some(busy_range) = busy_range_for(&rules, window, now) else {
             return Ok(Vec::new());
         };
@@ -141,7 +142,7 @@ impl BookingService {
         let nowhere = TimeRange::starting_at(now, Duration::milliseconds(1))
             .map_err(ServiceError::InvalidTimeRange)?;
         let resolved = self
-            .resolve(&organizer.into(), event_type, nowhere, nowhere)
+            .resolve(&organizer.into(), event_type, nowhere, nowhere, now)
             .await?;
         let rules = resolved.rules(None)?;
         Ok(rules.bookable_starts(now))
@@ -157,6 +158,7 @@ impl BookingService {
         slug: Option<&str>,
         occupied_within: TimeRange,
         counted_within: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Resolved, ServiceError> {
         let (slug, defaulted) = slug_or_default(slug)?;
         let context = self
@@ -166,6 +168,7 @@ impl BookingService {
                 event_type: slug,
                 occupied_within,
                 counted_within,
+                now,
             })
             .await?
             .ok_or(ServiceError::OrganizerNotFound)?;

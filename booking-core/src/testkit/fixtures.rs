@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 
 use crate::booking::{Attendee, Booking, BookingId, NewBooking};
 use crate::event_type::{BookingLimits, BookingWindow, EventType, EventTypeId, Slug};
+use crate::hold::{Hold, HoldId};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId};
 use crate::schedule::{Schedule, ScheduleId, WeeklyHours};
 use crate::secret::TokenHash;
@@ -106,6 +107,34 @@ pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: 
         cancel_token_hash: TokenHash::of("cancel"),
         created_at: created(),
         limits: Vec::new(),
+        replaces_hold: None,
+        idempotency: None,
+        event: None,
+    }
+}
+
+/// A hold of `time` on `organizer`'s default event type with buffers of
+/// `before` and `after` minutes, taken at [`created`] and ending at
+/// `expires_at`, for `client`, its token hash `TokenHash::of("hold")`.
+pub fn new_hold(
+    organizer: OrganizerId,
+    time: TimeRange,
+    before: i64,
+    after: i64,
+    expires_at: DateTime<Utc>,
+    client: Option<&str>,
+) -> Hold {
+    Hold {
+        id: HoldId::generate(),
+        organizer_id: organizer,
+        event_type_id: default_event_type_id(organizer),
+        time,
+        buffer_before: Duration::minutes(before),
+        buffer_after: Duration::minutes(after),
+        token_hash: TokenHash::of("hold"),
+        client: client.map(str::to_owned),
+        created_at: created(),
+        expires_at,
     }
 }
 
@@ -152,6 +181,7 @@ pub fn event_type(organizer: OrganizerId) -> EventType {
         schedule_id: None,
         location: None,
         active: true,
+        hold_duration: crate::event_type::DEFAULT_HOLD_DURATION,
     }
 }
 

@@ -120,7 +120,26 @@ macro_rules! store_conformance_tests {
             refused_insert_writes_nothing,
             finer_than_storage_precision_still_conflicts,
             concurrent_inserts_have_one_winner_per_interval,
-            concurrent_service_bookings_never_overlap
+            concurrent_service_bookings_never_overlap,
+            reschedule_moves_a_booking_in_place,
+            reschedule_checks_limits_without_counting_itself,
+            racing_reschedules_have_one_winner,
+            holds_block_until_they_expire,
+            a_hold_becomes_its_booking,
+            holds_count_against_limits_and_the_client_cap,
+            releasing_a_hold_needs_its_token,
+            a_hold_and_a_booking_racing_have_one_winner,
+            idempotency_keys_are_claimed_once,
+            a_booking_completes_its_key_atomically,
+            racing_claims_have_one_winner,
+            idempotent_bookings_race_to_one,
+            events_are_written_with_their_change,
+            events_are_dispatched_into_jobs_once,
+            jobs_are_claimed_once_in_order_and_finished,
+            racing_workers_claim_each_job_once,
+            records_round_trip_and_expire,
+            api_tokens_can_be_replaced,
+            a_consumer_gets_every_event_in_order
         );
 
         #[test]

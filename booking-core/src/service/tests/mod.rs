@@ -17,6 +17,8 @@ use crate::time::{LocalInterval, ManualClock, TimeRange};
 use crate::validation::Field;
 
 mod event_types;
+mod lifecycle;
+mod sessions;
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
