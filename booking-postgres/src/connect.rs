@@ -79,6 +79,20 @@ impl PostgresOptions {
     }
 }
 
+/// `url` as connect options; sqlx reads any URL's host and port, so the
+/// scheme is checked here (a `mysql://` URL is a mistake, not a server).
+fn parse_url(url: &str) -> Result<PgConnectOptions, Error> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        return Err(Error::InvalidUrl {
+            source: sqlx::Error::Configuration(
+                "expected a postgres:// or postgresql:// URL".into(),
+            ),
+        });
+    }
+    PgConnectOptions::from_str(url).map_err(|source| Error::InvalidUrl { source })
+}
+
 /// A [`BookingStore`](booking_core::store::BookingStore) on PostgreSQL.
 /// Cheap to clone (it is a pool handle).
 ///
@@ -94,8 +108,7 @@ impl PostgresStore {
     /// server accepted a first connection. Does not migrate: call
     /// [`migrate`](Self::migrate) when the application decides to.
     pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, Error> {
-        let connect_options =
-            PgConnectOptions::from_str(url).map_err(|source| Error::InvalidUrl { source })?;
+        let connect_options = parse_url(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)

@@ -129,8 +129,11 @@ pub(crate) fn organizer(row: &PgRow) -> Result<Organizer, StoreError> {
 /// A configuration version (a `bigint` that is never negative).
 pub(crate) fn version(row: &PgRow) -> Result<u64, StoreError> {
     let version: i64 = get(row, "config_version")?;
-    u64::try_from(version)
-        .map_err(|_| corrupt(format_args!("organizers.config_version: {version} is negative")))
+    u64::try_from(version).map_err(|_| {
+        corrupt(format_args!(
+            "organizers.config_version: {version} is negative"
+        ))
+    })
 }
 
 /// The schedule in the `sc_` columns of `sql::schedule_columns!`, or `None`
@@ -236,7 +239,9 @@ fn booking_window(row: &PgRow) -> Result<BookingWindow, StoreError> {
             let first = first.ok_or_else(|| missing("booking_window_first"))?;
             let last = last.ok_or_else(|| missing("booking_window_last"))?;
             if last < first {
-                return Err(corrupt("event_types.booking_window_last is before its first"));
+                return Err(corrupt(
+                    "event_types.booking_window_last is before its first",
+                ));
             }
             Ok(BookingWindow::Range { first, last })
         }

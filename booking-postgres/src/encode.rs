@@ -44,7 +44,9 @@ pub(crate) fn window(window: &BookingWindow) -> Result<WindowColumns, StoreError
 
 /// [`BookingLimits`] as `limit_per_day`, `limit_per_week` and
 /// `limit_week_starts_on`.
-pub(crate) fn limits(limits: &BookingLimits) -> Result<(Option<i32>, Option<i32>, i16), StoreError> {
+pub(crate) fn limits(
+    limits: &BookingLimits,
+) -> Result<(Option<i32>, Option<i32>, i16), StoreError> {
     Ok((
         limits
             .per_day
@@ -73,7 +75,7 @@ pub(crate) fn iso_day(day: Weekday) -> i16 {
 
 /// A count as PostgreSQL's `integer`.
 fn count(value: u32, what: &str) -> Result<i32, StoreError> {
-    i32::try_from(value)
-        .map_err(|_| StoreError::backend(format!("{what} of {value} does not fit an integer column")))
+    i32::try_from(value).map_err(|_| {
+        StoreError::backend(format!("{what} of {value} does not fit an integer column"))
+    })
 }
-

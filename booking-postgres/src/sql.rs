@@ -83,8 +83,7 @@ pub(crate) const ORGANIZER_BY_TOKEN_HASH: &str = concat!(
     " FROM organizers o WHERE o.api_token_hash = $1"
 );
 
-pub(crate) const ORGANIZER_EXISTS: &str =
-    "SELECT EXISTS (SELECT 1 FROM organizers WHERE id = $1)";
+pub(crate) const ORGANIZER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM organizers WHERE id = $1)";
 
 pub(crate) const HEALTH_CHECK: &str = "SELECT 1";
 

@@ -266,12 +266,11 @@ impl BookingStore for PostgresStore {
             if let Some(row) = updated {
                 return decode::booking(&row);
             }
-            let cancelled_at: Option<Option<DateTime<Utc>>> =
-                sqlx::query_scalar(sql::CANCELLED_AT)
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(StoreError::backend)?;
+            let cancelled_at: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(sql::CANCELLED_AT)
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::backend)?;
             match cancelled_at {
                 None => return Err(StoreError::BookingNotFound(id)),
                 Some(Some(cancelled_at)) => {

@@ -78,7 +78,8 @@ impl TestDb {
         db
     }
 
-    async fn unmigrated(size: u32) -> Self {
+    /// An empty schema: nothing migrated.
+    pub async fn unmigrated(size: u32) -> Self {
         let settings = PoolSettings {
             max_connections: size,
             ..PoolSettings::default()
