@@ -6,15 +6,17 @@
 //! connections have it as their `search_path`, so a [`PostgresStore`]
 //! (whose tables are unqualified) migrates into it and works only there:
 //!
-//! ```no_run
+//! ```
+//! use booking_core::store::BookingStore;
 //! use booking_postgres::PostgresStore;
 //! use booking_postgres::testing::{IsolatedSchema, database_url};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let schema = IsolatedSchema::create(&database_url(), "bk_test").await?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let schema = IsolatedSchema::create(&database_url(), "bk_doctest").await?;
 //! let store = PostgresStore::from_pool(schema.pool().clone());
 //! store.migrate().await?;
-//! // ... the test ...
+//! assert!(store.organizer_by_username("ada").await?.is_none());
 //! schema.drop().await?;
 //! # Ok(()) }
 //! ```

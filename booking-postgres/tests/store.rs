@@ -457,22 +457,12 @@ async fn stored_values_are_plain_and_readable() {
         (zone.as_str(), monday.as_str(), christmas_eve.as_str()),
         ("Asia/Kolkata", "09:00", "[]")
     );
-    let row: (
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<i32>,
-        Option<i32>,
-        i16,
-        String,
-        String,
-    ) = sqlx::query_as(
-        "SELECT duration::text, duration_options::text, slot_step::text, booking_window_kind, \
-                booking_window_first::text, booking_window_last::text, limit_per_day, limit_per_week, \
-                limit_week_starts_on, schedule_id, location->>'kind' \
+    // Every column as text, NULLs named: what an operator sees.
+    let row: String = sqlx::query_scalar(
+        "SELECT concat_ws(' | ', duration, duration_options, coalesce(slot_step::text, 'NULL'), \
+                booking_window_kind, booking_window_first, booking_window_last, \
+                coalesce(limit_per_day::text, 'NULL'), coalesce(limit_per_week::text, 'NULL'), \
+                limit_week_starts_on, schedule_id, location->>'kind', location->>'number') \
          FROM event_types WHERE id = $1",
     )
     .bind(consult.id.to_string())
@@ -481,18 +471,10 @@ async fn stored_values_are_plain_and_readable() {
     .unwrap();
     assert_eq!(
         row,
-        (
-            "00:30:00".to_owned(),
-            "{00:30:00,01:30:00}".to_owned(),
-            None,
-            "range".to_owned(),
-            "2027-01-01".to_owned(),
-            "2027-03-31".to_owned(),
-            Some(3),
-            None,
-            7,
-            evenings.id.to_string(),
-            "phone".to_owned()
+        format!(
+            "00:30:00 | {{00:30:00,01:30:00}} | NULL | range | 2027-01-01 | 2027-03-31 | 3 | NULL \
+             | 7 | {} | phone | +44 20 7946 0000",
+            evenings.id
         )
     );
     let config = db.store.organizer_config(ada.id).await.unwrap().unwrap();
