@@ -10,7 +10,8 @@ use sqlx::error::ErrorKind;
 use sqlx::postgres::PgConnection;
 use sqlx::types::Json;
 
-use crate::{PostgresStore, constraints, decode, encode, sql};
+use crate::encode::{self, EventTypeColumns};
+use crate::{PostgresStore, constraints, decode, sql};
 
 impl PostgresStore {
     /// One statement, so the version and the rows come from one snapshot.
@@ -51,7 +52,11 @@ impl PostgresStore {
     ) -> Result<u64, StoreError> {
         // A version beyond bigint was never stored, so it cannot match.
         let expected = i64::try_from(expected_version).unwrap_or(-1);
-        let mut tx = self.pool.begin().await.map_err(StoreError::backend)?;
+        let mut tx = self
+            .pool
+            .begin_with(sql::BEGIN)
+            .await
+            .map_err(StoreError::backend)?;
         let bumped: Option<i64> = sqlx::query_scalar(sql::BUMP_CONFIG_VERSION)
             .bind(organizer.to_string())
             .bind(expected)
@@ -102,7 +107,8 @@ async fn apply(
             .await
             .map(drop),
         ConfigChange::PutEventType(event_type) => {
-            put_event_type(conn, organizer, event_type).await?
+            let columns = encode::event_type(event_type)?;
+            put_event_type(conn, organizer, event_type, &columns).await
         }
         ConfigChange::DeleteEventType(id) => sqlx::query(sql::DELETE_EVENT_TYPE)
             .bind(organizer.to_string())
@@ -166,17 +172,13 @@ async fn put_schedule(
         .map(drop)
 }
 
-/// Encodes first (a value the columns cannot hold is refused before any
-/// statement), then runs the upsert, whose driver error is returned for
-/// [`apply`] to map.
 async fn put_event_type(
     conn: &mut PgConnection,
     organizer: OrganizerId,
     event_type: &EventType,
-) -> Result<Result<(), sqlx::Error>, StoreError> {
-    let window = encode::window(&event_type.booking_window)?;
-    let (per_day, per_week, week_starts_on) = encode::limits(&event_type.limits)?;
-    Ok(sqlx::query(sql::PUT_EVENT_TYPE)
+    columns: &EventTypeColumns,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql::PUT_EVENT_TYPE)
         .bind(organizer.to_string())
         .bind(event_type.id.to_string())
         .bind(event_type.slug.as_str())
@@ -188,18 +190,18 @@ async fn put_event_type(
         .bind(event_type.buffer_before)
         .bind(event_type.buffer_after)
         .bind(event_type.min_notice)
-        .bind(window.kind)
-        .bind(window.horizon)
-        .bind(window.days)
-        .bind(window.first)
-        .bind(window.last)
-        .bind(per_day)
-        .bind(per_week)
-        .bind(week_starts_on)
+        .bind(columns.window.kind)
+        .bind(columns.window.horizon)
+        .bind(columns.window.days)
+        .bind(columns.window.first)
+        .bind(columns.window.last)
+        .bind(columns.limit_per_day)
+        .bind(columns.limit_per_week)
+        .bind(columns.limit_week_starts_on)
         .bind(event_type.schedule_id.map(|id| id.to_string()))
         .bind(event_type.location.as_ref().map(Json))
         .bind(event_type.active)
         .execute(conn)
         .await
-        .map(drop))
+        .map(drop)
 }

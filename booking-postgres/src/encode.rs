@@ -2,9 +2,30 @@
 //! bind: the booking window spread over its columns, limits as integers,
 //! weekdays as ISO day numbers, JSON in booking-core's serde shape.
 
-use booking_core::event_type::{BookingLimits, BookingWindow};
+use booking_core::event_type::{BookingLimits, BookingWindow, EventType};
 use booking_core::store::StoreError;
 use chrono::{Duration, NaiveDate, Weekday};
+
+/// The columns of an event type that are not one of its fields as is.
+#[derive(Debug)]
+pub(crate) struct EventTypeColumns {
+    pub window: WindowColumns,
+    pub limit_per_day: Option<i32>,
+    pub limit_per_week: Option<i32>,
+    pub limit_week_starts_on: i16,
+}
+
+/// Encodes before any statement runs, so a value the columns cannot hold
+/// is refused without touching the database.
+pub(crate) fn event_type(event_type: &EventType) -> Result<EventTypeColumns, StoreError> {
+    let (limit_per_day, limit_per_week, limit_week_starts_on) = limits(&event_type.limits)?;
+    Ok(EventTypeColumns {
+        window: window(&event_type.booking_window)?,
+        limit_per_day,
+        limit_per_week,
+        limit_week_starts_on,
+    })
+}
 
 /// A [`BookingWindow`] over the `booking_window_*` columns: the kind and the
 /// one or two columns that kind uses.
@@ -17,7 +38,7 @@ pub(crate) struct WindowColumns {
     pub last: Option<NaiveDate>,
 }
 
-pub(crate) fn window(window: &BookingWindow) -> Result<WindowColumns, StoreError> {
+fn window(window: &BookingWindow) -> Result<WindowColumns, StoreError> {
     match *window {
         BookingWindow::Rolling { horizon } => Ok(WindowColumns {
             kind: "rolling",
@@ -61,7 +82,7 @@ pub(crate) fn limits(
 }
 
 /// The ISO number of `day`: 1 for Monday to 7 for Sunday.
-pub(crate) fn iso_day(day: Weekday) -> i16 {
+fn iso_day(day: Weekday) -> i16 {
     match day {
         Weekday::Mon => 1,
         Weekday::Tue => 2,

@@ -44,7 +44,11 @@ impl PostgresStore {
     /// Lock the event type's row, then count and insert in one statement,
     /// in one READ COMMITTED transaction.
     async fn insert_limited(&self, booking: &NewBooking) -> Result<Booking, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::backend)?;
+        let mut tx = self
+            .pool
+            .begin_with(sql::BEGIN)
+            .await
+            .map_err(StoreError::backend)?;
         let locked = sqlx::query(sql::LOCK_EVENT_TYPE)
             .bind(booking.organizer_id.to_string())
             .bind(booking.event_type_id.to_string())

@@ -85,7 +85,12 @@
 //!    returns the inserted row, or the number of the first full limit and
 //!    whether an active booking overlaps, all from one snapshot;
 //!
-//! then `COMMIT` (or `ROLLBACK` when nothing was inserted).
+//! then `COMMIT` (or `ROLLBACK` when nothing was inserted). The transaction
+//! starts with `BEGIN ISOLATION LEVEL READ COMMITTED`, whatever the server's
+//! or role's `default_transaction_isolation`: under REPEATABLE READ the
+//! count would use the snapshot taken before the lock was granted and miss
+//! the booking its previous holder just committed (a test races 64 bookers
+//! over a pool whose sessions default to REPEATABLE READ).
 //!
 //! **Why it is exact.** Everyone inserting a limited booking of that event
 //! type takes the same row lock first and holds it until commit, so these

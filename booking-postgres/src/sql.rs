@@ -87,6 +87,13 @@ pub(crate) const ORGANIZER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM organize
 
 pub(crate) const HEALTH_CHECK: &str = "SELECT 1";
 
+/// Every transaction of the store: READ COMMITTED whatever the server's or
+/// the role's `default_transaction_isolation`, because the limits design
+/// needs each statement to take a fresh snapshot (see the crate docs), and
+/// the configuration's compare-and-set should refuse with a plain mismatch,
+/// not a serialization failure.
+pub(crate) const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 // ------------------------------------------------------------- configuration
 
 /// The whole configuration in one statement, so the version and the rows come
@@ -291,32 +298,29 @@ pub(crate) const BOOKING_BY_ID: &str = concat!(
 );
 
 /// A page and the total in one round trip: the count row is always there,
-/// the page joined to it (NULL columns when the page is empty).
-pub(crate) const LIST_ALL: &str = concat!(
-    "WITH matching AS ( \
-        SELECT ",
-    booking_columns!(),
-    " FROM bookings WHERE organizer_id = $1 AND deleted_at IS NULL \
-     ) \
-     SELECT t.total, p.* \
-     FROM (SELECT count(*) AS total FROM matching) t \
-     LEFT JOIN LATERAL (SELECT * FROM matching ORDER BY start_time, id LIMIT $2 OFFSET $3) p ON true \
-     ORDER BY p.start_time, p.id"
-);
+/// the page joined to it (NULL columns when the page is empty). `$filter`
+/// narrows the organizer's active bookings.
+macro_rules! list_bookings {
+    ($filter:literal) => {
+        concat!(
+            "WITH matching AS (SELECT ",
+            booking_columns!(),
+            " FROM bookings WHERE organizer_id = $1 AND deleted_at IS NULL ",
+            $filter,
+            ") SELECT t.total, p.* \
+             FROM (SELECT count(*) AS total FROM matching) t \
+             LEFT JOIN LATERAL (SELECT * FROM matching ORDER BY start_time, id LIMIT $2 OFFSET $3) p \
+                 ON true \
+             ORDER BY p.start_time, p.id"
+        )
+    };
+}
+
+/// Page `LIMIT $2 OFFSET $3` of all of organizer `$1`'s active bookings.
+pub(crate) const LIST_ALL: &str = list_bookings!("");
 
 /// As [`LIST_ALL`], for bookings starting in `[$4, $5)` (UTC instants).
-pub(crate) const LIST_RANGE: &str = concat!(
-    "WITH matching AS ( \
-        SELECT ",
-    booking_columns!(),
-    " FROM bookings WHERE organizer_id = $1 AND deleted_at IS NULL \
-         AND start_time >= $4 AND start_time < $5 \
-     ) \
-     SELECT t.total, p.* \
-     FROM (SELECT count(*) AS total FROM matching) t \
-     LEFT JOIN LATERAL (SELECT * FROM matching ORDER BY start_time, id LIMIT $2 OFFSET $3) p ON true \
-     ORDER BY p.start_time, p.id"
-);
+pub(crate) const LIST_RANGE: &str = list_bookings!("AND start_time >= $4 AND start_time < $5");
 
 pub(crate) const CANCEL: &str = concat!(
     "UPDATE bookings SET deleted_at = $2, updated_at = $2 \

@@ -211,9 +211,32 @@ async fn booked_that_day(db: &TestDb, organizer: OrganizerId, day: i64) -> i64 {
     .await
 }
 
-/// 64 tasks over four separate pools (32 connections in all) race for 64
-/// different free slots of a day with one place left, over several days:
-/// exactly one winner each day, and SQL counts exactly the limit.
+/// 64 tasks over `stores` race for 64 different free slots of a day with
+/// one place left, over several days: exactly one winner each day, and SQL
+/// counts exactly the limit.
+async fn race_for_last_places(db: &TestDb, organizer: OrganizerId, stores: &[PostgresStore]) {
+    const DAYS: i64 = 5;
+    for day in 0..DAYS {
+        fill_all_but_one_place(&db.store, organizer, day).await;
+        let bookings = (0..TASKS as i64)
+            .map(|slot| limited_booking(organizer, day, slot))
+            .collect();
+        let outcomes = race(stores, bookings).await;
+        let winners = outcomes.iter().filter(|o| o.2).count();
+        assert_eq!(
+            winners, 1,
+            "day {day}: exactly one booking takes the last place"
+        );
+        assert_eq!(
+            booked_that_day(db, organizer, day).await,
+            i64::from(DAY_LIMIT),
+            "day {day}"
+        );
+    }
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+}
+
+/// Four separate pools, 32 connections in all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_last_place_of_a_day_has_one_winner_across_pools() {
     let db = TestDb::with_pool_size(2).await;
@@ -223,28 +246,38 @@ async fn the_last_place_of_a_day_has_one_winner_across_pools() {
         let pool = common::pool_for(&db.schema, 8, &format!("bk-limit-race-{n}")).await;
         stores.push(PostgresStore::from_pool(pool));
     }
-    const DAYS: i64 = 5;
-    for day in 0..DAYS {
-        fill_all_but_one_place(&db.store, ada.id, day).await;
-        let bookings = (0..TASKS as i64)
-            .map(|slot| limited_booking(ada.id, day, slot))
-            .collect();
-        let outcomes = race(&stores, bookings).await;
-        let winners = outcomes.iter().filter(|o| o.2).count();
-        assert_eq!(
-            winners, 1,
-            "day {day}: exactly one booking takes the last place"
-        );
-        assert_eq!(
-            booked_that_day(&db, ada.id, day).await,
-            i64::from(DAY_LIMIT),
-            "day {day}"
-        );
-    }
-    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+    race_for_last_places(&db, ada.id, &stores).await;
     for store in stores {
         store.pool().close().await;
     }
+}
+
+/// A server or role whose default isolation is REPEATABLE READ (one snapshot
+/// per transaction) must not break the count: the store's transactions ask
+/// for READ COMMITTED themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_place_holds_when_transactions_default_to_repeatable_read() {
+    let db = TestDb::with_pool_size(2).await;
+    let ada = organizer(&db.store, "ada").await;
+    let options: sqlx::postgres::PgConnectOptions =
+        booking_postgres::testing::database_url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(StdDuration::from_secs(60))
+        .connect_with(options.options([
+            ("search_path", db.schema.as_str()),
+            ("default_transaction_isolation", "repeatable read"),
+        ]))
+        .await
+        .unwrap();
+    let isolation: String = sqlx::query_scalar("SHOW default_transaction_isolation")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(isolation, "repeatable read");
+    let store = PostgresStore::from_pool(pool);
+    race_for_last_places(&db, ada.id, std::slice::from_ref(&store)).await;
+    store.pool().close().await;
 }
 
 /// Limited bookings of one event type and unlimited bookings of another race
