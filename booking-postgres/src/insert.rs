@@ -35,7 +35,7 @@ impl PostgresStore {
             // The exclusion constraint found an overlapping active booking.
             Ok(None) => Err(StoreError::Conflict),
             Err(error) if is_foreign_key_violation(&error) => {
-                Err(self.missing_reference(booking, &self.pool).await)
+                Err(missing_reference(booking, &self.pool).await)
             }
             Err(error) => Err(StoreError::backend(error)),
         }
@@ -56,7 +56,7 @@ impl PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         if locked.is_none() {
-            let error = self.missing_reference(booking, &mut *tx).await;
+            let error = missing_reference(booking, &mut *tx).await;
             tx.rollback().await.map_err(StoreError::backend)?;
             return Err(error);
         }
@@ -99,24 +99,24 @@ impl PostgresStore {
             _ => Err(StoreError::Conflict),
         }
     }
+}
 
-    /// Why a reference of `booking` failed: its organizer does not exist, or
-    /// its event type does not (any more: deleted since the caller read the
-    /// configuration, which [`StoreError::ConfigChanged`] tells it to read
-    /// again).
-    async fn missing_reference<'e, E>(&self, booking: &NewBooking, executor: E) -> StoreError
-    where
-        E: Executor<'e, Database = Postgres>,
-    {
-        let exists = sqlx::query_scalar::<_, bool>(sql::ORGANIZER_EXISTS)
-            .bind(booking.organizer_id.to_string())
-            .fetch_one(executor)
-            .await;
-        match exists {
-            Ok(true) => StoreError::ConfigChanged,
-            Ok(false) => StoreError::OrganizerNotFound(booking.organizer_id),
-            Err(error) => StoreError::backend(error),
-        }
+/// Why a reference of `booking` failed: its organizer does not exist, or
+/// its event type does not (any more: deleted since the caller read the
+/// configuration, which [`StoreError::ConfigChanged`] tells it to read
+/// again).
+async fn missing_reference<'e, E>(booking: &NewBooking, executor: E) -> StoreError
+where
+    E: Executor<'e, Database = Postgres>,
+{
+    let exists = sqlx::query_scalar::<_, bool>(sql::ORGANIZER_EXISTS)
+        .bind(booking.organizer_id.to_string())
+        .fetch_one(executor)
+        .await;
+    match exists {
+        Ok(true) => StoreError::ConfigChanged,
+        Ok(false) => StoreError::OrganizerNotFound(booking.organizer_id),
+        Err(error) => StoreError::backend(error),
     }
 }
 
