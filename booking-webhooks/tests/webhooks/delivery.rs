@@ -21,14 +21,8 @@ fn instant(at: booking_core::chrono::DateTime<booking_core::chrono::Utc>) -> Str
 #[tokio::test]
 async fn create_reschedule_and_cancel_arrive_in_order_signed_with_their_payloads() {
     let w = world().await;
-    let receiver = Receiver::start().await;
-    let only_cancelled = Receiver::start().await;
-    let all = w.endpoint(&receiver.url, &ALL_EVENTS).await;
-    let cancels = w
-        .endpoint(&only_cancelled.url, &["booking.cancelled"])
-        .await;
-    receiver.trust(all.secret.expose());
-    only_cancelled.trust(cancels.secret.expose());
+    let (receiver, all) = w.receiving(&ALL_EVENTS).await;
+    let (only_cancelled, _) = w.receiving(&["booking.cancelled"]).await;
 
     let created = w.book(0).await;
     let token = Credential::from(&created.cancel_token);
@@ -118,11 +112,7 @@ async fn create_reschedule_and_cancel_arrive_in_order_signed_with_their_payloads
     assert_eq!(cancels_got[0].id, events[2].id.to_string());
     assert!(cancels_got[0].all_verified());
 
-    let deliveries = w
-        .webhooks
-        .deliveries(w.ada.id, all.endpoint.id, 10)
-        .await
-        .unwrap();
+    let deliveries = w.deliveries(&all).await;
     assert_eq!(deliveries.len(), 3);
     assert_eq!(
         deliveries[0].event_type,
@@ -140,9 +130,7 @@ async fn create_reschedule_and_cancel_arrive_in_order_signed_with_their_payloads
 #[tokio::test]
 async fn a_500_then_a_200_is_two_attempts_of_the_same_event_and_one_success() {
     let w = world().await;
-    let receiver = Receiver::start().await;
-    let endpoint = w.endpoint(&receiver.url, &["booking.created"]).await;
-    receiver.trust(endpoint.secret.expose());
+    let (receiver, endpoint) = w.receiving(&["booking.created"]).await;
     receiver.answer_next([500]);
     w.book(0).await;
     let worker = w.webhooks.worker();
@@ -152,11 +140,7 @@ async fn a_500_then_a_200_is_two_attempts_of_the_same_event_and_one_success() {
         (first.attempted, first.retrying, first.delivered),
         (1, 1, 0)
     );
-    let deliveries = w
-        .webhooks
-        .deliveries(w.ada.id, endpoint.endpoint.id, 10)
-        .await
-        .unwrap();
+    let deliveries = w.deliveries(&endpoint).await;
     assert_eq!(deliveries[0].status, JobStatus::Pending);
     assert_eq!(deliveries[0].attempts, 1);
     assert_eq!(deliveries[0].last_response_code, Some(500));
@@ -187,11 +171,7 @@ async fn a_500_then_a_200_is_two_attempts_of_the_same_event_and_one_success() {
         "each attempt's own time"
     );
     assert!(got.iter().all(|r| r.all_verified()));
-    let deliveries = w
-        .webhooks
-        .deliveries(w.ada.id, endpoint.endpoint.id, 10)
-        .await
-        .unwrap();
+    let deliveries = w.deliveries(&endpoint).await;
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].status, JobStatus::Done);
     assert_eq!(deliveries[0].attempts, 2);
@@ -201,9 +181,7 @@ async fn a_500_then_a_200_is_two_attempts_of_the_same_event_and_one_success() {
 #[tokio::test]
 async fn a_410_disables_the_endpoint_and_nothing_more_is_sent_to_it() {
     let w = world().await;
-    let receiver = Receiver::start().await;
-    let endpoint = w.endpoint(&receiver.url, &ALL_EVENTS).await;
-    receiver.trust(endpoint.secret.expose());
+    let (receiver, endpoint) = w.receiving(&ALL_EVENTS).await;
     receiver.answer_next([410]);
     // Two events of one booking: the second waits for the first.
     let created = w.book(0).await;
@@ -228,11 +206,7 @@ async fn a_410_disables_the_endpoint_and_nothing_more_is_sent_to_it() {
     let listed = w.webhooks.endpoints(w.ada.id).await.unwrap();
     let disabled = listed[0].disabled.as_ref().expect("disabled");
     assert!(disabled.reason.contains("410"), "{}", disabled.reason);
-    let deliveries = w
-        .webhooks
-        .deliveries(w.ada.id, endpoint.endpoint.id, 10)
-        .await
-        .unwrap();
+    let deliveries = w.deliveries(&endpoint).await;
     assert_eq!(deliveries.len(), 2);
     assert!(deliveries.iter().all(|d| d.status == JobStatus::Dead));
     assert_eq!(deliveries[1].last_response_code, Some(410));
@@ -253,14 +227,7 @@ async fn a_410_disables_the_endpoint_and_nothing_more_is_sent_to_it() {
             .all(|r| r.attempted == 0)
     );
     assert_eq!(receiver.received().len(), 1);
-    assert_eq!(
-        w.webhooks
-            .deliveries(w.ada.id, endpoint.endpoint.id, 10)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(w.deliveries(&endpoint).await.len(), 2);
 }
 
 #[tokio::test]
@@ -279,11 +246,7 @@ async fn a_receiver_that_was_down_gets_the_event_after_a_retry() {
     let worker = w.webhooks.worker();
     let down = worker.run_once().await.unwrap();
     assert_eq!((down.attempted, down.retrying), (1, 1));
-    let deliveries = w
-        .webhooks
-        .deliveries(w.ada.id, endpoint.endpoint.id, 10)
-        .await
-        .unwrap();
+    let deliveries = w.deliveries(&endpoint).await;
     assert_eq!(deliveries[0].last_response_code, None, "no answer");
     let error = deliveries[0].last_error.clone().unwrap();
     assert!(error.contains("request failed"), "{error}");
@@ -303,9 +266,8 @@ async fn a_receiver_that_was_down_gets_the_event_after_a_retry() {
 #[tokio::test]
 async fn during_a_rotation_both_secrets_sign_and_a_day_later_only_the_new_one() {
     let w = world().await;
-    let receiver = Receiver::start().await;
-    let endpoint = w.endpoint(&receiver.url, &ALL_EVENTS).await;
-    let old = receiver.trust(endpoint.secret.expose());
+    let (receiver, endpoint) = w.receiving(&ALL_EVENTS).await;
+    let old = 0;
     let rotated = w
         .webhooks
         .rotate_secret(w.ada.id, endpoint.endpoint.id)
@@ -359,9 +321,7 @@ async fn during_a_rotation_both_secrets_sign_and_a_day_later_only_the_new_one() 
 #[tokio::test]
 async fn two_workers_on_one_store_deliver_each_event_exactly_once() {
     let w = world().await;
-    let receiver = Receiver::start().await;
-    let endpoint = w.endpoint(&receiver.url, &ALL_EVENTS).await;
-    receiver.trust(endpoint.secret.expose());
+    let (receiver, _) = w.receiving(&ALL_EVENTS).await;
     let other = node(w.store.clone(), w.clock.clone(), UrlPolicy::allow_private());
     for hour in 0..6 {
         w.book(hour).await;
@@ -442,9 +402,7 @@ async fn sealed_secrets_are_stored_encrypted_and_still_sign() {
             .with_secret_box(key)
     })
     .await;
-    let receiver = Receiver::start().await;
-    let endpoint = w.endpoint(&receiver.url, &ALL_EVENTS).await;
-    receiver.trust(endpoint.secret.expose());
+    let (receiver, endpoint) = w.receiving(&ALL_EVENTS).await;
     let record = w
         .store
         .record("webhook", &endpoint.endpoint.id.to_string())
@@ -463,9 +421,7 @@ async fn sealed_secrets_are_stored_encrypted_and_still_sign() {
 #[tokio::test]
 async fn the_worker_loop_delivers_until_it_is_told_to_stop() {
     let w = world().await;
-    let receiver = Receiver::start().await;
-    let endpoint = w.endpoint(&receiver.url, &ALL_EVENTS).await;
-    receiver.trust(endpoint.secret.expose());
+    let (receiver, _) = w.receiving(&ALL_EVENTS).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = w
         .webhooks

@@ -4,6 +4,8 @@ mod delivery;
 mod management;
 mod receiver;
 
+use receiver::Receiver;
+
 use std::sync::Arc;
 
 use booking_core::chrono::{DateTime, Duration, DurationRound as _, Utc};
@@ -13,7 +15,7 @@ use booking_core::{
 };
 use booking_net::UrlPolicy;
 use booking_webhooks::{
-    CreatedEndpoint, EndpointDraft, RunReport, WebhookSink, WebhookWorker, Webhooks,
+    CreatedEndpoint, Delivery, EndpointDraft, RunReport, WebhookSink, WebhookWorker, Webhooks,
     default_booking_json,
 };
 
@@ -125,6 +127,23 @@ impl World {
                 self.ada.id,
                 &EndpointDraft::new(url, events.iter().copied()),
             )
+            .await
+            .unwrap()
+    }
+
+    /// A receiver, and an endpoint of Ada's at it for `events` whose
+    /// secret the receiver trusts (index 0).
+    pub async fn receiving(&self, events: &[&str]) -> (Receiver, CreatedEndpoint) {
+        let receiver = Receiver::start().await;
+        let endpoint = self.endpoint(&receiver.url, events).await;
+        receiver.trust(endpoint.secret.expose());
+        (receiver, endpoint)
+    }
+
+    /// The endpoint's deliveries, newest first.
+    pub async fn deliveries(&self, endpoint: &CreatedEndpoint) -> Vec<Delivery> {
+        self.webhooks
+            .deliveries(self.ada.id, endpoint.endpoint.id, 10)
             .await
             .unwrap()
     }
