@@ -69,8 +69,10 @@ impl fmt::Debug for Webhooks {
 
 impl Webhooks {
     /// Webhooks over `service` and its `store`, reaching only URLs `policy`
-    /// allows (at creation, and again at every delivery, after DNS and on
-    /// redirects), each delivery limited to [`DELIVERY_TIMEOUT`].
+    /// allows (at creation, and again at every delivery, after DNS), each
+    /// delivery limited to [`DELIVERY_TIMEOUT`]. Redirects are not followed:
+    /// a `3xx` answer is a failed delivery (retried), since following it
+    /// would turn the `POST` into a bodyless `GET`.
     pub fn new(
         service: BookingService,
         store: Arc<dyn BookingStore>,
@@ -82,6 +84,7 @@ impl Webhooks {
                 timeout: DELIVERY_TIMEOUT,
                 max_body_bytes: MAX_RESPONSE_BYTES,
                 user_agent: concat!("booking-webhooks/", env!("CARGO_PKG_VERSION")).to_owned(),
+                follow_redirects: false,
                 ..SafeClientOptions::default()
             },
         )?;

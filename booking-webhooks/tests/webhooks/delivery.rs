@@ -443,3 +443,21 @@ async fn the_worker_loop_delivers_until_it_is_told_to_stop() {
     stop.send(()).unwrap();
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_redirect_is_a_failed_delivery_not_a_success() {
+    let w = world().await;
+    let (receiver, endpoint) = w.receiving(&["booking.created"]).await;
+    receiver.answer_next([303]);
+    w.book(0).await;
+    let worker = w.webhooks.worker();
+    let first = worker.run_once().await.unwrap();
+    assert_eq!(
+        (first.attempted, first.retrying, first.delivered),
+        (1, 1, 0),
+        "a 303 would turn the POST into a bodyless GET; it must be retried"
+    );
+    let deliveries = w.deliveries(&endpoint).await;
+    assert_eq!(deliveries[0].last_response_code, Some(303));
+    assert_eq!(deliveries[0].status, JobStatus::Pending);
+}
