@@ -87,6 +87,8 @@ impl Receiver {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/hook", post(hook))
+            // Where a scripted 3xx points: a GET that would "succeed".
+            .route("/moved", axum::routing::get(|| async { StatusCode::OK }))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -116,7 +118,11 @@ impl Receiver {
     }
 }
 
-async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> StatusCode {
+async fn hook(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, [(axum::http::HeaderName, &'static str); 1]) {
     let text = |name: &str| {
         headers
             .get(name)
@@ -172,5 +178,10 @@ async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Strin
         body,
         answered,
     });
-    StatusCode::from_u16(answered).unwrap()
+    // A redirect points at a GET route answering 200, as a moved receiver
+    // would: a sender that followed it would wrongly count a success.
+    (
+        StatusCode::from_u16(answered).unwrap(),
+        [(axum::http::header::LOCATION, "/moved")],
+    )
 }
