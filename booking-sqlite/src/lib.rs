@@ -289,13 +289,18 @@ mod connection;
 mod context;
 mod convert;
 mod error;
+mod holds;
+mod idempotency;
 mod migrations;
+mod occupancy;
 mod organizers;
+mod outbox;
+mod records;
 mod sql;
 mod store;
 
 pub use connection::SqliteOptions;
-pub use error::{Error, Unstorable};
+pub use error::Error;
 pub use migrations::{MIGRATIONS, Migration, SCHEMA_LEVEL, migrate, schema_level};
 pub use store::SqliteStore;
 

@@ -8,12 +8,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use booking_core::booking::{Booking, BookingId, NewBooking};
+use booking_core::event::{EventId, StoredEvent};
 use booking_core::event_type::EventTypeId;
+use booking_core::hold::{Hold, HoldId, NewHold};
+use booking_core::idempotency::{
+    ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope,
+};
 use booking_core::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerRef};
+use booking_core::queue::{Job, JobId, JobResult, NewJob};
+use booking_core::record::Record;
 use booking_core::secret::TokenHash;
 use booking_core::store::{
-    BookingContext, BookingPage, BookingQuery, BookingStore, ConfigChange, ContextQuery,
-    OrganizerConfig, StoreError,
+    BookingContext, BookingPage, BookingQuery, BookingStore, Cancellation, ConfigChange,
+    ContextQuery, OrganizerConfig, Reschedule, StoreError,
 };
 use booking_core::time::TimeRange;
 use chrono::{DateTime, Utc};
@@ -21,13 +28,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::bookings::{self, BookingInsert};
+use crate::holds::{self, HoldInsert};
 use crate::connection::{
     ReaderPool, Role, SqliteOptions, immediate, is_private_database, open_connection, open_private,
     snapshot,
 };
 use crate::error::{Error, Failure};
 use crate::migrations::{SCHEMA_LEVEL, migrate, schema_level};
-use crate::{config, context, organizers};
+use crate::{config, context, idempotency, occupancy, organizers, outbox, records};
 
 /// A [`BookingStore`] in one SQLite database file (or in memory).
 ///
@@ -324,8 +332,9 @@ impl BookingStore for SqliteStore {
             .await
     }
 
-    /// The checks and the insert run in one `BEGIN IMMEDIATE` transaction,
-    /// so no other writer, in any process, can commit in between.
+    /// The checks and the writes (the replaced hold, the idempotency key,
+    /// the booking, its event) run in one `BEGIN IMMEDIATE` transaction, so
+    /// no other writer, in any process, can commit in between.
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
         let insert = BookingInsert::new(booking).map_err(Failure::into_store)?;
         self.with_writer(move |conn| immediate(conn, |tx| insert.insert(tx)))
@@ -349,12 +358,15 @@ impl BookingStore for SqliteStore {
             .await
     }
 
+    /// Bookings and holds unexpired at `now`, in one statement (each table
+    /// through its occupied index, merged in order).
     async fn occupied_intervals(
         &self,
         organizer: OrganizerId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, StoreError> {
-        self.with_reader(move |conn| bookings::occupied(conn, organizer, range))
+        self.with_reader(move |conn| occupancy::occupied(conn, organizer, range, now))
             .await
     }
 
@@ -363,17 +375,199 @@ impl BookingStore for SqliteStore {
         organizer: OrganizerId,
         event_type: EventTypeId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        self.with_reader(move |conn| bookings::booked_starts(conn, organizer, event_type, range))
+        self.with_reader(move |conn| {
+            occupancy::booked_starts(conn, organizer, &event_type.to_string(), range, now)
+        })
+        .await
+    }
+
+    /// The read, checks and `UPDATE` of the move and its event in one
+    /// `BEGIN IMMEDIATE` transaction.
+    async fn reschedule_booking(&self, change: Reschedule) -> Result<Booking, StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| bookings::reschedule(tx, change)))
             .await
     }
 
-    async fn cancel_booking(
+    /// The same checks as a booking's, plus the client's cap, and the
+    /// insert, in one `BEGIN IMMEDIATE` transaction.
+    async fn insert_hold(&self, hold: NewHold) -> Result<Hold, StoreError> {
+        let insert = HoldInsert::new(hold).map_err(Failure::into_store)?;
+        self.with_writer(move |conn| immediate(conn, |tx| insert.insert(tx)))
+            .await
+    }
+
+    /// A global lookup (the visitor holds only the token).
+    async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError> {
+        let hash = *hash;
+        self.with_reader(move |conn| holds::by_token_hash(conn, &hash))
+            .await
+    }
+
+    async fn release_hold(
         &self,
-        id: BookingId,
+        id: HoldId,
+        token_hash: &TokenHash,
         at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
-        self.with_writer(move |conn| immediate(conn, |tx| bookings::cancel(tx, id, at)))
+    ) -> Result<(), StoreError> {
+        let hash = *token_hash;
+        self.with_writer(move |conn| immediate(conn, |tx| holds::release(tx, id, &hash, at)))
+            .await
+    }
+
+    /// One upsert (and, when it did not claim, one read) in a
+    /// `BEGIN IMMEDIATE` transaction, so claims from every process take
+    /// turns.
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let claim = claim.clone();
+        self.with_writer(move |conn| immediate(conn, |tx| idempotency::claim(tx, &claim)))
+            .await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError> {
+        let completion = completion.clone();
+        self.with_writer(move |conn| immediate(conn, |tx| idempotency::complete(tx, &completion)))
+            .await
+    }
+
+    async fn abandon_idempotency_key(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+        let scope = scope.clone();
+        self.with_writer(move |conn| immediate(conn, |tx| idempotency::abandon(tx, &scope)))
+            .await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.with_writer(move |conn| {
+            immediate(conn, |tx| {
+                Ok(idempotency::purge_expired(tx, now)? + holds::purge_expired(tx, now)?)
+            })
+        })
+        .await
+    }
+
+    /// The update, the refusal's reason when it changed nothing, and the
+    /// event, in one `BEGIN IMMEDIATE` transaction.
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| bookings::cancel(tx, cancel)))
+            .await
+    }
+
+    async fn set_api_token_hash(
+        &self,
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        self.with_writer(move |conn| {
+            immediate(conn, |tx| organizers::set_api_token_hash(tx, organizer, hash))
+        })
+        .await
+    }
+
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.with_reader(move |conn| outbox::events_after(conn, after, limit))
+            .await
+    }
+
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.with_reader(move |conn| outbox::undispatched(conn, limit))
+            .await
+    }
+
+    /// The jobs and the events' marks in one `BEGIN IMMEDIATE` transaction.
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError> {
+        let dispatched = dispatched.to_vec();
+        self.with_writer(move |conn| immediate(conn, |tx| outbox::dispatch(tx, &dispatched, jobs)))
+            .await
+    }
+
+    /// One `UPDATE ... RETURNING` in a `BEGIN IMMEDIATE` transaction.
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let queue = queue.to_owned();
+        self.with_writer(move |conn| {
+            immediate(conn, |tx| outbox::claim(tx, &queue, now, limit, lease_until))
+        })
+        .await
+    }
+
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| outbox::finish(tx, id, result, now)))
+            .await
+    }
+
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let queue = queue.to_owned();
+        let target = target.map(str::to_owned);
+        self.with_reader(move |conn| {
+            outbox::list(conn, organizer, &queue, target.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn put_record(&self, record: Record) -> Result<(), StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| records::put(tx, record)))
+            .await
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.with_reader(move |conn| records::by_id(conn, &kind, &id))
+            .await
+    }
+
+    /// A global lookup by the record's unique key.
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError> {
+        let (kind, lookup) = (kind.to_owned(), lookup.to_owned());
+        self.with_reader(move |conn| records::by_lookup(conn, &kind, &lookup, now))
+            .await
+    }
+
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let kind = kind.to_owned();
+        self.with_reader(move |conn| records::of_organizer(conn, organizer, &kind, now))
+            .await
+    }
+
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.with_writer(move |conn| immediate(conn, |tx| records::delete(tx, &kind, &id)))
             .await
     }
 }
