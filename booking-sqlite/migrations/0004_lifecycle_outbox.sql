@@ -19,9 +19,11 @@
 -- `rescheduled_from_*` keep the meeting's time before its last move.
 ALTER TABLE bookings ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0 CHECK (sequence >= 0);
 ALTER TABLE bookings ADD COLUMN rescheduled_from_start INTEGER;
+-- Both or neither, and never empty. (A CHECK passes on NULL, so "both or
+-- neither" is spelled out rather than left to a comparison.)
 ALTER TABLE bookings ADD COLUMN rescheduled_from_end INTEGER
-    CHECK ((rescheduled_from_start IS NULL AND rescheduled_from_end IS NULL)
-           OR rescheduled_from_end > rescheduled_from_start);
+    CHECK ((rescheduled_from_start IS NULL) = (rescheduled_from_end IS NULL)
+           AND (rescheduled_from_end IS NULL OR rescheduled_from_end > rescheduled_from_start));
 
 -- 2. Event types say how long a hold of one of their slots lasts (0 disables
 -- holds); existing ones get booking-core's default, 5 minutes.

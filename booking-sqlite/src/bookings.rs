@@ -90,9 +90,8 @@ impl BookingInsert {
         let organizer_id = organizer.to_string();
         let event_type_id = booking.event_type_id.map(|id| id.to_string());
         let now_us = self.created_us;
-        let (organizer_exists, event_type_exists, hold_active): (bool, bool, bool) = tx
-            .prepare_cached(sql::BOOKING_TARGETS)?
-            .query_row(
+        let (organizer_exists, event_type_exists, hold_active): (bool, bool, bool) =
+            tx.prepare_cached(sql::BOOKING_TARGETS)?.query_row(
                 params![
                     organizer_id,
                     event_type_id,
@@ -417,4 +416,3 @@ impl BookingRow {
         })
     }
 }
-

@@ -72,10 +72,11 @@ impl HoldInsert {
         )?;
         if let Some(client) = &hold.client {
             let cap = self.new.max_per_client;
-            let held: i64 = tx.prepare_cached(sql::CLIENT_HOLDS)?.query_row(
-                params![organizer, client, now_us, i64::from(cap)],
-                |r| r.get(0),
-            )?;
+            let held: i64 = tx
+                .prepare_cached(sql::CLIENT_HOLDS)?
+                .query_row(params![organizer, client, now_us, i64::from(cap)], |r| {
+                    r.get(0)
+                })?;
             if held >= i64::from(cap) {
                 return Err(StoreError::TooManyHolds(cap).into());
             }

@@ -258,11 +258,12 @@ mod tests {
             .map(|m| m.sql)
             .collect::<String>();
         assert!(
-            schema.matches(&format!(
-                "CHECK (occupied_end - occupied_start <= {})",
-                max_occupied_micros()
-            ))
-            .count()
+            schema
+                .matches(&format!(
+                    "CHECK (occupied_end - occupied_start <= {})",
+                    max_occupied_micros()
+                ))
+                .count()
                 >= 2,
             "the schema's checks (bookings and holds) and the query bound must agree"
         );
@@ -368,8 +369,11 @@ mod tests {
         // The same read without the lower bound (the bound is what this
         // test is about: without it the test must see the difference).
         let unbounded = sql::OCCUPIED_IN_RANGE.replace("occupied_start > ?4 AND ", "");
-        let (rows, unbounded_steps) =
-            run_counting_steps(&conn, &unbounded, params![organizer, probe_start, end, 0, now]);
+        let (rows, unbounded_steps) = run_counting_steps(
+            &conn,
+            &unbounded,
+            params![organizer, probe_start, end, 0, now],
+        );
         assert_eq!(rows, 2);
         println!("unbounded: {unbounded_steps} VM steps");
         assert!(

@@ -16,8 +16,8 @@
 //!   claim is a few index reads and writes, and claimers take turns).
 
 use booking_core::event::{BookingEventKind, EventId, EventRecord, StoredEvent};
-use booking_core::queue::{Job, JobId, JobResult, JobStatus, NewJob};
 use booking_core::organizer::OrganizerId;
+use booking_core::queue::{Job, JobId, JobResult, JobStatus, NewJob};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 

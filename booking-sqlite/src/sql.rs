@@ -89,10 +89,10 @@ pub(crate) const USERNAME_KEY_TAKEN: &str =
 pub(crate) const INSERT_ORGANIZER: &str = "INSERT INTO organizers \
      (id, username, username_key, email, display_name, time_zone, api_token_hash, created_at, config_version) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)";
-pub(crate) const ORGANIZER_EXISTS: &str =
-    "SELECT EXISTS (SELECT 1 FROM organizers WHERE id = ?1)";
+pub(crate) const ORGANIZER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM organizers WHERE id = ?1)";
 /// Token rotation: the unique index on `api_token_hash` keeps lookups exact.
-pub(crate) const SET_API_TOKEN_HASH: &str = "UPDATE organizers SET api_token_hash = ?2 WHERE id = ?1";
+pub(crate) const SET_API_TOKEN_HASH: &str =
+    "UPDATE organizers SET api_token_hash = ?2 WHERE id = ?1";
 pub(crate) const CONFIG_VERSION: &str = "SELECT config_version FROM organizers WHERE id = ?1";
 /// The compare-and-set of `update_config`: one row changed means the
 /// version was still `?2`, and it is now `?2 + 1`.

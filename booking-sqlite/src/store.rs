@@ -28,12 +28,12 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::bookings::{self, BookingInsert};
-use crate::holds::{self, HoldInsert};
 use crate::connection::{
     ReaderPool, Role, SqliteOptions, immediate, is_private_database, open_connection, open_private,
     snapshot,
 };
 use crate::error::{Error, Failure};
+use crate::holds::{self, HoldInsert};
 use crate::migrations::{SCHEMA_LEVEL, migrate, schema_level};
 use crate::{config, context, idempotency, occupancy, organizers, outbox, records};
 
@@ -465,7 +465,9 @@ impl BookingStore for SqliteStore {
         hash: TokenHash,
     ) -> Result<(), StoreError> {
         self.with_writer(move |conn| {
-            immediate(conn, |tx| organizers::set_api_token_hash(tx, organizer, hash))
+            immediate(conn, |tx| {
+                organizers::set_api_token_hash(tx, organizer, hash)
+            })
         })
         .await
     }
@@ -501,7 +503,9 @@ impl BookingStore for SqliteStore {
     ) -> Result<Vec<Job>, StoreError> {
         let queue = queue.to_owned();
         self.with_writer(move |conn| {
-            immediate(conn, |tx| outbox::claim(tx, &queue, now, limit, lease_until))
+            immediate(conn, |tx| {
+                outbox::claim(tx, &queue, now, limit, lease_until)
+            })
         })
         .await
     }

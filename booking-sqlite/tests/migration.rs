@@ -21,25 +21,9 @@ use booking_core::{
     BookingService, MemoryStore, OrganizerSettings, ServiceError, SettingsDraft, SlotQuery,
 };
 use booking_sqlite::rusqlite::{Connection, params};
-use booking_sqlite::{Error, MIGRATIONS, SCHEMA_LEVEL, SqliteOptions, SqliteStore};
+use booking_sqlite::{Error, SCHEMA_LEVEL, SqliteOptions, SqliteStore};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
-use common::{count, raw};
-
-/// Microseconds since the epoch, as every level stores instants.
-fn us(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-/// A file at `level` built with the first `level` migration files only.
-fn old_file(path: &Path, level: usize) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    for migration in &MIGRATIONS[..level] {
-        conn.execute_batch(migration.sql).unwrap();
-    }
-    conn.pragma_update(None, "user_version", level as i64)
-        .unwrap();
-    conn
-}
+use common::{count, old_file, raw, us};
 
 /// Inserts an organizer as levels 1 and 2 stored them.
 fn old_organizer(conn: &Connection, username: &str, created_at: DateTime<Utc>) -> OrganizerId {
@@ -138,6 +122,8 @@ fn old_booking(
         created_at: created(),
         updated_at: cancelled_at.unwrap_or(created()),
         deleted_at: cancelled_at,
+        sequence: 0,
+        rescheduled_from: None,
     };
     let occupied = booking.occupied();
     conn.execute(
@@ -561,11 +547,11 @@ async fn a_level_one_file_is_migrated_forward_without_loss() {
     assert_eq!(booking_sqlite::schema_level(&raw(&path)).unwrap(), 1);
 
     let (store, before) = open_and_migrate(&path).await;
-    assert_eq!(before, 1, "1 -> 3 in one go");
+    assert_eq!(before, 1, "1 -> 4 in one go");
 
     let conn = raw(&path);
     assert_eq!(booking_sqlite::schema_level(&conn).unwrap(), SCHEMA_LEVEL);
-    assert_eq!(SCHEMA_LEVEL, 3);
+    assert_eq!(SCHEMA_LEVEL, 4);
     for index in [
         "bookings_active_occupied_start_idx",
         "bookings_active_start_idx",
@@ -657,7 +643,7 @@ async fn a_level_one_file_is_migrated_forward_without_loss() {
 }
 
 /// The values of every level-1 column, as text, in a stable order; the
-/// settings columns read from where level 3 keeps them.
+/// settings columns read from where level 3 and later keep them.
 fn dump(conn: &Connection) -> Vec<String> {
     let settings = if count(
         conn,

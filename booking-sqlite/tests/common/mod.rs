@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::sync::Arc;
 
 use booking_core::testkit::TestStore;
 use booking_sqlite::rusqlite::Connection;
@@ -44,6 +45,17 @@ impl TempDb {
             .await
             .expect("open the shared file")
     }
+
+    /// `n` independent stores on the file: each has its own writer
+    /// connection, so between them only SQLite's file lock serializes
+    /// writes, exactly as between processes.
+    pub async fn stores(&self, n: usize) -> Vec<Arc<SqliteStore>> {
+        let mut stores = Vec::new();
+        for _ in 0..n {
+            stores.push(Arc::new(self.another_store(SqliteOptions::default()).await));
+        }
+        stores
+    }
 }
 
 /// A migrated in-memory store.
@@ -76,6 +88,40 @@ pub fn overlapping_pairs(conn: &Connection) -> i64 {
         |row| row.get(0),
     )
     .expect("overlap query")
+}
+
+/// Pairs of an active booking and a hold unexpired at `now_us` of one
+/// organizer whose occupied intervals overlap, plus pairs of such holds:
+/// what the store's checks must never let happen. Must always be zero.
+pub fn holds_overlapping(conn: &Connection, now_us: i64) -> i64 {
+    conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM holds h JOIN bookings b ON b.organizer_id = h.organizer_id
+                 WHERE b.deleted_at IS NULL AND h.expires_at > ?1
+                   AND h.occupied_start < b.occupied_end AND b.occupied_start < h.occupied_end)
+              + (SELECT COUNT(*) FROM holds h JOIN holds g ON g.organizer_id = h.organizer_id AND h.id < g.id
+                 WHERE h.expires_at > ?1 AND g.expires_at > ?1
+                   AND h.occupied_start < g.occupied_end AND g.occupied_start < h.occupied_end)",
+        [now_us],
+        |row| row.get(0),
+    )
+    .expect("hold overlap query")
+}
+
+/// Microseconds since the epoch, as every level stores instants.
+pub fn us(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A file at `level` built with the first `level` migration files only, as
+/// the release that shipped that level left it.
+pub fn old_file(path: &Path, level: usize) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    for migration in &booking_sqlite::MIGRATIONS[..level] {
+        conn.execute_batch(migration.sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", level as i64)
+        .unwrap();
+    conn
 }
 
 pub fn count(conn: &Connection, sql: &str) -> i64 {
