@@ -166,25 +166,30 @@ pub(crate) fn reschedule(tx: &Connection, change: Reschedule) -> Result<Booking,
     let id = change.id;
     let occupancy = Occupancy::new(change.time, change.buffer_before, change.buffer_after)?;
     let at_us = micros_floor(change.at);
-    let found: Option<(i64, String, Option<String>, Option<i64>, i64)> = tx
+    let organizer_id = change.organizer_id.to_string();
+    let Some(current) = tx
         .prepare_cached(sql::BOOKING_TO_MOVE)?
         .query_row([id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok(ToMove {
+                rowid: r.get(0)?,
+                organizer_id: r.get(1)?,
+                event_type_id: r.get(2)?,
+                deleted_at: r.get(3)?,
+                sequence: r.get(4)?,
+            })
         })
-        .optional()?;
-    let organizer_id = change.organizer_id.to_string();
-    let Some((rowid, owner, event_type_id, deleted_at, sequence)) = found else {
+        .optional()?
+        .filter(|current| current.organizer_id == organizer_id)
+    else {
         return Err(StoreError::BookingNotFound(id).into());
     };
-    if owner != organizer_id {
-        return Err(StoreError::BookingNotFound(id).into());
-    }
-    if let Some(micros) = deleted_at {
+    if let Some(micros) = current.deleted_at {
         return Err(already_cancelled(id, micros));
     }
-    if read_unsigned::<u32>("sequence", sequence)? != change.expected_sequence {
+    if read_unsigned::<u32>("sequence", current.sequence)? != change.expected_sequence {
         return Err(StoreError::BookingChanged(id).into());
     }
+    let (rowid, event_type_id) = (current.rowid, current.event_type_id);
     let except = Except {
         booking_rowid: Some(rowid),
         hold: None,
@@ -249,6 +254,15 @@ pub(crate) fn page(
     }
     let total = u64::try_from(total).map_err(|_| corrupt(format!("negative count {total}")))?;
     Ok(BookingPage { bookings, total })
+}
+
+/// What a move reads of its booking first (see [`sql::BOOKING_TO_MOVE`]).
+struct ToMove {
+    rowid: i64,
+    organizer_id: String,
+    event_type_id: Option<String>,
+    deleted_at: Option<i64>,
+    sequence: i64,
 }
 
 /// One `UPDATE ... WHERE deleted_at IS NULL [AND sequence = ?] RETURNING

@@ -482,15 +482,24 @@ mod tests {
         let conn = migrated();
         for sql in [OVERLAP_EXISTS, OCCUPIED_IN_RANGE] {
             let plan = plan(&conn, sql);
-            assert!(
-                plan.contains(
-                    "COVERING INDEX bookings_active_occupied_start_idx \
-                     (organizer_id=? AND occupied_start>? AND occupied_start<?)"
-                ),
-                "{sql}\n{plan}"
-            );
+            for index in [
+                "bookings_active_occupied_start_idx",
+                "holds_occupied_start_idx",
+            ] {
+                assert!(
+                    plan.contains(&format!(
+                        "COVERING INDEX {index} \
+                         (organizer_id=? AND occupied_start>? AND occupied_start<?)"
+                    )),
+                    "{sql}\n{plan}"
+                );
+            }
             assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
         }
+        assert!(
+            plan(&conn, OCCUPIED_IN_RANGE).contains("MERGE (UNION ALL)"),
+            "bookings and holds come merged in order"
+        );
     }
 
     #[test]
@@ -498,13 +507,63 @@ mod tests {
         let conn = migrated();
         for sql in [COUNT_STARTS, BOOKED_STARTS] {
             let plan = plan(&conn, sql);
-            assert!(
-                plan.contains(
-                    "COVERING INDEX bookings_event_type_start_idx \
-                     (organizer_id=? AND event_type_id=? AND start_time>? AND start_time<?)"
-                ),
-                "{sql}\n{plan}"
-            );
+            for index in [
+                "bookings_event_type_start_idx",
+                "holds_event_type_start_idx",
+            ] {
+                assert!(
+                    plan.contains(&format!(
+                        "COVERING INDEX {index} \
+                         (organizer_id=? AND event_type_id=? AND start_time>? AND start_time<?)"
+                    )),
+                    "{sql}\n{plan}"
+                );
+            }
+            assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+        }
+    }
+
+    #[test]
+    fn holds_keys_the_outbox_and_records_read_through_their_indexes() {
+        let conn = migrated();
+        for (sql, step) in [
+            (
+                CLIENT_HOLDS,
+                "COVERING INDEX holds_client_idx (organizer_id=? AND client=? AND expires_at>?)",
+            ),
+            (
+                HOLD_BY_TOKEN_HASH,
+                "INDEX holds_token_hash_idx (token_hash=?)",
+            ),
+            (PURGE_HOLDS, "INDEX holds_expires_idx (expires_at<?)"),
+            (
+                PURGE_KEYS,
+                "INDEX idempotency_keys_expires_idx (expires_at<?)",
+            ),
+            (
+                KEY_STATE,
+                "PRIMARY KEY (organizer_id=? AND operation=? AND key_hash=?)",
+            ),
+            (UNDISPATCHED_EVENTS, "INDEX booking_events_undispatched_idx"),
+            (EVENTS_AFTER, "INTEGER PRIMARY KEY (rowid>?)"),
+            (CLAIM_JOBS, "INDEX jobs_pending_idx (queue=?)"),
+            (
+                CLAIM_JOBS,
+                "COVERING INDEX jobs_pending_line_idx (queue=? AND booking_id=? AND target=? AND seq<?)",
+            ),
+            (
+                JOBS_OF,
+                "INDEX jobs_organizer_idx (organizer_id=? AND queue=?)",
+            ),
+            (
+                RECORDS_OF,
+                "INDEX records_organizer_idx (organizer_id=? AND kind=?)",
+            ),
+            (RECORD_BY_LOOKUP, "(kind=? AND lookup=?)"),
+        ] {
+            let plan = plan(&conn, sql);
+            assert!(plan.contains(step), "{sql}\n{plan}");
+            assert!(!plan.contains("SCAN holds"), "{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
         }
     }

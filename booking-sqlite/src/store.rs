@@ -575,3 +575,262 @@ impl BookingStore for SqliteStore {
             .await
     }
 }
+
+/// The statements each operation runs, recorded by SQLite's own tracing on
+/// the store's connection: the booking path must stay as short as the crate
+/// docs say, whatever the refactoring.
+#[cfg(test)]
+mod statements {
+    use std::sync::Mutex;
+
+    use booking_core::booking::{LimitCheck, NewBooking};
+    use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+    use booking_core::event_type::{LimitPeriod, Slug};
+    use booking_core::idempotency::{IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
+    use booking_core::organizer::OrganizerRef;
+    use booking_core::store::{BookingStore, Cancellation, ContextQuery, Reschedule};
+    use booking_core::testkit::fixtures::{at, created, new_booking, new_hold, organizer, range};
+    use chrono::Duration;
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+
+    use super::*;
+    use crate::sql;
+
+    /// What the traced connection ran since the last [`take`].
+    static STATEMENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    fn record(event: TraceEvent<'_>) {
+        if let TraceEvent::Stmt(statement, _) = event {
+            let sql = statement.sql();
+            // Trigger bodies are reported as comments: not statements.
+            if !sql.starts_with("--") {
+                STATEMENTS
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(sql.into_owned());
+            }
+        }
+    }
+
+    fn take() -> Vec<String> {
+        std::mem::take(
+            &mut *STATEMENTS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    fn expect(what: &str, statements: &[&str]) {
+        let mut expected = vec!["BEGIN IMMEDIATE"];
+        expected.extend_from_slice(statements);
+        expected.push("COMMIT");
+        assert_eq!(take(), expected, "{what}");
+    }
+
+    fn event(booking: &Booking, kind: BookingEventKind) -> booking_core::event::EventRecord {
+        BookingEvent {
+            seq: 0,
+            id: EventId::generate(),
+            kind,
+            occurred_at: created(),
+            booking: booking.clone(),
+            previous_time: None,
+            cancelled_by: None,
+        }
+        .to_record()
+    }
+
+    #[tokio::test]
+    async fn each_operation_runs_the_statements_the_docs_list() {
+        let store = SqliteStore::open_in_memory(SqliteOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let ada = organizer(&store, "ada").await;
+        store
+            .inner
+            .writer
+            .lock()
+            .await
+            .trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record));
+        take();
+
+        // A booking without limits, as the service sends it (with its
+        // event): the fast path.
+        let mut plain = new_booking(ada.id, range(at(9, 0), 30), 0, 0);
+        plain.event = Some(event(
+            &Booking::from_new(plain.clone()),
+            BookingEventKind::Created,
+        ));
+        let booking = store.insert_booking(plain).await.unwrap();
+        expect(
+            "a booking without limits",
+            &[
+                sql::BOOKING_TARGETS,
+                sql::OVERLAP_EXISTS,
+                sql::INSERT_BOOKING,
+                sql::INSERT_EVENT,
+            ],
+        );
+
+        // With a day limit: one count per limit.
+        let limited = NewBooking {
+            limits: vec![LimitCheck {
+                period: LimitPeriod::Day,
+                starts_within: range(at(0, 0), 24 * 60),
+                max: 5,
+            }],
+            ..new_booking(ada.id, range(at(10, 0), 30), 0, 0)
+        };
+        store.insert_booking(limited).await.unwrap();
+        expect(
+            "a booking with a limit",
+            &[
+                sql::BOOKING_TARGETS,
+                sql::OVERLAP_EXISTS,
+                sql::COUNT_STARTS,
+                sql::INSERT_BOOKING,
+            ],
+        );
+
+        // A hold with the client cap.
+        let hold = new_hold(
+            ada.id,
+            range(at(11, 0), 30),
+            0,
+            0,
+            created() + Duration::minutes(5),
+            Some("client"),
+        );
+        let hold_id = hold.id;
+        store
+            .insert_hold(NewHold {
+                hold,
+                limits: Vec::new(),
+                max_per_client: 3,
+            })
+            .await
+            .unwrap();
+        expect(
+            "a hold",
+            &[
+                sql::ORGANIZER_EXISTS,
+                sql::OVERLAP_EXISTS,
+                sql::CLIENT_HOLDS,
+                sql::INSERT_HOLD,
+            ],
+        );
+
+        // An idempotency claim: one statement when it takes the key, two
+        // when it finds it taken.
+        let scope = IdempotencyScope {
+            organizer_id: ada.id,
+            operation: "create".into(),
+            key_hash: TokenHash::of("key"),
+        };
+        let claim = IdempotencyClaim {
+            scope: scope.clone(),
+            fingerprint: TokenHash::of("request"),
+            now: created(),
+            expires_at: created() + Duration::hours(24),
+            stale_before: created() - Duration::seconds(60),
+        };
+        store.claim_idempotency_key(&claim).await.unwrap();
+        expect("a claim that takes the key", &[sql::CLAIM_KEY]);
+        store.claim_idempotency_key(&claim).await.unwrap();
+        expect(
+            "a claim that finds the key taken",
+            &[sql::CLAIM_KEY, sql::KEY_STATE],
+        );
+
+        // The booking that turns the hold into itself and completes the key.
+        let from_hold = NewBooking {
+            replaces_hold: Some(hold_id),
+            idempotency: Some(IdempotencyCompletion {
+                scope,
+                outcome: "booked".into(),
+            }),
+            ..new_booking(ada.id, range(at(11, 0), 30), 0, 0)
+        };
+        store.insert_booking(from_hold).await.unwrap();
+        expect(
+            "a booking from a hold, under an idempotency key",
+            &[
+                sql::BOOKING_TARGETS,
+                sql::OVERLAP_EXISTS,
+                sql::END_HOLD,
+                sql::COMPLETE_KEY,
+                sql::INSERT_BOOKING,
+            ],
+        );
+
+        // A move and a cancellation, each with its event.
+        let moved = store
+            .reschedule_booking(Reschedule {
+                id: booking.id,
+                organizer_id: ada.id,
+                expected_sequence: 0,
+                time: range(at(12, 0), 30),
+                buffer_before: Duration::zero(),
+                buffer_after: Duration::zero(),
+                limits: Vec::new(),
+                at: created(),
+                event: Some(event(&booking, BookingEventKind::Rescheduled)),
+            })
+            .await
+            .unwrap();
+        expect(
+            "a move",
+            &[
+                sql::BOOKING_TO_MOVE,
+                sql::OVERLAP_EXISTS,
+                sql::MOVE_BOOKING,
+                sql::INSERT_EVENT,
+            ],
+        );
+        store
+            .cancel_booking(Cancellation {
+                expected_sequence: Some(1),
+                event: Some(event(&moved, BookingEventKind::Cancelled)),
+                ..Cancellation::new(booking.id, created())
+            })
+            .await
+            .unwrap();
+        expect(
+            "a cancellation",
+            &[sql::CANCEL_RETURNING, sql::INSERT_EVENT],
+        );
+
+        // A job claim is one statement.
+        store
+            .claim_jobs("q", created(), 10, created() + Duration::seconds(60))
+            .await
+            .unwrap();
+        expect("a job claim", &[sql::CLAIM_JOBS]);
+
+        // The booking context: one read transaction.
+        store
+            .booking_context(&ContextQuery {
+                organizer: OrganizerRef::Username("ada".into()),
+                event_type: Slug::default_slug(),
+                occupied_within: range(at(0, 0), 24 * 60),
+                counted_within: range(at(0, 0), 24 * 60),
+                now: created(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            take(),
+            [
+                "BEGIN DEFERRED",
+                sql::ORGANIZER_BY_USERNAME,
+                sql::EVENT_TYPE_BY_SLUG,
+                sql::DEFAULT_SCHEDULE,
+                sql::OCCUPIED_IN_RANGE,
+                "COMMIT"
+            ],
+            "the booking context"
+        );
+    }
+}
