@@ -584,7 +584,7 @@ mod statements {
     use std::sync::Mutex;
 
     use booking_core::booking::{LimitCheck, NewBooking};
-    use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+    use booking_core::event::{BookingEventKind, EventId, EventRecord};
     use booking_core::event_type::{LimitPeriod, Slug};
     use booking_core::idempotency::{IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
     use booking_core::organizer::OrganizerRef;
@@ -627,17 +627,16 @@ mod statements {
         assert_eq!(take(), expected, "{what}");
     }
 
-    fn event(booking: &Booking, kind: BookingEventKind) -> booking_core::event::EventRecord {
-        BookingEvent {
-            seq: 0,
+    /// An event about `booking` (the store keeps its payload opaque).
+    fn event(booking: &Booking, kind: BookingEventKind) -> EventRecord {
+        EventRecord {
             id: EventId::generate(),
+            organizer_id: booking.organizer_id,
+            booking_id: booking.id,
             kind,
             occurred_at: created(),
-            booking: booking.clone(),
-            previous_time: None,
-            cancelled_by: None,
+            payload: "{}".into(),
         }
-        .to_record()
     }
 
     #[tokio::test]

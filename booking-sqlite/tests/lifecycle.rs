@@ -12,18 +12,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use booking_core::booking::{Booking, BookingId};
-use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+use booking_core::event::EventId;
 use booking_core::hold::{HoldId, NewHold};
 use booking_core::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyScope};
-use booking_core::queue::{JobId, JobResult, JobStatus, NewJob};
+use booking_core::queue::{JobId, JobResult, JobStatus};
 use booking_core::secret::TokenHash;
-use booking_core::store::{BookingStore, Cancellation, Reschedule, StoreError};
+use booking_core::store::{BookingStore, Reschedule, StoreError};
 use booking_core::testkit::fixtures::{at, created, new_booking, new_hold, organizer, range};
 use booking_core::time::TimeRange;
 use booking_sqlite::SqliteStore;
 use booking_sqlite::rusqlite::params;
 use chrono::Duration;
-use common::{TempDb, count, holds_overlapping, overlapping_pairs, raw};
+use common::{TempDb, book_cancel_and_dispatch, count, holds_overlapping, overlapping_pairs, raw};
 
 const ROUNDS: i64 = 16;
 
@@ -227,52 +227,11 @@ async fn thirty_two_claims_of_one_key_have_one_winner_across_connections() {
     );
 }
 
-/// A booking with its created and cancelled events, dispatched into a
-/// queue: two jobs per booking that must run in order.
+/// 24 bookings of `organizer` booked and cancelled with their events, all
+/// dispatched into the queue `race`: 48 jobs, two per booking.
 async fn enqueue_bookings(store: &dyn BookingStore, organizer: &booking_core::Organizer, n: i64) {
-    for i in 0..n {
-        let mut new = new_booking(organizer.id, range(at(0, 0) + Duration::hours(i), 30), 0, 0);
-        let booking = Booking::from_new(new.clone());
-        new.event = Some(event(&booking, BookingEventKind::Created));
-        store.insert_booking(new).await.unwrap();
-        store
-            .cancel_booking(Cancellation {
-                event: Some(event(&booking, BookingEventKind::Cancelled)),
-                ..Cancellation::new(booking.id, created())
-            })
-            .await
-            .unwrap();
-    }
-    let events = store.undispatched_events(1000).await.unwrap();
-    assert_eq!(events.len() as i64, 2 * n);
-    let jobs: Vec<NewJob> = events
-        .iter()
-        .map(|e| NewJob {
-            id: JobId::generate(),
-            queue: "race".into(),
-            organizer_id: e.record.organizer_id,
-            event_id: e.record.id,
-            booking_id: e.record.booking_id,
-            target: String::new(),
-            payload: e.record.kind.name().into(),
-            run_at: created(),
-        })
-        .collect();
-    let ids: Vec<EventId> = events.iter().map(|e| e.record.id).collect();
-    store.dispatch_events(&ids, jobs).await.unwrap();
-}
-
-fn event(booking: &Booking, kind: BookingEventKind) -> booking_core::event::EventRecord {
-    BookingEvent {
-        seq: 0,
-        id: EventId::generate(),
-        kind,
-        occurred_at: created(),
-        booking: booking.clone(),
-        previous_time: None,
-        cancelled_by: None,
-    }
-    .to_record()
+    let times = (0..n).map(|i| range(at(0, 0) + Duration::hours(i), 30));
+    book_cancel_and_dispatch(store, organizer.id, times, "race").await;
 }
 
 /// 8 workers on 4 stores claim, deliver and finish 48 jobs (a created and a

@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use booking_core::booking::{Attendee, Booking, BookingId, BookingRequest, LimitCheck, NewBooking};
+use booking_core::booking::{Attendee, Booking, BookingRequest, LimitCheck, NewBooking};
 use booking_core::event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeId, LimitPeriod, Location,
 };
@@ -24,11 +24,14 @@ use booking_core::service::{Credential, RescheduleRequest};
 use booking_core::store::{BookingStore, Cancellation, ConfigChange, StoreError};
 use booking_core::testkit::fixtures::{at, created, event_type, new_hold, range, schedule};
 use booking_core::time::{ManualClock, TimeRange};
-use booking_core::{BookingService, MemoryStore, ServiceError, SlotQuery};
+use booking_core::{BookingService, ServiceError, SlotQuery};
 use booking_sqlite::rusqlite::{Connection, params};
 use booking_sqlite::{SCHEMA_LEVEL, SqliteOptions, SqliteStore};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use common::{count, old_file, raw, us};
+use common::{
+    count, insert_legacy_booking, legacy_booking, legacy_cancel_token, old_file, raw,
+    reference_store_with, us,
+};
 
 /// Inserts an organizer as level 3 stored it.
 fn organizer_v3(
@@ -112,70 +115,18 @@ fn event_type_v3(conn: &Connection, e: &EventType) {
 }
 
 /// A booking as level 3 stored it, returned as the store must read it back
-/// at level 4 (never moved). Its cancel token is `cancel {start µs}`.
+/// at level 4 (never moved).
 fn booking_v3(
     conn: &Connection,
     organizer: OrganizerId,
     event_type: (Option<EventTypeId>, &str),
     time: TimeRange,
-    (before, after): (i64, i64),
+    buffers: (i64, i64),
     cancelled_at: Option<DateTime<Utc>>,
 ) -> Booking {
-    let booking = Booking {
-        id: BookingId::generate(),
-        organizer_id: organizer,
-        event_type_id: event_type.0,
-        event_type_slug: event_type.1.parse().unwrap(),
-        attendee: Attendee::new("Grace 'G' Hopper", "grace@example.com"),
-        metadata: serde_json::json!({"guests": ["b@example.com"], "note": "ünïcode 🎉"})
-            .as_object()
-            .cloned(),
-        title: "Intro".into(),
-        description: Some("kept verbatim ' \" \\".into()),
-        time,
-        buffer_before: Duration::minutes(before),
-        buffer_after: Duration::minutes(after),
-        cancel_token_hash: TokenHash::of(&cancel_token(time)),
-        created_at: created(),
-        updated_at: cancelled_at.unwrap_or(created()),
-        deleted_at: cancelled_at,
-        sequence: 0,
-        rescheduled_from: None,
-    };
-    let occupied = booking.occupied();
-    conn.execute(
-        "INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, attendant_email,
-           metadata, title, description, start_time, end_time, buffer_before_secs, buffer_after_secs,
-           occupied_start, occupied_end, cancel_token_hash, created_at, updated_at, deleted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-        params![
-            booking.id.to_string(),
-            organizer.to_string(),
-            booking.event_type_id.map(|id| id.to_string()),
-            booking.event_type_slug.as_str(),
-            booking.attendee.name,
-            booking.attendee.email,
-            serde_json::to_string(booking.metadata.as_ref().unwrap()).unwrap(),
-            booking.title,
-            booking.description,
-            us(time.start()),
-            us(time.end()),
-            before * 60,
-            after * 60,
-            us(occupied.start()),
-            us(occupied.end()),
-            booking.cancel_token_hash.to_hex(),
-            us(booking.created_at),
-            us(booking.updated_at),
-            booking.deleted_at.map(us),
-        ],
-    )
-    .unwrap();
+    let booking = legacy_booking(organizer, event_type, time, buffers, cancelled_at);
+    insert_legacy_booking(conn, &booking, 3);
     booking
-}
-
-fn cancel_token(time: TimeRange) -> String {
-    format!("cancel {}", us(time.start()))
 }
 
 /// Ada's second event type: 30 minutes, at most 2 a day, a video link, on
@@ -415,18 +366,9 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
     // Slots through a BookingService are those of the reference store
     // holding the same configuration and active bookings.
     let migrated = service(store.clone());
-    let reference_store = Arc::new(MemoryStore::new());
-    let reference = service(reference_store.clone());
     let ada = store.organizer_by_id(old.ada).await.unwrap().unwrap();
-    reference_store
-        .create_organizer(
-            ada.id,
-            NewOrganizer::new("ada", &ada.email, &ada.display_name, ada.time_zone),
-            ada.api_token_hash,
-            ada.created_at,
-        )
-        .await
-        .unwrap();
+    let reference_store = reference_store_with(&ada).await;
+    let reference = service(reference_store.clone());
     let mut changes = vec![ConfigChange::PutSchedule(schedule(ada.id))];
     changes.extend(
         config
@@ -482,7 +424,7 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
     let moved = migrated
         .reschedule(
             RescheduleRequest::new(first.id, range(at(18, 0), 45)),
-            &Credential::cancel_token(cancel_token(first.time)),
+            &Credential::cancel_token(legacy_cancel_token(first.time)),
         )
         .await
         .expect("an old booking can be moved");

@@ -25,21 +25,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use booking_core::booking::{Booking, BookingId, NewBooking};
-use booking_core::event::{BookingEvent, BookingEventKind, EventId, EventRecord};
+use booking_core::booking::{BookingId, NewBooking};
+use booking_core::event::BookingEventKind;
 use booking_core::hold::NewHold;
 use booking_core::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyScope};
 use booking_core::organizer::{Organizer, OrganizerId};
-use booking_core::queue::{JobId, JobResult, JobStatus, NewJob};
+use booking_core::queue::{JobResult, JobStatus};
 use booking_core::secret::TokenHash;
-use booking_core::store::{BookingStore, Cancellation, Reschedule, StoreError};
+use booking_core::store::{BookingStore, Reschedule, StoreError};
 use booking_core::testkit::fixtures::{created, new_booking, new_hold, range};
 use booking_core::time::TimeRange;
 use booking_sqlite::SqliteStore;
 use booking_sqlite::rusqlite::{Connection, params};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::common::holds_overlapping;
+use super::common::{book_cancel_and_dispatch, holds_overlapping};
 
 const ROUNDS: i64 = 8;
 const SLOTS: i64 = 16;
@@ -85,19 +85,6 @@ fn fixed_id(o: usize, n: i64) -> BookingId {
         .expect("a valid ULID")
 }
 
-fn event(booking: &Booking, kind: BookingEventKind) -> EventRecord {
-    BookingEvent {
-        seq: 0,
-        id: EventId::generate(),
-        kind,
-        occurred_at: created(),
-        booking: booking.clone(),
-        previous_time: None,
-        cancelled_by: None,
-    }
-    .to_record()
-}
-
 /// Before the start: the bookings to move, and this process's share of the
 /// job queue, dispatched.
 pub async fn prepare(store: &dyn BookingStore, index: usize, organizers: &[Organizer]) {
@@ -117,46 +104,13 @@ pub async fn prepare(store: &dyn BookingStore, index: usize, organizers: &[Organ
             }
         }
     }
-    let alpha = &organizers[0];
-    for j in 0..JOB_BOOKINGS_PER_PROCESS {
+    let times = (0..JOB_BOOKINGS_PER_PROCESS).map(|j| {
         let slot = 2 * j + index as i64;
-        let mut new = new_booking(
-            alpha.id,
-            range(day(16) + Duration::minutes(40 * slot), 30),
-            0,
-            0,
-        );
-        let booking = Booking::from_new(new.clone());
-        new.event = Some(event(&booking, BookingEventKind::Created));
-        let stored = store.insert_booking(new).await.expect("a job booking");
-        println!("won {}", stored.id);
-        store
-            .cancel_booking(Cancellation {
-                event: Some(event(&booking, BookingEventKind::Cancelled)),
-                ..Cancellation::new(booking.id, created())
-            })
-            .await
-            .expect("cancel a job booking");
+        range(day(16) + Duration::minutes(40 * slot), 30)
+    });
+    for id in book_cancel_and_dispatch(store, organizers[0].id, times, QUEUE).await {
+        println!("won {id}");
     }
-    let events = store.undispatched_events(1000).await.expect("events");
-    let jobs = events
-        .iter()
-        .map(|e| NewJob {
-            id: JobId::generate(),
-            queue: QUEUE.into(),
-            organizer_id: e.record.organizer_id,
-            event_id: e.record.id,
-            booking_id: e.record.booking_id,
-            target: String::new(),
-            payload: e.record.kind.name().into(),
-            run_at: created(),
-        })
-        .collect();
-    let ids: Vec<EventId> = events.iter().map(|e| e.record.id).collect();
-    store
-        .dispatch_events(&ids, jobs)
-        .await
-        .expect("dispatch the events");
 }
 
 /// After the start: every lifecycle race at once.
