@@ -131,13 +131,13 @@ pub use memory::MemoryLock;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 pub use organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerRef};
-pub use provider::{AvailabilityProvider, ProviderError};
+pub use provider::{AvailabilityProvider, BusyPurpose, BusyTime, ProviderError};
 pub use schedule::{Schedule, ScheduleDraft, ScheduleId, WeeklyHours};
 pub use secret::SecretToken;
 pub use service::{
     BookingEvents, BookingList, BookingService, Cancelled, CreatedBooking, Credential,
     EventDelivery, EventSink, ListQuery, RescheduleRequest, Rescheduled, ServiceConfig,
-    ServiceError, SessionPolicy, SlotQuery, StartedSession,
+    ServiceError, SessionPolicy, SlotList, SlotQuery, StartedSession,
 };
 pub use settings::{OrganizerSettings, SettingsDraft};
 pub use store::{BookingStore, StoreError};

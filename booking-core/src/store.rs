@@ -156,6 +156,9 @@ pub enum ConfigChange {
 pub struct BookingQuery {
     /// Only bookings whose **start** lies in this range; `None` for all.
     pub starts_within: Option<TimeRange>,
+    /// Also bookings cancelled at or after this instant (for a calendar
+    /// feed that shows recent cancellations); `None` for active ones only.
+    pub cancelled_since: Option<DateTime<Utc>>,
     /// Page size; stores return at most this many.
     pub limit: u32,
     /// How many matching bookings to skip.
@@ -493,8 +496,10 @@ pub trait BookingStore: Send + Sync {
     /// The booking with this id, active or cancelled.
     async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError>;
 
-    /// A page of an organizer's active bookings ordered by start (then id),
-    /// and the total number matching.
+    /// A page of an organizer's active bookings (and, with
+    /// [`BookingQuery::cancelled_since`], recently cancelled ones) ordered by
+    /// start (then id), and the total number matching. Holds are never
+    /// bookings.
     async fn list_bookings(
         &self,
         organizer: OrganizerId,

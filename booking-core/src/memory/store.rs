@@ -454,28 +454,40 @@ impl BookingStore for MemoryStore {
         query: BookingQuery,
     ) -> Result<BookingPage, StoreError> {
         let state = lock_state(&self.state);
-        let Some(active) = state.active.get(&organizer) else {
-            return Ok(BookingPage {
-                bookings: Vec::new(),
-                total: 0,
-            });
+        let mut ids: Vec<(DateTime<Utc>, BookingId)> = match state.active.get(&organizer) {
+            None => Vec::new(),
+            Some(active) => match query.starts_within {
+                Some(range) => active
+                    .by_start
+                    .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN))
+                    .copied()
+                    .collect(),
+                None => active.by_start.iter().copied().collect(),
+            },
         };
-        let matching: Box<dyn Iterator<Item = &(DateTime<Utc>, BookingId)>> =
-            match query.starts_within {
-                Some(range) => Box::new(
-                    active
-                        .by_start
-                        .range((range.start(), BookingId::MIN)..(range.end(), BookingId::MIN)),
-                ),
-                None => Box::new(active.by_start.iter()),
-            };
-        let ids: Vec<BookingId> = matching.map(|(_, id)| *id).collect();
+        if let Some(since) = query.cancelled_since {
+            // Cancelled bookings are not indexed: a scan, for feeds only.
+            ids.extend(
+                state
+                    .bookings
+                    .values()
+                    .filter(|b| {
+                        b.organizer_id == organizer
+                            && b.deleted_at.is_some_and(|at| at >= since)
+                            && query
+                                .starts_within
+                                .is_none_or(|range| range.contains(b.start_time()))
+                    })
+                    .map(|b| (b.start_time(), b.id)),
+            );
+            ids.sort_unstable();
+        }
         let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
         let bookings = ids
             .iter()
             .skip(offset)
             .take(query.limit as usize)
-            .filter_map(|id| state.bookings.get(id).cloned())
+            .filter_map(|(_, id)| state.bookings.get(id).cloned())
             .collect();
         Ok(BookingPage {
             bookings,

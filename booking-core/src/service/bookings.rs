@@ -12,7 +12,7 @@ use crate::idempotency::{
 };
 use crate::lock::SlotKey;
 use crate::organizer::{Organizer, OrganizerRef};
-use crate::provider::AvailabilityProvider as _;
+use crate::provider::{AvailabilityProvider as _, BusyPurpose, BusyTime, ProviderError};
 use crate::secret::{SecretToken, TokenHash};
 use crate::store::{BookingQuery, Cancellation, Reschedule, StoreError};
 use crate::time::{TimeRange, local_days_range};
@@ -259,8 +259,13 @@ impl BookingService {
             .map_err(ServiceError::SlotUnavailable)?;
         let mut busy = resolved.occupied.clone();
         busy.extend(
-            self.external_busy(&resolved.organizer, rules.occupied_by(&time))
-                .await?,
+            self.external_busy(
+                &resolved.organizer,
+                rules.occupied_by(&time),
+                BusyPurpose::Booking,
+            )
+            .await?
+            .intervals,
         );
         let taken = Taken {
             busy: &busy,
@@ -419,15 +424,24 @@ impl BookingService {
         })
     }
 
+    /// External busy time from the provider; a calendar that cannot be read
+    /// becomes [`ServiceError::CalendarUnavailable`].
     pub(super) async fn external_busy(
         &self,
         organizer: &Organizer,
         range: TimeRange,
-    ) -> Result<Vec<TimeRange>, ServiceError> {
+        purpose: BusyPurpose,
+    ) -> Result<BusyTime, ServiceError> {
         self.provider
-            .busy_intervals(organizer, range)
+            .busy_time(organizer, range, purpose)
             .await
-            .map_err(ServiceError::Provider)
+            .map_err(|error| match error {
+                ProviderError::Unavailable { calendar, cause } => {
+                    tracing::warn!(%calendar, error = %cause, "a calendar cannot be read; refusing to book over it");
+                    ServiceError::CalendarUnavailable { calendar }
+                }
+                other => ServiceError::Provider(other),
+            })
     }
 
     /// An active booking, for its organizer or the holder of its cancel token.
@@ -485,6 +499,7 @@ impl BookingService {
                 organizer.id,
                 BookingQuery {
                     starts_within,
+                    cancelled_since: None,
                     limit,
                     offset,
                 },

@@ -114,6 +114,16 @@ pub enum ServiceError {
     /// was written. Try again.
     #[error("the configuration was changed by another request at the same time; please try again")]
     ConcurrentUpdate,
+    /// An external calendar of the organizer cannot be read and no fresh
+    /// copy exists, so no booking is made over time nobody could see. Try
+    /// again later.
+    #[error(
+        "the organizer's calendar {calendar:?} cannot be read right now; please try again later"
+    )]
+    CalendarUnavailable {
+        /// The calendar's name.
+        calendar: String,
+    },
     /// The store failed.
     #[error("storage failed")]
     Store(#[source] StoreError),
@@ -155,17 +165,19 @@ impl ServiceError {
             ServiceError::AlreadyCancelled { .. } => "already_cancelled",
             ServiceError::UsernameTaken(_) => "username_taken",
             ServiceError::ConcurrentUpdate => "concurrent_update",
+            ServiceError::CalendarUnavailable { .. } => "calendar_unavailable",
             ServiceError::Store(_) | ServiceError::Provider(_) | ServiceError::Randomness(_) => {
                 "internal"
             }
         }
     }
 
-    /// Whether the caller's input (not the service) is at fault: everything
-    /// but [`Store`](Self::Store), [`Provider`](Self::Provider) and
-    /// [`Randomness`](Self::Randomness).
+    /// Whether the caller's input (not the service or what it depends on)
+    /// is at fault: everything but [`Store`](Self::Store),
+    /// [`Provider`](Self::Provider), [`CalendarUnavailable`](Self::CalendarUnavailable)
+    /// and [`Randomness`](Self::Randomness).
     pub fn is_client_error(&self) -> bool {
-        self.code() != "internal"
+        !matches!(self.code(), "internal" | "calendar_unavailable")
     }
 }
 

@@ -83,7 +83,7 @@ pub use credential::Credential;
 pub use error::ServiceError;
 pub use outbox::{BookingEvents, DEFAULT_LEASE, EventDelivery, EventSink, job_for};
 pub use sessions::{SessionPolicy, StartedSession};
-pub use slots::SlotQuery;
+pub use slots::{SlotList, SlotQuery};
 
 /// Tunables of a [`BookingService`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::availability::{SlotRules, Taken, available_slots, busy_range_for, counted_range_for};
 use crate::event_type::{EventType, Slug};
 use crate::organizer::{Organizer, OrganizerRef};
+use crate::provider::BusyPurpose;
 use crate::schedule::Schedule;
 use crate::store::{BookingContext, ContextQuery};
 use crate::time::TimeRange;
@@ -61,6 +62,16 @@ impl SlotQuery {
     }
 }
 
+/// Offered slots, and the external calendars whose last copy was used
+/// because they could not be refreshed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlotList {
+    /// The slots, ascending.
+    pub slots: Vec<TimeRange>,
+    /// Names of calendars read from an older copy.
+    pub stale_calendars: Vec<String>,
+}
+
 /// A booking context whose event type exists, is active and has a schedule.
 pub(super) struct Resolved {
     pub(super) organizer: Organizer,
@@ -99,6 +110,12 @@ impl BookingService {
     /// simply not offered. A length the event type does not offer is a
     /// [`Field::Duration`] error.
     pub async fn available_slots(&self, query: SlotQuery) -> Result<Vec<TimeRange>, ServiceError> {
+        Ok(self.slots(query).await?.slots)
+    }
+
+    /// [`available_slots`](Self::available_slots), and which external
+    /// calendars could not be refreshed (their last copy was used).
+    pub async fn slots(&self, query: SlotQuery) -> Result<SlotList, ServiceError> {
         let window = query.window;
         if window.duration() > self.config.max_slots_window {
             return Err(ServiceError::WindowTooLong {
@@ -119,15 +136,21 @@ impl BookingService {
             .rules(query.duration)
             .map_err(|refusal| ValidationErrors::single(Field::Duration, refusal.to_string()))?;
         let Some(busy_range) = busy_range_for(&rules, window, now) else {
-            return Ok(Vec::new());
+            return Ok(SlotList::default());
         };
         let mut busy = resolved.occupied.clone();
-        busy.extend(self.external_busy(&resolved.organizer, busy_range).await?);
+        let external = self
+            .external_busy(&resolved.organizer, busy_range, BusyPurpose::Listing)
+            .await?;
+        busy.extend(external.intervals);
         let taken = Taken {
             busy: &busy,
             booked: &resolved.booked,
         };
-        Ok(available_slots(&rules, taken, window, now))
+        Ok(SlotList {
+            slots: available_slots(&rules, taken, window, now),
+            stale_calendars: external.stale,
+        })
     }
 
     /// The range slot starts of an event type (the default one when `None`)
@@ -161,10 +184,12 @@ impl BookingService {
         now: DateTime<Utc>,
     ) -> Result<Resolved, ServiceError> {
         let (slug, defaulted) = slug_or_default(slug)?;
+        // By id, so a distributed store routes the read to one shard.
+        let organizer_id = self.organizer_id(organizer).await?;
         let context = self
             .store
             .booking_context(&ContextQuery {
-                organizer: organizer.clone(),
+                organizer: OrganizerRef::Id(organizer_id),
                 event_type: slug,
                 occupied_within,
                 counted_within,
@@ -172,9 +197,6 @@ impl BookingService {
             })
             .await?
             .ok_or(ServiceError::OrganizerNotFound)?;
-        if let OrganizerRef::Username(name) = organizer {
-            self.organizer_ids.remember(name, context.organizer.id);
-        }
         let BookingContext {
             organizer,
             event_type,

@@ -192,6 +192,7 @@ pub async fn all_active(store: &dyn BookingStore, organizer: OrganizerId) -> Vec
             organizer,
             BookingQuery {
                 starts_within: None,
+                cancelled_since: None,
                 limit: 10_000,
                 offset: 0,
             },

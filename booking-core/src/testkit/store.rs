@@ -570,6 +570,7 @@ pub async fn list_pages_and_counts_in_the_store(store: Arc<dyn BookingStore>) {
 
     let page = |starts_within, limit, offset| BookingQuery {
         starts_within,
+        cancelled_since: None,
         limit,
         offset,
     };
@@ -606,6 +607,32 @@ pub async fn list_pages_and_counts_in_the_store(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     assert_eq!((empty.total, empty.bookings.len()), (0, 0));
+    // Recently cancelled bookings, on request: the one cancelled at
+    // `created()` is included from then on, not after.
+    let with_cancelled = |since| BookingQuery {
+        cancelled_since: Some(since),
+        ..page(None, 100, 0)
+    };
+    let listed = store
+        .list_bookings(ada.id, with_cancelled(created()))
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 26);
+    assert!(
+        listed
+            .bookings
+            .iter()
+            .any(|b| b.id == cancelled.id && !b.is_active())
+    );
+    let later = created() + Duration::seconds(1);
+    assert_eq!(
+        store
+            .list_bookings(ada.id, with_cancelled(later))
+            .await
+            .unwrap()
+            .total,
+        25
+    );
 }
 
 /// Occupied intervals are widened by buffers, only those overlapping the

@@ -1,18 +1,17 @@
 //! Test harness: a real PostgreSQL, one fresh schema per test (made by
-//! `booking_postgres::testing`); the data comes from
-//! `booking_core::testkit::fixtures`.
+//! `booking_postgres::testing`, dropped when the test's `TestDb` goes); the
+//! data comes from `booking_core::testkit::fixtures`.
 //!
 //! The server comes from `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). A server that cannot be
 //! reached fails the test with a message saying so; nothing is skipped.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
 use booking_core::organizer::Organizer;
 use booking_core::store::BookingStore;
-use booking_postgres::PostgresStore;
-use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, TestingError};
+use booking_core::testkit::TestStore;
+use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, SchemaGuard, TestingError};
+use booking_postgres::{PostgresStore, migrator};
 use sqlx::postgres::{PgConnection, PgPool};
 
 /// Test schemas are named `bk_test_<unix secs>_<random>`.
@@ -39,23 +38,48 @@ pub async fn pool_for(schema: &str, size: u32, application_name: &str) -> PgPool
     or_fail(testing::schema_pool(&testing::database_url(), schema, &settings).await)
 }
 
-/// A fresh, migrated schema with a pool and a store on it. Schemas of
-/// earlier runs older than `testing::STALE_AFTER` are dropped by the first
-/// `TestDb` of a run (tests that hand an `Arc<dyn BookingStore>` to the
-/// conformance suite cannot drop their own).
+/// A fresh schema with a pool and a store on it, dropped (schema and all)
+/// when the `TestDb` is dropped, whether the test passed or panicked.
 pub struct TestDb {
     pub schema: String,
+    pub url_with_search_path: String,
     pub pool: PgPool,
     pub store: PostgresStore,
-    isolated: IsolatedSchema,
+    /// Last, so the pool handles above go first.
+    guard: SchemaGuard,
 }
 
 impl TestDb {
+    /// Migrated to the current schema, with a pool of 8.
     pub async fn new() -> Self {
         Self::with_pool_size(8).await
     }
 
+    /// Migrated to the current schema.
     pub async fn with_pool_size(size: u32) -> Self {
+        let db = Self::unmigrated(size).await;
+        db.store
+            .migrate()
+            .await
+            .expect("migrations apply to a fresh schema");
+        db
+    }
+
+    /// Migrated only up to `version` (1: the schema before booking-core 2),
+    /// recorded in the migration history as a real deployment would be.
+    pub async fn at_version(version: i64) -> Self {
+        let db = Self::unmigrated(8).await;
+        let mut conn = db.pool.acquire().await.expect("a connection");
+        migrator()
+            .run_to(version, &mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("migrating to version {version}: {e}"));
+        drop(conn);
+        db
+    }
+
+    /// An empty schema: nothing migrated.
+    pub async fn unmigrated(size: u32) -> Self {
         let settings = PoolSettings {
             max_connections: size,
             ..PoolSettings::default()
@@ -64,27 +88,19 @@ impl TestDb {
             IsolatedSchema::create_with(&testing::database_url(), SCHEMA_PREFIX, &settings).await,
         );
         let pool = isolated.pool().clone();
-        let store = PostgresStore::new(pool.clone());
-        store
-            .migrate()
-            .await
-            .expect("migrations apply to a fresh schema");
         TestDb {
             schema: isolated.name().to_owned(),
+            url_with_search_path: isolated.url_with_search_path(),
+            store: PostgresStore::from_pool(pool.clone()),
             pool,
-            store,
-            isolated,
+            guard: isolated.into_guard(),
         }
     }
 
-    /// The store, as the conformance suite wants it.
-    pub fn shared(&self) -> Arc<dyn BookingStore> {
-        Arc::new(self.store.clone())
-    }
-
-    /// Closes the pool and drops the schema.
-    pub async fn drop_schema(self) {
-        or_fail(self.isolated.drop().await);
+    /// The store with the schema as its guard, as the conformance suite
+    /// takes it.
+    pub fn into_test_store(self) -> TestStore {
+        TestStore::with_guard(self.store, self.guard)
     }
 }
 
@@ -121,6 +137,26 @@ pub async fn booking_rows(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count bookings")
+}
+
+/// Active bookings of an event type starting in `[from, to)`, counted by
+/// SQL: what a limit allows.
+pub async fn active_bookings_of(
+    pool: &PgPool,
+    event_type: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM bookings WHERE event_type_id = $1 AND deleted_at IS NULL \
+         AND start_time >= $2 AND start_time < $3",
+    )
+    .bind(event_type)
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await
+    .expect("count an event type's bookings")
 }
 
 /// The organizers of these tests live in Berlin, an hour ahead of UTC in

@@ -10,7 +10,7 @@ use crate::booking::{Attendee, BookingId, BookingRequest, BookingTime};
 use crate::lock::{LockGuard, Release, SlotKey};
 use crate::memory::{MemoryLock, MemoryStore};
 use crate::organizer::{NewOrganizer, Organizer};
-use crate::provider::{AvailabilityProvider, ProviderError, StaticBusy};
+use crate::provider::{AvailabilityProvider, BusyPurpose, BusyTime, ProviderError, StaticBusy};
 use crate::schedule::WeeklyHours;
 use crate::settings::SettingsDraft;
 use crate::time::{LocalInterval, ManualClock, TimeRange};
@@ -513,15 +513,16 @@ struct HangsOnce {
 
 #[async_trait]
 impl AvailabilityProvider for HangsOnce {
-    async fn busy_intervals(
+    async fn busy_time(
         &self,
         _organizer: &Organizer,
         _range: TimeRange,
-    ) -> Result<Vec<TimeRange>, ProviderError> {
+        _purpose: BusyPurpose,
+    ) -> Result<BusyTime, ProviderError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
             std::future::pending::<()>().await;
         }
-        Ok(Vec::new())
+        Ok(BusyTime::default())
     }
 }
 
