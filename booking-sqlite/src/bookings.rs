@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde_json::{Map, Value};
 
 use crate::convert::{
-    from_micros, micros_floor, parse_text, read_instant, read_secs, read_unsigned, stored_instant,
-    to_json,
+    from_micros, micros_ceil, micros_floor, parse_text, read_instant, read_secs, read_unsigned,
+    stored_instant, to_json,
 };
 use crate::error::{Failure, corrupt};
 use crate::occupancy::{self, Except, Occupancy, start_bounds};
@@ -230,7 +230,10 @@ pub(crate) fn by_id(conn: &Connection, id: BookingId) -> Result<Option<Booking>,
         .transpose()
 }
 
-/// A page and the total, in one read transaction the caller opened.
+/// A page and the total, in one read transaction the caller opened. Active
+/// bookings only come from the partial index of active bookings, in page
+/// order; with `cancelled_since` (calendar feeds), bookings cancelled since
+/// then are included through the index on `(organizer_id, start_time)`.
 pub(crate) fn page(
     conn: &Connection,
     organizer: OrganizerId,
@@ -243,11 +246,24 @@ pub(crate) fn page(
     let limit = i64::from(query.limit);
     let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
     let id = organizer.to_string();
+    // With `cancelled_since`, its instant is one more filter parameter.
+    // Stored instants are whole microseconds: `deleted_at >= since` is
+    // `deleted_at >= ceil(since)`.
+    let since = query.cancelled_since.map(micros_ceil);
+    let (count, page) = match since {
+        Some(_) => (sql::COUNT_LISTED, sql::PAGE_LISTED),
+        None => (sql::COUNT_ACTIVE, sql::PAGE_ACTIVE),
+    };
+    let mut filter: Vec<&dyn rusqlite::ToSql> = vec![&id, &from, &until];
+    if let Some(since) = &since {
+        filter.push(since);
+    }
     let total: i64 = conn
-        .prepare_cached(sql::COUNT_ACTIVE)?
-        .query_row(params![id, from, until], |row| row.get(0))?;
-    let mut stmt = conn.prepare_cached(sql::PAGE_ACTIVE)?;
-    let rows = stmt.query_map(params![id, from, until, limit, offset], BookingRow::read)?;
+        .prepare_cached(count)?
+        .query_row(&*filter, |row| row.get(0))?;
+    filter.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+    let mut stmt = conn.prepare_cached(page)?;
+    let rows = stmt.query_map(&*filter, BookingRow::read)?;
     let mut bookings = Vec::new();
     for row in rows {
         bookings.push(row?.into_booking()?);

@@ -225,6 +225,7 @@
 //! | idempotency claim | one upsert; a read only when it did not take the key |
 //! | job claim | one `UPDATE ... RETURNING` |
 //! | `booking_context` (read transaction) | organizer, event type, schedule, occupied intervals (bookings and holds merged), counted starts if limits |
+//! | `list_bookings` (read transaction) | count and page of active bookings from their partial index, in page order; with `cancelled_since` (calendar feeds) both through the organizer's start-time index, sorting only bookings that share a start |
 //!
 //! //! ### Bounded scans
 //!

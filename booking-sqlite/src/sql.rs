@@ -223,14 +223,30 @@ pub(crate) const BOOKING_BY_ID: &str = concat!(
     booking_columns!(),
     " FROM bookings WHERE id = ?1"
 );
+/// Active bookings of organizer `?1` starting in `[?2, ?3)`.
 pub(crate) const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM bookings \
      WHERE organizer_id = ?1 AND deleted_at IS NULL AND start_time >= ?2 AND start_time < ?3";
+/// A page of them, `?4` long from `?5`.
 pub(crate) const PAGE_ACTIVE: &str = concat!(
     "SELECT ",
     booking_columns!(),
     " FROM bookings \
      WHERE organizer_id = ?1 AND deleted_at IS NULL AND start_time >= ?2 AND start_time < ?3 \
      ORDER BY start_time, id LIMIT ?4 OFFSET ?5"
+);
+/// Active bookings and those cancelled at or after `?4`, starting in
+/// `[?2, ?3)` (calendar feeds show recent cancellations).
+pub(crate) const COUNT_LISTED: &str = "SELECT COUNT(*) FROM bookings \
+     WHERE organizer_id = ?1 AND start_time >= ?2 AND start_time < ?3 \
+       AND (deleted_at IS NULL OR deleted_at >= ?4)";
+/// A page of them, `?5` long from `?6`.
+pub(crate) const PAGE_LISTED: &str = concat!(
+    "SELECT ",
+    booking_columns!(),
+    " FROM bookings \
+     WHERE organizer_id = ?1 AND start_time >= ?2 AND start_time < ?3 \
+       AND (deleted_at IS NULL OR deleted_at >= ?4) \
+     ORDER BY start_time, id LIMIT ?5 OFFSET ?6"
 );
 /// What a reschedule checks before it moves booking `?1`: its rowid (to
 /// skip it in the overlap and limit checks), organizer, event type,
@@ -418,6 +434,8 @@ mod tests {
         BOOKING_BY_ID,
         COUNT_ACTIVE,
         PAGE_ACTIVE,
+        COUNT_LISTED,
+        PAGE_LISTED,
         BOOKING_TO_MOVE,
         MOVE_BOOKING,
         CANCEL_RETURNING,
@@ -622,5 +640,18 @@ mod tests {
             count.contains("COVERING INDEX bookings_active_start_idx"),
             "{count}"
         );
+        // With recent cancellations (feeds): a range of the organizer's
+        // start index, sorting only bookings that start at the same instant.
+        for sql in [PAGE_LISTED, COUNT_LISTED] {
+            let plan = plan(&conn, sql);
+            assert!(
+                plan.contains(
+                    "INDEX bookings_organizer_start_time_idx \
+                     (organizer_id=? AND start_time>? AND start_time<?)"
+                ),
+                "{plan}"
+            );
+            assert!(!plan.contains("USE TEMP B-TREE FOR ORDER BY"), "{plan}");
+        }
     }
 }

@@ -204,6 +204,7 @@ fn service(store: impl BookingStore + 'static) -> BookingService {
 fn all() -> BookingQuery {
     BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 100,
         offset: 0,
     }

@@ -952,6 +952,7 @@ async fn memory_paths_give_a_private_single_connection_database() {
 fn all() -> booking_core::store::BookingQuery {
     booking_core::store::BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 100,
         offset: 0,
     }
