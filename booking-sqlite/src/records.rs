@@ -2,7 +2,7 @@
 //! ...) in one table and one shape, `data` opaque. The lookup key is unique
 //! within its kind (`UNIQUE (kind, lookup)`): a record whose key another
 //! record of the kind already has is refused as
-//! [`StoreError::Conflict`](booking_core::store::StoreError::Conflict).
+//! [`StoreError::Conflict`].
 //! Expired records are ignored by the reads that take a `now`.
 
 use booking_core::organizer::OrganizerId;

@@ -130,7 +130,7 @@ impl SqliteStore {
     /// lock taken) when it is current. All pending steps run in one
     /// transaction on the writer connection, so a failure leaves the file as
     /// it was, and several processes may call it at once: one migrates, the
-    /// others find nothing left to do. See [`migrate`](crate::migrate).
+    /// others find nothing left to do. See [`crate::migrate`].
     pub async fn migrate(&self) -> Result<i64, Error> {
         let mut conn = Arc::clone(&self.inner.writer).lock_owned().await;
         tokio::task::spawn_blocking(move || migrate(&mut conn))
