@@ -138,7 +138,7 @@
 //!   [`BookingChanged`](booking_core::store::StoreError::BookingChanged)),
 //!   check the new time against every other active booking and unexpired
 //!   hold and against the limits, the booking itself left out **by its
-//!   rowid**, which every index of `bookings` carries, so the check stays
+//!   rowid** (which every index of `bookings` carries, so the check stays
 //!   index-only), then one `UPDATE` moves it (`sequence + 1`,
 //!   `rescheduled_from_*` = the old time, SQLite evaluating every `SET` on
 //!   the old row) and the event is written. Either the booking is at the
