@@ -134,7 +134,15 @@ fn apply(tx: &Connection, organizer: &str, change: ConfigChange) -> Result<(), F
     match change {
         ConfigChange::PutSchedule(schedule) => {
             let row = ScheduleRow::from_schedule(organizer, &schedule)?;
-            row.upsert(tx)?;
+            // The primary key cannot clash (an upsert), so a unique index
+            // refusing is the one-default index.
+            row.upsert(tx).map_err(|e| match broken_constraint(&e) {
+                Some(Broken::Unique) => StoreError::Unstorable(
+                    "an organizer has at most one default schedule".to_owned(),
+                )
+                .into(),
+                _ => Failure::from(e),
+            })?;
         }
         ConfigChange::DeleteSchedule(id) => {
             tx.prepare_cached(sql::DELETE_SCHEDULE)?
@@ -260,6 +268,7 @@ pub(crate) struct EventTypeRow {
     schedule_id: Option<String>,
     location: Option<String>,
     active: bool,
+    hold_duration_secs: i64,
 }
 
 const ROLLING: &str = "rolling";
@@ -299,6 +308,7 @@ impl EventTypeRow {
             schedule_id: e.schedule_id.map(|id| id.to_string()),
             location: e.location.as_ref().map(to_json).transpose()?,
             active: e.active,
+            hold_duration_secs: exact_secs("hold_duration", e.hold_duration)?,
         };
         match e.booking_window {
             BookingWindow::Rolling { horizon } => {
@@ -343,6 +353,7 @@ impl EventTypeRow {
             self.schedule_id,
             self.location,
             self.active,
+            self.hold_duration_secs,
         ])
     }
 
@@ -371,6 +382,7 @@ impl EventTypeRow {
             schedule_id: row.get(19)?,
             location: row.get(20)?,
             active: row.get(21)?,
+            hold_duration_secs: row.get(22)?,
         })
     }
 
@@ -420,6 +432,7 @@ impl EventTypeRow {
                 .transpose()?,
             location,
             active: self.active,
+            hold_duration: read_secs("hold_duration_secs", self.hold_duration_secs)?,
         })
     }
 

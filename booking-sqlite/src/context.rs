@@ -5,11 +5,12 @@ use booking_core::store::{BookingContext, ContextQuery};
 use rusqlite::Connection;
 
 use crate::error::Failure;
-use crate::{bookings, config, organizers};
+use crate::{config, occupancy, organizers};
 
 /// Organizer (by id or username) and configuration version, the event type
 /// by slug, its schedule (own or default), the organizer's occupied
-/// intervals, and, when the event type has limits, its counted starts. Run
+/// intervals (bookings and holds unexpired at the query's `now`), and, when
+/// the event type has limits, its counted starts (holds included). Run
 /// inside one read transaction, so all of it is one committed state.
 pub(crate) fn read(
     conn: &Connection,
@@ -23,11 +24,15 @@ pub(crate) fn read(
         Some(e) => config::schedule_of(conn, organizer.id, e.schedule_id)?,
         None => None,
     };
-    let occupied = bookings::occupied(conn, organizer.id, query.occupied_within)?;
+    let occupied = occupancy::occupied(conn, organizer.id, query.occupied_within, query.now)?;
     let booked = match &event_type {
-        Some(e) if e.limits.any() => {
-            bookings::booked_starts(conn, organizer.id, e.id, query.counted_within)?
-        }
+        Some(e) if e.limits.any() => occupancy::booked_starts(
+            conn,
+            organizer.id,
+            &e.id.to_string(),
+            query.counted_within,
+            query.now,
+        )?,
         _ => Vec::new(),
     };
     Ok(Some(BookingContext {

@@ -1,4 +1,4 @@
-//! Errors: [`Error`] for opening and migrating a database, [`Unstorable`]
+//! Errors: [`Error`] for opening and migrating a database, `Unstorable`
 //! for values the stored format cannot hold, and the crate-internal
 //! [`Failure`] that every blocking closure returns and that becomes a
 //! [`StoreError`] at the trait boundary.
@@ -75,12 +75,11 @@ impl From<Error> for StoreError {
     }
 }
 
-/// A value this store cannot hold, reported as the source of a
-/// [`StoreError::Backend`] (booking-core has no variant for a value its own
-/// validation never produces). Nothing is written.
+/// A value this store cannot hold, reported as
+/// [`StoreError::Unstorable`] with this text (the message names the bound
+/// and the value). Nothing is written, and retrying cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Unstorable {
+pub(crate) enum Unstorable {
     /// An instant or duration with no representation in the stored format
     /// (microseconds since the epoch in a signed 64-bit integer, after
     /// rounding). Only instants within a microsecond of chrono's limits can
@@ -97,13 +96,13 @@ pub enum Unstorable {
         /// The value, as chrono prints it.
         value: String,
     },
-    /// A booking whose occupied interval (meeting plus buffers) is longer
-    /// than the 72 hours booking-core allows (a meeting and each buffer at
-    /// most 24 hours). The overlap check relies on that bound, so a longer
-    /// booking is refused rather than stored.
+    /// A booking or hold whose occupied interval (meeting plus buffers) is
+    /// longer than the 72 hours booking-core allows (a meeting and each
+    /// buffer at most 24 hours). The overlap check relies on that bound, so
+    /// a longer one is refused rather than stored.
     #[error(
-        "the booking would occupy {occupied_secs} s, longer than the {max_secs} s (meeting and buffers of at \
-         most 24 hours each) the store's overlap check is bounded by"
+        "the meeting with its buffers would occupy {occupied_secs} s, longer than the {max_secs} s (meeting and \
+         buffers of at most 24 hours each) the store's overlap check is bounded by"
     )]
     OccupiedTooLong {
         /// The occupied interval's length, in seconds (rounded down).
@@ -148,7 +147,7 @@ impl From<Error> for Failure {
 
 impl From<Unstorable> for Failure {
     fn from(error: Unstorable) -> Self {
-        Failure::Store(StoreError::backend(error))
+        Failure::Store(StoreError::Unstorable(error.to_string()))
     }
 }
 

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "schedules_event_types",
         sql: include_str!("../migrations/0003_schedules_event_types.sql"),
     },
+    Migration {
+        level: 4,
+        name: "lifecycle_outbox",
+        sql: include_str!("../migrations/0004_lifecycle_outbox.sql"),
+    },
 ];
 
 /// The schema level this build of the crate writes and expects.

@@ -159,3 +159,19 @@ pub(crate) fn create(
         ])?;
     Ok(Organizer::from_new(id, new, api_token_hash, created_at))
 }
+
+/// Replaces the organizer's API token hash (token rotation), inside the
+/// caller's write transaction.
+pub(crate) fn set_api_token_hash(
+    tx: &Connection,
+    id: OrganizerId,
+    hash: TokenHash,
+) -> Result<(), Failure> {
+    let changed = tx
+        .prepare_cached(sql::SET_API_TOKEN_HASH)?
+        .execute(params![id.to_string(), hash.to_hex()])?;
+    if changed == 0 {
+        return Err(StoreError::OrganizerNotFound(id).into());
+    }
+    Ok(())
+}

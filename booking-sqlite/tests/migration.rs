@@ -11,35 +11,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use booking_core::booking::{Attendee, Booking, BookingId, BookingRequest};
-use booking_core::event_type::{EventTypeId, Slug};
+use booking_core::event_type::EventTypeId;
 use booking_core::organizer::{NewOrganizer, OrganizerId};
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingQuery, BookingStore, StoreError};
 use booking_core::testkit::fixtures::{at, created, event_type, new_booking, range, schedule};
 use booking_core::time::{ManualClock, TimeRange};
-use booking_core::{
-    BookingService, MemoryStore, OrganizerSettings, ServiceError, SettingsDraft, SlotQuery,
-};
+use booking_core::{BookingService, OrganizerSettings, ServiceError, SettingsDraft, SlotQuery};
 use booking_sqlite::rusqlite::{Connection, params};
-use booking_sqlite::{Error, MIGRATIONS, SCHEMA_LEVEL, SqliteOptions, SqliteStore};
+use booking_sqlite::{Error, SCHEMA_LEVEL, SqliteOptions, SqliteStore};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
-use common::{count, raw};
-
-/// Microseconds since the epoch, as every level stores instants.
-fn us(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-/// A file at `level` built with the first `level` migration files only.
-fn old_file(path: &Path, level: usize) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    for migration in &MIGRATIONS[..level] {
-        conn.execute_batch(migration.sql).unwrap();
-    }
-    conn.pragma_update(None, "user_version", level as i64)
-        .unwrap();
-    conn
-}
+use common::{
+    count, insert_legacy_booking, legacy_booking, old_file, raw, reference_store_with, us,
+};
 
 /// Inserts an organizer as levels 1 and 2 stored them.
 fn old_organizer(conn: &Connection, username: &str, created_at: DateTime<Utc>) -> OrganizerId {
@@ -116,56 +100,18 @@ fn old_booking(
     conn: &Connection,
     organizer: OrganizerId,
     time: TimeRange,
-    (before, after): (i64, i64),
+    buffers: (i64, i64),
     cancelled_at: Option<DateTime<Utc>>,
     event_type: Option<EventTypeId>,
 ) -> Booking {
-    let booking = Booking {
-        id: BookingId::generate(),
-        organizer_id: organizer,
-        event_type_id: event_type,
-        event_type_slug: Slug::default_slug(),
-        attendee: Attendee::new("Grace 'G' Hopper", "grace@example.com"),
-        metadata: serde_json::json!({"guests": ["b@example.com"]})
-            .as_object()
-            .cloned(),
-        title: "Intro".into(),
-        description: Some("kept verbatim ' \" \\".into()),
+    let booking = legacy_booking(
+        organizer,
+        (event_type, "default"),
         time,
-        buffer_before: Duration::minutes(before),
-        buffer_after: Duration::minutes(after),
-        cancel_token_hash: TokenHash::of(&format!("cancel {}", us(time.start()))),
-        created_at: created(),
-        updated_at: cancelled_at.unwrap_or(created()),
-        deleted_at: cancelled_at,
-    };
-    let occupied = booking.occupied();
-    conn.execute(
-        "INSERT INTO bookings (id, organizer_id, attendant_name, attendant_email, metadata, title,
-           description, start_time, end_time, buffer_before_secs, buffer_after_secs, occupied_start, occupied_end,
-           cancel_token_hash, created_at, updated_at, deleted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        params![
-            booking.id.to_string(),
-            organizer.to_string(),
-            booking.attendee.name,
-            booking.attendee.email,
-            serde_json::to_string(booking.metadata.as_ref().unwrap()).unwrap(),
-            booking.title,
-            booking.description,
-            us(time.start()),
-            us(time.end()),
-            before * 60,
-            after * 60,
-            us(occupied.start()),
-            us(occupied.end()),
-            booking.cancel_token_hash.to_hex(),
-            us(booking.created_at),
-            us(booking.updated_at),
-            booking.deleted_at.map(us),
-        ],
-    )
-    .unwrap();
+        buffers,
+        cancelled_at,
+    );
+    insert_legacy_booking(conn, &booking, 2);
     booking
 }
 
@@ -258,6 +204,7 @@ fn service(store: impl BookingStore + 'static) -> BookingService {
 fn all() -> BookingQuery {
     BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 100,
         offset: 0,
     }
@@ -398,18 +345,9 @@ async fn a_level_two_file_with_real_data_is_migrated_to_event_types() {
     // Slots through a BookingService are what the old settings and bookings
     // give: the same as the reference store configured by put_settings with
     // the old values and holding the same bookings.
-    let reference_store = Arc::new(MemoryStore::new());
-    let reference = service(reference_store.clone());
     let ada = store.organizer_by_id(old.ada).await.unwrap().unwrap();
-    reference_store
-        .create_organizer(
-            ada.id,
-            NewOrganizer::new("ada", &ada.email, &ada.display_name, ada.time_zone),
-            ada.api_token_hash,
-            ada.created_at,
-        )
-        .await
-        .unwrap();
+    let reference_store = reference_store_with(&ada).await;
+    let reference = service(reference_store.clone());
     reference
         .put_settings(ada.id, SettingsDraft::from(old_settings))
         .await
@@ -561,11 +499,11 @@ async fn a_level_one_file_is_migrated_forward_without_loss() {
     assert_eq!(booking_sqlite::schema_level(&raw(&path)).unwrap(), 1);
 
     let (store, before) = open_and_migrate(&path).await;
-    assert_eq!(before, 1, "1 -> 3 in one go");
+    assert_eq!(before, 1, "1 -> 4 in one go");
 
     let conn = raw(&path);
     assert_eq!(booking_sqlite::schema_level(&conn).unwrap(), SCHEMA_LEVEL);
-    assert_eq!(SCHEMA_LEVEL, 3);
+    assert_eq!(SCHEMA_LEVEL, 4);
     for index in [
         "bookings_active_occupied_start_idx",
         "bookings_active_start_idx",
@@ -657,7 +595,7 @@ async fn a_level_one_file_is_migrated_forward_without_loss() {
 }
 
 /// The values of every level-1 column, as text, in a stable order; the
-/// settings columns read from where level 3 keeps them.
+/// settings columns read from where level 3 and later keep them.
 fn dump(conn: &Connection) -> Vec<String> {
     let settings = if count(
         conn,

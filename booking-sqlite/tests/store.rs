@@ -12,35 +12,25 @@ use std::time::Duration as StdDuration;
 
 use booking_core::booking::{BookingId, LimitCheck, NewBooking};
 use booking_core::event_type::{EventType, EventTypeId, LimitPeriod};
+use booking_core::hold::NewHold;
 use booking_core::organizer::{NewOrganizer, OrganizerId};
 use booking_core::schedule::{Schedule, ScheduleId};
 use booking_core::secret::TokenHash;
-use booking_core::store::{BookingStore, ConfigChange, StoreError};
+use booking_core::store::{BookingStore, Cancellation, ConfigChange, Reschedule, StoreError};
 use booking_core::testkit::fixtures::{
-    at, created, default_event_type_id, event_type, new_booking, organizer, race_inserts, range,
-    schedule, winners_per_group,
+    at, created, default_event_type_id, event_type, new_booking, new_hold, organizer, race_inserts,
+    range, schedule, winners_per_group,
 };
 use booking_core::time::TimeRange;
-use booking_sqlite::{Error, SCHEMA_LEVEL, SqliteOptions, SqliteStore, Unstorable};
+use booking_sqlite::{Error, SCHEMA_LEVEL, SqliteOptions, SqliteStore};
 use chrono::Duration;
 use common::{TempDb, count, memory_store, overlapping_pairs, raw};
-
-/// Opens `n` independent stores on one file: each has its own writer
-/// connection, so between them only SQLite's file lock serializes writes,
-/// exactly as between processes.
-async fn stores_on(temp: &TempDb, n: usize) -> Vec<Arc<SqliteStore>> {
-    let mut stores = Vec::new();
-    for _ in 0..n {
-        stores.push(Arc::new(temp.another_store(SqliteOptions::default()).await));
-    }
-    stores
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_tasks_on_four_connections_have_one_winner_per_overlapping_group() {
     let temp = TempDb::new().await;
     let ada = organizer(&temp.store, "ada").await;
-    let stores = stores_on(&temp, 4).await;
+    let stores = temp.stores(4).await;
 
     // Four groups of pairwise-overlapping occupied intervals:
     // 0: the very same slot; 1: different starts, long meetings;
@@ -109,7 +99,7 @@ async fn sixty_four_tasks_on_four_connections_have_one_winner_per_overlapping_gr
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_registrations_and_cancellations_succeed_once() {
     let temp = TempDb::new().await;
-    let stores = stores_on(&temp, 4).await;
+    let stores = temp.stores(4).await;
 
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -169,7 +159,14 @@ async fn racing_registrations_and_cancellations_succeed_once() {
         .map(|i| {
             let store = Arc::clone(&stores[i % stores.len()]);
             let when = created() + Duration::minutes(i as i64);
-            tokio::spawn(async move { (when, store.cancel_booking(booking.id, when).await) })
+            tokio::spawn(async move {
+                (
+                    when,
+                    store
+                        .cancel_booking(Cancellation::new(booking.id, when))
+                        .await,
+                )
+            })
         })
         .collect();
     let mut winner = None;
@@ -307,7 +304,7 @@ async fn instants_finer_than_a_microsecond_are_rounded_outward() {
         "read back = returned"
     );
     assert_eq!(
-        temp.occupied_intervals(ada.id, range(at(0, 0), 24 * 60))
+        temp.occupied_intervals(ada.id, range(at(0, 0), 24 * 60), created())
             .await
             .unwrap(),
         vec![stored.occupied()]
@@ -534,7 +531,7 @@ async fn the_configuration_constraints_hold_in_sql() {
 async fn the_last_place_of_a_day_has_one_winner_across_connections() {
     let temp = TempDb::new().await;
     let ada = organizer(&temp.store, "ada").await;
-    let stores = stores_on(&temp, 4).await;
+    let stores = temp.stores(4).await;
     let check = vec![LimitCheck {
         period: LimitPeriod::Day,
         starts_within: TimeRange::new(at(0, 0), at(24, 0)).unwrap(),
@@ -590,31 +587,66 @@ async fn the_last_place_of_a_day_has_one_winner_across_connections() {
     );
 }
 
-/// A booking occupying more than 72 hours is refused before it reaches the
-/// table (the overlap queries' lower bound relies on it); exactly 72 is fine.
+/// A booking, a hold or a move occupying more than 72 hours is refused as
+/// `Unstorable` before it reaches a table (the overlap queries' lower bound
+/// relies on it); exactly 72 is fine.
 #[tokio::test]
-async fn a_booking_occupying_more_than_72_hours_is_refused() {
+async fn occupying_more_than_72_hours_is_unstorable() {
     let store = memory_store().await;
     let ada = organizer(&store, "ada").await;
     let longest = new_booking(ada.id, range(at(24, 0), 24 * 60), 24 * 60, 24 * 60);
-    store.insert_booking(longest).await.expect("72 hours");
+    let longest = store.insert_booking(longest).await.expect("72 hours");
     let too_long = new_booking(ada.id, range(at(24 * 5, 0), 24 * 60 + 1), 24 * 60, 24 * 60);
     let id = too_long.id;
-    let refused = store.insert_booking(too_long).await.unwrap_err();
-    let StoreError::Backend(source) = &refused else {
-        panic!("expected a backend error naming the bound, got {refused:?}");
-    };
-    assert!(
-        matches!(
-            source.downcast_ref::<Unstorable>(),
-            Some(Unstorable::OccupiedTooLong {
-                max_secs: 259_200,
-                ..
-            })
-        ),
-        "{refused}"
-    );
+    assert_unstorable(store.insert_booking(too_long).await.map(|_| ()));
     assert_eq!(store.booking(id).await.unwrap(), None);
+
+    let hold = new_hold(
+        ada.id,
+        range(at(24 * 9, 0), 24 * 60 + 1),
+        24 * 60,
+        24 * 60,
+        created() + Duration::minutes(5),
+        None,
+    );
+    assert_unstorable(
+        store
+            .insert_hold(NewHold {
+                hold,
+                limits: Vec::new(),
+                max_per_client: 3,
+            })
+            .await
+            .map(|_| ()),
+    );
+    assert_eq!(
+        store
+            .hold_by_token_hash(&TokenHash::of("hold"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let stretched = Reschedule {
+        id: longest.id,
+        organizer_id: ada.id,
+        expected_sequence: 0,
+        time: range(at(24 * 13, 0), 24 * 60 + 1),
+        buffer_before: Duration::hours(24),
+        buffer_after: Duration::hours(24),
+        limits: Vec::new(),
+        at: created(),
+        event: None,
+    };
+    assert_unstorable(store.reschedule_booking(stretched).await.map(|_| ()));
+    assert_eq!(store.booking(longest.id).await.unwrap(), Some(longest));
+}
+
+fn assert_unstorable(result: Result<(), StoreError>) {
+    let Err(StoreError::Unstorable(message)) = &result else {
+        panic!("expected Unstorable naming the bound, got {result:?}");
+    };
+    assert!(message.contains("longer than the 259200 s"), "{message}");
 }
 
 /// A booking whose event type was deleted after the booking was decided is
@@ -675,8 +707,8 @@ async fn a_refused_configuration_change_rolls_back_the_version_too() {
         )
         .await;
     assert!(
-        matches!(&refused, Err(StoreError::Backend(e)) if e.to_string().contains("schedules.organizer_id")),
-        "the one-default index refuses: {refused:?}"
+        matches!(&refused, Err(StoreError::Unstorable(e)) if e.contains("at most one default schedule")),
+        "the one-default index refuses, as the reference store does: {refused:?}"
     );
     assert_eq!(
         store.organizer_config(ada.id).await.unwrap().unwrap(),
@@ -920,6 +952,7 @@ async fn memory_paths_give_a_private_single_connection_database() {
 fn all() -> booking_core::store::BookingQuery {
     booking_core::store::BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 100,
         offset: 0,
     }

@@ -14,13 +14,22 @@
 //!   group all overlap each other and no two groups overlap;
 //! * to take the last place of a day whose limit is 3 and which already
 //!   holds 2 bookings, each process with its own 32 free, non-overlapping
-//!   slots of that day.
+//!   slots of that day;
+//! * to move two bookings into one free slot (one process moves each)
+//!   while one of them also books a meeting overlapping that slot;
+//! * to hold a slot in one process and book it in the other;
+//! * to claim the same idempotency keys, 16 times each per process;
+//! * to claim, deliver and finish 48 jobs (a booking's created and
+//!   cancelled events each) with four workers per process.
 //!
 //! The coordinator then checks, in SQL on the file itself: no two active
 //! bookings of an organizer overlap, exactly one booking per group, the
 //! limited day holds exactly 3 bookings per organizer and exactly one
-//! process took its last place, and the winners the workers reported are
-//! exactly the rows stored.
+//! process took its last place, the winners the workers reported are
+//! exactly the rows stored, and for the lifecycle races: one winner per
+//! contested slot (move, insert or hold), no hold overlapping a booking,
+//! one claim per key, and every job handed out exactly once, in order per
+//! booking (see `lifecycle`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -38,6 +47,11 @@ use booking_core::time::TimeRange;
 use booking_sqlite::rusqlite::Connection;
 use booking_sqlite::{SqliteOptions, SqliteStore};
 use chrono::{DateTime, Duration, TimeZone, Utc};
+
+mod common;
+/// The races of holds, moves, idempotency keys and jobs.
+#[path = "two_processes/lifecycle.rs"]
+mod lifecycle;
 
 const WORKER_ENV: &str = "BOOKING_SQLITE_TWO_PROCESSES_WORKER";
 const WORKERS: usize = 2;
@@ -139,6 +153,7 @@ fn worker(spec: &str) {
         for organizer in &organizers {
             prefill_limited_day(&*store, organizer.id).await;
         }
+        lifecycle::prepare(&*store, index, &organizers).await;
         // Both processes start their inserts together, so the races below
         // are between processes, not one process after the other.
         std::fs::write(dir.join(format!("armed-{index}")), b"").expect("write armed file");
@@ -180,6 +195,8 @@ fn worker(spec: &str) {
                 tokio::spawn(async move { (for_limit, store.insert_booking(booking).await) })
             })
             .collect();
+        // The lifecycle races run at the same time as the inserts.
+        let lifecycle = tokio::spawn(lifecycle::race(Arc::clone(&store), index, organizers.clone()));
         let (mut conflicts, mut limit_refusals) = (0, 0);
         for task in tasks {
             match task.await.expect("insert task panicked") {
@@ -198,6 +215,13 @@ fn worker(spec: &str) {
         }
         println!("conflicts {conflicts}");
         println!("limit refusals {limit_refusals}");
+        lifecycle.await.expect("the lifecycle races panicked");
+        // The job race starts together too, with nothing else queued.
+        std::fs::write(dir.join(format!("jobs-{index}")), b"").expect("write jobs file");
+        for other in 0..WORKERS {
+            wait_for(&dir.join(format!("jobs-{other}")));
+        }
+        lifecycle::work(store, &organizers).await;
     });
 }
 
@@ -284,6 +308,7 @@ fn coordinator() {
     let mut registered: BTreeMap<String, usize> = BTreeMap::new();
     let mut configured: BTreeMap<String, usize> = BTreeMap::new();
     let mut last_places: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+    let mut lifecycle_lines: Vec<(usize, String)> = Vec::new();
     for (index, child) in children.into_iter().enumerate() {
         let output = child.wait_with_output().expect("wait for worker");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -301,6 +326,8 @@ fn coordinator() {
                 *registered.entry(name.to_owned()).or_default() += 1;
             } else if let Some(name) = line.strip_prefix("configured ") {
                 *configured.entry(name.to_owned()).or_default() += 1;
+            } else if lifecycle::is_report(line) {
+                lifecycle_lines.push((index, line.to_owned()));
             } else if let Some(rest) = line.strip_prefix("last place ") {
                 let (organizer, id) = rest.split_once(' ').expect("last place <organizer> <id>");
                 last_places
@@ -315,6 +342,7 @@ fn coordinator() {
     let conn = Connection::open(dir.path().join("race.db")).expect("open the raced file");
     check(&conn, &won, &registered);
     check_limits(&conn, &configured, &last_places);
+    lifecycle::check(&conn, &lifecycle_lines);
     println!("two_processes: ok ({} bookings, no overlaps)", won.len());
     // The closing line of a libtest run, so test summaries count this check too.
     println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
