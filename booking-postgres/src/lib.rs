@@ -265,10 +265,16 @@
 
 mod config;
 mod connect;
+mod contention;
 mod decode;
 mod encode;
 mod error;
+mod holds;
+mod idempotency;
 mod insert;
+mod lifecycle;
+mod outbox;
+mod records;
 mod sql;
 mod store;
 #[cfg(feature = "testing")]
@@ -299,4 +305,13 @@ pub mod constraints {
     /// The foreign key from `bookings` to `event_types`, which sets a
     /// deleted event type's bookings' `event_type_id` to NULL.
     pub const BOOKING_EVENT_TYPE: &str = "bookings_event_type_fkey";
+    /// The CHECK that a row of `bookings` is either a confirmed booking
+    /// (attendee, title, slug; no expiry) or a hold (event type, expiry; no
+    /// attendee).
+    pub const BOOKING_STATUS_SHAPE: &str = "bookings_status_shape";
+    /// The unique constraint on `jobs (queue, event_id, target)`: one job
+    /// per queue, event and target.
+    pub const ONE_JOB_PER_TARGET: &str = "jobs_once_per_target";
+    /// The unique constraint on `records (kind, lookup)`.
+    pub const RECORD_LOOKUP_UNIQUE: &str = "records_lookup_key";
 }

@@ -16,7 +16,7 @@ use std::time::Duration as StdDuration;
 use booking_core::booking::{LimitCheck, NewBooking};
 use booking_core::event_type::{BookingLimits, EventType, EventTypeId, LimitPeriod};
 use booking_core::organizer::OrganizerId;
-use booking_core::store::{BookingStore, ConfigChange};
+use booking_core::store::{BookingStore, Cancellation, ConfigChange};
 use booking_core::testkit::fixtures::{
     at, default_event_type_id, event_type, new_booking, race_inserts, range,
 };
@@ -138,7 +138,7 @@ async fn sixty_four_tasks_racing_for_overlapping_slots_never_double_book() {
         .unwrap();
     for id in ids.iter().step_by(2) {
         db.store
-            .cancel_booking(id.parse().unwrap(), at(8, 0))
+            .cancel_booking(Cancellation::new(id.parse().unwrap(), at(8, 0)))
             .await
             .unwrap();
     }

@@ -12,7 +12,9 @@ use booking_core::event_type::{
 };
 use booking_core::organizer::OrganizerId;
 use booking_core::schedule::{Schedule, ScheduleId};
-use booking_core::store::{BookingQuery, BookingStore, ConfigChange, ContextQuery, StoreError};
+use booking_core::store::{
+    BookingQuery, BookingStore, Cancellation, ConfigChange, ContextQuery, StoreError,
+};
 use booking_core::testkit::fixtures::{
     at, default_event_type_id, event_type, new_booking, range, schedule,
 };
@@ -188,7 +190,7 @@ async fn the_schema_carries_the_guarantees() {
             .fetch_all(&db.pool)
             .await
             .unwrap();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
 }
 
 /// The SQLSTATE and constraint of a failed raw statement.
@@ -497,7 +499,7 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         .await
         .unwrap();
     db.store
-        .cancel_booking(cancelled.id, at(8, 0))
+        .cancel_booking(Cancellation::new(cancelled.id, at(8, 0)))
         .await
         .unwrap();
     db.store
@@ -520,6 +522,7 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
                 event_type: "default".parse().unwrap(),
                 occupied_within: window,
                 counted_within: window,
+                now: at(8, 0),
             })
             .await
             .unwrap()
@@ -531,7 +534,7 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         );
         assert_eq!(
             context.occupied,
-            db.store.occupied_intervals(ada.id, window).await.unwrap()
+            db.store.occupied_intervals(ada.id, window, at(8, 0)).await.unwrap()
         );
     }
 }
@@ -551,6 +554,7 @@ async fn list_ranges_are_half_open_utc() {
     let day = TimeRange::new(at(0, 0), at(24, 0)).unwrap();
     let query = |starts_within| BookingQuery {
         starts_within,
+        cancelled_since: None,
         limit: 2,
         offset: 0,
     };
@@ -573,6 +577,7 @@ async fn list_ranges_are_half_open_utc() {
     );
     let offset_past_end = BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 5,
         offset: u64::MAX,
     };
@@ -584,6 +589,7 @@ async fn list_ranges_are_half_open_utc() {
     assert_eq!((page.total, page.bookings.len()), (3, 0));
     let zero_limit = BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 0,
         offset: 0,
     };
@@ -606,6 +612,7 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
         event_type: "default".parse().unwrap(),
         occupied_within: window,
         counted_within: window,
+        now: at(8, 0),
     };
     let edit = |sql: &'static str| {
         let pool = db.pool.clone();
@@ -723,6 +730,7 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
     edit("UPDATE bookings SET event_type_slug = 'default', cancel_token_hash = 'zz'").await;
     let query = BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 10,
         offset: 0,
     };
@@ -796,6 +804,7 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
                 event_type: "default".parse().unwrap(),
                 occupied_within: window,
                 counted_within: window,
+                now: at(8, 0),
             })
             .await,
         Err(StoreError::Backend(_))
