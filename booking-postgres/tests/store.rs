@@ -21,7 +21,7 @@ use booking_core::testkit::fixtures::{
 use booking_core::time::TimeRange;
 use booking_postgres::{Error, MIGRATIONS_TABLE, PostgresOptions, PostgresStore};
 use chrono::{Duration, NaiveDate, Weekday};
-use common::{TestDb, organizer};
+use common::{TestDb, organizer, refusal};
 use sqlx::Connection;
 
 /// Constraint names and kinds (`p`, `u`, `f`, `c`, `x`) of `table`.
@@ -133,7 +133,42 @@ async fn the_schema_carries_the_guarantees() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    assert_eq!(cascades, ["bookings", "event_types", "schedules"]);
+    assert_eq!(
+        cascades,
+        [
+            "booking_events",
+            "bookings",
+            "event_types",
+            "idempotency_keys",
+            "jobs",
+            "records",
+            "schedules"
+        ]
+    );
+
+    // Holds are rows of bookings (one constraint keeps both apart); the
+    // outbox, keys and records carry their uniqueness rules.
+    for (constraint, definition) in [
+        ("jobs_once_per_target", "UNIQUE (queue, event_id, target)"),
+        ("records_pkey", "PRIMARY KEY (kind, id)"),
+        ("records_lookup_key", "UNIQUE (kind, lookup)"),
+        (
+            "idempotency_keys_pkey",
+            "PRIMARY KEY (organizer_id, operation, key_hash)",
+        ),
+        ("booking_events_id_key", "UNIQUE (id)"),
+        (
+            "bookings_status_known",
+            "CHECK ((status = ANY (ARRAY['confirmed'::text, 'held'::text])))",
+        ),
+    ] {
+        assert_eq!(definition_of(&db, constraint).await, definition);
+    }
+    let shape = definition_of(&db, "bookings_status_shape").await;
+    assert!(
+        shape.contains("hold_expires_at IS NOT NULL") && shape.contains("attendant_name IS NULL"),
+        "{shape}"
+    );
 
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT indexname::text FROM pg_indexes WHERE tablename = 'bookings' AND schemaname = $1",
@@ -146,6 +181,9 @@ async fn the_schema_carries_the_guarantees() {
         "bookings_organizer_id_idx",
         "bookings_organizer_start_time_idx",
         "bookings_event_type_start_idx",
+        "bookings_hold_token_idx",
+        "bookings_hold_client_idx",
+        "bookings_hold_expiry_idx",
     ] {
         assert!(
             indexes.iter().any(|i| i == name),
@@ -173,10 +211,14 @@ async fn the_schema_carries_the_guarantees() {
     assert_eq!(
         tables,
         [
+            "booking_events",
             "booking_postgres_migrations",
             "bookings",
             "event_types",
+            "idempotency_keys",
+            "jobs",
             "organizers",
+            "records",
             "schedules"
         ]
     );
@@ -191,16 +233,6 @@ async fn the_schema_carries_the_guarantees() {
             .await
             .unwrap();
     assert_eq!(versions, [1, 2, 3]);
-}
-
-/// The SQLSTATE and constraint of a failed raw statement.
-fn refusal(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> (String, String) {
-    let error = result.expect_err("the database must refuse this");
-    let db = error.as_database_error().expect("a database error");
-    (
-        db.code().unwrap_or_default().into_owned(),
-        db.constraint().unwrap_or_default().to_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1052,29 +1084,17 @@ async fn refusals_write_nothing() {
             "{refused:?}"
         );
     }
-    // An event type deleted since the caller read the configuration.
-    for gone in [
-        new_booking(ada.id, range(at(12, 0), 60), 0, 0),
-        limited(new_booking(ada.id, range(at(12, 0), 60), 0, 0)),
-    ] {
-        let gone = NewBooking {
-            event_type_id: EventTypeId::generate(),
-            ..gone
-        };
-        let refused = db.store.insert_booking(gone).await;
-        assert!(
-            matches!(refused, Err(StoreError::ConfigChanged)),
-            "{refused:?}"
-        );
-    }
-    // A buffer PostgreSQL cannot store exactly (nanoseconds) fails before
-    // anything is written.
+    // Values the columns cannot hold are refused as such, before or by the
+    // database, writing nothing: a buffer with nanoseconds (an interval
+    // keeps microseconds), a NUL character in text.
     let mut odd = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
     odd.buffer_after = Duration::nanoseconds(1);
-    assert!(matches!(
-        db.store.insert_booking(odd).await,
-        Err(StoreError::Backend(_))
-    ));
+    let refused = db.store.insert_booking(odd).await;
+    assert!(matches!(refused, Err(StoreError::Unstorable(_))), "{refused:?}");
+    let mut nul = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
+    nul.title = "a\0b".into();
+    let refused = db.store.insert_booking(nul).await;
+    assert!(matches!(refused, Err(StoreError::Unstorable(_))), "{refused:?}");
     assert_eq!(common::booking_rows(&db.pool).await, 1);
 }
 

@@ -104,9 +104,10 @@ impl TestDb {
     }
 }
 
-/// Zero when no two active bookings of one organizer overlap. Recomputes the
-/// occupied intervals from meeting and buffers, so it does not trust the
-/// stored bounds, and checks those too.
+/// Zero when no two rows of one organizer that the exclusion constraint
+/// keeps apart (active bookings and holds not marked ended) overlap.
+/// Recomputes the occupied intervals from meeting and buffers, so it does
+/// not trust the stored bounds, and checks those too.
 pub async fn overlapping_active_pairs(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM bookings a JOIN bookings b \
@@ -164,4 +165,14 @@ pub async fn active_bookings_of(
 /// `list_ranges_are_half_open_utc`).
 pub async fn organizer(store: &dyn BookingStore, username: &str) -> Organizer {
     booking_core::testkit::fixtures::organizer_in(store, username, chrono_tz::Europe::Berlin).await
+}
+
+/// The SQLSTATE and constraint of a raw statement the database refused.
+pub fn refusal(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> (String, String) {
+    let error = result.expect_err("the database must refuse this");
+    let db = error.as_database_error().expect("a database error");
+    (
+        db.code().unwrap_or_default().into_owned(),
+        db.constraint().unwrap_or_default().to_owned(),
+    )
 }
