@@ -51,7 +51,10 @@ pub(crate) struct Contended {
 /// exclusion violation (23P01), deadlock (40P01), serialization failure
 /// (40001).
 pub(crate) fn lost_race(error: &sqlx::Error) -> bool {
-    matches!(sqlstate(error).as_deref(), Some("23P01" | "40P01" | "40001"))
+    matches!(
+        sqlstate(error).as_deref(),
+        Some("23P01" | "40P01" | "40001")
+    )
 }
 
 impl<T> Attempt<T> {

@@ -11,13 +11,13 @@ use std::str::FromStr;
 
 use booking_core::booking::{Attendee, Booking, BookingId};
 use booking_core::event::{BookingEventKind, EventId, EventRecord, StoredEvent};
-use booking_core::hold::{Hold, HoldId};
-use booking_core::queue::{Job, JobId, JobStatus};
-use booking_core::record::Record;
 use booking_core::event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeId, Location, Slug,
 };
+use booking_core::hold::{Hold, HoldId};
 use booking_core::organizer::{Organizer, OrganizerId};
+use booking_core::queue::{Job, JobId, JobStatus};
+use booking_core::record::Record;
 use booking_core::schedule::{DateOverrides, Schedule, ScheduleId, WeeklyHours};
 use booking_core::secret::TokenHash;
 use booking_core::store::StoreError;
@@ -351,8 +351,12 @@ fn rescheduled_from(row: &PgRow) -> Result<Option<TimeRange>, StoreError> {
     let end: Option<DateTime<Utc>> = get(row, "rescheduled_from_end")?;
     match (start, end) {
         (None, None) => Ok(None),
-        (Some(start), Some(end)) => range(start, end, "bookings.rescheduled_from_start/end").map(Some),
-        _ => Err(corrupt("bookings.rescheduled_from_start/end: only one is set")),
+        (Some(start), Some(end)) => {
+            range(start, end, "bookings.rescheduled_from_start/end").map(Some)
+        }
+        _ => Err(corrupt(
+            "bookings.rescheduled_from_start/end: only one is set",
+        )),
     }
 }
 
@@ -380,7 +384,8 @@ pub(crate) fn hold(row: &PgRow) -> Result<Hold, StoreError> {
         token_hash: parse_hash(&hash, "bookings.cancel_token_hash")?,
         client: get(row, "hold_client")?,
         created_at: get(row, "created_at")?,
-        expires_at: expires_at.ok_or_else(|| corrupt("bookings.hold_expires_at: NULL for a hold"))?,
+        expires_at: expires_at
+            .ok_or_else(|| corrupt("bookings.hold_expires_at: NULL for a hold"))?,
     })
 }
 

@@ -8,9 +8,9 @@ use booking_core::idempotency::{
 };
 use booking_core::store::StoreError;
 use chrono::{DateTime, Utc};
+use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
-use sqlx::Postgres;
 
 use crate::contention::lost_race;
 use crate::error::store_error;
@@ -77,7 +77,10 @@ impl PostgresStore {
         Ok(ClaimOutcome::InProgress)
     }
 
-    pub(crate) async fn complete(&self, completion: &IdempotencyCompletion) -> Result<(), StoreError> {
+    pub(crate) async fn complete(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError> {
         bind_scope(sqlx::query(sql::keys::COMPLETE_KEY), &completion.scope)
             .bind(&completion.outcome)
             .execute(&self.pool)

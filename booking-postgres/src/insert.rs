@@ -258,7 +258,10 @@ fn outcome(inserted: PgRow, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreErr
 }
 
 /// The limit a statement reported by its 1-based number.
-pub(crate) fn limit_numbered(limits: &[LimitCheck], number: i64) -> Result<&LimitCheck, StoreError> {
+pub(crate) fn limit_numbered(
+    limits: &[LimitCheck],
+    number: i64,
+) -> Result<&LimitCheck, StoreError> {
     usize::try_from(number - 1)
         .ok()
         .and_then(|index| limits.get(index))

@@ -22,7 +22,11 @@ impl PostgresStore {
     pub(crate) async fn reschedule(&self, change: &Reschedule) -> Result<Booking, StoreError> {
         let contended = Contended {
             organizer: change.organizer_id,
-            occupied: stored(change.time.widened(change.buffer_before, change.buffer_after)),
+            occupied: stored(
+                change
+                    .time
+                    .widened(change.buffer_before, change.buffer_after),
+            ),
             now: change.at,
             except: Some(change.id.to_string()),
         };
@@ -97,7 +101,8 @@ impl PostgresStore {
             if !decode::get::<bool>(&row, "found")? {
                 return Err(StoreError::BookingNotFound(id));
             }
-            if let Some(cancelled_at) = decode::get::<Option<DateTime<Utc>>>(&row, "cancelled_at")? {
+            if let Some(cancelled_at) = decode::get::<Option<DateTime<Utc>>>(&row, "cancelled_at")?
+            {
                 return Err(StoreError::AlreadyCancelled { id, cancelled_at });
             }
             let current = decode::current_sequence(&row)?;
@@ -112,9 +117,15 @@ impl PostgresStore {
     }
 }
 
-fn bind_move(change: &Reschedule) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+fn bind_move(
+    change: &Reschedule,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let time = stored(change.time);
-    let occupied = stored(change.time.widened(change.buffer_before, change.buffer_after));
+    let occupied = stored(
+        change
+            .time
+            .widened(change.buffer_before, change.buffer_after),
+    );
     let (from, before, max) = limit_arrays(&change.limits);
     let query = sqlx::query(sql::bookings::RESCHEDULE)
         .bind(change.id.to_string())

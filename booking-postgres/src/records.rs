@@ -27,7 +27,8 @@ impl PostgresStore {
             Ok(_) => Ok(()),
             Err(error)
                 if error.as_database_error().is_some_and(|db| {
-                    db.kind() == ErrorKind::UniqueViolation && db.constraint() == Some(constraints::RECORD_LOOKUP_UNIQUE)
+                    db.kind() == ErrorKind::UniqueViolation
+                        && db.constraint() == Some(constraints::RECORD_LOOKUP_UNIQUE)
                 }) =>
             {
                 Err(StoreError::Conflict)
@@ -36,7 +37,11 @@ impl PostgresStore {
         }
     }
 
-    pub(crate) async fn record_by_id(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+    pub(crate) async fn record_by_id(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<Record>, StoreError> {
         let row = sqlx::query(sql::records::RECORD)
             .bind(kind)
             .bind(id)

@@ -262,10 +262,7 @@ impl BookingStore for PostgresStore {
             None => statement,
             Some(range) => statement.bind(range.start()).bind(range.end()),
         };
-        let rows: Vec<PgRow> = statement
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
+        let rows: Vec<PgRow> = statement.fetch_all(&self.pool).await.map_err(store_error)?;
         let mut total: u64 = 0;
         let mut bookings = Vec::with_capacity(rows.len());
         for row in &rows {

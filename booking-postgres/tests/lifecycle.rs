@@ -11,7 +11,9 @@ use booking_core::booking::{BookingId, LimitCheck, NewBooking};
 use booking_core::event::{BookingEvent, BookingEventKind, EventId};
 use booking_core::event_type::{EventType, EventTypeId, LimitPeriod};
 use booking_core::hold::{Hold, NewHold};
-use booking_core::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
+use booking_core::idempotency::{
+    ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope,
+};
 use booking_core::organizer::OrganizerId;
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingStore, ConfigChange, Reschedule, StoreError};
@@ -19,6 +21,7 @@ use booking_core::testkit::fixtures::{
     all_active, at, created, default_event_type_id, event_type, new_booking, new_hold, range,
 };
 use booking_core::time::TimeRange;
+use booking_postgres::PostgresStore;
 use chrono::{DateTime, Duration, Utc};
 use common::{TestDb, organizer, refusal};
 
@@ -232,7 +235,10 @@ async fn an_expired_hold_never_blocks_an_insert_a_move_or_a_hold() {
         .iter()
         .zip(writes(expires).await)
     {
-        assert!(outcome.is_ok(), "an expired hold blocks no {what}: {outcome:?}");
+        assert!(
+            outcome.is_ok(),
+            "an expired hold blocks no {what}: {outcome:?}"
+        );
     }
 
     // The expired holds are marked ended at their expiry, not deleted.
@@ -327,15 +333,28 @@ async fn a_booking_of_a_deleted_event_type_is_stored_without_it() {
     // does not exist (with and without a client cap).
     let stray = Hold {
         event_type_id: EventTypeId::generate(),
-        ..hold(ada.id, range(at(13, 0), 30), "stray", created() + Duration::minutes(5))
+        ..hold(
+            ada.id,
+            range(at(13, 0), 30),
+            "stray",
+            created() + Duration::minutes(5),
+        )
     };
     let refused = db.store.insert_hold(unlimited(stray)).await;
-    assert!(matches!(refused, Err(StoreError::ConfigChanged)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::ConfigChanged)),
+        "{refused:?}"
+    );
     let ghost = OrganizerId::generate();
     for client in [None, Some("client".to_owned())] {
         let orphan = Hold {
             client,
-            ..hold(ghost, range(at(13, 0), 30), "orphan", created() + Duration::minutes(5))
+            ..hold(
+                ghost,
+                range(at(13, 0), 30),
+                "orphan",
+                created() + Duration::minutes(5),
+            )
         };
         let refused = db.store.insert_hold(unlimited(orphan)).await;
         assert!(
@@ -389,4 +408,111 @@ async fn a_booking_of_a_deleted_event_type_is_stored_without_it() {
             .unwrap(),
         [at(15, 0)]
     );
+}
+
+/// Waits (bounded) until a backend of `application_name` waits on a lock,
+/// or `task` ended (without waiting: the caller then sees why).
+async fn waiting_on_a_lock<T>(
+    db: &TestDb,
+    application_name: &str,
+    task: &tokio::task::JoinHandle<T>,
+) {
+    for _ in 0..600 {
+        if task.is_finished() {
+            return;
+        }
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+             WHERE application_name = $1 AND wait_event_type = 'Lock')",
+        )
+        .bind(application_name)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if waiting {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{application_name} never waited on a lock");
+}
+
+/// A move that PostgreSQL fails with a deadlock (40P01) is tried once more,
+/// and then ends as the slot does: moved when the other writer rolled back,
+/// a conflict when it committed. The deadlock is made certain: an open
+/// transaction holds an uncommitted booking in the target slot, the move
+/// waits for it inside the exclusion check, and the transaction then waits
+/// for the moved row, closing the cycle; the move, which waited first, is
+/// the one PostgreSQL fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_move_that_deadlocks_inside_postgresql_is_tried_once_more() {
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    for (round, commit) in [false, true].into_iter().enumerate() {
+        let day = Duration::days(round as i64);
+        let booking = db
+            .store
+            .insert_booking(new_booking(ada.id, range(at(9, 0) + day, 30), 0, 0))
+            .await
+            .unwrap();
+        let target = range(at(12, 0) + day, 30);
+        let application_name = format!("bk-deadlock-{:08x}", rand::random::<u32>());
+        let mover =
+            PostgresStore::from_pool(common::pool_for(&db.schema, 1, &application_name).await);
+        let other_pool = common::pool_for(&db.schema, 1, "bk-deadlock-other").await;
+        let mut other = other_pool.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO bookings (id, organizer_id, event_type_slug, attendant_name, \
+                attendant_email, title, start_time, end_time, occupied_start, occupied_end, \
+                cancel_token_hash) \
+             VALUES ($1, $2, 'default', 'Other', 'o@example.com', 'Other', $3, $4, $3, $4, 'x')",
+        )
+        .bind(BookingId::generate().to_string())
+        .bind(ada.id.to_string())
+        .bind(target.start())
+        .bind(target.end())
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+        let moving = tokio::spawn({
+            let change = Reschedule {
+                id: booking.id,
+                organizer_id: ada.id,
+                expected_sequence: 0,
+                time: target,
+                buffer_before: Duration::zero(),
+                buffer_after: Duration::zero(),
+                limits: Vec::new(),
+                at: created(),
+                event: None,
+            };
+            async move { mover.reschedule_booking(change).await }
+        });
+        waiting_on_a_lock(&db, &application_name, &moving).await;
+        // Closes the cycle; granted once PostgreSQL failed the move.
+        sqlx::query("SELECT 1 FROM bookings WHERE id = $1 FOR UPDATE")
+            .bind(booking.id.to_string())
+            .execute(&mut *other)
+            .await
+            .expect("the transaction that waited last is not the deadlock's victim");
+        // The move's second try now waits for the transaction's booking.
+        waiting_on_a_lock(&db, &application_name, &moving).await;
+        if commit {
+            other.commit().await.unwrap();
+        } else {
+            other.rollback().await.unwrap();
+        }
+        let moved = moving.await.unwrap();
+        if commit {
+            assert!(matches!(moved, Err(StoreError::Conflict)), "{moved:?}");
+            let unchanged = db.store.booking(booking.id).await.unwrap().unwrap();
+            assert_eq!(unchanged, booking);
+        } else {
+            let moved = moved.expect("tried once more, the move takes the freed slot");
+            assert_eq!((moved.time, moved.sequence), (target, 1));
+        }
+        other_pool.close().await;
+    }
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
 }

@@ -566,7 +566,10 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         );
         assert_eq!(
             context.occupied,
-            db.store.occupied_intervals(ada.id, window, at(8, 0)).await.unwrap()
+            db.store
+                .occupied_intervals(ada.id, window, at(8, 0))
+                .await
+                .unwrap()
         );
     }
 }
@@ -1090,11 +1093,17 @@ async fn refusals_write_nothing() {
     let mut odd = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
     odd.buffer_after = Duration::nanoseconds(1);
     let refused = db.store.insert_booking(odd).await;
-    assert!(matches!(refused, Err(StoreError::Unstorable(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Unstorable(_))),
+        "{refused:?}"
+    );
     let mut nul = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
     nul.title = "a\0b".into();
     let refused = db.store.insert_booking(nul).await;
-    assert!(matches!(refused, Err(StoreError::Unstorable(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Unstorable(_))),
+        "{refused:?}"
+    );
     assert_eq!(common::booking_rows(&db.pool).await, 1);
 }
 

@@ -112,8 +112,7 @@ pub(crate) const LOCK_EVENT_TYPE_OF_BOOKING: &str = "\
 /// before any event type lock, as a configuration change (whose
 /// compare-and-set updates this row) does, so the two never wait on each
 /// other in a cycle. No row: no such organizer.
-pub(crate) const LOCK_ORGANIZER: &str =
-    "SELECT 1 FROM organizers WHERE id = $1 FOR NO KEY UPDATE";
+pub(crate) const LOCK_ORGANIZER: &str = "SELECT 1 FROM organizers WHERE id = $1 FOR NO KEY UPDATE";
 
 /// Moves booking `$1` of organizer `$2`, decided at sequence `$3`, to
 /// `[$4, $5)` with buffers `$6`/`$7` and occupied bounds `[$8, $9)`, at `$10`,

@@ -29,8 +29,14 @@ macro_rules! booking_columns {
 macro_rules! live_at {
     ($alias:literal, $now:literal) => {
         concat!(
-            $alias, ".deleted_at IS NULL AND (", $alias, ".status = 'confirmed' OR ",
-            $alias, ".hold_expires_at > ", $now, ")"
+            $alias,
+            ".deleted_at IS NULL AND (",
+            $alias,
+            ".status = 'confirmed' OR ",
+            $alias,
+            ".hold_expires_at > ",
+            $now,
+            ")"
         )
     };
 }
