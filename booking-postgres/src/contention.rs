@@ -47,6 +47,10 @@ pub(crate) struct Contended {
     pub except: Option<String>,
 }
 
+/// How often a single statement that only lost a race (see [`lost_race`])
+/// is run, in the places that simply run it again.
+pub(crate) const RACE_TRIES: usize = 3;
+
 /// Whether a failed statement lost a race the retry-once rule covers:
 /// exclusion violation (23P01), deadlock (40P01), serialization failure
 /// (40001).

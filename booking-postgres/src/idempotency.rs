@@ -12,13 +12,9 @@ use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 
-use crate::contention::lost_race;
+use crate::contention::{RACE_TRIES, lost_race};
 use crate::error::store_error;
 use crate::{PostgresStore, decode, sql};
-
-/// How often a claim looks again when the record it found changed under it
-/// (abandoned, expired or gone stale between the two statements).
-const CLAIM_TRIES: usize = 3;
 
 /// Binds a key's `$1` to `$3`.
 fn bind_scope<'q>(
@@ -33,7 +29,9 @@ fn bind_scope<'q>(
 
 impl PostgresStore {
     pub(crate) async fn claim(&self, claim: &IdempotencyClaim) -> Result<ClaimOutcome, StoreError> {
-        for _ in 0..CLAIM_TRIES {
+        // The record may change between the two statements (abandoned, expired,
+        // gone stale): then the claim looks again.
+        for _ in 0..RACE_TRIES {
             let claimed = bind_scope(sqlx::query(sql::keys::CLAIM_KEY), &claim.scope)
                 .bind(claim.fingerprint.to_hex())
                 .bind(claim.now)

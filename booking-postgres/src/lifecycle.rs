@@ -7,14 +7,11 @@ use booking_core::store::{Cancellation, Reschedule, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 
-use crate::contention::{Attempt, Contended, lost_race};
+use crate::contention::{Attempt, Contended, RACE_TRIES, lost_race};
 use crate::encode::{bind_event, limit_arrays, stored};
 use crate::error::store_error;
 use crate::insert::limit_numbered;
 use crate::{PostgresStore, decode, sql};
-
-/// How often a cancellation is tried while its booking changes under it.
-const CANCEL_TRIES: usize = 3;
 
 impl PostgresStore {
     /// Moves a booking: see [`sql::bookings::RESCHEDULE`]; with limits, in a
@@ -82,7 +79,7 @@ impl PostgresStore {
     /// between that statement's snapshot and its row lock is it tried again.
     pub(crate) async fn cancel(&self, cancel: &Cancellation) -> Result<Booking, StoreError> {
         let id = cancel.id;
-        for _ in 0..CANCEL_TRIES {
+        for _ in 0..RACE_TRIES {
             let query = sqlx::query(sql::bookings::CANCEL)
                 .bind(id.to_string())
                 .bind(cancel.at)

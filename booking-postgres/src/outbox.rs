@@ -8,6 +8,7 @@ use booking_core::queue::{Job, JobId, JobResult, JobStatus, NewJob};
 use booking_core::store::StoreError;
 use chrono::{DateTime, Utc};
 
+use crate::contention::{RACE_TRIES, lost_race};
 use crate::error::store_error;
 use crate::{PostgresStore, decode, sql};
 
@@ -46,19 +47,29 @@ impl PostgresStore {
         jobs: &[NewJob],
     ) -> Result<usize, StoreError> {
         let column = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
-        let marked: i64 = sqlx::query_scalar(sql::outbox::DISPATCH_EVENTS)
-            .bind(events.iter().map(ToString::to_string).collect::<Vec<_>>())
-            .bind(column(|j| j.id.to_string()))
-            .bind(column(|j| j.queue.clone()))
-            .bind(column(|j| j.organizer_id.to_string()))
-            .bind(column(|j| j.event_id.to_string()))
-            .bind(column(|j| j.booking_id.to_string()))
-            .bind(column(|j| j.target.clone()))
-            .bind(column(|j| j.payload.clone()))
-            .bind(jobs.iter().map(|j| j.run_at).collect::<Vec<_>>())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error)?;
+        let mut tries = 0;
+        let marked: i64 = loop {
+            let result = sqlx::query_scalar(sql::outbox::DISPATCH_EVENTS)
+                .bind(events.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .bind(column(|j| j.id.to_string()))
+                .bind(column(|j| j.queue.clone()))
+                .bind(column(|j| j.organizer_id.to_string()))
+                .bind(column(|j| j.event_id.to_string()))
+                .bind(column(|j| j.booking_id.to_string()))
+                .bind(column(|j| j.target.clone()))
+                .bind(column(|j| j.payload.clone()))
+                .bind(jobs.iter().map(|j| j.run_at).collect::<Vec<_>>())
+                .fetch_one(&self.pool)
+                .await;
+            tries += 1;
+            match result {
+                Ok(marked) => break marked,
+                // Another dispatcher's jobs committed after this snapshot
+                // in a REPEATABLE READ session: the next try skips them.
+                Err(error) if tries < RACE_TRIES && lost_race(&error) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        };
         usize::try_from(marked).map_err(|_| StoreError::Corrupt(format!("negative count {marked}")))
     }
 
@@ -71,14 +82,24 @@ impl PostgresStore {
         limit: u32,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError> {
-        let rows = sqlx::query(sql::outbox::CLAIM_JOBS)
-            .bind(queue)
-            .bind(now)
-            .bind(i64::from(limit))
-            .bind(lease_until)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
+        let mut tries = 0;
+        let rows = loop {
+            let result = sqlx::query(sql::outbox::CLAIM_JOBS)
+                .bind(queue)
+                .bind(now)
+                .bind(i64::from(limit))
+                .bind(lease_until)
+                .fetch_all(&self.pool)
+                .await;
+            tries += 1;
+            match result {
+                Ok(rows) => break rows,
+                // A REPEATABLE READ session meeting a job claimed after its
+                // snapshot: the next try's snapshot sees the lease.
+                Err(error) if tries < RACE_TRIES && lost_race(&error) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        };
         let mut claimed = rows
             .iter()
             .map(decode::job)
