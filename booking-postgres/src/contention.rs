@@ -13,12 +13,13 @@
 //! a serialization failure when the session runs REPEATABLE READ (40001).
 //! The statement then wrote nothing.
 //!
-//! So the store runs `RETIRE_EXPIRED_HOLDS`: it marks the expired holds that
+//! So the store runs `RETIRE_EXPIRED_HOLDS` (in
+//! [`PostgresStore::clear_for_retry`]): it marks the expired holds that
 //! overlap as ended and, in a fresh snapshot, looks again for a live row in
 //! the way. One there: a plain [`StoreError::Conflict`]. None: the write is
 //! tried once more; refused again, it is a conflict. A booking without
 //! limits or hold therefore stays one statement when it succeeds or is
-//! plainly refused, and costs two or three only in these races.
+//! plainly refused, and costs three only in these races.
 
 use booking_core::organizer::OrganizerId;
 use booking_core::store::StoreError;

@@ -1,6 +1,6 @@
 //! [`Error`]: what can go wrong while connecting to PostgreSQL or migrating
 //! the schema. Operations of the store itself report
-//! [`StoreError`](booking_core::store::StoreError), as every store does.
+//! [`StoreError`], as every store does.
 
 use std::time::Duration;
 

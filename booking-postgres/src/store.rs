@@ -1,5 +1,5 @@
 //! `impl BookingStore for PostgresStore`: each method runs the statements of
-//! [`sql`](crate::sql) and maps driver errors to domain errors.
+//! [`sql`] and maps driver errors to domain errors.
 
 use async_trait::async_trait;
 use booking_core::booking::{Booking, BookingId, NewBooking};
