@@ -289,10 +289,36 @@ fn weekday(iso: i16) -> Result<Weekday, StoreError> {
     })
 }
 
+/// What a booking and a hold share, from the columns listed in
+/// `sql::booking_columns!`: whose time, the meeting, its buffers and the
+/// token's hash.
+struct Occupying {
+    organizer_id: OrganizerId,
+    time: TimeRange,
+    buffer_before: Duration,
+    buffer_after: Duration,
+    token_hash: TokenHash,
+}
+
+fn occupying(row: &PgRow) -> Result<Occupying, StoreError> {
+    let organizer_id: String = get(row, "organizer_id")?;
+    let hash: String = get(row, "cancel_token_hash")?;
+    Ok(Occupying {
+        organizer_id: parse_id::<OrganizerId>(&organizer_id, "bookings.organizer_id")?,
+        time: range(
+            get(row, "start_time")?,
+            get(row, "end_time")?,
+            "bookings.start_time/end_time",
+        )?,
+        buffer_before: duration(get(row, "buffer_before")?, "bookings.buffer_before")?,
+        buffer_after: duration(get(row, "buffer_after")?, "bookings.buffer_after")?,
+        token_hash: parse_hash(&hash, "bookings.cancel_token_hash")?,
+    })
+}
+
 /// A booking from the columns listed in `sql::booking_columns!`.
 pub(crate) fn booking(row: &PgRow) -> Result<Booking, StoreError> {
     let id: String = get(row, "id")?;
-    let organizer_id: String = get(row, "organizer_id")?;
     let event_type_id: Option<String> = get(row, "event_type_id")?;
     let slug: String = get(row, "event_type_slug")?;
     let metadata: Option<Value> = get(row, "metadata")?;
@@ -301,10 +327,10 @@ pub(crate) fn booking(row: &PgRow) -> Result<Booking, StoreError> {
         Some(Value::Object(map)) => Some(map),
         Some(_) => return Err(corrupt("bookings.metadata: not a JSON object")),
     };
-    let hash: String = get(row, "cancel_token_hash")?;
+    let shared = occupying(row)?;
     Ok(Booking {
         id: parse_id::<BookingId>(&id, "bookings.id")?,
-        organizer_id: parse_id::<OrganizerId>(&organizer_id, "bookings.organizer_id")?,
+        organizer_id: shared.organizer_id,
         event_type_id: event_type_id
             .map(|id| parse_id::<EventTypeId>(&id, "bookings.event_type_id"))
             .transpose()?,
@@ -316,14 +342,10 @@ pub(crate) fn booking(row: &PgRow) -> Result<Booking, StoreError> {
         metadata,
         title: get(row, "title")?,
         description: get(row, "description")?,
-        time: range(
-            get(row, "start_time")?,
-            get(row, "end_time")?,
-            "bookings.start_time/end_time",
-        )?,
-        buffer_before: duration(get(row, "buffer_before")?, "bookings.buffer_before")?,
-        buffer_after: duration(get(row, "buffer_after")?, "bookings.buffer_after")?,
-        cancel_token_hash: parse_hash(&hash, "bookings.cancel_token_hash")?,
+        time: shared.time,
+        buffer_before: shared.buffer_before,
+        buffer_after: shared.buffer_after,
+        cancel_token_hash: shared.token_hash,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         deleted_at: get(row, "deleted_at")?,
@@ -364,24 +386,19 @@ fn rescheduled_from(row: &PgRow) -> Result<Option<TimeRange>, StoreError> {
 /// status is `held`.
 pub(crate) fn hold(row: &PgRow) -> Result<Hold, StoreError> {
     let id: String = get(row, "id")?;
-    let organizer_id: String = get(row, "organizer_id")?;
     let event_type_id: Option<String> = get(row, "event_type_id")?;
     let event_type_id =
         event_type_id.ok_or_else(|| corrupt("bookings.event_type_id: NULL for a hold"))?;
-    let hash: String = get(row, "cancel_token_hash")?;
     let expires_at: Option<DateTime<Utc>> = get(row, "hold_expires_at")?;
+    let shared = occupying(row)?;
     Ok(Hold {
         id: parse_id::<HoldId>(&id, "bookings.id")?,
-        organizer_id: parse_id::<OrganizerId>(&organizer_id, "bookings.organizer_id")?,
+        organizer_id: shared.organizer_id,
         event_type_id: parse_id::<EventTypeId>(&event_type_id, "bookings.event_type_id")?,
-        time: range(
-            get(row, "start_time")?,
-            get(row, "end_time")?,
-            "bookings.start_time/end_time",
-        )?,
-        buffer_before: duration(get(row, "buffer_before")?, "bookings.buffer_before")?,
-        buffer_after: duration(get(row, "buffer_after")?, "bookings.buffer_after")?,
-        token_hash: parse_hash(&hash, "bookings.cancel_token_hash")?,
+        time: shared.time,
+        buffer_before: shared.buffer_before,
+        buffer_after: shared.buffer_after,
+        token_hash: shared.token_hash,
         client: get(row, "hold_client")?,
         created_at: get(row, "created_at")?,
         expires_at: expires_at

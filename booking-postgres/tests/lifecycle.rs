@@ -8,12 +8,10 @@
 mod common;
 
 use booking_core::booking::{BookingId, LimitCheck, NewBooking};
-use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+use booking_core::event::BookingEventKind;
 use booking_core::event_type::{EventType, EventTypeId, LimitPeriod};
 use booking_core::hold::{Hold, NewHold};
-use booking_core::idempotency::{
-    ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope,
-};
+use booking_core::idempotency::{ClaimOutcome, IdempotencyCompletion};
 use booking_core::organizer::OrganizerId;
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingStore, ConfigChange, Reschedule, StoreError};
@@ -280,18 +278,8 @@ async fn a_booking_of_a_deleted_event_type_is_stored_without_it() {
     let db = TestDb::new().await;
     let ada = organizer(&db.store, "ada").await;
     for (hour, limits) in [(9, Vec::new()), (11, day_limit())] {
-        let scope = IdempotencyScope {
-            organizer_id: ada.id,
-            operation: "create".into(),
-            key_hash: TokenHash::of(&format!("key-{hour}")),
-        };
-        let claim = IdempotencyClaim {
-            scope: scope.clone(),
-            fingerprint: TokenHash::of("request"),
-            now: created(),
-            expires_at: created() + Duration::hours(24),
-            stale_before: created() - Duration::seconds(60),
-        };
+        let claim = common::claim_of(ada.id, &format!("key-{hour}"));
+        let scope = claim.scope.clone();
         assert_eq!(
             db.store.claim_idempotency_key(&claim).await.unwrap(),
             ClaimOutcome::Claimed
@@ -306,16 +294,10 @@ async fn a_booking_of_a_deleted_event_type_is_stored_without_it() {
             }),
             ..new_booking(ada.id, range(at(hour, 0), 60), 0, 0)
         };
-        let event = BookingEvent {
-            seq: 0,
-            id: EventId::generate(),
-            kind: BookingEventKind::Created,
-            occurred_at: created(),
-            booking: booking_core::booking::Booking::from_new(booking.clone()),
-            previous_time: None,
-            cancelled_by: None,
-        }
-        .to_record();
+        let event = common::event_of(
+            &booking_core::booking::Booking::from_new(booking.clone()),
+            BookingEventKind::Created,
+        );
         booking.event = Some(event.clone());
         let stored = db.store.insert_booking(booking).await.unwrap();
         assert_eq!(stored.event_type_id, None);

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use booking_core::booking::{Booking, LimitCheck, NewBooking};
-use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+use booking_core::event::{BookingEventKind, EventId};
 use booking_core::event_type::LimitPeriod;
 use booking_core::hold::{Hold, NewHold};
-use booking_core::idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyScope};
+use booking_core::idempotency::ClaimOutcome;
 use booking_core::organizer::OrganizerId;
 use booking_core::queue::{JobId, JobResult, NewJob};
 use booking_core::secret::TokenHash;
@@ -254,11 +254,8 @@ async fn thirty_two_claims_of_one_key_across_two_pools_have_one_winner() {
                 Some(now - Duration::hours(1)),
             ),
         ] {
-            let scope = IdempotencyScope {
-                organizer_id: ada.id,
-                operation: "create".into(),
-                key_hash: TokenHash::of(&format!("{state}-{round}")),
-            };
+            let claim = common::claim_of(ada.id, &format!("{state}-{round}"));
+            let scope = &claim.scope;
             if let (Some(claimed_at), Some(expires_at)) = (claimed_at, expires_at) {
                 sqlx::query(
                     "INSERT INTO idempotency_keys (organizer_id, operation, key_hash, fingerprint, \
@@ -277,14 +274,7 @@ async fn thirty_two_claims_of_one_key_across_two_pools_have_one_winner() {
             }
             let tasks = (0..32)
                 .map(|n| {
-                    let store = stores[n % 2].clone();
-                    let claim = IdempotencyClaim {
-                        scope: scope.clone(),
-                        fingerprint: TokenHash::of("request"),
-                        now,
-                        expires_at: now + Duration::hours(24),
-                        stale_before: now - Duration::seconds(60),
-                    };
+                    let (store, claim) = (stores[n % 2].clone(), claim.clone());
                     Box::pin(async move { store.claim_idempotency_key(&claim).await.unwrap() })
                         as std::pin::Pin<Box<dyn Future<Output = ClaimOutcome> + Send>>
                 })
@@ -337,26 +327,14 @@ async fn workers_of_two_pools_never_claim_a_job_twice() {
             0,
             0,
         );
-        let record = |booking: &Booking, kind| {
-            BookingEvent {
-                seq: 0,
-                id: EventId::generate(),
-                kind,
-                occurred_at: created(),
-                booking: booking.clone(),
-                previous_time: None,
-                cancelled_by: None,
-            }
-            .to_record()
-        };
-        booking.event = Some(record(
+        booking.event = Some(common::event_of(
             &Booking::from_new(booking.clone()),
             BookingEventKind::Created,
         ));
         let stored = db.store.insert_booking(booking).await.unwrap();
         db.store
             .cancel_booking(Cancellation {
-                event: Some(record(&stored, BookingEventKind::Cancelled)),
+                event: Some(common::event_of(&stored, BookingEventKind::Cancelled)),
                 ..Cancellation::new(stored.id, created())
             })
             .await

@@ -425,10 +425,7 @@ async fn a_version_1_database_with_data_upgrades_in_place() {
             .fetch_one(&db.pool)
             .await
             .unwrap(),
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap(),
+        common::migration_versions(&db.pool).await,
     );
     assert!(!settings_left);
     assert_eq!(versions, [1, 2, 3]);

@@ -351,10 +351,5 @@ async fn a_version_2_database_with_data_upgrades_in_place() {
                 .unwrap();
         assert_eq!(rows, 0, "{table}");
     }
-    let versions: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(common::migration_versions(&db.pool).await, [1, 2, 3]);
 }

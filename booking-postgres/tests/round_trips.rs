@@ -20,10 +20,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use booking_core::booking::{LimitCheck, NewBooking};
-use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+use booking_core::event::{BookingEventKind, EventId};
 use booking_core::event_type::LimitPeriod;
 use booking_core::hold::{Hold, NewHold};
-use booking_core::idempotency::{IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
+use booking_core::idempotency::IdempotencyCompletion;
 use booking_core::queue::{JobId, NewJob};
 use booking_core::secret::TokenHash;
 use booking_core::store::{BookingStore, Cancellation, ContextQuery, Reschedule, StoreError};
@@ -141,16 +141,10 @@ fn day_limit() -> Vec<LimitCheck> {
 }
 
 fn event_of(booking: &NewBooking) -> booking_core::event::EventRecord {
-    BookingEvent {
-        seq: 0,
-        id: EventId::generate(),
-        kind: BookingEventKind::Created,
-        occurred_at: created(),
-        booking: booking_core::booking::Booking::from_new(booking.clone()),
-        previous_time: None,
-        cancelled_by: None,
-    }
-    .to_record()
+    common::event_of(
+        &booking_core::booking::Booking::from_new(booking.clone()),
+        BookingEventKind::Created,
+    )
 }
 
 fn hold_of(
@@ -223,18 +217,8 @@ async fn each_operation_costs_the_round_trips_the_design_says() {
 
         let mut plain = new_booking(ada.id, slot(1, minute), 0, 0);
         plain.event = Some(event_of(&plain));
-        let scope = IdempotencyScope {
-            organizer_id: ada.id,
-            operation: "create".into(),
-            key_hash: TokenHash::of(&format!("key-{round}")),
-        };
-        let claim = IdempotencyClaim {
-            scope: scope.clone(),
-            fingerprint: TokenHash::of("request"),
-            now: created(),
-            expires_at: created() + Duration::hours(24),
-            stale_before: created() - Duration::seconds(60),
-        };
+        let claim = common::claim_of(ada.id, &format!("key-{round}"));
+        let scope = claim.scope.clone();
         store.claim_idempotency_key(&claim).await.unwrap();
         record("idempotency claim won", 1);
         store.claim_idempotency_key(&claim).await.unwrap();

@@ -227,12 +227,7 @@ async fn the_schema_carries_the_guarantees() {
         .migrate()
         .await
         .expect("migrating twice is harmless");
-    let versions: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(common::migration_versions(&db.pool).await, [1, 2, 3]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -938,10 +933,7 @@ async fn a_failed_migration_is_an_error_and_leaves_the_schema_as_it_was() {
         other => panic!("expected Error::Migrate, got {other:?}"),
     }
     let (versions, settings_kept): (Vec<i64>, bool) = (
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap(),
+        common::migration_versions(&db.pool).await,
         sqlx::query_scalar("SELECT to_regclass('organizer_settings') IS NOT NULL")
             .fetch_one(&db.pool)
             .await

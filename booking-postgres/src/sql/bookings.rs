@@ -3,6 +3,29 @@
 
 // ------------------------------------------------------------------ writes
 
+/// The `event` part of a write: the booking event (its id at parameter
+/// `$id`, then organizer, booking, kind, instant and payload at `$rest`),
+/// inserted only with the row that the part `$source` returns, and not at
+/// all when the id is NULL.
+macro_rules! write_event {
+    ($source:literal, $id:literal, $rest:literal) => {
+        concat!(
+            "event AS ( \
+                 INSERT INTO booking_events (id, organizer_id, booking_id, kind, occurred_at, \
+                     payload) \
+                 SELECT ",
+            $id,
+            ", ",
+            $rest,
+            " FROM ",
+            $source,
+            " WHERE ",
+            $id,
+            "::text IS NOT NULL )"
+        )
+    };
+}
+
 /// Inserts a booking or a hold (`$18` status `confirmed` or `held`) in one
 /// statement, with every check that belongs to the same atomic step:
 ///
@@ -72,10 +95,9 @@ pub(crate) const INSERT: &str = concat!(
          ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING \
          RETURNING ",
     booking_columns!(),
-    " ), event AS ( \
-         INSERT INTO booking_events (id, organizer_id, booking_id, kind, occurred_at, payload) \
-         SELECT $26, $27, $28, $29, $30, $31 FROM inserted WHERE $26::text IS NOT NULL \
-     ), completed AS ( \
+    " ), ",
+    write_event!("inserted", "$26", "$27, $28, $29, $30, $31"),
+    ", completed AS ( \
          UPDATE idempotency_keys k SET outcome = $35 \
          WHERE k.organizer_id = $32 AND k.operation = $33 AND k.key_hash = $34 \
            AND EXISTS (SELECT 1 FROM inserted) \
@@ -166,11 +188,9 @@ pub(crate) const RESCHEDULE: &str = concat!(
            AND r.full_limit IS NULL AND NOT r.blocked \
          RETURNING ",
     booking_columns!(),
-    " ), event AS ( \
-         INSERT INTO booking_events (id, organizer_id, booking_id, kind, occurred_at, payload) \
-         SELECT $14, $15, $16, $17, $18, $19 FROM moved WHERE $14::text IS NOT NULL \
-     ) \
-     SELECT t.sequence IS NOT NULL AS found, t.sequence AS current_sequence, \
+    " ), ",
+    write_event!("moved", "$14", "$15, $16, $17, $18, $19"),
+    " SELECT t.sequence IS NOT NULL AS found, t.sequence AS current_sequence, \
          t.deleted_at AS cancelled_at, r.full_limit, r.blocked, m.* \
      FROM refusal r LEFT JOIN target t ON true LEFT JOIN moved m ON true"
 );
@@ -213,11 +233,9 @@ pub(crate) const CANCEL: &str = concat!(
            AND ($3::bigint IS NULL OR c.sequence = $3) \
          RETURNING ",
     booking_columns!(),
-    " ), event AS ( \
-         INSERT INTO booking_events (id, organizer_id, booking_id, kind, occurred_at, payload) \
-         SELECT $4, $5, $6, $7, $8, $9 FROM cancelled WHERE $4::text IS NOT NULL \
-     ) \
-     SELECT t.sequence IS NOT NULL AS found, t.sequence AS current_sequence, \
+    " ), ",
+    write_event!("cancelled", "$4", "$5, $6, $7, $8, $9"),
+    " SELECT t.sequence IS NOT NULL AS found, t.sequence AS current_sequence, \
          t.deleted_at AS cancelled_at, c.* \
      FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN cancelled c ON true"
 );
