@@ -709,9 +709,14 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
             "UPDATE event_types SET slug = 'Not A Slug'",
             "UPDATE event_types SET slug = 'default'",
         ),
+        (
+            "UPDATE event_types SET hold_duration = '-1 min'",
+            "UPDATE event_types SET hold_duration = '5 min'",
+        ),
     ];
-    // The shape CHECK must not be what refuses the kind edit.
+    // The CHECKs must not be what refuses the kind and hold duration edits.
     edit("ALTER TABLE event_types DROP CONSTRAINT event_types_booking_window_shape").await;
+    edit("ALTER TABLE event_types DROP CONSTRAINT event_types_hold_duration_not_negative").await;
     for (break_it, repair) in edits {
         edit(break_it).await;
         assert!(
@@ -766,6 +771,30 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
     };
     assert!(matches!(
         db.store.list_bookings(ada.id, query).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    // The outbox and records: an event kind no one knows, a record of an
+    // organizer id that is not one.
+    let mut cancelled = new_booking(ada.id, range(at(18, 0), 30), 0, 0);
+    cancelled.event = Some(common::event_of(
+        &booking_core::booking::Booking::from_new(cancelled.clone()),
+        booking_core::event::BookingEventKind::Created,
+    ));
+    db.store.insert_booking(cancelled).await.unwrap();
+    edit("UPDATE booking_events SET kind = 'booking.teleported'").await;
+    assert!(matches!(
+        db.store.events_after(0, 10).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    edit("ALTER TABLE records DROP CONSTRAINT records_organizer_id_fkey").await;
+    edit(
+        "INSERT INTO records (kind, id, organizer_id, data, created_at) \
+         VALUES ('session', 's1', 'not-a-ulid', '{}', now())",
+    )
+    .await;
+    assert!(matches!(
+        db.store.record("session", "s1").await,
         Err(StoreError::Corrupt(_))
     ));
 }
@@ -847,6 +876,37 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
         db.store.check_health().await,
         Err(StoreError::Backend(_))
     ));
+    // The lifecycle and the outbox too.
+    let hold = booking_core::hold::NewHold {
+        hold: booking_core::testkit::fixtures::new_hold(
+            ada.id,
+            range(at(9, 0), 30),
+            0,
+            0,
+            at(0, 0),
+            Some("client"),
+        ),
+        limits: Vec::new(),
+        max_per_client: 3,
+    };
+    let held = db.store.insert_hold(hold).await;
+    assert!(matches!(held, Err(StoreError::Backend(_))), "{held:?}");
+    let claim = common::claim_of(ada.id, "key");
+    let claimed = db.store.claim_idempotency_key(&claim).await;
+    assert!(
+        matches!(claimed, Err(StoreError::Backend(_))),
+        "{claimed:?}"
+    );
+    let jobs = db.store.claim_jobs("q", at(0, 0), 1, at(1, 0)).await;
+    assert!(matches!(jobs, Err(StoreError::Backend(_))), "{jobs:?}");
+    let cancelled = db
+        .store
+        .cancel_booking(Cancellation::new(BookingId::generate(), at(0, 0)))
+        .await;
+    assert!(
+        matches!(cancelled, Err(StoreError::Backend(_))),
+        "{cancelled:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
