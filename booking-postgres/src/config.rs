@@ -2,7 +2,7 @@
 //! statement, changed in one transaction that starts with a compare-and-set
 //! on the organizer's `config_version`.
 
-use booking_core::event_type::EventType;
+use booking_core::event_type::{EventType, EventTypeId};
 use booking_core::organizer::OrganizerId;
 use booking_core::schedule::Schedule;
 use booking_core::store::{ConfigChange, OrganizerConfig, StoreError};
@@ -11,6 +11,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::types::Json;
 
 use crate::encode::{self, EventTypeColumns};
+use crate::error::store_error;
 use crate::{PostgresStore, constraints, decode, sql};
 
 impl PostgresStore {
@@ -23,7 +24,7 @@ impl PostgresStore {
             .bind(organizer.to_string())
             .fetch_all(&self.pool)
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(store_error)?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -56,20 +57,20 @@ impl PostgresStore {
             .pool
             .begin_with(sql::BEGIN)
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(store_error)?;
         let bumped: Option<i64> = sqlx::query_scalar(sql::BUMP_CONFIG_VERSION)
             .bind(organizer.to_string())
             .bind(expected)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(store_error)?;
         let Some(version) = bumped else {
             let exists: bool = sqlx::query_scalar(sql::ORGANIZER_EXISTS)
                 .bind(organizer.to_string())
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(StoreError::backend)?;
-            tx.rollback().await.map_err(StoreError::backend)?;
+                .map_err(store_error)?;
+            tx.rollback().await.map_err(store_error)?;
             return Err(if exists {
                 StoreError::ConfigChanged
             } else {
@@ -85,7 +86,7 @@ impl PostgresStore {
                 return Err(error);
             }
         }
-        tx.commit().await.map_err(StoreError::backend)?;
+        tx.commit().await.map_err(store_error)?;
         u64::try_from(version).map_err(|_| {
             StoreError::Corrupt(format!("organizers.config_version: {version} is negative"))
         })
@@ -110,20 +111,15 @@ async fn apply(
             let columns = encode::event_type(event_type)?;
             put_event_type(conn, organizer, event_type, &columns).await
         }
-        ConfigChange::DeleteEventType(id) => sqlx::query(sql::DELETE_EVENT_TYPE)
-            .bind(organizer.to_string())
-            .bind(id.to_string())
-            .execute(conn)
-            .await
-            .map(drop),
+        ConfigChange::DeleteEventType(id) => delete_event_type(conn, organizer, *id).await,
         // A change added to core later than this crate knows of.
         other => {
-            return Err(StoreError::backend(format!(
+            return Err(StoreError::Unstorable(format!(
                 "booking-postgres cannot apply the configuration change {other:?}"
             )));
         }
     };
-    result.map_err(|error| refusal(&error, change).unwrap_or_else(|| StoreError::backend(error)))
+    result.map_err(|error| refusal(&error, change).unwrap_or_else(|| store_error(error)))
 }
 
 /// The domain error a constraint violation of `change` stands for, if any:
@@ -150,6 +146,9 @@ fn refusal(error: &sqlx::Error, change: &ConfigChange) -> Option<StoreError> {
                 ..
             }),
         ) => Some(StoreError::ScheduleInUse(*id)),
+        (ErrorKind::UniqueViolation, Some(constraints::ONE_DEFAULT_SCHEDULE), _) => Some(
+            StoreError::Unstorable("an organizer has at most one default schedule".to_owned()),
+        ),
         _ => None,
     }
 }
@@ -201,6 +200,27 @@ async fn put_event_type(
         .bind(event_type.schedule_id.map(|id| id.to_string()))
         .bind(event_type.location.as_ref().map(Json))
         .bind(event_type.active)
+        .bind(event_type.hold_duration)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Ends the event type's holds, then deletes it (its bookings stay, with no
+/// event type id).
+async fn delete_event_type(
+    conn: &mut PgConnection,
+    organizer: OrganizerId,
+    id: EventTypeId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql::DELETE_HOLDS_OF_EVENT_TYPE)
+        .bind(organizer.to_string())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sql::DELETE_EVENT_TYPE)
+        .bind(organizer.to_string())
+        .bind(id.to_string())
         .execute(conn)
         .await
         .map(drop)

@@ -10,10 +10,14 @@
 use std::str::FromStr;
 
 use booking_core::booking::{Attendee, Booking, BookingId};
+use booking_core::event::{BookingEventKind, EventId, EventRecord, StoredEvent};
 use booking_core::event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeId, Location, Slug,
 };
+use booking_core::hold::{Hold, HoldId};
 use booking_core::organizer::{Organizer, OrganizerId};
+use booking_core::queue::{Job, JobId, JobStatus};
+use booking_core::record::Record;
 use booking_core::schedule::{DateOverrides, Schedule, ScheduleId, WeeklyHours};
 use booking_core::secret::TokenHash;
 use booking_core::store::StoreError;
@@ -208,6 +212,7 @@ pub(crate) fn event_type(
             .map(|value| parse_json::<Location>(value, "event_types.location"))
             .transpose()?,
         active: get(row, "et_active")?,
+        hold_duration: not_negative(get(row, "et_hold_duration")?, "event_types.hold_duration")?,
     }))
 }
 
@@ -284,10 +289,36 @@ fn weekday(iso: i16) -> Result<Weekday, StoreError> {
     })
 }
 
+/// What a booking and a hold share, from the columns listed in
+/// `sql::booking_columns!`: whose time, the meeting, its buffers and the
+/// token's hash.
+struct Occupying {
+    organizer_id: OrganizerId,
+    time: TimeRange,
+    buffer_before: Duration,
+    buffer_after: Duration,
+    token_hash: TokenHash,
+}
+
+fn occupying(row: &PgRow) -> Result<Occupying, StoreError> {
+    let organizer_id: String = get(row, "organizer_id")?;
+    let hash: String = get(row, "cancel_token_hash")?;
+    Ok(Occupying {
+        organizer_id: parse_id::<OrganizerId>(&organizer_id, "bookings.organizer_id")?,
+        time: range(
+            get(row, "start_time")?,
+            get(row, "end_time")?,
+            "bookings.start_time/end_time",
+        )?,
+        buffer_before: duration(get(row, "buffer_before")?, "bookings.buffer_before")?,
+        buffer_after: duration(get(row, "buffer_after")?, "bookings.buffer_after")?,
+        token_hash: parse_hash(&hash, "bookings.cancel_token_hash")?,
+    })
+}
+
 /// A booking from the columns listed in `sql::booking_columns!`.
 pub(crate) fn booking(row: &PgRow) -> Result<Booking, StoreError> {
     let id: String = get(row, "id")?;
-    let organizer_id: String = get(row, "organizer_id")?;
     let event_type_id: Option<String> = get(row, "event_type_id")?;
     let slug: String = get(row, "event_type_slug")?;
     let metadata: Option<Value> = get(row, "metadata")?;
@@ -296,10 +327,10 @@ pub(crate) fn booking(row: &PgRow) -> Result<Booking, StoreError> {
         Some(Value::Object(map)) => Some(map),
         Some(_) => return Err(corrupt("bookings.metadata: not a JSON object")),
     };
-    let hash: String = get(row, "cancel_token_hash")?;
+    let shared = occupying(row)?;
     Ok(Booking {
         id: parse_id::<BookingId>(&id, "bookings.id")?,
-        organizer_id: parse_id::<OrganizerId>(&organizer_id, "bookings.organizer_id")?,
+        organizer_id: shared.organizer_id,
         event_type_id: event_type_id
             .map(|id| parse_id::<EventTypeId>(&id, "bookings.event_type_id"))
             .transpose()?,
@@ -311,17 +342,141 @@ pub(crate) fn booking(row: &PgRow) -> Result<Booking, StoreError> {
         metadata,
         title: get(row, "title")?,
         description: get(row, "description")?,
-        time: range(
-            get(row, "start_time")?,
-            get(row, "end_time")?,
-            "bookings.start_time/end_time",
-        )?,
-        buffer_before: duration(get(row, "buffer_before")?, "bookings.buffer_before")?,
-        buffer_after: duration(get(row, "buffer_after")?, "bookings.buffer_after")?,
-        cancel_token_hash: parse_hash(&hash, "bookings.cancel_token_hash")?,
+        time: shared.time,
+        buffer_before: shared.buffer_before,
+        buffer_after: shared.buffer_after,
+        cancel_token_hash: shared.token_hash,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         deleted_at: get(row, "deleted_at")?,
+        sequence: sequence(get(row, "sequence")?)?,
+        rescheduled_from: rescheduled_from(row)?,
+    })
+}
+
+/// A sequence number (an `integer` that is never negative).
+fn sequence(value: i32) -> Result<u32, StoreError> {
+    u32::try_from(value)
+        .map_err(|_| corrupt(format_args!("bookings.sequence: {value} is negative")))
+}
+
+/// The `sequence` column of a row that describes a booking's state (it may
+/// be NULL: no such booking).
+pub(crate) fn current_sequence(row: &PgRow) -> Result<Option<u32>, StoreError> {
+    get::<Option<i32>>(row, "current_sequence")?
+        .map(sequence)
+        .transpose()
+}
+
+fn rescheduled_from(row: &PgRow) -> Result<Option<TimeRange>, StoreError> {
+    let start: Option<DateTime<Utc>> = get(row, "rescheduled_from_start")?;
+    let end: Option<DateTime<Utc>> = get(row, "rescheduled_from_end")?;
+    match (start, end) {
+        (None, None) => Ok(None),
+        (Some(start), Some(end)) => {
+            range(start, end, "bookings.rescheduled_from_start/end").map(Some)
+        }
+        _ => Err(corrupt(
+            "bookings.rescheduled_from_start/end: only one is set",
+        )),
+    }
+}
+
+/// A hold from the columns listed in `sql::booking_columns!` of a row whose
+/// status is `held`.
+pub(crate) fn hold(row: &PgRow) -> Result<Hold, StoreError> {
+    let id: String = get(row, "id")?;
+    let event_type_id: Option<String> = get(row, "event_type_id")?;
+    let event_type_id =
+        event_type_id.ok_or_else(|| corrupt("bookings.event_type_id: NULL for a hold"))?;
+    let expires_at: Option<DateTime<Utc>> = get(row, "hold_expires_at")?;
+    let shared = occupying(row)?;
+    Ok(Hold {
+        id: parse_id::<HoldId>(&id, "bookings.id")?,
+        organizer_id: shared.organizer_id,
+        event_type_id: parse_id::<EventTypeId>(&event_type_id, "bookings.event_type_id")?,
+        time: shared.time,
+        buffer_before: shared.buffer_before,
+        buffer_after: shared.buffer_after,
+        token_hash: shared.token_hash,
+        client: get(row, "hold_client")?,
+        created_at: get(row, "created_at")?,
+        expires_at: expires_at
+            .ok_or_else(|| corrupt("bookings.hold_expires_at: NULL for a hold"))?,
+    })
+}
+
+/// A sequence number of `booking_events` or `jobs` (a positive `bigint`).
+fn seq(row: &PgRow, what: &str) -> Result<u64, StoreError> {
+    let value: i64 = get(row, "seq")?;
+    u64::try_from(value).map_err(|_| corrupt(format_args!("{what}.seq: {value} is negative")))
+}
+
+/// An event from the columns of `sql::outbox::event_columns!`.
+pub(crate) fn event(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let id: String = get(row, "id")?;
+    let organizer_id: String = get(row, "organizer_id")?;
+    let booking_id: String = get(row, "booking_id")?;
+    let kind: String = get(row, "kind")?;
+    Ok(StoredEvent {
+        seq: seq(row, "booking_events")?,
+        record: EventRecord {
+            id: parse_id::<EventId>(&id, "booking_events.id")?,
+            organizer_id: parse_id::<OrganizerId>(&organizer_id, "booking_events.organizer_id")?,
+            booking_id: parse_id::<BookingId>(&booking_id, "booking_events.booking_id")?,
+            kind: parse_id::<BookingEventKind>(&kind, "booking_events.kind")?,
+            occurred_at: get(row, "occurred_at")?,
+            payload: get(row, "payload")?,
+        },
+    })
+}
+
+/// A job and its `seq` from the columns of `sql::outbox::job_columns!`.
+pub(crate) fn job(row: &PgRow) -> Result<(u64, Job), StoreError> {
+    let id: String = get(row, "id")?;
+    let organizer_id: String = get(row, "organizer_id")?;
+    let event_id: String = get(row, "event_id")?;
+    let booking_id: String = get(row, "booking_id")?;
+    let status: String = get(row, "status")?;
+    let attempts: i32 = get(row, "attempts")?;
+    let last_status: Option<i32> = get(row, "last_status")?;
+    let job = Job {
+        id: parse_id::<JobId>(&id, "jobs.id")?,
+        queue: get(row, "queue")?,
+        organizer_id: parse_id::<OrganizerId>(&organizer_id, "jobs.organizer_id")?,
+        event_id: parse_id::<EventId>(&event_id, "jobs.event_id")?,
+        booking_id: parse_id::<BookingId>(&booking_id, "jobs.booking_id")?,
+        target: get(row, "target")?,
+        payload: get(row, "payload")?,
+        status: JobStatus::from_name(&status)
+            .ok_or_else(|| corrupt(format_args!("jobs.status: unknown status {status:?}")))?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| corrupt(format_args!("jobs.attempts: {attempts} is negative")))?,
+        run_at: get(row, "run_at")?,
+        last_error: get(row, "last_error")?,
+        last_status: last_status
+            .map(|code| {
+                u16::try_from(code)
+                    .map_err(|_| corrupt(format_args!("jobs.last_status: {code} is no status")))
+            })
+            .transpose()?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    };
+    Ok((seq(row, "jobs")?, job))
+}
+
+/// A record from the columns of `sql::records::record_columns!`.
+pub(crate) fn record(row: &PgRow) -> Result<Record, StoreError> {
+    let organizer_id: String = get(row, "organizer_id")?;
+    Ok(Record {
+        kind: get(row, "kind")?,
+        id: get(row, "id")?,
+        organizer_id: parse_id::<OrganizerId>(&organizer_id, "records.organizer_id")?,
+        lookup: get(row, "lookup")?,
+        data: get(row, "data")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
     })
 }
 

@@ -1,10 +1,69 @@
 //! Domain values as the column values the statements of [`sql`](crate::sql)
-//! bind: the booking window spread over its columns, limits as integers,
-//! weekdays as ISO day numbers, JSON in booking-core's serde shape.
+//! bind: the booking window spread over its columns, limits as integers and
+//! arrays, weekdays as ISO day numbers, JSON in booking-core's serde shape,
+//! instants rounded to what `timestamptz` keeps, events as their columns.
 
+use booking_core::booking::LimitCheck;
+use booking_core::event::EventRecord;
 use booking_core::event_type::{BookingLimits, BookingWindow, EventType};
 use booking_core::store::StoreError;
-use chrono::{Duration, NaiveDate, Weekday};
+use booking_core::time::TimeRange;
+use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+
+/// `timestamptz` keeps microseconds.
+const STORAGE_PRECISION: Duration = Duration::microseconds(1);
+
+/// `range` as stored: rounded outward to the microsecond (sqlx would
+/// truncate finer instants), so a stored range always encloses the one
+/// asked for and truncation can never hide an overlap.
+pub(crate) fn stored(range: TimeRange) -> TimeRange {
+    range.rounded_outward(STORAGE_PRECISION)
+}
+
+/// An expiry as stored: rounded up to the microsecond, so what is held is
+/// never released early by truncation.
+pub(crate) fn expiry(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::DurationRound as _;
+    match at.duration_trunc(STORAGE_PRECISION) {
+        Ok(down) if down < at => down.checked_add_signed(STORAGE_PRECISION).unwrap_or(at),
+        _ => at,
+    }
+}
+
+/// Limit checks as the three parallel arrays the statements unnest: range
+/// starts, range ends, maxima.
+pub(crate) fn limit_arrays(
+    limits: &[LimitCheck],
+) -> (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>, Vec<i64>) {
+    let mut from = Vec::with_capacity(limits.len());
+    let mut before = Vec::with_capacity(limits.len());
+    let mut max = Vec::with_capacity(limits.len());
+    for check in limits {
+        from.push(check.starts_within.start());
+        before.push(check.starts_within.end());
+        max.push(i64::from(check.max));
+    }
+    (from, before, max)
+}
+
+/// Binds an optional event's six columns (id, organizer, booking, kind,
+/// instant, payload), all NULL for none: the statements write the event
+/// only when its id is not NULL.
+pub(crate) fn bind_event<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    event: Option<&EventRecord>,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(event.map(|e| e.id.to_string()))
+        .bind(event.map(|e| e.organizer_id.to_string()))
+        .bind(event.map(|e| e.booking_id.to_string()))
+        .bind(event.map(|e| e.kind.name()))
+        .bind(event.map(|e| e.occurred_at))
+        .bind(event.map(|e| e.payload.clone()))
+}
 
 /// The columns of an event type that are not one of its fields as is.
 #[derive(Debug)]
@@ -57,7 +116,7 @@ fn window(window: &BookingWindow) -> Result<WindowColumns, StoreError> {
             ..WindowColumns::default()
         }),
         // A kind added to core later than this crate knows of.
-        _ => Err(StoreError::backend(format!(
+        _ => Err(StoreError::Unstorable(format!(
             "booking-postgres cannot store the booking window {window:?}"
         ))),
     }
@@ -97,6 +156,6 @@ fn iso_day(day: Weekday) -> i16 {
 /// A count as PostgreSQL's `integer`.
 fn count(value: u32, what: &str) -> Result<i32, StoreError> {
     i32::try_from(value).map_err(|_| {
-        StoreError::backend(format!("{what} of {value} does not fit an integer column"))
+        StoreError::Unstorable(format!("{what} of {value} does not fit an integer column"))
     })
 }

@@ -1,8 +1,10 @@
 //! [`Error`]: what can go wrong while connecting to PostgreSQL or migrating
 //! the schema. Operations of the store itself report
-//! [`StoreError`](booking_core::store::StoreError), as every store does.
+//! [`StoreError`], as every store does.
 
 use std::time::Duration;
+
+use booking_core::store::StoreError;
 
 /// Why [`PostgresStore::connect`](crate::PostgresStore::connect) or
 /// [`PostgresStore::migrate`](crate::PostgresStore::migrate) failed. The
@@ -39,4 +41,28 @@ pub enum Error {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+}
+
+/// A driver error as a store operation reports it: a value the columns
+/// cannot hold (a value sqlx cannot encode, such as an interval with
+/// nanoseconds; or a data exception of SQLSTATE class 22, such as an instant
+/// outside PostgreSQL's range or a NUL character in text) is
+/// [`StoreError::Unstorable`], which retrying cannot help; anything else
+/// (connection lost, timeout, ...) is [`StoreError::Backend`], with the
+/// driver's error as its source.
+pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Encode(source) => StoreError::Unstorable(source.to_string()),
+        sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("22")) => {
+            StoreError::Unstorable(db.message().to_owned())
+        }
+        _ => StoreError::backend(error),
+    }
+}
+
+/// The SQLSTATE of a database error, if `error` is one.
+pub(crate) fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|db| db.code().map(|code| code.into_owned()))
 }

@@ -2,8 +2,9 @@
 //!
 //! A [`BookingStore`](booking_core::store::BookingStore) on PostgreSQL
 //! (15 or later), built with [sqlx], in which **the database itself makes
-//! double booking impossible** and an event type's booking limits hold
-//! exactly, however many processes book at once.
+//! double booking impossible** (slot holds included), an event type's
+//! booking limits hold exactly, and every booking change writes its event
+//! in the same statement, however many processes book at once.
 //!
 //! ```no_run
 //! use booking_core::BookingService;
@@ -27,12 +28,12 @@
 //! failures as [`Error`]; the store's operations report
 //! [`StoreError`](booking_core::store::StoreError) like every store.
 //!
-//! ## The guarantee: no overlaps
+//! ## The guarantee: no overlaps, of bookings and holds alike
 //!
-//! Every booking row stores its *occupied interval* (the meeting widened by
-//! the buffers in force when it was made) as two plain columns,
-//! `occupied_start` and `occupied_end`, and the table carries an exclusion
-//! constraint:
+//! Every row of `bookings` stores its *occupied interval* (the meeting
+//! widened by the buffers in force when it was written) as two plain
+//! columns, `occupied_start` and `occupied_end`, and the table carries an
+//! exclusion constraint:
 //!
 //! ```sql
 //! CONSTRAINT bookings_no_overlap EXCLUDE USING gist (
@@ -41,85 +42,213 @@
 //! ) WHERE (deleted_at IS NULL)
 //! ```
 //!
-//! PostgreSQL itself refuses any second active booking of an organizer whose
-//! occupied interval overlaps another, of any event type, whoever writes it,
-//! from however many processes: there is no check-then-insert race anywhere,
-//! and locks in front of the store are only early refusals. The bounds are
+//! PostgreSQL itself refuses any second row of an organizer whose occupied
+//! interval overlaps another's, of any event type, whoever writes it, from
+//! however many processes: there is no check-then-insert race anywhere, and
+//! locks in front of the store are only early refusals. The bounds are
 //! stored rather than computed inside the constraint because an exclusion
 //! constraint's expressions must be immutable and `timestamptz + interval`
 //! is not. The `organizer_id WITH =` part needs the `btree_gist` extension,
-//! which the first migration creates (`CREATE EXTENSION IF NOT EXISTS
-//! btree_gist`).
+//! which the first migration creates.
 //!
-//! A booking without limits is inserted by a single statement:
+//! ## Holds are rows of `bookings`
+//!
+//! A slot hold is a row of `bookings` with `status = 'held'` (bookings have
+//! `'confirmed'`): the hold's id, event type, meeting, buffers and occupied
+//! bounds as a booking of the slot would have them, its token's hash in
+//! `cancel_token_hash`, `hold_client`, `hold_expires_at`, and no attendee,
+//! title or slug (a CHECK, `bookings_status_shape`, keeps the two shapes
+//! apart). So the one exclusion constraint keeps holds and bookings apart
+//! exactly as it keeps bookings apart: a hold and a booking racing for one
+//! slot cannot both be written. A separate table for holds would need a lock
+//! around every insert of either to get the same guarantee, and the booking
+//! without limits would lose its one-statement path. Every read of bookings
+//! (`booking`, `list_bookings`) reads `status = 'confirmed'` only; every read
+//! of occupied time or counted starts reads *live* rows: not cancelled, and
+//! for a hold, `hold_expires_at` after the instant of the read (an expired
+//! hold counts for nothing, with no clean-up first). Releasing a hold, or
+//! booking it, deletes its row; [`purge_expired`] deletes expired ones.
+//! Deleting an event type ends its holds (a hold always names its event
+//! type). A hold of an event type that no longer exists is
+//! [`StoreError::ConfigChanged`].
+//!
+//! ## Inserting: one statement
+//!
+//! A booking or a hold is inserted by one statement, `sql::bookings::INSERT`,
+//! whose parts are data-modifying `WITH` queries:
 //!
 //! ```sql
-//! INSERT INTO bookings (...) VALUES (...)
-//! ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING
-//! RETURNING ...
+//! WITH checks AS (...),                -- each limit: live rows of the event type starting in its range
+//!      replaced AS (DELETE ... hold),  -- the hold this booking replaces, if still live
+//!      refusal AS (...),               -- hold missing? first full limit? client over its cap?
+//!      inserted AS (
+//!          INSERT INTO bookings (...) SELECT ... FROM refusal WHERE <nothing refused>
+//!          ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING
+//!          RETURNING ...),
+//!      event AS (INSERT INTO booking_events ... FROM inserted),
+//!      completed AS (UPDATE idempotency_keys SET outcome = ... WHERE EXISTS (SELECT 1 FROM inserted))
+//! SELECT <the refusals>, <whether a live row overlaps, when nothing was inserted>, inserted.*
 //! ```
 //!
-//! and no row back means [`StoreError::Conflict`]. A plain `INSERT` that
-//! catches the constraint's violation (SQLSTATE 23P01) would also be correct,
-//! but when many transactions race for one slot it can end in deadlocks
-//! (40P01): each waits on the others' not-yet-committed conflicting index
-//! entries. `ON CONFLICT ... DO NOTHING` uses speculative insertion, which
-//! PostgreSQL accepts for exclusion constraints (with `DO NOTHING` only) and
-//! which does not deadlock; the concurrency tests race 64 tasks for the same
-//! slots to show it.
+//! The event and the idempotency key are written only with the row, in the
+//! same statement, so a refusal writes nothing. `ON CONFLICT ... DO NOTHING`
+//! makes an overlap insert nothing instead of raising 23P01; PostgreSQL
+//! accepts it for exclusion constraints (with `DO NOTHING` only), and its
+//! speculative insertion does not deadlock when many transactions race for
+//! one slot, where a plain `INSERT` catching 23P01 can (each waiting on the
+//! others' uncommitted index entries). Why nothing was inserted comes from
+//! the same statement: an overlap is [`StoreError::Conflict`] (a taken slot
+//! is reported first, as by every store), then a full limit is
+//! [`StoreError::LimitReached`] naming its period, then the client cap is
+//! [`StoreError::TooManyHolds`]; a hold to replace that is gone or expired is
+//! [`StoreError::HoldNotFound`].
 //!
-//! ## Limits: exact under concurrency
+//! **A booking without limits or hold is that one statement, autocommitted,
+//! one round trip**, with its event and idempotency completion. Only when a
+//! write needs more does it run in a READ COMMITTED transaction: `BEGIN`,
+//! the locks below, the statement, `COMMIT` (or `ROLLBACK` when it inserted
+//! nothing, which also undoes the replaced hold's deletion).
+//!
+//! A booking whose event type was deleted since the caller read it (the
+//! foreign key, or the lock, finds none) is stored as the contract says:
+//! without an event type id, keeping its slug, counting for no limit.
+//!
+//! ## Limits and the client cap: exact under concurrency
 //!
 //! An event type may allow at most N bookings per local day or week
 //! ([`NewBooking::limits`](booking_core::booking::NewBooking::limits): for
-//! each limit, a UTC range and a maximum). A count checked in one statement
-//! and an insert in another would let two bookers both see "one place left".
-//! So only when a booking carries limits, its insert is one READ COMMITTED
-//! transaction of two statements:
+//! each limit, a UTC range and a maximum), holds counting like bookings. A
+//! count in one snapshot and an insert racing another would let two bookers
+//! both see "one place left". So a write with limits first locks its event
+//! type's row,
 //!
-//! 1. `SELECT 1 FROM event_types WHERE organizer_id = $1 AND id = $2 FOR NO KEY UPDATE`
-//!    locks the event type's row until the transaction ends;
-//! 2. one statement counts, for each limit, the event type's active bookings
-//!    starting in its range, inserts (with the same `ON CONFLICT ... DO
-//!    NOTHING` as above) only when every count is below its maximum, and
-//!    returns the inserted row, or the number of the first full limit and
-//!    whether an active booking overlaps, all from one snapshot;
+//! ```sql
+//! SELECT 1 FROM event_types WHERE organizer_id = $1 AND id = $2 FOR NO KEY UPDATE
+//! ```
 //!
-//! then `COMMIT` (or `ROLLBACK` when nothing was inserted). The transaction
-//! starts with `BEGIN ISOLATION LEVEL READ COMMITTED`, whatever the server's
-//! or role's `default_transaction_isolation`: under REPEATABLE READ the
-//! count would use the snapshot taken before the lock was granted and miss
-//! the booking its previous holder just committed (a test races 64 bookers
-//! over a pool whose sessions default to REPEATABLE READ).
+//! (a move locks its booking's event type the same way), and then runs its
+//! statement. **Why it is exact:** everyone writing a limited booking or
+//! hold of that event type takes the same row lock first and holds it until
+//! commit, so these writes run one after the other. In READ COMMITTED every
+//! statement takes a new snapshot when it starts; the statement starts after
+//! the lock was granted, that is after the previous holder committed (or
+//! rolled back), so its count includes every limited row committed before
+//! it, and no other limited row of the event type can commit until this
+//! transaction ends. The count is therefore the true number of live
+//! bookings and holds, and the insert happens only below the maximum.
+//! Cancelling, releasing and expiring need no lock: they only lower counts.
+//! The lock is the event type's own row (keyed by `organizer_id`), not an
+//! advisory lock, so under Citus it is routed to the organizer's shard like
+//! the rest of the transaction; `FOR NO KEY UPDATE` does not conflict with
+//! the `KEY SHARE` locks of foreign-key checks, so writes without limits
+//! never wait for it. The per-client cap of holds is exact the same way,
+//! with the organizer's row locked (before any event type, in the order a
+//! configuration change takes them, so the two never deadlock).
 //!
-//! **Why it is exact.** Everyone inserting a limited booking of that event
-//! type takes the same row lock first and holds it until commit, so these
-//! inserts run one after the other. In READ COMMITTED every statement takes
-//! a new snapshot when it starts; statement 2 starts after the lock was
-//! granted, that is after the previous holder committed (or rolled back), so
-//! its count includes every limited booking committed before it, and no
-//! other limited booking of the event type can commit until this transaction
-//! ends. The count is therefore the true number of active bookings, and the
-//! insert happens only below the maximum. Cancelling needs no lock: it only
-//! lowers counts (at worst a racing insert still sees the booking and is
-//! refused). The lock is taken on the event type's own row (keyed by
-//! `organizer_id`), not with an advisory lock, so under Citus it is routed
-//! to the organizer's shard like the rest of the transaction. `FOR NO KEY
-//! UPDATE` does not conflict with the `KEY SHARE` locks of foreign-key
-//! checks, so inserts without limits never wait for it.
+//! Every transaction starts with `BEGIN ISOLATION LEVEL READ COMMITTED`,
+//! whatever the server's or role's `default_transaction_isolation`: under
+//! REPEATABLE READ the count would use a snapshot taken before the lock was
+//! granted (a test races bookers over sessions that default to it).
 //!
-//! Why nothing was inserted is decided inside that same transaction and
-//! snapshot: an overlap is [`StoreError::Conflict`] (as in every store, a
-//! taken slot is reported first), otherwise a full limit is
-//! [`StoreError::LimitReached`] naming its period, otherwise the exclusion
-//! constraint refused it (an overlap committed a moment ago):
-//! [`StoreError::Conflict`].
+//! ## Expired holds and other races: one more try
 //!
-//! Cost per booking: without limits one statement and one round trip; with
-//! limits two statements in a transaction, four round trips (`BEGIN`, lock,
-//! insert, `COMMIT`; sqlx offers no pipelining), and limited bookings of one
-//! event type are serialized (bookings of other event types and organizers
-//! are not).
+//! The exclusion constraint cannot know that a hold expired (its predicate
+//! must be immutable), so an expired hold not yet purged still refuses an
+//! overlapping insert or move. A write's statement counts only live rows,
+//! so when the constraint refused it although nothing live overlaps in the
+//! statement's snapshot, the refusal is unexplained: an expired hold, an
+//! overlap committed a moment after the snapshot, or (for a move, an
+//! `UPDATE`, which cannot say `ON CONFLICT DO NOTHING`) the exclusion
+//! violation 23P01 of a racing write, a **deadlock** (40P01: two moves each
+//! waiting for the other's new index entry; PostgreSQL fails one) or, in a
+//! session at REPEATABLE READ, a serialization failure (40001). In each case
+//! the statement wrote nothing. The store then runs one statement that marks
+//! the overlapping expired holds ended (`deleted_at = hold_expires_at`,
+//! locking them in id order so two such statements never deadlock) and
+//! looks again, in a fresh snapshot, for a live row in the way: one there is
+//! [`StoreError::Conflict`]; none, and the write is **tried once more**;
+//! refused again, it is a conflict. The no-hold, no-limit booking thus stays
+//! one statement when it succeeds or is plainly refused, and costs three
+//! only when an expired hold or a race was in its way. A test makes such a
+//! deadlock certain and shows the move tried once more; others show that an
+//! expired hold never blocks an insert, a limited insert, a hold or a move.
+//!
+//! ## Moving and cancelling
+//!
+//! [`reschedule_booking`](booking_core::store::BookingStore::reschedule_booking)
+//! is one `UPDATE` of the times, buffers and occupied bounds (`sequence + 1`,
+//! the old time into `rescheduled_from_start/end`, `updated_at`), guarded by
+//! the expected sequence, by the limits (the booking itself not counted)
+//! and by a look for a live overlapping row in its snapshot, with its event
+//! written by the same statement; the exclusion constraint checks the new
+//! row version, and the booking's own old version (deleted by the same
+//! transaction) never blocks it. The same statement reads the booking as it
+//! was, so a refusal names its cause: not found (or another organizer's),
+//! already cancelled, changed, conflict, limit. With limits it runs after
+//! the event type lock, in a transaction.
+//! [`cancel_booking`](booking_core::store::BookingStore::cancel_booking) is
+//! one `UPDATE` (`deleted_at`, `updated_at`, `sequence + 1`, guarded by the
+//! expected sequence when given) writing its event in the same statement,
+//! which also reads the booking's state to tell why nothing changed.
+//!
+//! ## Idempotency keys
+//!
+//! `idempotency_keys` holds one row per (organizer, operation, key hash).
+//! A claim is one statement:
+//!
+//! ```sql
+//! INSERT INTO idempotency_keys AS k (...) VALUES (..., outcome NULL, ...)
+//! ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO UPDATE SET ...
+//! WHERE k.expires_at <= EXCLUDED.claimed_at                      -- expired: a fresh claim
+//!    OR (k.outcome IS NULL AND k.fingerprint = EXCLUDED.fingerprint
+//!        AND k.claimed_at < $stale_before)                          -- abandoned: taken over
+//! RETURNING true
+//! ```
+//!
+//! A row back: claimed. Racing claims wait on each other's unique index
+//! entry, then find the winner's fresh claim and do not take it over, so
+//! exactly one wins (32 claims through two pools, for a free, a stale and an
+//! expired key, test it). No row: a second statement (a new snapshot, which
+//! sees a record committed after the first began) reads the record: another
+//! fingerprint is a mismatch, an outcome is `Done`, else in progress. A
+//! booking completes its key in its own insert statement.
+//!
+//! ## The outbox: events and jobs
+//!
+//! Every insert, move and cancellation that carries an
+//! [`EventRecord`](booking_core::event::EventRecord) writes it into
+//! `booking_events` in the same statement (numbered by an identity column,
+//! `seq`; its payload kept verbatim as text). [`dispatch_events`] is one
+//! statement that inserts the jobs, in the order given (`ON CONFLICT ON
+//! CONSTRAINT jobs_once_per_target DO NOTHING`: one job per queue, event and
+//! target), and marks the events dispatched. [`claim_jobs`] is one
+//! statement:
+//!
+//! ```sql
+//! UPDATE jobs SET attempts = attempts + 1, lease_until = $lease, updated_at = $now
+//! WHERE seq IN (
+//!     SELECT c.seq FROM jobs c
+//!     WHERE c.queue = $queue AND c.status = 'pending' AND c.run_at <= $now
+//!       AND (c.lease_until IS NULL OR c.lease_until <= $now)
+//!       AND NOT EXISTS (SELECT 1 FROM jobs e                     -- in order per booking and target
+//!                       WHERE e.queue = c.queue AND e.booking_id = c.booking_id
+//!                         AND e.target = c.target AND e.status = 'pending' AND e.seq < c.seq)
+//!     ORDER BY c.seq LIMIT $limit
+//!     FOR UPDATE SKIP LOCKED)
+//! RETURNING ...
+//! ```
+//!
+//! Rows another claim has locked are skipped; a row claimed and committed
+//! since this statement's snapshot is re-checked on its newest version when
+//! locked, and its lease makes it drop out: no job is handed to two workers
+//! (tested with workers of two pools draining one queue, and shown to fail
+//! without `FOR UPDATE SKIP LOCKED`).
+//!
+//! ## Records
+//!
+//! `records` keeps every kind of an organizer's satellite data in one shape,
+//! keyed by `(kind, id)`, `UNIQUE (kind, lookup)` (another record of the
+//! kind with the same lookup is [`StoreError::Conflict`]), data as text.
 //!
 //! ## Configuration: versioned, all or nothing
 //!
@@ -132,9 +261,10 @@
 //! then matches nothing. Then each change runs in order; a slug used twice
 //! (23505 on `event_types_slug_key`) is [`StoreError::SlugTaken`], a schedule
 //! still in use (23503 on `event_types_schedule_fkey`) is
-//! [`StoreError::ScheduleInUse`], and any failure rolls back everything,
-//! the version included. Constraints are checked statement by statement, so
-//! the order of the changes matters: the service clears the old default
+//! [`StoreError::ScheduleInUse`], a second default schedule is
+//! [`StoreError::Unstorable`], and any failure rolls back everything, the
+//! version included. Constraints are checked statement by statement, so the
+//! order of the changes matters: the service clears the old default
 //! schedule before it sets a new one.
 //!
 //! ## Schema
@@ -152,21 +282,31 @@
 //!   slug)`, every field of [`EventType`](booking_core::EventType) as a
 //!   column (durations as `interval`, lengths offered as `interval[]`, the
 //!   booking window as a kind and its columns, limits as integers, the first
-//!   day of a week as an ISO day number, the location as `jsonb`), and
-//!   `(organizer_id, schedule_id)` referencing `schedules`, so a schedule in
-//!   use cannot be deleted;
-//! * `bookings`: the meeting, the attendee (in the columns `attendant_name`
-//!   and `attendant_email`, the design document's names), the buffers in
-//!   force, the occupied bounds, the cancel token's hash, soft deletion
-//!   (`deleted_at`), `CHECK (end_time > start_time)`, the exclusion
-//!   constraint above, and `event_type_id` (referencing `event_types` by
-//!   `(organizer_id, event_type_id)`, `ON DELETE SET NULL (event_type_id)`:
-//!   a deleted event type's bookings stay) and `event_type_slug` (the slug
-//!   when booked).
+//!   day of a week as an ISO day number, the location as `jsonb`, the hold
+//!   duration), and `(organizer_id, schedule_id)` referencing `schedules`,
+//!   so a schedule in use cannot be deleted;
+//! * `bookings`: bookings and holds (`status`); the meeting, the attendee (in
+//!   the columns `attendant_name` and `attendant_email`, the design
+//!   document's names), the buffers in force, the occupied bounds, the
+//!   cancel (or hold) token's hash, soft deletion (`deleted_at`), `sequence`,
+//!   `rescheduled_from_start/end`, `hold_client`, `hold_expires_at`, the
+//!   exclusion constraint above, and `event_type_id` (referencing
+//!   `event_types` by `(organizer_id, event_type_id)`, `ON DELETE SET NULL
+//!   (event_type_id)`: a deleted event type's bookings stay) and
+//!   `event_type_slug` (the slug when booked);
+//! * `booking_events` (`seq`, id, organizer, booking, kind, instant,
+//!   payload, `dispatched`), `jobs` (`seq`, id, queue, organizer, event,
+//!   booking, target, payload, status, attempts, `run_at`, `lease_until`,
+//!   last error and status, `UNIQUE (queue, event_id, target)`),
+//!   `idempotency_keys` and `records`.
 //!
-//! Every table other than `organizers` is keyed by `organizer_id` and every
-//! hot-path statement carries it, so the schema maps onto hash partitioning
-//! or Citus by organizer.
+//! Every table other than `organizers` carries `organizer_id`; schedules,
+//! event types and bookings are keyed by it and every hot-path statement
+//! carries it, so they map onto hash partitioning or Citus by organizer.
+//! Some lookups are global by nature and documented as such: a booking by
+//! id, a hold by its token's hash, a record by its lookup key, and the
+//! outbox (events by number, jobs by queue), which the API reads across
+//! organizers.
 //!
 //! Tables are created and queried **unqualified**: they live in the first
 //! schema of the connection's `search_path` (normally `public`). The
@@ -178,8 +318,11 @@
 //! booking-core could not have written (an unknown time zone, hours that do
 //! not parse, a malformed id or slug, a zero length) surfaces as
 //! [`StoreError::Corrupt`], never as a panic. PostgreSQL keeps instants and
-//! intervals to the microsecond; instants are rounded outward to it, so
-//! storage never hides an overlap.
+//! intervals to the microsecond; meeting times are rounded outward to it and
+//! hold expiries up, so storage never hides an overlap or shortens a hold.
+//! Values the columns cannot hold (an interval with nanoseconds, an instant
+//! outside PostgreSQL's range, a NUL character in text: SQLSTATE class 22)
+//! are [`StoreError::Unstorable`].
 //!
 //! ## Migrations
 //!
@@ -196,32 +339,56 @@
 //!   later ones get a `username_key` of `lowercase#id`), and no new such
 //!   duplicate can register. Lengths under 5 minutes are carried over as
 //!   they are.
+//! * `0003_lifecycle_outbox.sql`: holds, sequence numbers and reschedules in
+//!   `bookings`, hold durations, the outbox, idempotency keys and records.
+//!   Existing bookings become confirmed bookings at sequence 0 that never
+//!   moved; existing event types hold slots for 5 minutes.
 //!
-//! ## Queries
+//! ## Statements and round trips per operation
 //!
 //! All SQL is checked at run time (`sqlx::query` with bound parameters), not
 //! with sqlx's compile-time `query!` macros: those need a live database or
 //! committed offline data at build time, and this crate must build anywhere
 //! with no database at all. Every statement is covered by the integration
-//! tests against a real PostgreSQL.
+//! tests against a real PostgreSQL, and a test counts the round trips below
+//! at a recording proxy (sqlx's pool adds one lone `Sync` when it takes a
+//! connection back, after the operation returned):
 //!
-//! * [`booking_context`](booking_core::store::BookingStore::booking_context),
-//!   on the booking hot path, is one query: the organizer (by id, or by
-//!   username: exact, else ignoring case) with its configuration version,
-//!   the event type by slug, the schedule it uses (its own or the default),
-//!   the occupied intervals overlapping the range, and the booked starts
-//!   when the event type has limits, in a single row (`LATERAL`
-//!   aggregations).
-//! * [`organizer_config`](booking_core::store::BookingStore::organizer_config)
-//!   is one query, so the version and the rows come from one snapshot.
-//! * [`list_bookings`](booking_core::store::BookingStore::list_bookings) pages
-//!   with `LIMIT`/`OFFSET` and counts in SQL, in one query; ranges are
-//!   half-open UTC ranges compared in SQL.
-//! * [`cancel_booking`](booking_core::store::BookingStore::cancel_booking) is
-//!   one `UPDATE ... WHERE deleted_at IS NULL RETURNING`, plus one read only
-//!   when nothing was updated, to tell "not found" from "already cancelled".
-//! * [`check_health`](booking_core::store::BookingStore::check_health) is
-//!   `SELECT 1`.
+//! | operation | round trips |
+//! |---|---|
+//! | booking without limits or hold (with its event and key), or its plain refusal | 1 |
+//! | booking with limits | 4: `BEGIN`, event type lock, insert, `COMMIT` |
+//! | booking of a hold | 3: `BEGIN`, insert (deleting the hold), `COMMIT`; 4 with limits |
+//! | hold without limits or client cap | 1 |
+//! | hold with a client cap (and limits) | 4: `BEGIN`, organizer lock (and event type lock: 5), insert, `COMMIT` |
+//! | write in the way of an expired hold, or losing a race | + 2: the retire-and-look statement, one more try |
+//! | reschedule without limits | 1; with limits 4 |
+//! | cancellation, dispatch, job claim, job finish | 1 |
+//! | idempotency claim | 1 when claimed, else 2 |
+//! | [`booking_context`](booking_core::store::BookingStore::booking_context), [`organizer_config`](booking_core::store::BookingStore::organizer_config), [`list_bookings`](booking_core::store::BookingStore::list_bookings) | 1 each |
+//!
+//! [`booking_context`](booking_core::store::BookingStore::booking_context),
+//! on the booking hot path, is one query: the organizer (by id, or by
+//! username: exact, else ignoring case) with its configuration version, the
+//! event type by slug, the schedule it uses (its own or the default), the
+//! occupied intervals of live bookings and holds overlapping the range, and
+//! the counted starts when the event type has limits, in a single row
+//! (`LATERAL` aggregations). `list_bookings` pages with `LIMIT`/`OFFSET` and
+//! counts in SQL, in one query, cancelled bookings included from
+//! [`cancelled_since`](booking_core::store::BookingQuery::cancelled_since) on.
+//! [`check_health`](booking_core::store::BookingStore::check_health) is
+//! `SELECT 1`.
+//!
+//! ## Sessions
+//!
+//! The store's transactions set READ COMMITTED themselves; its single
+//! statements run at the session's default level, READ COMMITTED unless a
+//! pool from [`PostgresStore::from_pool`] changed it. At REPEATABLE READ a
+//! single statement that meets a row committed after its snapshot fails to
+//! serialize (40001) instead of re-checking it; inserts, moves,
+//! cancellations, claims of keys and jobs, and dispatching then look again
+//! (tested for inserts), other statements report it as
+//! [`StoreError::Backend`], which may be retried.
 //!
 //! Every driver error (lost connection, timeout, ...) comes back as
 //! [`StoreError::Backend`] with the sqlx error as its source; every write is
@@ -255,20 +422,32 @@
 //! # fn main() {}
 //! ```
 //!
+//! [`purge_expired`]: booking_core::store::BookingStore::purge_expired
+//! [`dispatch_events`]: booking_core::store::BookingStore::dispatch_events
+//! [`claim_jobs`]: booking_core::store::BookingStore::claim_jobs
 //! [`StoreError::Conflict`]: booking_core::store::StoreError::Conflict
 //! [`StoreError::LimitReached`]: booking_core::store::StoreError::LimitReached
+//! [`StoreError::TooManyHolds`]: booking_core::store::StoreError::TooManyHolds
+//! [`StoreError::HoldNotFound`]: booking_core::store::StoreError::HoldNotFound
 //! [`StoreError::ConfigChanged`]: booking_core::store::StoreError::ConfigChanged
 //! [`StoreError::SlugTaken`]: booking_core::store::StoreError::SlugTaken
 //! [`StoreError::ScheduleInUse`]: booking_core::store::StoreError::ScheduleInUse
+//! [`StoreError::Unstorable`]: booking_core::store::StoreError::Unstorable
 //! [`StoreError::Corrupt`]: booking_core::store::StoreError::Corrupt
 //! [`StoreError::Backend`]: booking_core::store::StoreError::Backend
 
 mod config;
 mod connect;
+mod contention;
 mod decode;
 mod encode;
 mod error;
+mod holds;
+mod idempotency;
 mod insert;
+mod lifecycle;
+mod outbox;
+mod records;
 mod sql;
 mod store;
 #[cfg(feature = "testing")]
@@ -299,4 +478,13 @@ pub mod constraints {
     /// The foreign key from `bookings` to `event_types`, which sets a
     /// deleted event type's bookings' `event_type_id` to NULL.
     pub const BOOKING_EVENT_TYPE: &str = "bookings_event_type_fkey";
+    /// The CHECK that a row of `bookings` is either a confirmed booking
+    /// (attendee, title, slug; no expiry) or a hold (event type, expiry; no
+    /// attendee).
+    pub const BOOKING_STATUS_SHAPE: &str = "bookings_status_shape";
+    /// The unique constraint on `jobs (queue, event_id, target)`: one job
+    /// per queue, event and target.
+    pub const ONE_JOB_PER_TARGET: &str = "jobs_once_per_target";
+    /// The unique constraint on `records (kind, lookup)`.
+    pub const RECORD_LOOKUP_UNIQUE: &str = "records_lookup_key";
 }

@@ -12,7 +12,7 @@ use booking_core::memory::MemoryStore;
 use booking_core::organizer::{NewOrganizer, OrganizerId};
 use booking_core::schedule::{Schedule, ScheduleId, WeeklyHours};
 use booking_core::secret::TokenHash;
-use booking_core::store::{BookingStore, StoreError};
+use booking_core::store::{BookingStore, Cancellation, StoreError};
 use booking_core::testkit::fixtures::new_booking;
 use booking_core::time::{LocalInterval, ManualClock, TimeRange};
 use booking_core::{
@@ -222,6 +222,7 @@ async fn a_version_1_database_with_data_upgrades_in_place() {
         schedule_id: None,
         location: None,
         active: true,
+        hold_duration: booking_core::event_type::DEFAULT_HOLD_DURATION,
     };
     assert_eq!(config.schedules, vec![schedule.clone()]);
     assert_eq!(config.event_types, vec![event_type.clone()]);
@@ -350,7 +351,7 @@ async fn a_version_1_database_with_data_upgrades_in_place() {
             .unwrap();
         if *cancelled {
             oracle_store
-                .cancel_booking(inserted.id, now())
+                .cancel_booking(Cancellation::new(inserted.id, now()))
                 .await
                 .unwrap();
         }
@@ -424,11 +425,8 @@ async fn a_version_1_database_with_data_upgrades_in_place() {
             .fetch_one(&db.pool)
             .await
             .unwrap(),
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap(),
+        common::migration_versions(&db.pool).await,
     );
     assert!(!settings_left);
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
 }

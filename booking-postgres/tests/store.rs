@@ -12,14 +12,16 @@ use booking_core::event_type::{
 };
 use booking_core::organizer::OrganizerId;
 use booking_core::schedule::{Schedule, ScheduleId};
-use booking_core::store::{BookingQuery, BookingStore, ConfigChange, ContextQuery, StoreError};
+use booking_core::store::{
+    BookingQuery, BookingStore, Cancellation, ConfigChange, ContextQuery, StoreError,
+};
 use booking_core::testkit::fixtures::{
     at, default_event_type_id, event_type, new_booking, range, schedule,
 };
 use booking_core::time::TimeRange;
 use booking_postgres::{Error, MIGRATIONS_TABLE, PostgresOptions, PostgresStore};
 use chrono::{Duration, NaiveDate, Weekday};
-use common::{TestDb, organizer};
+use common::{TestDb, organizer, refusal};
 use sqlx::Connection;
 
 /// Constraint names and kinds (`p`, `u`, `f`, `c`, `x`) of `table`.
@@ -131,7 +133,42 @@ async fn the_schema_carries_the_guarantees() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    assert_eq!(cascades, ["bookings", "event_types", "schedules"]);
+    assert_eq!(
+        cascades,
+        [
+            "booking_events",
+            "bookings",
+            "event_types",
+            "idempotency_keys",
+            "jobs",
+            "records",
+            "schedules"
+        ]
+    );
+
+    // Holds are rows of bookings (one constraint keeps both apart); the
+    // outbox, keys and records carry their uniqueness rules.
+    for (constraint, definition) in [
+        ("jobs_once_per_target", "UNIQUE (queue, event_id, target)"),
+        ("records_pkey", "PRIMARY KEY (kind, id)"),
+        ("records_lookup_key", "UNIQUE (kind, lookup)"),
+        (
+            "idempotency_keys_pkey",
+            "PRIMARY KEY (organizer_id, operation, key_hash)",
+        ),
+        ("booking_events_id_key", "UNIQUE (id)"),
+        (
+            "bookings_status_known",
+            "CHECK ((status = ANY (ARRAY['confirmed'::text, 'held'::text])))",
+        ),
+    ] {
+        assert_eq!(definition_of(&db, constraint).await, definition);
+    }
+    let shape = definition_of(&db, "bookings_status_shape").await;
+    assert!(
+        shape.contains("hold_expires_at IS NOT NULL") && shape.contains("attendant_name IS NULL"),
+        "{shape}"
+    );
 
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT indexname::text FROM pg_indexes WHERE tablename = 'bookings' AND schemaname = $1",
@@ -144,6 +181,9 @@ async fn the_schema_carries_the_guarantees() {
         "bookings_organizer_id_idx",
         "bookings_organizer_start_time_idx",
         "bookings_event_type_start_idx",
+        "bookings_hold_token_idx",
+        "bookings_hold_client_idx",
+        "bookings_hold_expiry_idx",
     ] {
         assert!(
             indexes.iter().any(|i| i == name),
@@ -171,10 +211,14 @@ async fn the_schema_carries_the_guarantees() {
     assert_eq!(
         tables,
         [
+            "booking_events",
             "booking_postgres_migrations",
             "bookings",
             "event_types",
+            "idempotency_keys",
+            "jobs",
             "organizers",
+            "records",
             "schedules"
         ]
     );
@@ -183,22 +227,7 @@ async fn the_schema_carries_the_guarantees() {
         .migrate()
         .await
         .expect("migrating twice is harmless");
-    let versions: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(versions, [1, 2]);
-}
-
-/// The SQLSTATE and constraint of a failed raw statement.
-fn refusal(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> (String, String) {
-    let error = result.expect_err("the database must refuse this");
-    let db = error.as_database_error().expect("a database error");
-    (
-        db.code().unwrap_or_default().into_owned(),
-        db.constraint().unwrap_or_default().to_owned(),
-    )
+    assert_eq!(common::migration_versions(&db.pool).await, [1, 2, 3]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -497,7 +526,7 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         .await
         .unwrap();
     db.store
-        .cancel_booking(cancelled.id, at(8, 0))
+        .cancel_booking(Cancellation::new(cancelled.id, at(8, 0)))
         .await
         .unwrap();
     db.store
@@ -520,6 +549,7 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
                 event_type: "default".parse().unwrap(),
                 occupied_within: window,
                 counted_within: window,
+                now: at(8, 0),
             })
             .await
             .unwrap()
@@ -531,7 +561,10 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         );
         assert_eq!(
             context.occupied,
-            db.store.occupied_intervals(ada.id, window).await.unwrap()
+            db.store
+                .occupied_intervals(ada.id, window, at(8, 0))
+                .await
+                .unwrap()
         );
     }
 }
@@ -551,6 +584,7 @@ async fn list_ranges_are_half_open_utc() {
     let day = TimeRange::new(at(0, 0), at(24, 0)).unwrap();
     let query = |starts_within| BookingQuery {
         starts_within,
+        cancelled_since: None,
         limit: 2,
         offset: 0,
     };
@@ -573,6 +607,7 @@ async fn list_ranges_are_half_open_utc() {
     );
     let offset_past_end = BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 5,
         offset: u64::MAX,
     };
@@ -584,6 +619,7 @@ async fn list_ranges_are_half_open_utc() {
     assert_eq!((page.total, page.bookings.len()), (3, 0));
     let zero_limit = BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 0,
         offset: 0,
     };
@@ -606,6 +642,7 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
         event_type: "default".parse().unwrap(),
         occupied_within: window,
         counted_within: window,
+        now: at(8, 0),
     };
     let edit = |sql: &'static str| {
         let pool = db.pool.clone();
@@ -672,9 +709,14 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
             "UPDATE event_types SET slug = 'Not A Slug'",
             "UPDATE event_types SET slug = 'default'",
         ),
+        (
+            "UPDATE event_types SET hold_duration = '-1 min'",
+            "UPDATE event_types SET hold_duration = '5 min'",
+        ),
     ];
-    // The shape CHECK must not be what refuses the kind edit.
+    // The CHECKs must not be what refuses the kind and hold duration edits.
     edit("ALTER TABLE event_types DROP CONSTRAINT event_types_booking_window_shape").await;
+    edit("ALTER TABLE event_types DROP CONSTRAINT event_types_hold_duration_not_negative").await;
     for (break_it, repair) in edits {
         edit(break_it).await;
         assert!(
@@ -723,11 +765,36 @@ async fn rows_edited_into_nonsense_are_reported_as_corrupt() {
     edit("UPDATE bookings SET event_type_slug = 'default', cancel_token_hash = 'zz'").await;
     let query = BookingQuery {
         starts_within: None,
+        cancelled_since: None,
         limit: 10,
         offset: 0,
     };
     assert!(matches!(
         db.store.list_bookings(ada.id, query).await,
+        Err(StoreError::Corrupt(_))
+    ));
+
+    // The outbox and records: an event kind no one knows, a record of an
+    // organizer id that is not one.
+    let mut cancelled = new_booking(ada.id, range(at(18, 0), 30), 0, 0);
+    cancelled.event = Some(common::event_of(
+        &booking_core::booking::Booking::from_new(cancelled.clone()),
+        booking_core::event::BookingEventKind::Created,
+    ));
+    db.store.insert_booking(cancelled).await.unwrap();
+    edit("UPDATE booking_events SET kind = 'booking.teleported'").await;
+    assert!(matches!(
+        db.store.events_after(0, 10).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    edit("ALTER TABLE records DROP CONSTRAINT records_organizer_id_fkey").await;
+    edit(
+        "INSERT INTO records (kind, id, organizer_id, data, created_at) \
+         VALUES ('session', 's1', 'not-a-ulid', '{}', now())",
+    )
+    .await;
+    assert!(matches!(
+        db.store.record("session", "s1").await,
         Err(StoreError::Corrupt(_))
     ));
 }
@@ -796,6 +863,7 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
                 event_type: "default".parse().unwrap(),
                 occupied_within: window,
                 counted_within: window,
+                now: at(8, 0),
             })
             .await,
         Err(StoreError::Backend(_))
@@ -808,6 +876,37 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
         db.store.check_health().await,
         Err(StoreError::Backend(_))
     ));
+    // The lifecycle and the outbox too.
+    let hold = booking_core::hold::NewHold {
+        hold: booking_core::testkit::fixtures::new_hold(
+            ada.id,
+            range(at(9, 0), 30),
+            0,
+            0,
+            at(0, 0),
+            Some("client"),
+        ),
+        limits: Vec::new(),
+        max_per_client: 3,
+    };
+    let held = db.store.insert_hold(hold).await;
+    assert!(matches!(held, Err(StoreError::Backend(_))), "{held:?}");
+    let claim = common::claim_of(ada.id, "key");
+    let claimed = db.store.claim_idempotency_key(&claim).await;
+    assert!(
+        matches!(claimed, Err(StoreError::Backend(_))),
+        "{claimed:?}"
+    );
+    let jobs = db.store.claim_jobs("q", at(0, 0), 1, at(1, 0)).await;
+    assert!(matches!(jobs, Err(StoreError::Backend(_))), "{jobs:?}");
+    let cancelled = db
+        .store
+        .cancel_booking(Cancellation::new(BookingId::generate(), at(0, 0)))
+        .await;
+    assert!(
+        matches!(cancelled, Err(StoreError::Backend(_))),
+        "{cancelled:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -894,10 +993,7 @@ async fn a_failed_migration_is_an_error_and_leaves_the_schema_as_it_was() {
         other => panic!("expected Error::Migrate, got {other:?}"),
     }
     let (versions, settings_kept): (Vec<i64>, bool) = (
-        sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap(),
+        common::migration_versions(&db.pool).await,
         sqlx::query_scalar("SELECT to_regclass('organizer_settings') IS NOT NULL")
             .fetch_one(&db.pool)
             .await
@@ -1043,29 +1139,23 @@ async fn refusals_write_nothing() {
             "{refused:?}"
         );
     }
-    // An event type deleted since the caller read the configuration.
-    for gone in [
-        new_booking(ada.id, range(at(12, 0), 60), 0, 0),
-        limited(new_booking(ada.id, range(at(12, 0), 60), 0, 0)),
-    ] {
-        let gone = NewBooking {
-            event_type_id: EventTypeId::generate(),
-            ..gone
-        };
-        let refused = db.store.insert_booking(gone).await;
-        assert!(
-            matches!(refused, Err(StoreError::ConfigChanged)),
-            "{refused:?}"
-        );
-    }
-    // A buffer PostgreSQL cannot store exactly (nanoseconds) fails before
-    // anything is written.
+    // Values the columns cannot hold are refused as such, before or by the
+    // database, writing nothing: a buffer with nanoseconds (an interval
+    // keeps microseconds), a NUL character in text.
     let mut odd = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
     odd.buffer_after = Duration::nanoseconds(1);
-    assert!(matches!(
-        db.store.insert_booking(odd).await,
-        Err(StoreError::Backend(_))
-    ));
+    let refused = db.store.insert_booking(odd).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unstorable(_))),
+        "{refused:?}"
+    );
+    let mut nul = new_booking(ada.id, range(at(14, 0), 60), 0, 0);
+    nul.title = "a\0b".into();
+    let refused = db.store.insert_booking(nul).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unstorable(_))),
+        "{refused:?}"
+    );
     assert_eq!(common::booking_rows(&db.pool).await, 1);
 }
 

@@ -104,9 +104,10 @@ impl TestDb {
     }
 }
 
-/// Zero when no two active bookings of one organizer overlap. Recomputes the
-/// occupied intervals from meeting and buffers, so it does not trust the
-/// stored bounds, and checks those too.
+/// Zero when no two rows of one organizer that the exclusion constraint
+/// keeps apart (active bookings and holds not marked ended) overlap.
+/// Recomputes the occupied intervals from meeting and buffers, so it does
+/// not trust the stored bounds, and checks those too.
 pub async fn overlapping_active_pairs(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM bookings a JOIN bookings b \
@@ -164,4 +165,64 @@ pub async fn active_bookings_of(
 /// `list_ranges_are_half_open_utc`).
 pub async fn organizer(store: &dyn BookingStore, username: &str) -> Organizer {
     booking_core::testkit::fixtures::organizer_in(store, username, chrono_tz::Europe::Berlin).await
+}
+
+/// The SQLSTATE and constraint of a raw statement the database refused.
+pub fn refusal(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> (String, String) {
+    let error = result.expect_err("the database must refuse this");
+    let db = error.as_database_error().expect("a database error");
+    (
+        db.code().unwrap_or_default().into_owned(),
+        db.constraint().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The migrations the history table records, in order.
+pub async fn migration_versions(pool: &PgPool) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .expect("the migration history")
+}
+
+/// The event of kind `kind` about `booking` (a new id, occurring at the
+/// fixtures' creation instant), as the service writes it with a change.
+pub fn event_of(
+    booking: &booking_core::booking::Booking,
+    kind: booking_core::event::BookingEventKind,
+) -> booking_core::event::EventRecord {
+    booking_core::event::BookingEvent {
+        seq: 0,
+        id: booking_core::event::EventId::generate(),
+        kind,
+        occurred_at: booking_core::testkit::fixtures::created(),
+        booking: booking.clone(),
+        previous_time: None,
+        cancelled_by: None,
+    }
+    .to_record()
+}
+
+/// A claim of the idempotency key `key` for creating a booking of
+/// `organizer`, at the fixtures' creation instant, with the lifetime and
+/// staleness the service uses.
+pub fn claim_of(
+    organizer: booking_core::organizer::OrganizerId,
+    key: &str,
+) -> booking_core::idempotency::IdempotencyClaim {
+    use booking_core::idempotency::{
+        IdempotencyClaim, IdempotencyScope, KEY_LIFETIME, STALE_CLAIM,
+    };
+    let now = booking_core::testkit::fixtures::created();
+    IdempotencyClaim {
+        scope: IdempotencyScope {
+            organizer_id: organizer,
+            operation: "create".into(),
+            key_hash: booking_core::secret::TokenHash::of(key),
+        },
+        fingerprint: booking_core::secret::TokenHash::of("request"),
+        now,
+        expires_at: now + KEY_LIFETIME,
+        stale_before: now - STALE_CLAIM,
+    }
 }

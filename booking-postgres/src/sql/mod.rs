@@ -1,18 +1,43 @@
-//! Every SQL statement the store runs, in one place to read them together.
-//! All are run-time checked (`sqlx::query` with bound parameters); the
-//! integration tests run each against a real PostgreSQL.
+//! Every SQL statement the store runs, in one place (this module and its
+//! children, one per concept) to read them together. All are run-time checked
+//! (`sqlx::query` with bound parameters); the integration tests run each
+//! against a real PostgreSQL.
 //!
 //! Columns that [`decode`](crate::decode) reads from a row are listed by the
 //! `*_columns!` macros, so a statement and the decoder cannot drift apart.
 //! Schedules and event types are read with `sc_` and `et_` prefixes, since
 //! the hot-path query returns both in one row beside the organizer.
+//!
+//! Rows of `bookings` are bookings (`status = 'confirmed'`) or holds
+//! (`status = 'held'`); every statement says which it reads. "Live" rows
+//! are those that occupy time now: not cancelled (`deleted_at IS NULL`) and,
+//! for a hold, not expired at the operation's instant.
 
-/// The columns a booking is read from.
+/// The columns a booking or a hold is read from (a hold uses the first row
+/// of them and the last two).
 macro_rules! booking_columns {
     () => {
         "id, organizer_id, event_type_id, event_type_slug, attendant_name, attendant_email, \
          metadata, title, description, start_time, end_time, created_at, updated_at, deleted_at, \
-         buffer_before, buffer_after, cancel_token_hash"
+         buffer_before, buffer_after, cancel_token_hash, sequence, rescheduled_from_start, \
+         rescheduled_from_end, hold_client, hold_expires_at"
+    };
+}
+
+/// A row of `bookings` occupies time at instant `$now` (the parameter
+/// number given): not cancelled, and a booking or an unexpired hold.
+macro_rules! live_at {
+    ($alias:literal, $now:literal) => {
+        concat!(
+            $alias,
+            ".deleted_at IS NULL AND (",
+            $alias,
+            ".status = 'confirmed' OR ",
+            $alias,
+            ".hold_expires_at > ",
+            $now,
+            ")"
+        )
     };
 }
 
@@ -46,7 +71,7 @@ macro_rules! event_type_columns {
          et.booking_window_last AS et_booking_window_last, \
          et.limit_per_day AS et_limit_per_day, et.limit_per_week AS et_limit_per_week, \
          et.limit_week_starts_on AS et_limit_week_starts_on, et.schedule_id AS et_schedule_id, \
-         et.location AS et_location, et.active AS et_active"
+         et.location AS et_location, et.active AS et_active, et.hold_duration AS et_hold_duration"
     };
 }
 
@@ -82,6 +107,10 @@ pub(crate) const ORGANIZER_BY_TOKEN_HASH: &str = concat!(
     organizer_columns!(),
     " FROM organizers o WHERE o.api_token_hash = $1"
 );
+
+/// Replaces organizer `$1`'s API token hash (rotation).
+pub(crate) const SET_API_TOKEN_HASH: &str =
+    "UPDATE organizers SET api_token_hash = $2 WHERE id = $1";
 
 pub(crate) const ORGANIZER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM organizers WHERE id = $1)";
 
@@ -138,9 +167,9 @@ pub(crate) const PUT_EVENT_TYPE: &str = "\
     INSERT INTO event_types (organizer_id, id, slug, title, description, duration, duration_options, \
         slot_step, buffer_before, buffer_after, min_notice, booking_window_kind, booking_window_horizon, \
         booking_window_days, booking_window_first, booking_window_last, limit_per_day, limit_per_week, \
-        limit_week_starts_on, schedule_id, location, active) \
+        limit_week_starts_on, schedule_id, location, active, hold_duration) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-        $21, $22) \
+        $21, $22, $23) \
     ON CONFLICT ON CONSTRAINT event_types_pkey DO UPDATE SET \
         slug = EXCLUDED.slug, title = EXCLUDED.title, description = EXCLUDED.description, \
         duration = EXCLUDED.duration, duration_options = EXCLUDED.duration_options, \
@@ -153,22 +182,31 @@ pub(crate) const PUT_EVENT_TYPE: &str = "\
         booking_window_last = EXCLUDED.booking_window_last, \
         limit_per_day = EXCLUDED.limit_per_day, limit_per_week = EXCLUDED.limit_per_week, \
         limit_week_starts_on = EXCLUDED.limit_week_starts_on, schedule_id = EXCLUDED.schedule_id, \
-        location = EXCLUDED.location, active = EXCLUDED.active";
+        location = EXCLUDED.location, active = EXCLUDED.active, \
+        hold_duration = EXCLUDED.hold_duration";
 
-/// The foreign key from bookings sets their `event_type_id` to NULL.
+/// The foreign key from bookings sets their `event_type_id` to NULL; its
+/// holds go first ([`DELETE_HOLDS_OF_EVENT_TYPE`]), since a hold always
+/// names its event type.
 pub(crate) const DELETE_EVENT_TYPE: &str =
     "DELETE FROM event_types WHERE organizer_id = $1 AND id = $2";
+
+/// A deleted event type's holds end with it (its slots are not offered any
+/// more, and a hold cannot lose its event type as a booking does).
+pub(crate) const DELETE_HOLDS_OF_EVENT_TYPE: &str =
+    "DELETE FROM bookings WHERE organizer_id = $1 AND event_type_id = $2 AND status = 'held'";
 
 // ------------------------------------------------------------ booking context
 
 /// Everything one booking decision or slot list needs, in one row: the
 /// organizer and their configuration version; the event type with slug `$1`
 /// and the schedule it uses (its own, else the default); the occupied
-/// intervals of all the organizer's active bookings overlapping `[$2, $3)`
-/// (two arrays, ordered by start then end; `&&` on the same range expression
-/// as the exclusion constraint, so its GiST index serves it); and, only when
-/// the event type has limits, the starts of its active bookings in
-/// `[$4, $5)`. `$tail` picks the organizer (by id, or by username).
+/// intervals of all the organizer's live bookings and holds (at `$6`)
+/// overlapping `[$2, $3)` (two arrays, ordered by start then end; `&&` on the
+/// same range expression as the exclusion constraint, so its GiST index
+/// serves it); and, only when the event type has limits, the starts of its
+/// live bookings and holds in `[$4, $5)`. `$tail` picks the organizer (by
+/// id, or by username) with `$7` (and `$8`).
 macro_rules! booking_context {
     ($tail:literal) => {
         concat!(
@@ -191,142 +229,49 @@ macro_rules! booking_context {
                  SELECT array_agg(b.occupied_start ORDER BY b.occupied_start, b.occupied_end) AS starts, \
                      array_agg(b.occupied_end ORDER BY b.occupied_start, b.occupied_end) AS ends \
                  FROM bookings b \
-                 WHERE b.organizer_id = o.id AND b.deleted_at IS NULL \
-                   AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($2, $3, '[)') \
+                 WHERE b.organizer_id = o.id AND ",
+            live_at!("b", "$6"),
+            " AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($2, $3, '[)') \
              ) occ \
              CROSS JOIN LATERAL ( \
                  SELECT array_agg(b.start_time ORDER BY b.start_time) AS starts \
                  FROM bookings b \
                  WHERE (et.limit_per_day IS NOT NULL OR et.limit_per_week IS NOT NULL) \
-                   AND b.organizer_id = o.id AND b.event_type_id = et.id AND b.deleted_at IS NULL \
-                   AND b.start_time >= $4 AND b.start_time < $5 \
+                   AND b.organizer_id = o.id AND b.event_type_id = et.id AND ",
+            live_at!("b", "$6"),
+            " AND b.start_time >= $4 AND b.start_time < $5 \
              ) cnt"
         )
     };
 }
 
-/// [`booking_context!`] for the organizer with id `$6`.
-pub(crate) const BOOKING_CONTEXT_BY_ID: &str = booking_context!("WHERE id = $6");
+/// [`booking_context!`] for the organizer with id `$7`.
+pub(crate) const BOOKING_CONTEXT_BY_ID: &str = booking_context!("WHERE id = $7");
 
-/// [`booking_context!`] for the organizer with username `$6` (exactly), else
-/// with `username_key` `$7` (the username in ASCII lowercase).
+/// [`booking_context!`] for the organizer with username `$7` (exactly), else
+/// with `username_key` `$8` (the username in ASCII lowercase).
 pub(crate) const BOOKING_CONTEXT_BY_USERNAME: &str = booking_context!(
-    "WHERE username = $6 OR username_key = $7 ORDER BY username = $6 DESC LIMIT 1"
+    "WHERE username = $7 OR username_key = $8 ORDER BY username = $7 DESC LIMIT 1"
 );
 
-pub(crate) const OCCUPIED: &str = "\
-    SELECT occupied_start, occupied_end FROM bookings \
-    WHERE organizer_id = $1 AND deleted_at IS NULL \
-      AND tstzrange(occupied_start, occupied_end, '[)') && tstzrange($2, $3, '[)') \
-    ORDER BY occupied_start, occupied_end";
-
-pub(crate) const BOOKED_STARTS: &str = "\
-    SELECT start_time FROM bookings \
-    WHERE organizer_id = $1 AND event_type_id = $2 AND deleted_at IS NULL \
-      AND start_time >= $3 AND start_time < $4 \
-    ORDER BY start_time";
-
-// ------------------------------------------------------------------ bookings
-
-/// The columns an insert writes, `$1` to `$17` in this order (`$12`, the
-/// creation instant, is also `updated_at`).
-macro_rules! insert_columns {
-    () => {
-        "INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, \
-            attendant_email, metadata, title, description, start_time, end_time, created_at, \
-            updated_at, buffer_before, buffer_after, occupied_start, occupied_end, cancel_token_hash) "
-    };
-}
-
-/// The one statement that inserts a booking without limits. `DO NOTHING` on
-/// the exclusion constraint: a conflicting row makes it return nothing
-/// instead of raising 23P01, and speculative insertion does not deadlock
-/// under contention.
-pub(crate) const INSERT_BOOKING: &str = concat!(
-    insert_columns!(),
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17) \
-     ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING \
-     RETURNING ",
-    booking_columns!()
+/// Occupied intervals of organizer `$1`'s live bookings and holds (at `$4`)
+/// overlapping `[$2, $3)`.
+pub(crate) const OCCUPIED: &str = concat!(
+    "SELECT occupied_start, occupied_end FROM bookings b WHERE organizer_id = $1 AND ",
+    live_at!("b", "$4"),
+    " AND tstzrange(occupied_start, occupied_end, '[)') && tstzrange($2, $3, '[)') \
+     ORDER BY occupied_start, occupied_end"
 );
 
-/// First statement of an insert with limits: locks the event type's row
-/// until the transaction ends, so inserts of limited bookings of one event
-/// type run one after the other. `NO KEY UPDATE` does not block the `KEY
-/// SHARE` locks of foreign-key checks, so bookings without limits never wait
-/// for it. No row: the event type does not exist (any more).
-pub(crate) const LOCK_EVENT_TYPE: &str =
-    "SELECT 1 FROM event_types WHERE organizer_id = $1 AND id = $2 FOR NO KEY UPDATE";
-
-/// Second statement of an insert with limits, run after [`LOCK_EVENT_TYPE`]
-/// in the same transaction: for each limit `i` (arrays `$18` from, `$19`
-/// before, `$20` max), how many active bookings of the event type start in
-/// `[from, before)`; the insert (as in [`INSERT_BOOKING`]) only when every
-/// count is below its max; and, in the same snapshot, why nothing was
-/// inserted: `full_limit` is the 1-based number of the first full limit, and
-/// `overlaps` whether an active booking overlaps (so an overlap is reported
-/// as a conflict first, as by every store).
-pub(crate) const INSERT_LIMITED_BOOKING: &str = concat!(
-    "WITH checks AS ( \
-         SELECT c.ord, c.max_count, ( \
-             SELECT count(*) FROM bookings b \
-             WHERE b.organizer_id = $2 AND b.event_type_id = $3 AND b.deleted_at IS NULL \
-               AND b.start_time >= c.starts_from AND b.start_time < c.starts_before \
-         ) AS taken \
-         FROM unnest($18::timestamptz[], $19::timestamptz[], $20::bigint[]) WITH ORDINALITY \
-             AS c(starts_from, starts_before, max_count, ord) \
-     ), inserted AS (",
-    insert_columns!(),
-    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17 \
-         WHERE NOT EXISTS (SELECT 1 FROM checks WHERE taken >= max_count) \
-         ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING \
-         RETURNING ",
-    booking_columns!(),
-    ") SELECT (SELECT min(ord) FROM checks WHERE taken >= max_count) AS full_limit, \
-         EXISTS ( \
-             SELECT 1 FROM bookings b WHERE b.organizer_id = $2 AND b.deleted_at IS NULL \
-               AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($15, $16, '[)') \
-         ) AS overlaps, \
-         inserted.* \
-     FROM (SELECT 1) AS one LEFT JOIN inserted ON true"
+/// Starts of event type `$2`'s live bookings and holds (at `$5`) in
+/// `[$3, $4)`: what its limits count.
+pub(crate) const BOOKED_STARTS: &str = concat!(
+    "SELECT start_time FROM bookings b WHERE organizer_id = $1 AND event_type_id = $2 AND ",
+    live_at!("b", "$5"),
+    " AND start_time >= $3 AND start_time < $4 ORDER BY start_time"
 );
 
-pub(crate) const BOOKING_BY_ID: &str = concat!(
-    "SELECT ",
-    booking_columns!(),
-    " FROM bookings WHERE id = $1"
-);
-
-/// A page and the total in one round trip: the count row is always there,
-/// the page joined to it (NULL columns when the page is empty). `$filter`
-/// narrows the organizer's active bookings.
-macro_rules! list_bookings {
-    ($filter:literal) => {
-        concat!(
-            "WITH matching AS (SELECT ",
-            booking_columns!(),
-            " FROM bookings WHERE organizer_id = $1 AND deleted_at IS NULL ",
-            $filter,
-            ") SELECT t.total, p.* \
-             FROM (SELECT count(*) AS total FROM matching) t \
-             LEFT JOIN LATERAL (SELECT * FROM matching ORDER BY start_time, id LIMIT $2 OFFSET $3) p \
-                 ON true \
-             ORDER BY p.start_time, p.id"
-        )
-    };
-}
-
-/// Page `LIMIT $2 OFFSET $3` of all of organizer `$1`'s active bookings.
-pub(crate) const LIST_ALL: &str = list_bookings!("");
-
-/// As [`LIST_ALL`], for bookings starting in `[$4, $5)` (UTC instants).
-pub(crate) const LIST_RANGE: &str = list_bookings!("AND start_time >= $4 AND start_time < $5");
-
-pub(crate) const CANCEL: &str = concat!(
-    "UPDATE bookings SET deleted_at = $2, updated_at = $2 \
-     WHERE id = $1 AND deleted_at IS NULL \
-     RETURNING ",
-    booking_columns!()
-);
-
-pub(crate) const CANCELLED_AT: &str = "SELECT deleted_at FROM bookings WHERE id = $1";
+pub(crate) mod bookings;
+pub(crate) mod keys;
+pub(crate) mod outbox;
+pub(crate) mod records;
