@@ -22,19 +22,20 @@
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! ```
 //!
-//! ```ignore
+//! ```
 //! use booking_core::chrono::{Duration, Utc};
 //! use booking_core::{
 //!     Attendee, BookingRequest, BookingService, Credential, EventTypeDraft, LocalInterval,
 //!     NewOrganizer, ScheduleDraft, SlotQuery, TimeRange, WeeklyHours,
 //! };
-//! use booking_sqlite::SqliteStore;
+//! use booking_sqlite::{SqliteOptions, SqliteStore};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! # let path = dir.path().join("bookings.db");
-//! let store = SqliteStore::open(path).await?; // creates and migrates the file
+//! let store = SqliteStore::open(path, SqliteOptions::default()).await?; // creates the file
+//! store.migrate().await?; // brings its schema up to date
 //! let service = BookingService::new(store); // in-process slot lock by default
 //!
 //! let (ada, _api_token) = service

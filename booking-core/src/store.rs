@@ -165,12 +165,13 @@ pub struct BookingQuery {
     pub offset: u64,
 }
 
-/// One page of bookings plus how many match in all.
+/// One page of bookings plus how many match the query in all (active ones,
+/// and cancelled ones too with [`BookingQuery::cancelled_since`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingPage {
     /// The page, ordered by start time, then id.
     pub bookings: Vec<Booking>,
-    /// How many active bookings match the query, across all pages.
+    /// How many bookings match the query, across all pages.
     pub total: u64,
 }
 
@@ -316,7 +317,11 @@ pub struct BookingContext {
 ///   stored without an event type id (as bookings of a deleted event type
 ///   are), keeping its slug;
 /// * a store may refuse values outside core's limits (an occupied interval
-///   over three days) with [`StoreError::Unstorable`];
+///   over three days, a second default schedule) with
+///   [`StoreError::Unstorable`]; a reused booking id or an unknown job is
+///   [`StoreError::Corrupt`] (ids are never reused);
+/// * every instant an operation compares with (`now`, `created_at`, `at`)
+///   is the service's clock, never the database's;
 /// * listing pages and counts in the store itself, never by loading every row;
 /// * an operation that fails writes nothing;
 /// * instants are kept to at least millisecond precision (the service only
@@ -458,7 +463,8 @@ pub trait BookingStore: Send + Sync {
     /// plus the per-client cap ([`StoreError::TooManyHolds`]).
     async fn insert_hold(&self, hold: NewHold) -> Result<Hold, StoreError>;
 
-    /// The hold whose token hashes to `hash`, expired or not.
+    /// The hold whose token hashes to `hash`, expired or not. Hold tokens
+    /// are random, so their hashes are unique.
     async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError>;
 
     /// Ends a hold early, given its token's hash; [`StoreError::HoldNotFound`]

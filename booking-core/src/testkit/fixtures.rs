@@ -16,10 +16,11 @@ use chrono_tz::Tz;
 use crate::booking::{Attendee, Booking, BookingId, NewBooking};
 use crate::event_type::{BookingLimits, BookingWindow, EventType, EventTypeId, Slug};
 use crate::hold::{Hold, HoldId};
+use crate::idempotency::{IdempotencyClaim, IdempotencyScope};
 use crate::organizer::{NewOrganizer, Organizer, OrganizerId};
 use crate::schedule::{Schedule, ScheduleId, WeeklyHours};
 use crate::secret::TokenHash;
-use crate::store::{BookingQuery, BookingStore, ConfigChange, StoreError};
+use crate::store::{BookingQuery, BookingStore, ConfigChange, Reschedule, StoreError};
 use crate::time::{LocalInterval, TimeRange};
 
 /// Monday 7 December 2026 at `h:m` UTC (`at(24, 0)` is the next
@@ -115,7 +116,8 @@ pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: 
 
 /// A hold of `time` on `organizer`'s default event type with buffers of
 /// `before` and `after` minutes, taken at [`created`] and ending at
-/// `expires_at`, for `client`, its token hash `TokenHash::of("hold")`.
+/// `expires_at`, for `client`; its token hash is unique (the hash of its
+/// id), as a random token's would be.
 pub fn new_hold(
     organizer: OrganizerId,
     time: TimeRange,
@@ -124,14 +126,15 @@ pub fn new_hold(
     expires_at: DateTime<Utc>,
     client: Option<&str>,
 ) -> Hold {
+    let id = HoldId::generate();
     Hold {
-        id: HoldId::generate(),
+        id,
         organizer_id: organizer,
         event_type_id: default_event_type_id(organizer),
         time,
         buffer_before: Duration::minutes(before),
         buffer_after: Duration::minutes(after),
-        token_hash: TokenHash::of("hold"),
+        token_hash: TokenHash::of(&id.to_string()),
         client: client.map(str::to_owned),
         created_at: created(),
         expires_at,
@@ -259,4 +262,67 @@ pub fn winners_per_group<K: Eq + Hash + Clone>(outcomes: &[(K, bool)]) -> HashMa
         *winners.entry(group.clone()).or_default() += 1;
     }
     winners
+}
+
+/// A move of `booking` to `time` with no buffers and no limits, decided on
+/// its current sequence.
+pub fn move_to(booking: &Booking, time: TimeRange) -> Reschedule {
+    Reschedule {
+        id: booking.id,
+        organizer_id: booking.organizer_id,
+        expected_sequence: booking.sequence,
+        time,
+        buffer_before: Duration::zero(),
+        buffer_after: Duration::zero(),
+        limits: Vec::new(),
+        at: created() + Duration::minutes(1),
+        event: None,
+    }
+}
+
+/// A claim of `scope` at `now` for a request with `fingerprint`, kept 24
+/// hours, stale after 60 seconds.
+pub fn claim(
+    scope: &IdempotencyScope,
+    fingerprint: &str,
+    now: chrono::DateTime<Utc>,
+) -> IdempotencyClaim {
+    IdempotencyClaim {
+        scope: scope.clone(),
+        fingerprint: TokenHash::of(fingerprint),
+        now,
+        expires_at: now + Duration::hours(24),
+        stale_before: now - Duration::seconds(60),
+    }
+}
+
+/// The record of a new event of `kind` about `booking`, at [`created`].
+pub fn event_record(
+    booking: &Booking,
+    kind: crate::event::BookingEventKind,
+) -> crate::event::EventRecord {
+    crate::event::BookingEvent {
+        seq: 0,
+        id: crate::event::EventId::generate(),
+        kind,
+        occurred_at: created(),
+        booking: booking.clone(),
+        previous_time: None,
+        cancelled_by: None,
+    }
+    .to_record()
+}
+
+/// A job of `queue` for `target` delivering `event`, due at [`created`].
+pub fn job(event: &crate::event::StoredEvent, queue: &str, target: &str) -> crate::queue::NewJob {
+    crate::queue::NewJob {
+        id: crate::queue::JobId::generate(),
+        queue: queue.into(),
+        organizer_id: event.record.organizer_id,
+        event_id: event.record.id,
+        booking_id: event.record.booking_id,
+        target: target.into(),
+        payload: format!("{}:{target}", event.record.kind),
+        run_at: created(),
+    }
 }

@@ -11,9 +11,7 @@ use crate::event_type::{
     BookingLimits, BookingWindow, EventType, EventTypeId, LimitPeriod, Location, Slug,
 };
 use crate::hold::NewHold;
-use crate::idempotency::{
-    ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyKey, IdempotencyScope,
-};
+use crate::idempotency::{ClaimOutcome, IdempotencyCompletion, IdempotencyKey, IdempotencyScope};
 use crate::memory::MemoryLock;
 use crate::organizer::{NewOrganizer, OrganizerId, OrganizerRef};
 use crate::schedule::{Schedule, ScheduleId};
@@ -24,9 +22,9 @@ use crate::store::{Cancellation, Reschedule};
 use crate::time::{ManualClock, TimeRange};
 
 use super::fixtures::{
-    all_active, assert_no_overlaps, at, bare_organizer, created, default_event_type_id, event_type,
-    new_booking, new_hold, organizer, organizer_in, race_inserts, range, schedule,
-    winners_per_group,
+    all_active, assert_no_overlaps, at, bare_organizer, claim, created, default_event_type_id,
+    event_record, event_type, job, move_to, new_booking, new_hold, organizer, organizer_in,
+    race_inserts, range, schedule, winners_per_group,
 };
 
 // ------------------------------------------------------------------- checks
@@ -1193,22 +1191,6 @@ pub async fn concurrent_service_bookings_never_overlap(store: Arc<dyn BookingSto
 
 // ---------------------------------------------------------------- lifecycle
 
-/// A move of `booking` to `time` with no buffers and no limits, decided on
-/// its current sequence.
-fn move_to(booking: &Booking, time: TimeRange) -> Reschedule {
-    Reschedule {
-        id: booking.id,
-        organizer_id: booking.organizer_id,
-        expected_sequence: booking.sequence,
-        time,
-        buffer_before: Duration::zero(),
-        buffer_after: Duration::zero(),
-        limits: Vec::new(),
-        at: created() + Duration::minutes(1),
-        event: None,
-    }
-}
-
 /// A reschedule moves a booking in place: same id, new time and buffers,
 /// one more sequence, the old time kept; its own old time never blocks it;
 /// another booking does, and then nothing changes.
@@ -1398,10 +1380,7 @@ pub async fn holds_block_until_they_expire(store: Arc<dyn BookingStore>) {
         .unwrap();
     assert_eq!(stored, hold);
     assert_eq!(
-        store
-            .hold_by_token_hash(&TokenHash::of("hold"))
-            .await
-            .unwrap(),
+        store.hold_by_token_hash(&hold.token_hash).await.unwrap(),
         Some(hold.clone())
     );
     let in_buffer = new_booking(ada.id, range(at(10, 40), 30), 0, 0);
@@ -1449,10 +1428,7 @@ pub async fn holds_block_until_they_expire(store: Arc<dyn BookingStore>) {
         .expect("an expired hold blocks nothing");
     assert_eq!(store.purge_expired(expires).await.unwrap(), 1);
     assert_eq!(
-        store
-            .hold_by_token_hash(&TokenHash::of("hold"))
-            .await
-            .unwrap(),
+        store.hold_by_token_hash(&hold.token_hash).await.unwrap(),
         None
     );
 }
@@ -1480,7 +1456,7 @@ pub async fn a_hold_becomes_its_booking(store: Arc<dyn BookingStore>) {
     assert!(
         matches!(
             store
-                .release_hold(hold.id, &TokenHash::of("hold"), created())
+                .release_hold(hold.id, &hold.token_hash, created())
                 .await,
             Err(StoreError::HoldNotFound(_))
         ),
@@ -1604,12 +1580,12 @@ pub async fn releasing_a_hold_needs_its_token(store: Arc<dyn BookingStore>) {
         Err(StoreError::HoldNotFound(_))
     ));
     store
-        .release_hold(hold.id, &TokenHash::of("hold"), created())
+        .release_hold(hold.id, &hold.token_hash, created())
         .await
         .unwrap();
     assert!(matches!(
         store
-            .release_hold(hold.id, &TokenHash::of("hold"), created())
+            .release_hold(hold.id, &hold.token_hash, created())
             .await,
         Err(StoreError::HoldNotFound(_))
     ));
@@ -1619,59 +1595,49 @@ pub async fn releasing_a_hold_needs_its_token(store: Arc<dyn BookingStore>) {
         .expect("a released hold blocks nothing");
 }
 
-/// A hold and a booking racing for one slot, over many rounds: exactly one
-/// wins each time.
+/// Holds and bookings racing for one slot, four of each per round in an
+/// order that changes every round, over many rounds: exactly one wins each
+/// time, whichever kind it is.
 pub async fn a_hold_and_a_booking_racing_have_one_winner(store: Arc<dyn BookingStore>) {
     let ada = organizer(&*store, "ada").await;
     for round in 0..16i64 {
         let slot = range(at(8, 0) + Duration::minutes(40 * round), 30);
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let hold = {
+        let barrier = Arc::new(tokio::sync::Barrier::new(8));
+        let mut tasks = Vec::new();
+        for i in 0..8i64 {
             let (store, barrier) = (store.clone(), barrier.clone());
-            let mut hold = new_hold(ada.id, slot, 0, 0, created() + Duration::minutes(5), None);
-            hold.token_hash = TokenHash::of(&format!("hold-{round}"));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store
-                    .insert_hold(NewHold {
-                        hold,
-                        limits: Vec::new(),
-                        max_per_client: 3,
-                    })
-                    .await
-                    .map(|_| ())
-            })
-        };
-        let booking = {
-            let (store, barrier) = (store.clone(), barrier.clone());
+            // Odd rounds start with bookings, even rounds with holds.
+            let is_hold = (i + round) % 2 == 0;
+            let hold = new_hold(ada.id, slot, 0, 0, created() + Duration::minutes(5), None);
             let booking = new_booking(ada.id, slot, 0, 0);
-            tokio::spawn(async move {
+            tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
-                store.insert_booking(booking).await.map(|_| ())
-            })
-        };
-        let outcomes = [hold.await.unwrap(), booking.await.unwrap()];
+                if is_hold {
+                    store
+                        .insert_hold(NewHold {
+                            hold,
+                            limits: Vec::new(),
+                            max_per_client: 3,
+                        })
+                        .await
+                        .map(|_| ())
+                } else {
+                    store.insert_booking(booking).await.map(|_| ())
+                }
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
         let winners = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(winners, 1, "round {round}: {outcomes:?}");
         assert!(
             outcomes
                 .iter()
-                .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict)))
+                .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict))),
+            "round {round}: {outcomes:?}"
         );
-    }
-}
-
-fn claim(
-    scope: &IdempotencyScope,
-    fingerprint: &str,
-    now: chrono::DateTime<Utc>,
-) -> IdempotencyClaim {
-    IdempotencyClaim {
-        scope: scope.clone(),
-        fingerprint: TokenHash::of(fingerprint),
-        now,
-        expires_at: now + Duration::hours(24),
-        stale_before: now - Duration::seconds(60),
     }
 }
 
@@ -1924,35 +1890,6 @@ pub async fn idempotent_bookings_race_to_one(store: Arc<dyn BookingStore>) {
 }
 
 // ------------------------------------------------------------------ outbox
-
-fn event_record(
-    booking: &Booking,
-    kind: crate::event::BookingEventKind,
-) -> crate::event::EventRecord {
-    crate::event::BookingEvent {
-        seq: 0,
-        id: crate::event::EventId::generate(),
-        kind,
-        occurred_at: created(),
-        booking: booking.clone(),
-        previous_time: None,
-        cancelled_by: None,
-    }
-    .to_record()
-}
-
-fn job(event: &crate::event::StoredEvent, queue: &str, target: &str) -> crate::queue::NewJob {
-    crate::queue::NewJob {
-        id: crate::queue::JobId::generate(),
-        queue: queue.into(),
-        organizer_id: event.record.organizer_id,
-        event_id: event.record.id,
-        booking_id: event.record.booking_id,
-        target: target.into(),
-        payload: format!("{}:{target}", event.record.kind),
-        run_at: created(),
-    }
-}
 
 /// An event is written exactly with its change: with an insert, a move and
 /// a cancellation that succeed, never with one that is refused; numbered in
