@@ -14,9 +14,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use booking_core::chrono::{Duration, Utc};
+use booking_core::chrono::Duration;
 use booking_core::store::BookingQuery;
-use booking_core::{BookingStore, EventTypeId, Location, Organizer, StoreError};
+use booking_core::{
+    BookingStore, Clock, EventTypeId, Location, Organizer, StoreError, SystemClock,
+};
 use icalendar::Property;
 
 use crate::ics::{Contact, Invitation, ItipMethod, clean_text, new_calendar};
@@ -53,6 +55,7 @@ pub struct OrganizerFeed {
     store: Arc<dyn BookingStore>,
     host: String,
     cancelled_within: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for OrganizerFeed {
@@ -72,7 +75,14 @@ impl OrganizerFeed {
             store,
             host: host.into(),
             cancelled_within: DEFAULT_CANCELLED_WITHIN,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Uses `clock` for "now" (share the service's clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Keeps cancelled bookings in the feed for `within` after their
@@ -86,7 +96,7 @@ impl OrganizerFeed {
     pub async fn render(&self, organizer: &Organizer) -> Result<String, StoreError> {
         let locations = self.locations(organizer).await?;
         let contact = Contact::from(organizer);
-        let since = Utc::now() - self.cancelled_within;
+        let since = self.clock.now() - self.cancelled_within;
         let mut calendar = new_calendar(ItipMethod::Publish);
         calendar
             .append_property(Property::new(

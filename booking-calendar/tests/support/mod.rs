@@ -1,0 +1,237 @@
+//! Real servers on loopback for the tests: Radicale (CalDAV, and ICS on
+//! GET) and aiosmtpd (SMTP), both from PyPI, installed with pip from
+//! `requirements.txt` when missing. Each server gets a free port and its
+//! own temporary directory; dropping it stops the process and removes the
+//! directory. A server that cannot start fails the test.
+
+#![allow(dead_code)]
+
+use std::io::Read as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+static INSTALL: Once = Once::new();
+
+/// Makes sure `radicale` and `aiosmtpd` import, installing them with pip
+/// from `requirements.txt` if not.
+pub fn ensure_python_servers() {
+    INSTALL.call_once(|| {
+        let imports = || {
+            Command::new("python3")
+                .args(["-c", "import radicale, aiosmtpd"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if imports() {
+            return;
+        }
+        let requirements =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/requirements.txt");
+        let status = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(&requirements)
+            .status()
+            .expect("python3 must be installed to run the calendar tests");
+        assert!(
+            status.success(),
+            "pip could not install {}",
+            requirements.display()
+        );
+        assert!(
+            imports(),
+            "radicale and aiosmtpd still do not import after pip install"
+        );
+    });
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A server process on 127.0.0.1 with its own directory.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    command: Vec<String>,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the process (the directory stays until drop).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Wait until the port is really closed.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the process again on the same port and directory.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let mut child = Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server process starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                panic!("{:?} exited with {status}: {stderr}", self.command);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{:?} did not listen in 60 s",
+                self.command
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Nobody reads stderr from here on; let it go nowhere so the pipe
+        // never fills.
+        drop(child.stderr.take());
+        self.child = Some(child);
+    }
+
+    fn new(command: Vec<String>, port: u16, dir: tempfile::TempDir) -> Server {
+        Server {
+            child: None,
+            port,
+            dir,
+            command,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Radicale on a free port; with `user` (name, password) it requires HTTP
+/// basic authentication (htpasswd, plain), otherwise none.
+pub fn radicale(user: Option<(&str, &str)>) -> Server {
+    ensure_python_servers();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = free_port();
+    let storage = dir.path().join("collections");
+    let mut command: Vec<String> = ["python3", "-m", "radicale", "--storage-filesystem-folder"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    command.push(storage.display().to_string());
+    command.extend(["--hosts".to_owned(), format!("127.0.0.1:{port}")]);
+    match user {
+        None => command.extend(["--auth-type".to_owned(), "none".to_owned()]),
+        Some((name, password)) => {
+            let htpasswd = dir.path().join("users");
+            std::fs::write(&htpasswd, format!("{name}:{password}\n")).expect("htpasswd written");
+            command.extend([
+                "--auth-type".to_owned(),
+                "htpasswd".to_owned(),
+                "--auth-htpasswd-filename".to_owned(),
+                htpasswd.display().to_string(),
+                "--auth-htpasswd-encryption".to_owned(),
+                "plain".to_owned(),
+            ]);
+        }
+    }
+    let mut server = Server::new(command, port, dir);
+    server.start();
+    server
+}
+
+/// An aiosmtpd SMTP server that stores what it receives as a Maildir in
+/// its directory; `start` is left to the caller when `started` is false (a
+/// server that is down at first).
+pub fn smtp_server(started: bool) -> Server {
+    ensure_python_servers();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = free_port();
+    let maildir = dir.path().join("maildir");
+    let command = vec![
+        "python3".to_owned(),
+        "-m".to_owned(),
+        "aiosmtpd".to_owned(),
+        "-n".to_owned(),
+        "-l".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "-c".to_owned(),
+        "aiosmtpd.handlers.Mailbox".to_owned(),
+        maildir.display().to_string(),
+    ];
+    let mut server = Server::new(command, port, dir);
+    if started {
+        server.start();
+    }
+    server
+}
+
+/// The raw messages an [`smtp_server`] received so far.
+pub fn received(server: &Server) -> Vec<String> {
+    let mut messages = Vec::new();
+    for sub in ["new", "cur"] {
+        let dir: PathBuf = server.dir.path().join("maildir").join(sub);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            messages.push(std::fs::read_to_string(entry.path()).expect("a readable message"));
+        }
+    }
+    messages
+}
+
+/// A plain HTTP request to a test server (to set it up), returning the
+/// status.
+pub async fn http(
+    method: &str,
+    url: &str,
+    auth: Option<(&str, &str)>,
+    body: Option<String>,
+) -> u16 {
+    let client = reqwest::Client::new();
+    let mut request = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+    if let Some((user, password)) = auth {
+        request = request.basic_auth(user, Some(password));
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "text/calendar; charset=utf-8")
+            .body(body);
+    }
+    request
+        .send()
+        .await
+        .expect("the test server answers")
+        .status()
+        .as_u16()
+}
