@@ -84,7 +84,7 @@ impl EmailWorker {
             for job in jobs {
                 self.deliver(&job, &mut report).await?;
             }
-            if claimed < BATCH as usize {
+            if claimed == 0 {
                 return Ok(report);
             }
         }
