@@ -16,7 +16,7 @@ use booking_core::{
 };
 use icalendar::parser::{read_calendar, unfold};
 use mail_parser::{MessageParser, MimeHeaders as _};
-use support::{Server, received, smtp_server};
+use support::{Server, SmtpTls, received, smtp_server, smtp_server_tls};
 
 const HOST: &str = "booking.example.com";
 const ATTENDEE: &str = "grace@example.com";
@@ -55,11 +55,14 @@ async fn service(clock: Arc<ManualClock>) -> BookingService {
 }
 
 fn worker(service: &BookingService, smtp: &Server) -> EmailWorker {
-    let config = EmailConfig::from_url(
-        &format!("smtp://127.0.0.1:{}", smtp.port),
-        "Bookings <bookings@example.com>",
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    worker_with(
+        service,
+        EmailConfig::from_url(&url, "Bookings <bookings@example.com>").unwrap(),
     )
-    .unwrap();
+}
+
+fn worker_with(service: &BookingService, config: EmailConfig) -> EmailWorker {
     EmailWorker::new(service.clone(), config, HOST)
         .unwrap()
         .with_links(|booking: &Booking, recipient: Recipient| BookingLinks {
@@ -323,4 +326,38 @@ async fn a_mail_server_that_is_down_then_up_gets_each_mail_once_after_a_retry() 
         all.iter()
             .all(|m| m.uid == format!("{}@{HOST}", booking.id))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_used_when_the_url_says_so_and_the_certificate_is_checked() {
+    for (tls, url) in [
+        (SmtpTls::StartTls, "smtp://127.0.0.1:{port}?tls=required"),
+        (SmtpTls::Implicit, "smtps://127.0.0.1:{port}"),
+    ] {
+        let (smtp, ca) = smtp_server_tls(tls);
+        let url = url.replace("{port}", &smtp.port.to_string());
+        let from = "Bookings <bookings@example.com>";
+        let clock = Arc::new(ManualClock::new(at(1, 8, 0)));
+        let service = service(clock.clone()).await;
+
+        // Without the test CA the server's certificate is not trusted:
+        // nothing is sent, the jobs wait for a retry.
+        let untrusting = worker_with(&service, EmailConfig::from_url(&url, from).unwrap());
+        book(&service).await;
+        assert_eq!(untrusting.run_once().await.unwrap().retried, 2, "{url}");
+        assert!(received(&smtp).is_empty());
+
+        let trusting = worker_with(
+            &service,
+            EmailConfig::from_url(&url, from)
+                .unwrap()
+                .with_root_certificate(ca.as_bytes())
+                .unwrap(),
+        );
+        clock.advance(Duration::seconds(31));
+        assert_eq!(trusting.run_once().await.unwrap().sent, 2, "{url}");
+        let all = all_received(&smtp);
+        assert_eq!(all.len(), 2, "{url}");
+        assert!(all.iter().all(|m| m.method == "REQUEST"));
+    }
 }

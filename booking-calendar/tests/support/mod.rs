@@ -173,11 +173,31 @@ pub fn radicale(user: Option<(&str, &str)>) -> Server {
 /// its directory; `start` is left to the caller when `started` is false (a
 /// server that is down at first).
 pub fn smtp_server(started: bool) -> Server {
+    smtp_server_with(started, None).0
+}
+
+/// How a test SMTP server speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// STARTTLS, required before anything else.
+    StartTls,
+    /// TLS from the first byte (smtps).
+    Implicit,
+}
+
+/// An SMTP server with TLS, its certificate for 127.0.0.1 issued by a
+/// fresh test CA; returns the server (started) and the CA's PEM.
+pub fn smtp_server_tls(tls: SmtpTls) -> (Server, String) {
+    let (server, ca) = smtp_server_with(true, Some(tls));
+    (server, ca.unwrap_or_default())
+}
+
+fn smtp_server_with(started: bool, tls: Option<SmtpTls>) -> (Server, Option<String>) {
     ensure_python_servers();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let port = free_port();
     let maildir = dir.path().join("maildir");
-    let command = vec![
+    let mut command = vec![
         "python3".to_owned(),
         "-m".to_owned(),
         "aiosmtpd".to_owned(),
@@ -186,13 +206,52 @@ pub fn smtp_server(started: bool) -> Server {
         format!("127.0.0.1:{port}"),
         "-c".to_owned(),
         "aiosmtpd.handlers.Mailbox".to_owned(),
-        maildir.display().to_string(),
     ];
+    let mut ca_pem = None;
+    if let Some(tls) = tls {
+        let (ca, cert, key) = certificates(dir.path());
+        let (cert_flag, key_flag) = match tls {
+            SmtpTls::StartTls => ("--tlscert", "--tlskey"),
+            SmtpTls::Implicit => ("--smtpscert", "--smtpskey"),
+        };
+        command.extend([
+            cert_flag.to_owned(),
+            cert.display().to_string(),
+            key_flag.to_owned(),
+            key.display().to_string(),
+        ]);
+        ca_pem = Some(ca);
+    }
+    command.push(maildir.display().to_string());
     let mut server = Server::new(command, port, dir);
     if started {
         server.start();
     }
-    server
+    (server, ca_pem)
+}
+
+/// A test CA and a certificate for 127.0.0.1 it issued, written into
+/// `dir`: (CA PEM, certificate file, key file).
+fn certificates(dir: &Path) -> (String, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "booking-calendar test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("a CA");
+    let key = rcgen::KeyPair::generate().expect("a server key");
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+    let certificate = params.signed_by(&key, &ca).expect("a server certificate");
+    let cert_file = dir.join("server.pem");
+    let key_file = dir.join("server.key");
+    std::fs::write(&cert_file, certificate.pem()).expect("certificate written");
+    std::fs::write(&key_file, key.serialize_pem()).expect("key written");
+    (ca.pem(), cert_file, key_file)
 }
 
 /// The raw messages an [`smtp_server`] received so far.
