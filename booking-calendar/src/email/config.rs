@@ -130,25 +130,35 @@ impl EmailConfig {
         &self.from
     }
 
-    /// The `lettre` transport for this configuration.
+    /// The TLS settings with the extra roots, when there are any (else
+    /// `lettre`'s from the URL). Checks them without starting anything.
+    pub(crate) fn tls(&self) -> Result<Option<Tls>, EmailConfigError> {
+        if self.roots.is_empty() || self.tls == TlsMode::None {
+            return Ok(None);
+        }
+        let host = self.url.host_str().unwrap_or_default().to_owned();
+        let mut parameters = TlsParameters::builder(host);
+        for root in &self.roots {
+            parameters = parameters.add_root_certificate(root.clone());
+        }
+        let parameters = parameters
+            .build_rustls()
+            .map_err(|e| EmailConfigError::Transport(e.to_string()))?;
+        Ok(Some(match self.tls {
+            TlsMode::Wrapper => Tls::Wrapper(parameters),
+            TlsMode::Required => Tls::Required(parameters),
+            _ => Tls::Opportunistic(parameters),
+        }))
+    }
+
+    /// The `lettre` transport for this configuration. Its connection pool
+    /// runs a task, so this needs a Tokio runtime.
     pub(crate) fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailConfigError> {
-        let transport =
-            |e: lettre::transport::smtp::Error| EmailConfigError::Transport(e.to_string());
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(self.url.as_str())
-            .map_err(transport)?
+            .map_err(|e| EmailConfigError::Transport(e.to_string()))?
             .timeout(Some(SMTP_TIMEOUT));
-        if !self.roots.is_empty() && self.tls != TlsMode::None {
-            let host = self.url.host_str().unwrap_or_default().to_owned();
-            let mut parameters = TlsParameters::builder(host);
-            for root in &self.roots {
-                parameters = parameters.add_root_certificate(root.clone());
-            }
-            let parameters = parameters.build_rustls().map_err(transport)?;
-            builder = builder.tls(match self.tls {
-                TlsMode::Wrapper => Tls::Wrapper(parameters),
-                TlsMode::Required => Tls::Required(parameters),
-                _ => Tls::Opportunistic(parameters),
-            });
+        if let Some(tls) = self.tls()? {
+            builder = builder.tls(tls);
         }
         Ok(builder.build())
     }
@@ -158,8 +168,8 @@ impl EmailConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_documented_form_is_accepted_and_others_are_named() {
+    #[tokio::test]
+    async fn every_documented_form_is_accepted_and_others_are_named() {
         for (url, tls) in [
             ("smtp://127.0.0.1:2525", TlsMode::None),
             (

@@ -30,7 +30,8 @@ pub struct WorkReport {
 #[derive(Clone)]
 pub struct EmailWorker {
     service: BookingService,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Made on first use: its connection pool needs a Tokio runtime.
+    transport: Arc<tokio::sync::OnceCell<AsyncSmtpTransport<Tokio1Executor>>>,
     config: EmailConfig,
     host: String,
     links: Arc<dyn LinkMaker>,
@@ -49,14 +50,17 @@ impl EmailWorker {
     /// A worker sending `service`'s email jobs as `config` says, with
     /// invitation UIDs under `host` (the same host as the `.ics` endpoint
     /// and the feed), and no links until [`with_links`](Self::with_links).
+    /// The TLS settings are checked now; the connection pool starts on the
+    /// first send.
     pub fn new(
         service: BookingService,
         config: EmailConfig,
         host: impl Into<String>,
     ) -> Result<Self, EmailConfigError> {
+        config.tls()?;
         Ok(EmailWorker {
             service,
-            transport: config.transport()?,
+            transport: Arc::default(),
             config,
             host: host.into(),
             links: Arc::new(|_: &booking_core::Booking, _| BookingLinks::default()),
@@ -128,7 +132,22 @@ impl EmailWorker {
                 return self.service.job_dead(job, error.to_string(), None).await;
             }
         };
-        match self.transport.send(message).await {
+        let transport = match self
+            .transport
+            .get_or_try_init(|| async { self.config.transport() })
+            .await
+        {
+            Ok(transport) => transport,
+            Err(error) => {
+                tracing::error!(%error, "the SMTP transport cannot be set up; the email waits");
+                report.retried += 1;
+                self.service
+                    .job_failed(job, error.to_string(), None)
+                    .await?;
+                return Ok(());
+            }
+        };
+        match transport.send(message).await {
             Ok(response) => {
                 let code = code_number(&response.code());
                 tracing::info!(job = %job.id, booking = %booking.id, recipient = payload.recipient.name(),
