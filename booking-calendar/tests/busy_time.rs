@@ -14,11 +14,10 @@ use booking_core::chrono::{DateTime, Duration, TimeZone, Utc};
 use booking_core::secret::SecretBox;
 use booking_core::{
     Attendee, AvailabilityProvider, BookingRequest, BookingService, BookingStore, BusyPurpose,
-    EventTypeDraft, LocalInterval, ManualClock, MemoryStore, NewOrganizer, Organizer,
-    ProviderError, ScheduleDraft, ServiceError, SlotQuery, TimeRange, Tz, WeeklyHours,
+    ManualClock, MemoryStore, Organizer, ProviderError, ServiceError, SlotQuery, TimeRange,
 };
 use booking_net::{SafeClient, SafeClientOptions, UrlPolicy};
-use support::{http, radicale};
+use support::{http, radicale, register_ada};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret: pass";
@@ -130,27 +129,14 @@ async fn world() -> World {
     let service = BookingService::new(store.clone())
         .with_clock(clock.clone())
         .with_provider(provider.clone());
-    let (organizer, _) = service
-        .register_organizer(NewOrganizer::new(
-            "ada",
-            "ada@example.com",
-            "Ada",
-            Tz::Europe__London,
-        ))
-        .await
-        .unwrap();
-    let hours = WeeklyHours::every_day(vec![LocalInterval::parse("07:00", "19:00").unwrap()]);
-    service
-        .create_schedule(&organizer, ScheduleDraft::new("Hours", hours))
-        .await
-        .unwrap();
-    service
-        .create_event_type(
-            &organizer,
-            EventTypeDraft::new("intro", "Intro", Duration::minutes(30)),
-        )
-        .await
-        .unwrap();
+    let organizer = register_ada(
+        &service,
+        ("ada@example.com", "Ada"),
+        ("07:00", "19:00"),
+        "Intro",
+        None,
+    )
+    .await;
     World {
         store,
         clock,

@@ -10,13 +10,12 @@ use booking_calendar::email::{EmailConfig, EmailSink, EmailWorker, Recipient, Wo
 use booking_core::chrono::{DateTime, Duration, TimeZone, Utc};
 use booking_core::queue::RetrySchedule;
 use booking_core::{
-    Attendee, Booking, BookingRequest, BookingService, Credential, EventTypeDraft, LocalInterval,
-    Location, ManualClock, MemoryStore, NewOrganizer, RescheduleRequest, ScheduleDraft, TimeRange,
-    Tz, WeeklyHours,
+    Attendee, Booking, BookingRequest, BookingService, Credential, Location, ManualClock,
+    MemoryStore, RescheduleRequest, TimeRange,
 };
 use icalendar::parser::{read_calendar, unfold};
 use mail_parser::{MessageParser, MimeHeaders as _};
-use support::{Server, SmtpTls, received, smtp_server, smtp_server_tls};
+use support::{Server, SmtpTls, received, register_ada, smtp_server, smtp_server_tls};
 
 const HOST: &str = "booking.example.com";
 const ATTENDEE: &str = "grace@example.com";
@@ -32,25 +31,17 @@ async fn service(clock: Arc<ManualClock>) -> BookingService {
         .with_clock(clock)
         .with_event_sink(EmailSink::new())
         .with_retry_schedule(RetrySchedule::new(vec![Duration::seconds(30); 5]));
-    let (ada, _) = service
-        .register_organizer(NewOrganizer::new(
-            "ada",
-            ORGANIZER,
-            "Ada Lovelace",
-            Tz::Europe__London,
-        ))
-        .await
-        .unwrap();
-    let hours = WeeklyHours::every_day(vec![LocalInterval::parse("09:00", "17:00").unwrap()]);
-    service
-        .create_schedule(&ada, ScheduleDraft::new("Hours", hours))
-        .await
-        .unwrap();
-    let mut intro = EventTypeDraft::new("intro", "Intro <call> & chat", Duration::minutes(30));
-    intro.location = Some(Location::Phone {
+    let phone = Location::Phone {
         number: "+44 20 7946 0000".to_owned(),
-    });
-    service.create_event_type(&ada, intro).await.unwrap();
+    };
+    register_ada(
+        &service,
+        (ORGANIZER, "Ada Lovelace"),
+        ("09:00", "17:00"),
+        "Intro <call> & chat",
+        Some(phone),
+    )
+    .await;
     service
 }
 

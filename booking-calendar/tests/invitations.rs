@@ -2,17 +2,19 @@
 //! memory store), parsed back with `icalendar`'s parser, every property
 //! checked, with hostile text everywhere people can type.
 
+mod support;
+
 use std::sync::Arc;
 
 use booking_calendar::ics::{BookingLinks, Contact, Invitation, decode_param_value};
 use booking_calendar::{ItipMethod, OrganizerFeed};
 use booking_core::chrono::{DateTime, Duration, TimeZone, Utc};
 use booking_core::{
-    Attendee, Booking, BookingRequest, BookingService, BookingStore, Credential, EventTypeDraft,
-    LocalInterval, Location, ManualClock, MemoryStore, NewOrganizer, RescheduleRequest,
-    ScheduleDraft, TimeRange, Tz, WeeklyHours,
+    Attendee, Booking, BookingRequest, BookingService, BookingStore, Credential, Location,
+    ManualClock, MemoryStore, RescheduleRequest, TimeRange,
 };
 use icalendar::parser::{Component, Property, read_calendar, unfold};
+use support::register_ada;
 
 const HOST: &str = "booking.example.com";
 const HOSTILE_NAME: &str = "Zoë \"Z\" O'Neil, Jr.; CEO:\nBcc: evil@example.com ^ \\ 日本";
@@ -38,26 +40,17 @@ async fn world() -> World {
     let store: Arc<dyn BookingStore> = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(at(1, 8, 0)));
     let service = BookingService::new(store.clone()).with_clock(clock.clone());
-    let (organizer, _) = service
-        .register_organizer(NewOrganizer::new(
-            "ada",
-            "ada.lovelace+cal@example.com",
-            HOSTILE_NAME,
-            Tz::Europe__London,
-        ))
-        .await
-        .unwrap();
-    let hours = WeeklyHours::every_day(vec![LocalInterval::parse("09:00", "17:00").unwrap()]);
-    service
-        .create_schedule(&organizer, ScheduleDraft::new("Hours", hours))
-        .await
-        .unwrap();
     let location = Location::InPerson {
         address: "1 Main St, Floor 2; Room \"B\"\nLondon".to_owned(),
     };
-    let mut draft = EventTypeDraft::new("intro", "Intro", Duration::minutes(30));
-    draft.location = Some(location.clone());
-    service.create_event_type(&organizer, draft).await.unwrap();
+    let organizer = register_ada(
+        &service,
+        ("ada.lovelace+cal@example.com", HOSTILE_NAME),
+        ("09:00", "17:00"),
+        "Intro",
+        Some(location.clone()),
+    )
+    .await;
     World {
         service,
         store,

@@ -294,3 +294,35 @@ pub async fn http(
         .status()
         .as_u16()
 }
+
+/// The organizer every test books with: `ada`, in London, working every
+/// day `hours.0` to `hours.1`, offering the 30-minute event type `intro`
+/// titled `title` at `location`.
+pub async fn register_ada(
+    service: &booking_core::BookingService,
+    (email, name): (&str, &str),
+    hours: (&str, &str),
+    title: &str,
+    location: Option<booking_core::Location>,
+) -> booking_core::Organizer {
+    use booking_core::{EventTypeDraft, LocalInterval, NewOrganizer, ScheduleDraft, WeeklyHours};
+    let (ada, _) = service
+        .register_organizer(NewOrganizer::new(
+            "ada",
+            email,
+            name,
+            booking_core::Tz::Europe__London,
+        ))
+        .await
+        .unwrap();
+    let hours = WeeklyHours::every_day(vec![LocalInterval::parse(hours.0, hours.1).unwrap()]);
+    service
+        .create_schedule(&ada, ScheduleDraft::new("Hours", hours))
+        .await
+        .unwrap();
+    let mut intro =
+        EventTypeDraft::new("intro", title, booking_core::chrono::Duration::minutes(30));
+    intro.location = location;
+    service.create_event_type(&ada, intro).await.unwrap();
+    ada
+}
