@@ -15,7 +15,9 @@ use booking_core::{
 };
 use icalendar::parser::{read_calendar, unfold};
 use mail_parser::{MessageParser, MimeHeaders as _};
-use support::{Server, SmtpTls, received, register_ada, smtp_server, smtp_server_tls};
+use support::{
+    Server, SmtpTls, calendar_property, received, register_ada, smtp_server, smtp_server_tls,
+};
 
 const HOST: &str = "booking.example.com";
 const ATTENDEE: &str = "grace@example.com";
@@ -121,14 +123,6 @@ fn parse(raw: &str) -> Received {
     let ics = String::from_utf8(attachment.contents().to_vec()).unwrap();
     let unfolded = unfold(&ics);
     let calendar = read_calendar(&unfolded).unwrap();
-    let calendar_prop = |name: &str| {
-        calendar
-            .properties
-            .iter()
-            .find(|p| p.name.as_str() == name)
-            .map(|p| p.val.as_str().to_owned())
-            .unwrap_or_default()
-    };
     let event = &calendar.components[0];
     let event_prop = |name: &str| {
         event
@@ -151,7 +145,7 @@ fn parse(raw: &str) -> Received {
             .attribute("method")
             .unwrap_or_default()
             .to_owned(),
-        method: calendar_prop("METHOD"),
+        method: calendar_property(&calendar, "METHOD").unwrap_or_default(),
         uid: event_prop("UID"),
         sequence: event_prop("SEQUENCE").parse().unwrap(),
         status: event_prop("STATUS"),

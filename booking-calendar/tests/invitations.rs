@@ -14,7 +14,7 @@ use booking_core::{
     ManualClock, MemoryStore, RescheduleRequest, TimeRange,
 };
 use icalendar::parser::{Component, Property, read_calendar, unfold};
-use support::register_ada;
+use support::{calendar_property, register_ada};
 
 const HOST: &str = "booking.example.com";
 const HOSTILE_NAME: &str = "Zoë \"Z\" O'Neil, Jr.; CEO:\nBcc: evil@example.com ^ \\ 日本";
@@ -150,13 +150,7 @@ fn check_invitation(booking: &Booking, ics: &str, method: &str, status: &str) {
     assert_well_formed(ics);
     let unfolded = unfold(ics);
     let calendar = read_calendar(&unfolded).unwrap();
-    let calendar_prop = |name: &str| {
-        calendar
-            .properties
-            .iter()
-            .find(|p| p.name.as_str() == name)
-            .map(|p| p.val.as_str().to_owned())
-    };
+    let calendar_prop = |name: &str| calendar_property(&calendar, name);
     assert_eq!(calendar_prop("METHOD").as_deref(), Some(method));
     assert_eq!(calendar_prop("VERSION").as_deref(), Some("2.0"));
     assert_eq!(
@@ -281,11 +275,10 @@ async fn the_feed_lists_active_and_recently_cancelled_bookings() {
     assert_well_formed(&feed);
     let unfolded = unfold(&feed);
     let calendar = read_calendar(&unfolded).unwrap();
-    let method = calendar
-        .properties
-        .iter()
-        .find(|p| p.name.as_str() == "METHOD");
-    assert_eq!(method.map(|p| p.val.as_str()), Some("PUBLISH"));
+    assert_eq!(
+        calendar_property(&calendar, "METHOD").as_deref(),
+        Some("PUBLISH")
+    );
     let mut entries: Vec<(String, String, String)> = calendar
         .components
         .iter()

@@ -326,3 +326,13 @@ pub async fn register_ada(
     service.create_event_type(&ada, intro).await.unwrap();
     ada
 }
+
+/// The value of a parsed calendar's own property `name` (`METHOD`,
+/// `VERSION`, ...), as written.
+pub fn calendar_property(calendar: &icalendar::parser::Calendar<'_>, name: &str) -> Option<String> {
+    calendar
+        .properties
+        .iter()
+        .find(|p| p.name.as_str() == name)
+        .map(|p| p.val.as_str().to_owned())
+}
