@@ -15,36 +15,16 @@ use std::time::{Duration, Instant};
 
 static INSTALL: Once = Once::new();
 
-/// Makes sure `radicale` and `aiosmtpd` import, installing them with pip
-/// from `requirements.txt` if not.
+/// Makes sure `radicale` and `aiosmtpd` import, installing them with
+/// `scripts/ensure-python-servers.sh` (pip, pinned versions) if not.
 pub fn ensure_python_servers() {
     INSTALL.call_once(|| {
-        let imports = || {
-            Command::new("python3")
-                .args(["-c", "import radicale, aiosmtpd"])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if imports() {
-            return;
-        }
-        let requirements =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/requirements.txt");
-        let status = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "-r"])
-            .arg(&requirements)
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ensure-python-servers.sh");
+        let status = Command::new("bash")
+            .arg(&script)
             .status()
-            .expect("python3 must be installed to run the calendar tests");
-        assert!(
-            status.success(),
-            "pip could not install {}",
-            requirements.display()
-        );
-        assert!(
-            imports(),
-            "radicale and aiosmtpd still do not import after pip install"
-        );
+            .expect("bash runs the install script");
+        assert!(status.success(), "{} could not install the test servers", script.display());
     });
 }
 
