@@ -222,6 +222,11 @@ pub struct SafeClientOptions {
     pub max_body_bytes: usize,
     /// The `User-Agent` sent.
     pub user_agent: String,
+    /// Whether redirects are followed (default yes, up to
+    /// [`MAX_REDIRECTS`]). A sender of `POST`s (webhooks) turns this off: a
+    /// `301`/`302`/`303` would turn the `POST` into a `GET` without its body,
+    /// so a redirect must count as a failed delivery instead.
+    pub follow_redirects: bool,
 }
 
 impl Default for SafeClientOptions {
@@ -231,6 +236,7 @@ impl Default for SafeClientOptions {
             connect_timeout: Duration::from_secs(5),
             max_body_bytes: 5 * 1024 * 1024,
             user_agent: concat!("booking/", env!("CARGO_PKG_VERSION")).to_owned(),
+            follow_redirects: true,
         }
     }
 }
@@ -284,8 +290,11 @@ pub struct SafeClient {
 impl SafeClient {
     /// A client for `policy` with `options`.
     pub fn new(policy: UrlPolicy, options: SafeClientOptions) -> Result<Self, FetchError> {
+        let follow = options.follow_redirects;
         let redirect_policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
+            if !follow {
+                attempt.stop()
+            } else if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error("too many redirects")
             } else if let Err(refused) = policy.check_url(attempt.url()) {
                 attempt.error(refused)

@@ -117,3 +117,21 @@ async fn redirects_are_followed_a_few_times_only() {
         Err(FetchError::Http(_))
     ));
 }
+
+#[tokio::test]
+async fn a_client_that_does_not_follow_redirects_returns_the_redirect() {
+    let base = serve().await;
+    let client = SafeClient::new(
+        UrlPolicy::allow_private(),
+        SafeClientOptions {
+            follow_redirects: false,
+            ..SafeClientOptions::default()
+        },
+    )
+    .unwrap();
+    let answer = client
+        .get(&format!("{base}/to-small"), HeaderMap::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 307);
+}
