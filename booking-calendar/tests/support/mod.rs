@@ -24,7 +24,11 @@ pub fn ensure_python_servers() {
             .arg(&script)
             .status()
             .expect("bash runs the install script");
-        assert!(status.success(), "{} could not install the test servers", script.display());
+        assert!(
+            status.success(),
+            "{} could not install the test servers",
+            script.display()
+        );
     });
 }
 
