@@ -392,6 +392,49 @@ impl EventSpec {
         Ok(instances)
     }
 
+    /// Where to start expanding: `DTSTART`, or for a series of one `DAILY`
+    /// or `WEEKLY` rule without `COUNT` (whose instances repeat exactly
+    /// every `INTERVAL` days or weeks, at the same wall-clock time) the
+    /// instance a whole number of periods later that lies at least one
+    /// period before `not_before`, so that years of earlier instances are
+    /// not generated only to be dropped. The instances from `not_before` on
+    /// are the same either way; `COUNT` counts from `DTSTART`, so it
+    /// prevents the shortcut.
+    fn fast_forward(
+        &self,
+        rules: &[(&String, rrule::RRule<rrule::Unvalidated>)],
+        not_before: DateTime<Utc>,
+        home: Tz,
+    ) -> When {
+        let [(_, rule)] = rules else {
+            return self.start;
+        };
+        let interval = i64::from(rule.get_interval().max(1));
+        let period_days = match rule.get_freq() {
+            rrule::Frequency::Daily => interval,
+            rrule::Frequency::Weekly => 7 * interval,
+            _ => return self.start,
+        };
+        let zone = self.start.zone(home);
+        let Some(first_day) = self.start.date_in(zone, home) else {
+            return self.start;
+        };
+        if rule.get_count().is_some() {
+            return self.start;
+        }
+        let target = not_before.with_timezone(&zone).date_naive();
+        let periods = (target - first_day).num_days() / period_days - 1;
+        if periods <= 0 {
+            return self.start;
+        }
+        let shift = Duration::days(periods * period_days);
+        match self.start {
+            When::Date(day) => When::Date(day + shift),
+            When::Local(local, zone) => When::Local(local + shift, zone),
+            When::Utc(at) => When::Utc(at + shift),
+        }
+    }
+
     /// The starts the `RRULE`s generate from `not_before` up to `before`.
     fn expand_rules(
         &self,
@@ -399,9 +442,25 @@ impl EventSpec {
         not_before: DateTime<Utc>,
         home: Tz,
     ) -> Result<Vec<When>, ParseError> {
+        let mut parsed = Vec::new();
+        for text in &self.rrules {
+            let rule: rrule::RRule<rrule::Unvalidated> = text
+                .parse()
+                .map_err(|e| self.problem(format!("RRULE {text:?}: {e}")))?;
+            parsed.push((text, rule));
+        }
+        // A rule that ended before the range adds nothing to it.
+        parsed.retain(|(_, rule)| {
+            rule.get_until()
+                .is_none_or(|until| until.with_timezone(&Utc) >= not_before)
+        });
+        if parsed.is_empty() {
+            return Ok(Vec::new());
+        }
         // All-day series recur over plain dates: expanded at midnight UTC
         // and read back as dates, then placed in the organizer's zone.
-        let (zone, start) = match self.start {
+        let first = self.fast_forward(&parsed, not_before, home);
+        let (zone, start) = match first {
             When::Date(day) => (Tz::UTC, day.and_time(NaiveTime::MIN).and_utc()),
             other => {
                 let zone = other.zone(home);
@@ -414,10 +473,7 @@ impl EventSpec {
         let rrule_zone = rrule::Tz::Tz(zone);
         let dt_start = start.with_timezone(&rrule_zone);
         let mut rules = Vec::new();
-        for text in &self.rrules {
-            let unvalidated: rrule::RRule<rrule::Unvalidated> = text
-                .parse()
-                .map_err(|e| self.problem(format!("RRULE {text:?}: {e}")))?;
+        for (text, unvalidated) in parsed {
             let rule = unvalidated
                 .validate(dt_start)
                 .map_err(|e| self.problem(format!("RRULE {text:?}: {e}")))?;
@@ -765,6 +821,37 @@ mod tests {
             .unwrap();
         busy.sort_by_key(TimeRange::start);
         busy
+    }
+
+    #[test]
+    fn long_running_series_expand_the_same_with_the_shortcut() {
+        // The same weekly rule since 2015, once open-ended (fast-forwarded)
+        // and once with a COUNT far beyond the range (expanded from 2015).
+        let series = |uid: &str, limit: &str| {
+            format!(
+                "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART;TZID=Europe/Berlin:20150107T093000\r\nDURATION:PT45M\r\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE{limit}\r\nEXDATE;TZID=Europe/Berlin:20270331T093000\r\nEND:VEVENT\r\n"
+            )
+        };
+        let daily = |uid: &str, limit: &str| {
+            format!(
+                "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART;VALUE=DATE:20150101\r\nRRULE:FREQ=DAILY;INTERVAL=3{limit}\r\nEND:VEVENT\r\n"
+            )
+        };
+        let from = utc(2027, 3, 1, 0, 0);
+        let to = utc(2027, 5, 1, 0, 0);
+        let open = busy_between(&calendar(&(series("a", "") + &daily("b", ""))), from, to);
+        let counted = busy_between(
+            &calendar(&(series("a", ";COUNT=5000") + &daily("b", ";COUNT=5000"))),
+            from,
+            to,
+        );
+        assert_eq!(open, counted);
+        // Mondays and Wednesdays every other week, less the excluded one,
+        // and every third day.
+        assert_eq!(open.len(), 10 - 1 + 21, "{open:?}");
+        assert!(open.contains(&range(utc(2027, 3, 29, 7, 30), utc(2027, 3, 29, 8, 15))));
+        let ended = calendar(&series("c", ";UNTIL=20200101T000000Z"));
+        assert!(busy_between(&ended, from, to).is_empty());
     }
 
     #[test]
