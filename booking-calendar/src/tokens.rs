@@ -113,12 +113,19 @@ impl FeedTokens {
     /// The organizer's current feed token, made on the first ask.
     pub async fn token(&self, organizer: OrganizerId) -> Result<FeedToken, FeedTokenError> {
         let id = organizer.to_string();
-        if let Some(record) = self.store.record(FEED_TOKEN_RECORD, &id).await?
-            && let Ok(data) = serde_json::from_str::<TokenData>(&record.data)
-        {
-            return Ok(self.derive(organizer, data.generation));
+        let Some(record) = self.store.record(FEED_TOKEN_RECORD, &id).await? else {
+            return self.issue(organizer, 0).await;
+        };
+        let generation = serde_json::from_str::<TokenData>(&record.data)
+            .map(|data| data.generation)
+            .unwrap_or(0);
+        let token = self.derive(organizer, generation);
+        if record.lookup.as_deref() == Some(TokenHash::of(token.expose()).to_hex().as_str()) {
+            return Ok(token);
         }
-        self.issue(organizer, 0).await
+        // The server key changed since the token was issued: the stored
+        // hash is of a token nobody can derive any more; issue this one.
+        self.issue(organizer, generation).await
     }
 
     /// A new feed token for the organizer; the previous one stops working.
