@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use booking_calendar::{BookingLinks, Contact, FeedTokens, Invitation, OrganizerFeed};
+use booking_calendar::{BookingDetails, BookingLinks, FeedTokens, OrganizerFeed};
 use booking_core::chrono::{Duration, Utc};
 use booking_core::{
     Attendee, BookingRequest, BookingService, BookingStore, EventTypeDraft, LocalInterval,
@@ -63,12 +63,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             created.booking.id
         )),
     };
-    let organizer = Contact::from(&ada);
-    let location = service.event_type(&ada, "intro").await?.location;
-    let ics = Invitation::new(&created.booking, &organizer, host)
-        .location(location.as_ref())
-        .links(links)
-        .to_ics();
+    let ics = BookingDetails::of(&service, &created.booking)
+        .await?
+        .invitation(&created.booking, host, links);
     println!("--- invitation ---\n{ics}");
 
     // The organizer's feed, behind its own token.

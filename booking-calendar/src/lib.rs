@@ -9,6 +9,7 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`ics`] | a booking's invitation: one `VEVENT`, stable `UID`, `METHOD:REQUEST` / `CANCEL`, `SEQUENCE` |
+//! | [`details`] | what an invitation needs besides the booking (organizer, zone, location), read through the service |
 //! | [`feed`] | an organizer's subscribable feed of active and recently cancelled bookings |
 //! | [`tokens`] | the feed's own secret token per organizer: shown on demand, rotatable, only its hash stored |
 //! | [`email`] | invitations by email: an [`EventSink`](booking_core::EventSink) that queues one job per recipient, and the worker that sends them over SMTP |
@@ -95,6 +96,7 @@
 
 pub mod caldav;
 pub mod connections;
+pub mod details;
 pub mod email;
 pub mod feed;
 pub mod fetch;
@@ -104,6 +106,7 @@ pub mod provider;
 pub mod tokens;
 
 pub use connections::{Connection, ConnectionError, Connections, NewConnection};
+pub use details::BookingDetails;
 pub use feed::OrganizerFeed;
 pub use ics::{BookingLinks, Contact, Invitation, ItipMethod};
 pub use provider::{CalendarProvider, Freshness};

@@ -8,6 +8,7 @@ use booking_core::store::BoxError;
 use booking_core::{BookingService, EventSink, ServiceError};
 
 use super::{EMAIL_QUEUE, EmailJob, Recipient};
+use crate::details::BookingDetails;
 use crate::ics::Contact;
 
 /// Turns every booking event into two jobs on [`EMAIL_QUEUE`]: one for the
@@ -36,25 +37,15 @@ impl EventSink for EmailSink {
         event: &BookingEvent,
     ) -> Result<Vec<NewJob>, BoxError> {
         let booking = &event.booking;
-        let organizer = match service.organizer(booking.organizer_id).await {
-            Ok(organizer) => organizer,
+        let details = match BookingDetails::of(service, booking).await {
+            Ok(details) => details,
             Err(ServiceError::OrganizerNotFound) => {
                 tracing::warn!(booking = %booking.id, "the booking's organizer is gone; no invitation email");
                 return Ok(Vec::new());
             }
             Err(error) => return Err(Box::new(error)),
         };
-        let zone = service.display_zone(organizer.id).await?;
-        let location = match booking.event_type_id {
-            Some(id) => service
-                .event_types(organizer.id)
-                .await?
-                .into_iter()
-                .find(|event_type| event_type.id == id)
-                .and_then(|event_type| event_type.location),
-            None => None,
-        };
-        let organizer = Contact::from(&organizer);
+        let organizer = details.organizer;
         let attendee = Contact::new(&booking.attendee.name, &booking.attendee.email);
         let mut jobs = Vec::new();
         for (recipient, to) in [
@@ -65,8 +56,8 @@ impl EventSink for EmailSink {
                 recipient,
                 to,
                 organizer: organizer.clone(),
-                zone,
-                location: location.clone(),
+                zone: details.zone,
+                location: details.location.clone(),
                 event: event.clone(),
             })?;
             jobs.push(job_for(event, EMAIL_QUEUE, recipient.name(), payload));
