@@ -15,7 +15,7 @@
 //! | [`email`] | invitations by email: an [`EventSink`](booking_core::EventSink) that queues one job per recipient, and the worker that sends them over SMTP |
 //! | [`connections`] | an organizer's connected calendars (ICS feed, or CalDAV with an encrypted password) |
 //! | [`provider`] | [`CalendarProvider`]: their busy time as an [`AvailabilityProvider`](booking_core::AvailabilityProvider), cached, with the failure policy |
-//! | [`parse`], [`caldav`], [`fetch`] | reading events, CalDAV `REPORT`s and feeds |
+//! | [`parse`], [`vtimezone`], [`caldav`], [`fetch`] | reading events (and custom time zone definitions), CalDAV `REPORT`s and feeds |
 //!
 //! ## Invitations
 //!
@@ -104,6 +104,7 @@ pub mod ics;
 pub mod parse;
 pub mod provider;
 pub mod tokens;
+pub mod vtimezone;
 
 pub use connections::{Connection, ConnectionError, Connections, NewConnection};
 pub use details::BookingDetails;

@@ -14,11 +14,13 @@
 //!   an instance with its own `VEVENT` (`RECURRENCE-ID`) is replaced by it,
 //!   so a moved or cancelled instance counts as moved or cancelled;
 //! * times with a `TZID` are read in that zone: an IANA name, or a name
-//!   that ends with one (`/mozilla.org/20070129_1/Europe/Berlin`), or the
-//!   `X-LIC-LOCATION` of its `VTIMEZONE`, or a common Windows zone name
-//!   (`W. Europe Standard Time`). A `TZID` none of these resolve is read in
-//!   the organizer's zone, and named in [`BusyCalendar::unknown_zones`] so
-//!   the caller can log it;
+//!   that ends with one (`/mozilla.org/20070129_1/Europe/Berlin`), or a
+//!   common Windows zone name (`W. Europe Standard Time`), or else the
+//!   zone its `VTIMEZONE` names (`X-LIC-LOCATION`) or defines (its offsets
+//!   and daylight-saving rules, matched to an IANA zone: see
+//!   [`crate::vtimezone`]). A `TZID` none of these resolve is read in the
+//!   organizer's zone, and named in [`BusyCalendar::unknown_zones`] so the
+//!   caller can log it;
 //! * floating times (no zone, no `Z`) are the organizer's local time, and
 //!   all-day events are whole local days in the organizer's zone;
 //! * `RECURRENCE-ID;RANGE=THISANDFUTURE`, `EXRULE` and attendees' own
@@ -506,38 +508,52 @@ impl EventSpec {
 
 /// The zones a document's `VTIMEZONE`s point to.
 struct Zones {
-    /// `TZID` → the zone its `X-LIC-LOCATION` names.
-    locations: HashMap<String, Tz>,
+    /// `TZID` → the zone its `VTIMEZONE` names (`X-LIC-LOCATION`) or
+    /// defines (see [`crate::vtimezone`]), for `TZID`s that are not zone
+    /// names themselves.
+    defined: HashMap<String, Tz>,
 }
 
 impl Zones {
     fn from_components(components: &[Component<'_>]) -> Self {
-        let mut locations = HashMap::new();
+        let mut defined = HashMap::new();
         for zone in components.iter().filter(|c| c.name == "VTIMEZONE") {
-            let tzid = zone.find_prop("TZID").map(|p| p.val.as_str().to_owned());
+            let Some(tzid) = zone
+                .find_prop("TZID")
+                .map(|p| p.val.clone().unescape_text().as_str().trim().to_owned())
+            else {
+                continue;
+            };
+            if by_name(&tzid).is_some() {
+                continue;
+            }
             let location = zone
                 .find_prop("X-LIC-LOCATION")
-                .and_then(|p| p.val.as_str().parse::<Tz>().ok());
-            if let (Some(tzid), Some(location)) = (tzid, location) {
-                locations.insert(tzid, location);
+                .and_then(|p| p.val.as_str().trim().parse::<Tz>().ok())
+                .or_else(|| crate::vtimezone::equivalent_zone(zone, Utc::now()));
+            if let Some(location) = location {
+                defined.insert(tzid, location);
             }
         }
-        Zones { locations }
+        Zones { defined }
     }
 
     fn resolve(&self, tzid: &str) -> Option<Tz> {
-        let tzid = tzid.trim_matches('"');
-        if let Ok(zone) = tzid.parse::<Tz>() {
-            return Some(zone);
-        }
-        // Vendor prefixes: "/mozilla.org/20070129_1/Europe/Berlin".
-        let by_suffix = tzid
-            .match_indices('/')
-            .find_map(|(at, _)| tzid[at + 1..].parse::<Tz>().ok());
-        by_suffix
-            .or_else(|| self.locations.get(tzid).copied())
-            .or_else(|| windows_zone(tzid))
+        by_name(tzid).or_else(|| self.defined.get(tzid.trim_matches('"')).copied())
     }
+}
+
+/// The zone a `TZID` names by itself: an IANA name, a vendor prefix
+/// before one (`/mozilla.org/20070129_1/Europe/Berlin`), or a common
+/// Windows name.
+fn by_name(tzid: &str) -> Option<Tz> {
+    let tzid = tzid.trim_matches('"');
+    if let Ok(zone) = tzid.parse::<Tz>() {
+        return Some(zone);
+    }
+    tzid.match_indices('/')
+        .find_map(|(at, _)| tzid[at + 1..].parse::<Tz>().ok())
+        .or_else(|| windows_zone(tzid))
 }
 
 /// The IANA zone of a common Windows zone name (as Outlook writes them),
@@ -852,6 +868,29 @@ mod tests {
         assert!(open.contains(&range(utc(2027, 3, 29, 7, 30), utc(2027, 3, 29, 8, 15))));
         let ended = calendar(&series("c", ";UNTIL=20200101T000000Z"));
         assert!(busy_between(&ended, from, to).is_empty());
+    }
+
+    #[test]
+    fn a_custom_vtimezone_places_and_repeats_events_by_its_own_rules() {
+        let text = calendar(concat!(
+            "BEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam\\, Berlin\r\n",
+            "BEGIN:STANDARD\r\nDTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n",
+            "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n",
+            "BEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n",
+            "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n",
+            "BEGIN:VEVENT\r\nUID:c\r\nDTSTART;TZID=\"(UTC+01:00) Amsterdam, Berlin\":20270322T100000\r\n",
+            "DURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\nEND:VEVENT\r\n",
+        ));
+        let parsed = BusyCalendar::parse(&text).unwrap();
+        assert_eq!(parsed.unknown_zones().count(), 0);
+        let busy = busy_between(&text, utc(2027, 3, 1, 0, 0), utc(2027, 4, 1, 0, 0));
+        assert_eq!(
+            busy,
+            vec![
+                range(utc(2027, 3, 22, 9, 0), utc(2027, 3, 22, 10, 0)),
+                range(utc(2027, 3, 29, 8, 0), utc(2027, 3, 29, 9, 0)),
+            ]
+        );
     }
 
     #[test]
