@@ -53,8 +53,9 @@
 //! * **What is ignored**: `STATUS:CANCELLED` and `TRANSP:TRANSPARENT`
 //!   events, cancelled or excluded instances of recurring ones,
 //!   `RANGE=THISANDFUTURE`, `EXRULE`, and attendees' own replies. All-day
-//!   events are whole days in the organizer's zone; unknown `TZID`s are
-//!   read in the organizer's zone and logged (see [`parse`]).
+//!   events are whole days in the organizer's zone. A `TZID` is read as an
+//!   IANA or Windows zone name, else by its `VTIMEZONE`; one that resolves
+//!   to nothing is read in the organizer's zone and logged (see [`parse`]).
 //! * **Secrets**: a CalDAV password is sealed with
 //!   [`SecretBox`](booking_core::secret::SecretBox) (ChaCha20-Poly1305, the
 //!   server's key) before it is stored and never returned; without a key,
