@@ -89,6 +89,7 @@ async fn book(service: &BookingService) -> (Booking, Credential) {
 struct Received {
     envelope_to: String,
     to: String,
+    reply_to: String,
     subject: String,
     text: String,
     html: String,
@@ -108,6 +109,12 @@ fn parse(raw: &str) -> Received {
         .header_raw("X-RcptTo")
         .unwrap_or_default()
         .trim()
+        .to_owned();
+    let reply_to = message
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
         .to_owned();
     let to = message
         .to()
@@ -133,6 +140,7 @@ fn parse(raw: &str) -> Received {
     Received {
         envelope_to,
         to,
+        reply_to,
         subject: message.subject().unwrap_or_default().to_owned(),
         text: message.body_text(0).unwrap_or_default().into_owned(),
         html: message.body_html(0).unwrap_or_default().into_owned(),
@@ -177,12 +185,13 @@ async fn invitations_updates_and_cancellations_reach_both_people() {
     let uid = format!("{}@{HOST}", booking.id);
     let first = all_received(&smtp);
     assert_eq!(first.len(), 2);
-    for (mail, (address, recipient)) in first
-        .iter()
-        .zip([(ORGANIZER, "organizer"), (ATTENDEE, "attendee")])
-    {
+    for (mail, (address, recipient, other)) in first.iter().zip([
+        (ORGANIZER, "organizer", ATTENDEE),
+        (ATTENDEE, "attendee", ORGANIZER),
+    ]) {
         assert_eq!(mail.envelope_to, address);
         assert_eq!(mail.to, address);
+        assert_eq!(mail.reply_to, other, "replies go to the other party");
         assert!(
             mail.subject.starts_with("Invitation: Intro <call> & chat"),
             "{}",

@@ -142,21 +142,19 @@ pub fn invitation_message(
         .map_err(|e| MessageError::Build(e.to_string()))
 }
 
-/// Replies go to the other party: the attendee answers the organizer.
+/// Replies go to the other party: the attendee's to the organizer, the
+/// organizer's to the attendee (the sender when that address is unusable).
 fn reply_to(job: &EmailJob, from: &Mailbox) -> Mailbox {
-    let other = match job.recipient {
-        super::Recipient::Attendee => Some((&job.organizer.name, &job.organizer.email)),
-        super::Recipient::Organizer => None,
+    let attendee = &job.event.booking.attendee;
+    let (name, email) = match job.recipient {
+        super::Recipient::Attendee => (&job.organizer.name, &job.organizer.email),
+        super::Recipient::Organizer => (&attendee.name, &attendee.email),
     };
-    other
-        .and_then(|(name, email)| {
-            email
-                .trim()
-                .parse()
-                .ok()
-                .map(|address| Mailbox::new(Some(one_line(name)), address))
-        })
-        .unwrap_or_else(|| from.clone())
+    email
+        .trim()
+        .parse()
+        .map(|address| Mailbox::new(Some(one_line(name)), address))
+        .unwrap_or_else(|_| from.clone())
 }
 
 /// `Tuesday 1 December 2026, 09:00–09:30 (Europe/London)`.
