@@ -2,6 +2,7 @@
 //! appear, escaping, the session cookie and the security headers. The
 //! browser tests (`ui_browser.rs`) drive the same pages in Chromium.
 
+mod common;
 mod ui_support;
 
 use axum::Router;
@@ -789,4 +790,158 @@ async fn the_services_router_serves_the_pages_beside_the_json_api() {
     assert_eq!(send(&app, request).await.status, StatusCode::CREATED);
     let list = get(&app, "/dashboard", Some(&session(&fixture))).await;
     list.assert_contains("Via the API");
+}
+
+/// Page parameters a person can type into the address bar, each far outside
+/// what any store keeps (PostgreSQL's timestamps end at 4713 BC, chrono's at
+/// ±262143): every one is clamped or answered with a message, never a 5xx.
+const HOSTILE_PAGE_URLS: [&str; 22] = [
+    "/{user}?month=-5000-01",
+    "/{user}?month=-262143-01",
+    "/{user}?month=+262143-12",
+    "/{user}?month=262143-12",
+    "/{user}?month=0000-01",
+    "/{user}?month=9999-12",
+    "/{user}?month=abc",
+    "/{user}?date=-5000-01-01",
+    "/{user}?date=+262143-12-31",
+    "/{user}?date=2026-02-30",
+    "/{user}?tz=Asia%2FTokyo&month=-4713-11&date=-4713-11-24",
+    "/dashboard?from=-5000-01-01",
+    "/dashboard?to=-5000-01-01",
+    "/dashboard?from=-262143-01-01&to=262143-12-31",
+    "/dashboard?from=+262143-12-31",
+    "/dashboard?page=4294967295",
+    "/dashboard?page=99999999999999999999",
+    "/dashboard?page=0&limit=0",
+    "/dashboard?page=-1&limit=-1",
+    "/dashboard?limit=4294967295",
+    "/dashboard?page=2147483648&limit=100",
+    "/dashboard/settings?notice=%00",
+];
+
+/// Signs in through the pages as a browser would (the sign-in page first,
+/// for whatever cookie and form token it hands out) and returns the cookies
+/// to send.
+async fn sign_in_over_http(server: &common::Server, api_token: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(server.url("/dashboard")).send().await.unwrap();
+    let mut cookies: Vec<String> = page
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .map(str::to_owned)
+        .collect();
+    let body = page.text().await.unwrap();
+    let mut form = vec![("token", api_token.to_owned())];
+    if let Some(csrf) = hidden_value(&body, "csrf") {
+        form.push(("csrf", csrf));
+    }
+    let signed_in = client
+        .post(server.url("/dashboard/login"))
+        .header(header::COOKIE, cookies.join("; "))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        signed_in.status().is_redirection(),
+        "{}",
+        signed_in.status()
+    );
+    cookies.extend(
+        signed_in
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| value.split(';').next())
+            .map(str::to_owned),
+    );
+    cookies.join("; ")
+}
+
+/// The value of the hidden input `name` in `page`.
+fn hidden_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let at = page.find(&marker)? + marker.len();
+    let end = page[at..].find('"')?;
+    Some(page[at..at + end].to_owned())
+}
+
+/// Each hostile URL against a real server: never a 5xx.
+async fn hostile_urls_never_fail(server: &common::Server) {
+    let user = common::unique("clamp");
+    let token = server.register(&user, "America/New_York").await;
+    server.open_all_week(&token, "America/New_York").await;
+    let cookies = sign_in_over_http(server, &token).await;
+    let mut failures = Vec::new();
+    for url in HOSTILE_PAGE_URLS {
+        let url = url.replace("{user}", &user);
+        let reply = server
+            .client
+            .get(server.url(&url))
+            .header(header::COOKIE, &cookies)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status();
+        let body = reply.text().await.unwrap();
+        if status.as_u16() >= 500 {
+            failures.push(format!("GET {url} answered {status}"));
+        }
+        if body.contains("id=\"login-form\"") {
+            failures.push(format!("GET {url} showed the sign-in page"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The booking form carries a date too.
+    let reply = server
+        .client
+        .post(server.url(&format!("/{user}")))
+        .form(&[("tz", "UTC"), ("date", "-5000-01-01"), ("slot", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        reply.status().as_u16() < 500,
+        "POST /{user}: {}",
+        reply.status()
+    );
+}
+
+#[tokio::test]
+async fn page_parameters_never_fail_on_the_memory_store() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let cookie = session(&fixture);
+    for url in HOSTILE_PAGE_URLS {
+        let url = url.replace("{user}", "ada");
+        let reply = get(&app, &url, Some(&cookie)).await;
+        assert!(
+            reply.status.as_u16() < 500,
+            "GET {url} answered {}",
+            reply.status
+        );
+    }
+}
+
+#[tokio::test]
+async fn page_parameters_never_fail_on_sqlite() {
+    let server = common::sqlite_server().await;
+    hostile_urls_never_fail(&server).await;
+}
+
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_parameters_never_fail_on_postgres() {
+    let (server, schema) = common::pg::server().await;
+    hostile_urls_never_fail(&server).await;
+    drop(server);
+    common::pg::drop_schema(schema).await;
 }
