@@ -298,3 +298,72 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
     })
     .await;
 }
+
+/// A page on another origin of the same site (another loopback port, as
+/// `evil.example.com` is to `booking.example.com`: `SameSite=Strict` lets
+/// the session cookie through) auto-submits the dashboard's cancel form. The
+/// booking must stay active.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_from_another_origin_cannot_cancel_a_booking() {
+    let _one = ONE_BROWSER.lock().await;
+    let fixture = fixture().await;
+    let base = serve(booking_examples::router(fixture.service.clone())).await;
+    let victim = fixture.book(dec(2, 15, 0), "Keep me").await.booking.id;
+    let target = format!("{base}/dashboard/bookings/{victim}/cancel");
+    let attacker = serve(axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let target = target.clone();
+            async move {
+                axum::response::Html(format!(
+                    r#"<!DOCTYPE html><html><body>
+                    <form id="forged" method="post" action="{target}">
+                      <input type="hidden" name="page" value="1">
+                      <input type="hidden" name="csrf" value="0000">
+                    </form>
+                    <script>document.getElementById("forged").submit();</script>
+                    </body></html>"#
+                ))
+            }
+        }),
+    ))
+    .await;
+    assert_ne!(attacker, base, "two origins");
+    let browser = Browser::start(NEW_YORK).await;
+    let token = fixture.api_token.clone();
+    let service = fixture.service.clone();
+    run(browser, move |client| async move {
+        sign_in(&client, &base, &token).await;
+        client.goto(&attacker).await.unwrap();
+        // The forged form lands on the service, which answers it.
+        let deadline = std::time::Instant::now() + ui_support::browser::PATIENCE;
+        loop {
+            let url = client.current_url().await.unwrap();
+            if url.as_str().starts_with(&base) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the forged form was not sent: {url}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        wait_for(&client, "main").await;
+        screenshot(&client, "20-forged-cancel-refused").await;
+        let booking = service
+            .get_booking(
+                victim,
+                &booking_core::service::Credential::Organizer(fixture.organizer.id),
+            )
+            .await
+            .expect("the booking is still there");
+        assert!(
+            booking.deleted_at.is_none(),
+            "the forged form cancelled the booking"
+        );
+        // The organizer's own list still shows it.
+        client.goto(&format!("{base}/dashboard")).await.unwrap();
+        wait_for_text(&client, "#list-summary", "1 booking").await;
+    })
+    .await;
+}

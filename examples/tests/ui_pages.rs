@@ -945,3 +945,58 @@ async fn page_parameters_never_fail_on_postgres() {
     drop(server);
     common::pg::drop_schema(schema).await;
 }
+
+#[tokio::test]
+async fn a_post_from_a_foreign_origin_changes_nothing() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let keep = fixture.book(dec(2, 15, 0), "Keep me").await.booking.id;
+    for origin in ["https://evil.example.com", "http://127.0.0.1:9", "null"] {
+        let request = Request::post(format!("/dashboard/bookings/{keep}/cancel"))
+            .header(header::HOST, "booking.example.com")
+            .header(header::ORIGIN, origin)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, session(&fixture))
+            .body(Body::from("page=1"))
+            .unwrap();
+        let refused = send(&app, request).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "Origin {origin}");
+    }
+    let list = fixture
+        .service
+        .list_bookings(fixture.organizer.id, ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(list.total, 1, "the booking is still active");
+}
+
+#[tokio::test]
+async fn duplicate_session_cookies_are_refused() {
+    let fixture = fixture().await;
+    let app = app(&fixture);
+    let keep = fixture.book(dec(2, 15, 0), "Keep me").await.booking.id;
+    // A sibling site planted its own cookie of the same name for the
+    // parent domain; the browser sends both.
+    let tossed = format!(
+        "{}; {}",
+        session(&fixture),
+        session(&fixture).replace(&fixture.api_token, "planted")
+    );
+    let page = get(&app, "/dashboard", Some(&tossed)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    page.assert_lacks("Ada Lovelace");
+    let request = Request::post(format!("/dashboard/bookings/{keep}/cancel"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, session(&fixture))
+        .header(header::COOKIE, session(&fixture))
+        .body(Body::from("page=1"))
+        .unwrap();
+    let refused = send(&app, request).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let list = fixture
+        .service
+        .list_bookings(fixture.organizer.id, ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(list.total, 1, "the booking is still active");
+}
