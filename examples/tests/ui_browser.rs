@@ -11,8 +11,8 @@ mod ui_support;
 use fantoccini::{Client, Locator};
 use tokio::sync::Mutex;
 use ui_support::browser::{
-    Browser, click, fits_width, run, screenshot, serve, text_of, texts_of, type_into, wait_for,
-    wait_for_text,
+    Browser, click, count, displayed, fits_width, run, screenshot, serve, set_value, text_of,
+    texts_of, type_into, wait_for, wait_for_text,
 };
 use ui_support::{dec, fixture, slot_value};
 
@@ -59,16 +59,13 @@ async fn a_visitor_in_tokyo_books_and_cancels_while_the_organizer_watches_the_li
         let url = client.current_url().await.unwrap();
         assert_eq!(url.query(), Some("tz=Asia%2FTokyo"));
         // It is 17:00 on Tuesday in Tokyo; New York's Tuesday 09:00 is 23:00 here.
-        assert_eq!(
-            text_of(&client, "#day-heading").await,
-            "Tuesday 1 December 2026"
-        );
+        assert_eq!(text_of(&client, "#day-heading").await, "Tue 1 Dec 2026");
         assert_eq!(texts_of(&client, ".slot span").await, ["23:00"]);
         screenshot(&client, "01-booking-page").await;
 
         // Thursday in Tokyo holds New York's Wednesday 10:00 and 11:00 and Thursday 09:00.
         click(&client, r#"a[data-date="2026-12-03"]"#).await;
-        wait_for_text(&client, "#day-heading", "Thursday 3 December 2026").await;
+        wait_for_text(&client, "#day-heading", "Thu 3 Dec 2026").await;
         assert_eq!(
             texts_of(&client, ".slot span").await,
             ["00:00", "01:00", "23:00"]
@@ -90,7 +87,7 @@ async fn a_visitor_in_tokyo_books_and_cancels_while_the_organizer_watches_the_li
         );
         assert_eq!(
             text_of(&client, "#visitor-time").await,
-            "Thursday 3 December 2026, 00:00 – 01:00"
+            "Thu 3 Dec 2026, 00:00 – 01:00 (Asia/Tokyo)"
         );
         assert_eq!(
             text_of(&client, "#organizer-zone").await,
@@ -98,7 +95,7 @@ async fn a_visitor_in_tokyo_books_and_cancels_while_the_organizer_watches_the_li
         );
         assert_eq!(
             text_of(&client, "#organizer-time").await,
-            "Wednesday 2 December 2026, 10:00 – 11:00"
+            "Wed 2 Dec 2026, 10:00 – 11:00 (America/New_York)"
         );
         assert_eq!(
             text_of(&client, "#booking-title").await,
@@ -143,7 +140,7 @@ async fn a_visitor_in_tokyo_books_and_cancels_while_the_organizer_watches_the_li
         assert_eq!(cookie, "", "the session cookie is HttpOnly");
         assert_eq!(
             texts_of(&client, "#bookings td.when").await,
-            ["Wed 2 Dec 2026, 10:00 – 11:00"]
+            ["Wed 2 Dec 2026, 10:00 – 11:00 (America/New_York)"]
         );
         assert_eq!(
             texts_of(&client, "#bookings .booking-title").await,
@@ -155,9 +152,9 @@ async fn a_visitor_in_tokyo_books_and_cancels_while_the_organizer_watches_the_li
         client.goto(&cancel_link).await.unwrap();
         wait_for(&client, "#cancel-button").await;
         let local = text_of(&client, "#local-time").await;
-        assert!(
-            local.contains("00:00 – 01:00 (Asia/Tokyo)"),
-            "the cancel page shows the browser's zone: {local}"
+        assert_eq!(
+            local, "Thu 3 Dec 2026, 00:00 – 01:00 (Asia/Tokyo)",
+            "the cancel page shows the browser's zone, written as the server writes dates"
         );
         screenshot(&client, "06-cancel-page").await;
         click(&client, "#cancel-button").await;
@@ -191,7 +188,7 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
 
         // Wednesday in Kolkata: New York's 09:00, 10:00 and 11:00 are 19:30, 20:30 and 21:30.
         click(&client, r#"a[data-date="2026-12-02"]"#).await;
-        wait_for_text(&client, "#day-heading", "Wednesday 2 December 2026").await;
+        wait_for_text(&client, "#day-heading", "Wed 2 Dec 2026").await;
         assert_eq!(texts_of(&client, ".slot span").await, ["19:30", "20:30", "21:30"]);
         pick_slot(&client, dec(2, 14, 0)).await;
         type_into(&client, "#name", "Katherine Johnson").await;
@@ -253,27 +250,45 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
         wait_for_text(&client, "#notice", "Booking cancelled. The time is free again.").await;
         wait_for_text(&client, "#list-summary", "No bookings").await;
 
-        // Settings: a mistake is shown next to its field, then a fix is saved.
+        // Settings: a mistake is shown next to its day, then a fix is saved.
         client.goto(&format!("{base}/dashboard/settings")).await.unwrap();
         wait_for(&client, "#settings-form").await;
         screenshot(&client, "14-settings").await;
-        type_into(&client, "#thursday", "17:00-09:00").await;
+        set_value(&client, "#thursday-start-0", "17:00").await;
+        set_value(&client, "#thursday-end-0", "09:00").await;
         click(&client, "#save-settings").await;
         wait_for_text(
             &client,
             "#error-thursday",
-            "“17:00-09:00”: the end 09:00 must be after the start 17:00.",
+            "17:00 – 09:00: the end must be after the start.",
         )
         .await;
         screenshot(&client, "15-settings-error").await;
-        type_into(&client, "#thursday", "10:00-11:00").await;
+        set_value(&client, "#thursday-start-0", "10:00").await;
+        set_value(&client, "#thursday-end-0", "11:00").await;
         type_into(&client, "#slotMinutes", "30").await;
-        type_into(&client, "#overrides", "2026-12-24 off").await;
+
+        // The editor works in place: Saturday is switched on, gets a second
+        // row and loses its first, and a date override is added, all
+        // without a round trip to the server.
+        assert!(!displayed(&client, "#saturday .add-hours").await, "a day off hides its hours");
+        click(&client, "label[for='saturday-open']").await;
+        assert!(displayed(&client, "#saturday .add-hours").await);
+        click(&client, "#saturday .add-hours").await;
+        assert_eq!(count(&client, "#saturday .interval").await, 2);
+        click(&client, "#saturday .interval:first-child .remove-hours").await;
+        assert_eq!(count(&client, "#saturday .interval").await, 1);
+        click(&client, "#add-override").await;
+        set_value(&client, "#override-1-date", "2026-12-24").await;
+        assert_eq!(count(&client, "#notice").await, 0, "nothing was sent to the server");
+        screenshot(&client, "16-settings-editor").await;
         click(&client, "#save-settings").await;
         wait_for_text(&client, "#notice", "Settings saved.").await;
         let settings = service.settings(organizer).await.unwrap();
         assert_eq!(settings.slot_duration().num_minutes(), 30);
         assert_eq!(settings.weekly_hours().thursday.len(), 1);
+        let saturday: Vec<String> = settings.weekly_hours().saturday.iter().map(ToString::to_string).collect();
+        assert_eq!(saturday, ["17:00-18:00"]);
         assert_eq!(settings.date_overrides().len(), 1);
 
         // The public page follows at once.
@@ -281,7 +296,7 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
             .goto(&format!("{base}/ada?tz={}&date=2026-12-03", NEW_YORK.replace('/', "%2F")))
             .await
             .unwrap();
-        wait_for_text(&client, "#day-heading", "Thursday 3 December 2026").await;
+        wait_for_text(&client, "#day-heading", "Thu 3 Dec 2026").await;
         assert_eq!(texts_of(&client, ".slot span").await, ["10:00", "10:30"]);
         client
             .goto(&format!("{base}/ada?tz=America%2FNew_York&date=2026-12-24"))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use booking_core::availability::SlotRefusal;
 use booking_core::booking::{Booking, BookingId, BookingRequest};
@@ -20,9 +20,10 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::calendar::{
-    first_of_month, last_of_month, next_month, parse_date, parse_month, previous_month, weeks,
+    clamp_month, first_of_month, last_of_month, next_month, parse_date, parse_month,
+    previous_month, weeks,
 };
-use super::format::{clock, long_date, month_name, range_long, rfc3339, url_with, zone_label};
+use super::format::{self, clock, moment, month_name, range, rfc3339, url_with, zone_label};
 use super::layout::{
     Shell, described_by, document, field_error, internal_error, message_page, respond,
 };
@@ -158,21 +159,27 @@ pub(super) async fn page(
         zone,
         zone_note,
         month: query.month.as_deref().and_then(parse_month),
-        date: query.date.as_deref().and_then(parse_date),
+        date: query.date.as_deref().and_then(|text| parse_date(text).ok()),
         detect_time_zone: query.tz.is_none(),
     };
     booking_page(&ui, &host, view, FormState::default(), StatusCode::OK).await
 }
 
-/// `POST /{username}`: books the chosen slot. Success redirects to the
+/// `POST /{username}`: books the chosen slot (a form from this site only:
+/// it carries no form token, because it acts with no sign-in anybody could
+/// borrow; anyone may book through the API). Success redirects to the
 /// confirmation; any refusal shows the page again, for the same day with
 /// freshly computed slots, the typed values kept and each error next to its
 /// field or the slot list.
 pub(super) async fn book(
     State(ui): State<Ui>,
+    headers: HeaderMap,
     Path(username): Path<String>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
+    if let Err(refused) = ui.check_origin(&headers) {
+        return refused;
+    }
     let Ok(Form(form)) = form else {
         return message_page(
             StatusCode::BAD_REQUEST,
@@ -217,7 +224,7 @@ pub(super) async fn book(
         Err(ServiceError::SettingsNotFound) => return not_bookable_yet(&host.organizer),
         Err(error) => return internal_error(&error),
     };
-    let date = parse_date(&form.date);
+    let date = parse_date(&form.date).ok();
     let view = View {
         zone,
         zone_note,
@@ -317,10 +324,18 @@ async fn booking_page(
     let now = ui.service.now();
     // `None` only within a day of chrono's limits; the UTC date is as good there.
     let today = local_date(zone, now).unwrap_or_else(|| now.date_naive());
-    let month = view
-        .month
-        .or(view.date.map(first_of_month))
-        .unwrap_or_else(|| first_of_month(today));
+    let latest_start = now + host.settings.max_advance();
+    // A month typed into the address bar is moved into the months that can
+    // have free times: from this month to the one the advance limit ends in.
+    let this_month = first_of_month(today);
+    let last_month = local_date(zone, latest_start).map_or(this_month, first_of_month);
+    let month = clamp_month(
+        view.month
+            .or(view.date.map(first_of_month))
+            .unwrap_or(this_month),
+        this_month,
+        last_month,
+    );
     let username = host.organizer.username.as_str();
     let slots = match local_days_range(zone, month, last_of_month(month)) {
         Some(window) => match ui.service.available_slots(username, window).await {
@@ -351,8 +366,7 @@ async fn booking_page(
             ],
         )
     };
-    let previous = previous_month(month).filter(|_| month > first_of_month(today));
-    let latest_start = now + host.settings.max_advance();
+    let previous = previous_month(month).filter(|_| month > this_month);
     let next = next_month(month).filter(|first| {
         WallTime::MIDNIGHT
             .on(*first)
@@ -424,7 +438,7 @@ async fn booking_page(
             }
             section.card.day-panel #day-panel aria-labelledby="day-heading" {
                 @if let Some(date) = selected {
-                    h2 #day-heading { (long_date(date)) }
+                    h2 #day-heading { (format::date(date)) }
                 } @else {
                     h2 #day-heading { "Pick a day" }
                 }
@@ -482,7 +496,7 @@ async fn booking_page(
             &format!("Book {name}"),
             Shell {
                 detect_time_zone: view.detect_time_zone,
-                organizer_nav: false,
+                organizer_nav: None,
             },
             body,
         ),
@@ -503,7 +517,7 @@ fn calendar_day(
     let is_selected = selected == Some(date);
     let label = format!(
         "{}: {}",
-        long_date(date),
+        format::date(date),
         match free {
             0 => "no free times".to_owned(),
             1 => "1 free time".to_owned(),
@@ -637,11 +651,11 @@ pub(super) async fn confirmation(
             dl.times {
                 div {
                     dt { "Your time" br; span.muted #visitor-zone { (zone_label(visitor, start)) } }
-                    dd #visitor-time { (range_long(&booking.time, visitor)) }
+                    dd #visitor-time { (range(&booking.time, visitor)) }
                 }
                 div {
                     dt { (organizer.display_name) "’s time" br; span.muted #organizer-zone { (zone_label(organizer_zone, start)) } }
-                    dd #organizer-time { (range_long(&booking.time, organizer_zone)) }
+                    dd #organizer-time { (range(&booking.time, organizer_zone)) }
                 }
             }
             (booking_details(&booking))
@@ -678,7 +692,7 @@ fn times_for_cancel(booking: &Booking, zone: Tz) -> Markup {
         dl.times {
             div {
                 dt { "Time" br; span.muted { (zone_label(zone, booking.start_time())) } }
-                dd #organizer-time { (range_long(&booking.time, zone)) }
+                dd #organizer-time { (range(&booking.time, zone)) }
             }
             div.js-only {
                 dt { "In your time zone" }
@@ -718,12 +732,17 @@ pub(super) async fn cancel_page(
     )
 }
 
-/// `POST /bookings/{id}/cancel`: cancels with the token from the form.
+/// `POST /bookings/{id}/cancel`: cancels with the cancel token from the form
+/// (itself the proof a forged form lacks), from this site only.
 pub(super) async fn cancel(
     State(ui): State<Ui>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     form: Result<Form<CancelForm>, FormRejection>,
 ) -> Response {
+    if let Err(refused) = ui.check_origin(&headers) {
+        return refused;
+    }
     let token = form.map(|Form(f)| f.token).unwrap_or_default();
     let Ok(booking_id) = id.parse::<BookingId>() else {
         return booking_not_found();
@@ -745,7 +764,7 @@ pub(super) async fn cancel(
                     h1 { "Your booking is cancelled" }
                     p {
                         "“" (booking.title) "” with " (organizer.display_name) " on "
-                        (range_long(&booking.time, zone)) " (" (zone.name()) ") is cancelled. The time is free again."
+                        (range(&booking.time, zone)) " is cancelled. The time is free again."
                     }
                     p { a href=(format!("/{}", organizer.username)) { "Book another time" } }
                 }
@@ -755,19 +774,21 @@ pub(super) async fn cancel(
                 document("Booking cancelled", Shell::default(), body),
             )
         }
-        Err(ServiceError::AlreadyCancelled { cancelled_at }) => already_cancelled(cancelled_at),
+        Err(ServiceError::AlreadyCancelled { cancelled_at }) => {
+            already_cancelled(cancelled_at, Tz::UTC)
+        }
         Err(ServiceError::NotFound | ServiceError::PermissionDenied) => booking_not_found(),
         Err(error) => internal_error(&error),
     }
 }
 
-fn already_cancelled(at: DateTime<Utc>) -> Response {
+fn already_cancelled(at: DateTime<Utc>, zone: Tz) -> Response {
     message_page(
         StatusCode::CONFLICT,
         "Already cancelled",
         &format!(
-            "This booking was already cancelled on {} UTC.",
-            at.format("%A %-d %B %Y at %H:%M")
+            "This booking was already cancelled on {}.",
+            moment(at, zone)
         ),
     )
 }

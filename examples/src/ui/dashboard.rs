@@ -1,5 +1,7 @@
 //! The organizer's pages: sign-in with the API token, the booking list
-//! (date-range filter, pagination, cancel) and the settings form.
+//! (date-range filter, pagination, cancel) and the settings form. Every form
+//! post passes the origin check and carries the session's (or, for signing
+//! in, the pre-session's) form token; see [`super::csrf`].
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
@@ -15,91 +17,17 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::calendar::parse_date;
-use super::format::{range_short, url_with};
+use super::form::FormFields;
+use super::format::{range, url_with};
+use super::hours_editor::{ACTION_FIELD, Edit};
 use super::layout::{
-    Shell, described_by, document, field_error, internal_error, message_page, respond,
+    Shell, csrf_field, described_by, document, field_error, internal_error, message_page, respond,
 };
+use super::session::Session;
 use super::settings_form::{self, SettingsForm};
-
-/// The cookie that keeps the organizer's API token.
-pub(super) const COOKIE: &str = "booking_token";
 
 /// Bookings per page unless `?limit=` says otherwise.
 const DEFAULT_PAGE_SIZE: u32 = 10;
-
-/// The API token from the request's cookies, if any.
-fn token_from(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
-
-/// `Set-Cookie` keeping `token`: scripts cannot read it and the browser
-/// sends it only with requests started from this site.
-fn session_cookie(token: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
-    ))
-    .ok()
-}
-
-/// `Set-Cookie` forgetting the token.
-fn cleared_cookie() -> HeaderValue {
-    HeaderValue::from_static("booking_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
-}
-
-/// Whether the browser says the request comes from another site: such a
-/// request never changes anything (SameSite=Strict already keeps the cookie
-/// off it; this refuses the sign-in form too).
-fn cross_site(headers: &HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
-}
-
-fn refused_cross_site() -> Response {
-    message_page(
-        StatusCode::FORBIDDEN,
-        "Request refused",
-        "This form can only be sent from this site's own pages.",
-    )
-}
-
-/// Who is signed in, or why nobody is.
-enum Session {
-    SignedIn(Organizer),
-    /// No cookie.
-    Anonymous,
-    /// A cookie whose token is no longer valid.
-    Expired,
-}
-
-async fn session(ui: &Ui, headers: &HeaderMap) -> Result<Session, Response> {
-    let Some(token) = token_from(headers) else {
-        return Ok(Session::Anonymous);
-    };
-    match ui.service.authenticate(&token).await {
-        Ok(organizer) => Ok(Session::SignedIn(organizer)),
-        Err(ServiceError::Unauthorized) => Ok(Session::Expired),
-        Err(error) => Err(internal_error(&error)),
-    }
-}
-
-/// The signed-in organizer, or the response to send instead (for POSTs: back
-/// to the sign-in page).
-async fn require_organizer(ui: &Ui, headers: &HeaderMap) -> Result<Organizer, Response> {
-    match session(ui, headers).await? {
-        Session::SignedIn(organizer) => Ok(organizer),
-        Session::Anonymous | Session::Expired => Err(Redirect::to("/dashboard").into_response()),
-    }
-}
 
 /// The zone an organizer reads dates in: their settings' zone, else their
 /// profile's (the same rule the service's list filter uses).
@@ -111,20 +39,35 @@ async fn organizer_zone(ui: &Ui, organizer: &Organizer) -> Result<(Tz, bool), Re
     }
 }
 
-fn login_page(status: StatusCode, message: Option<&str>, notice: Option<&str>) -> Response {
+/// What the sign-in page says besides its form.
+#[derive(Default)]
+struct LoginState<'a> {
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+    /// A `Set-Cookie` to send with the page.
+    cookie: Option<HeaderValue>,
+}
+
+/// The sign-in page, with a form token bound to the visitor's pre-session
+/// cookie (set now if the browser has none).
+fn login_page(ui: &Ui, request: &HeaderMap, status: StatusCode, state: LoginState<'_>) -> Response {
+    let (pre_session, new_cookie) = match ui.pre_session(request) {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
     let mut errors = ValidationErrors::new();
-    if let Some(message) = message {
+    if let Some(message) = state.error {
         errors.add("token", message);
     }
     let body = html! {
         section.card.narrow {
             h1 { "Organizer sign-in" }
-            @if let Some(notice) = notice {
+            @if let Some(notice) = state.notice {
                 p.notice role="status" { (notice) }
             }
-            p { "Sign in with the API token you received when you registered "
-                "(" code { "POST /api/organizers" } ")." }
+            p { "Sign in with the API token you received when you signed up." }
             form #login-form method="post" action="/dashboard/login" novalidate {
+                (csrf_field(&ui.sign_in_token(&pre_session)))
                 div.field {
                     label for="token" { "API token" }
                     input #token name="token" type="password" autocomplete="off" required
@@ -134,9 +77,14 @@ fn login_page(status: StatusCode, message: Option<&str>, notice: Option<&str>) -
                 }
                 button.primary #login-button type="submit" { "Sign in" }
             }
+            p.muted #signup-hint { "No account yet? " a href="/dashboard/signup" { "Sign up" } "." }
         }
     };
-    respond(status, document("Sign in", Shell::default(), body))
+    let mut page = respond(status, document("Sign in", Shell::default(), body));
+    for cookie in [state.cookie, new_cookie].into_iter().flatten() {
+        page.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    page
 }
 
 /// `GET /dashboard` parameters.
@@ -156,21 +104,22 @@ pub(super) async fn home(
     headers: HeaderMap,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Response {
-    let organizer = match session(&ui, &headers).await {
-        Ok(Session::SignedIn(organizer)) => organizer,
-        Ok(Session::Anonymous) => return login_page(StatusCode::OK, None, None),
-        Ok(Session::Expired) => {
-            let mut page = login_page(
-                StatusCode::OK,
-                None,
-                Some("Your sign-in is no longer valid. Please sign in again."),
-            );
-            page.headers_mut()
-                .insert(header::SET_COOKIE, cleared_cookie());
-            return page;
+    let (organizer, key) = match ui.session(&headers).await {
+        Ok(Session::SignedIn(organizer, key)) => (organizer, key),
+        Ok(Session::Anonymous) => {
+            return login_page(&ui, &headers, StatusCode::OK, LoginState::default());
+        }
+        Ok(Session::Expired(_)) => {
+            let state = LoginState {
+                notice: Some("Your sign-in is no longer valid. Please sign in again."),
+                cookie: Some(ui.end_session(&headers)),
+                ..LoginState::default()
+            };
+            return login_page(&ui, &headers, StatusCode::OK, state);
         }
         Err(page) => return page,
     };
+    let form_token = ui.form_token(&key);
     let params = params.map(|Query(p)| p).unwrap_or_default();
     let (zone, has_settings) = match organizer_zone(&ui, &organizer).await {
         Ok(found) => found,
@@ -276,20 +225,13 @@ pub(super) async fn home(
                 }
             }
             @if let Some(list) = &list {
-                (booking_table(list, zone, &filter))
+                (booking_table(list, zone, &filter, &form_token))
             }
         }
     };
     respond(
         status,
-        document(
-            "Bookings",
-            Shell {
-                detect_time_zone: false,
-                organizer_nav: true,
-            },
-            body,
-        ),
+        document("Bookings", Shell::organizer(&form_token), body),
     )
 }
 
@@ -329,14 +271,10 @@ fn parse_optional_date(
     if text.is_empty() {
         return None;
     }
-    let date = parse_date(text);
-    if date.is_none() {
-        errors.add(field, "Enter a date such as 2026-12-24.");
-    }
-    date
+    errors.check(field, parse_date(text))
 }
 
-fn booking_table(list: &BookingList, zone: Tz, filter: &Filter) -> Markup {
+fn booking_table(list: &BookingList, zone: Tz, filter: &Filter, form_token: &str) -> Markup {
     let page = list.page;
     let last_page = u32::try_from(list.total_pages).unwrap_or(u32::MAX);
     html! {
@@ -355,7 +293,7 @@ fn booking_table(list: &BookingList, zone: Tz, filter: &Filter) -> Markup {
                 tbody {
                     @for booking in &list.bookings {
                         tr data-booking-id=(booking.id.to_string()) {
-                            td.when data-label="When" { (range_short(&booking.time, zone)) }
+                            td.when data-label="When" { (range(&booking.time, zone)) }
                             td data-label="Meeting" {
                                 span.booking-title { (booking.title) }
                                 @if let Some(notes) = &booking.description {
@@ -369,6 +307,7 @@ fn booking_table(list: &BookingList, zone: Tz, filter: &Filter) -> Markup {
                             td.actions {
                                 form method="post" action=(format!("/dashboard/bookings/{}/cancel", booking.id))
                                     data-confirm=(format!("Cancel “{}”? The attendee keeps no booking.", booking.title)) {
+                                    (csrf_field(form_token))
                                     input type="hidden" name="from" value=(filter.from);
                                     input type="hidden" name="to" value=(filter.to);
                                     input type="hidden" name="limit" value=(filter.limit.as_deref().unwrap_or(""));
@@ -402,68 +341,97 @@ fn booking_table(list: &BookingList, zone: Tz, filter: &Filter) -> Markup {
 #[serde(default)]
 pub(super) struct LoginForm {
     token: String,
+    csrf: String,
 }
 
-/// `POST /dashboard/login`: checks the token and keeps it in the cookie.
+/// `POST /dashboard/login`: checks the token and starts a session.
 pub(super) async fn login(
     State(ui): State<Ui>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    if cross_site(&headers) {
-        return refused_cross_site();
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if let Err(refused) = ui
+        .check_origin(&headers)
+        .and_then(|()| ui.check_sign_in_token(&headers, &form.csrf))
+    {
+        return refused;
     }
-    let token = form
-        .map(|Form(f)| f.token.trim().to_owned())
-        .unwrap_or_default();
-    if token.is_empty() {
-        return login_page(
+    let token = form.token.trim();
+    let refused = |message| {
+        let state = LoginState {
+            error: Some(message),
+            ..LoginState::default()
+        };
+        (StatusCode::UNAUTHORIZED, state)
+    };
+    let (status, state) = if token.is_empty() {
+        (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Please paste your API token."),
-            None,
-        );
-    }
-    match ui.service.authenticate(&token).await {
-        Ok(_) => {
-            let mut response = Redirect::to("/dashboard").into_response();
-            match session_cookie(&token) {
-                Some(cookie) => {
-                    response.headers_mut().insert(header::SET_COOKIE, cookie);
-                    response
-                }
-                // authenticate accepted it, so it is hex; this is unreachable in practice.
-                None => login_page(
-                    StatusCode::UNAUTHORIZED,
-                    Some("That token is not valid."),
-                    None,
-                ),
+            LoginState {
+                error: Some("Please paste your API token."),
+                ..LoginState::default()
+            },
+        )
+    } else {
+        match ui.service.authenticate(token).await {
+            Ok(organizer) => {
+                return match ui.start_session(&headers, &organizer, token) {
+                    Ok((_, cookie)) => {
+                        let mut response = Redirect::to("/dashboard").into_response();
+                        response.headers_mut().insert(header::SET_COOKIE, cookie);
+                        response
+                    }
+                    Err(page) => page,
+                };
             }
+            Err(ServiceError::Unauthorized) => {
+                refused("That token is not valid. Check that you pasted all of it.")
+            }
+            Err(error) => return internal_error(&error),
         }
-        Err(ServiceError::Unauthorized) => login_page(
-            StatusCode::UNAUTHORIZED,
-            Some("That token is not valid. Check that you pasted all of it."),
-            None,
-        ),
-        Err(error) => internal_error(&error),
-    }
+    };
+    login_page(&ui, &headers, status, state)
 }
 
-/// `POST /dashboard/logout`: forgets the cookie.
-pub(super) async fn logout(headers: HeaderMap) -> Response {
-    if cross_site(&headers) {
-        return refused_cross_site();
+/// A form with nothing but its token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct TokenOnly {
+    csrf: String,
+}
+
+/// `POST /dashboard/logout`: ends the session in this browser.
+pub(super) async fn logout(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Response {
+    if let Err(refused) = ui.check_origin(&headers) {
+        return refused;
+    }
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    match ui.session(&headers).await {
+        Ok(Session::SignedIn(_, key) | Session::Expired(key)) => {
+            if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
+                return refused;
+            }
+        }
+        Ok(Session::Anonymous) => {}
+        Err(page) => return page,
     }
     let mut response = Redirect::to("/dashboard").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cleared_cookie());
+        .insert(header::SET_COOKIE, ui.end_session(&headers));
     response
 }
 
-/// The dashboard's cancel form: where to come back to.
+/// The dashboard's cancel form: its token and where to come back to.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct CancelForm {
+    csrf: String,
     from: String,
     to: String,
     limit: String,
@@ -478,14 +446,17 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
     form: Result<Form<CancelForm>, FormRejection>,
 ) -> Response {
-    if cross_site(&headers) {
-        return refused_cross_site();
+    if let Err(refused) = ui.check_origin(&headers) {
+        return refused;
     }
-    let organizer = match require_organizer(&ui, &headers).await {
-        Ok(organizer) => organizer,
+    let (organizer, key) = match ui.require_organizer(&headers).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let form = form.map(|Form(f)| f).unwrap_or_default();
+    if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
+        return refused;
+    }
     let filter = Filter {
         from: form.from.trim().to_owned(),
         to: form.to.trim().to_owned(),
@@ -521,8 +492,8 @@ pub(super) async fn settings_page(
     headers: HeaderMap,
     params: Result<Query<SettingsParams>, QueryRejection>,
 ) -> Response {
-    let organizer = match require_organizer(&ui, &headers).await {
-        Ok(organizer) => organizer,
+    let (organizer, key) = match ui.require_organizer(&headers).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let saved = params.is_ok_and(|Query(p)| p.notice == "saved");
@@ -542,90 +513,102 @@ pub(super) async fn settings_page(
     } else {
         None
     };
-    settings_response(
-        &organizer,
-        &values,
-        &ValidationErrors::new(),
+    let page = SettingsPage {
+        organizer: &organizer,
+        form_token: &ui.form_token(&key),
         notice,
-        StatusCode::OK,
-    )
+    };
+    page.respond(&values, &ValidationErrors::new(), StatusCode::OK)
 }
 
-/// `POST /dashboard/settings`: validates and saves; errors come back next to
-/// their fields with everything typed kept.
+/// `POST /dashboard/settings`: an Add or Remove button of the hours editor
+/// shows the form again with the change and nothing saved; Save validates
+/// and saves, errors coming back next to their fields with everything typed
+/// kept.
 pub(super) async fn save_settings(
     State(ui): State<Ui>,
     headers: HeaderMap,
-    form: Result<Form<SettingsForm>, FormRejection>,
+    form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    if cross_site(&headers) {
-        return refused_cross_site();
+    if let Err(refused) = ui.check_origin(&headers) {
+        return refused;
     }
-    let organizer = match require_organizer(&ui, &headers).await {
-        Ok(organizer) => organizer,
+    let (organizer, key) = match ui.require_organizer(&headers).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let Ok(Form(values)) = form else {
+    let Ok(Form(fields)) = form else {
         return message_page(
             StatusCode::BAD_REQUEST,
             "Could not read the form",
             "The form could not be read. Please go back and try again.",
         );
     };
+    if let Err(refused) = ui.check_form_token(&key, fields.first(super::csrf::FIELD)) {
+        return refused;
+    }
+    let mut values = SettingsForm::from_form(&fields);
+    let form_token = ui.form_token(&key);
+    let mut page = SettingsPage {
+        organizer: &organizer,
+        form_token: &form_token,
+        notice: None,
+    };
+    let action = fields.first(ACTION_FIELD);
+    if !action.is_empty() && action != "save" {
+        // An editor button, or an action this page does not know: nothing
+        // is saved either way.
+        if let Some(edit) = Edit::parse(action) {
+            values.apply(edit);
+        }
+        page.notice = Some("Not saved yet: press Save settings when you are done.");
+        return page.respond(&values, &ValidationErrors::new(), StatusCode::OK);
+    }
     let draft = match values.to_draft() {
         Ok(draft) => draft,
-        Err(errors) => {
-            return settings_response(
-                &organizer,
-                &values,
-                &errors,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        Err(errors) => return page.respond(&values, &errors, StatusCode::UNPROCESSABLE_ENTITY),
     };
     match ui.service.put_settings(organizer.id, draft).await {
         Ok(_) => Redirect::to("/dashboard/settings?notice=saved").into_response(),
-        Err(ServiceError::InvalidSettings(error)) => settings_response(
-            &organizer,
+        Err(ServiceError::InvalidSettings(error)) => page.respond(
             &values,
-            &settings_form::errors_for(&error),
-            None,
+            &values.errors_for(&error),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(error) => internal_error(&error),
     }
 }
 
-fn settings_response(
-    organizer: &Organizer,
-    values: &SettingsForm,
-    errors: &ValidationErrors,
-    notice: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let body = html! {
-        section.dashboard-head {
-            h1 { "Settings" }
-            p.muted { "When people can book " (organizer.display_name) ", and for how long." }
-            @if let Some(notice) = notice {
-                p.notice #notice role="status" { (notice) }
+/// The settings page around its form.
+struct SettingsPage<'a> {
+    organizer: &'a Organizer,
+    form_token: &'a str,
+    notice: Option<&'a str>,
+}
+
+impl SettingsPage<'_> {
+    fn respond(
+        &self,
+        values: &SettingsForm,
+        errors: &ValidationErrors,
+        status: StatusCode,
+    ) -> Response {
+        let body = html! {
+            section.dashboard-head {
+                h1 { "Settings" }
+                p.muted { "When people can book " (self.organizer.display_name) ", and for how long." }
+                @if let Some(notice) = self.notice {
+                    p.notice #notice role="status" { (notice) }
+                }
+                @if !errors.is_empty() {
+                    p.notice.error #settings-errors role="alert" { "Nothing was saved: please correct the fields marked below." }
+                }
             }
-            @if !errors.is_empty() {
-                p.notice.error #settings-errors role="alert" { "Nothing was saved: please correct the fields marked below." }
-            }
-        }
-        (settings_form::render(values, errors))
-    };
-    respond(
-        status,
-        document(
-            "Settings",
-            Shell {
-                detect_time_zone: false,
-                organizer_nav: true,
-            },
-            body,
-        ),
-    )
+            (settings_form::render(values, errors, self.form_token))
+        };
+        respond(
+            status,
+            document("Settings", Shell::organizer(self.form_token), body),
+        )
+    }
 }

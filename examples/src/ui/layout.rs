@@ -7,16 +7,33 @@ use maud::{DOCTYPE, Markup, html};
 
 /// Options of the page shell.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Shell {
+pub(super) struct Shell<'a> {
     /// Ask the script to add the browser's time zone to the URL (only on a
     /// booking page reached without `?tz=`).
     pub detect_time_zone: bool,
-    /// Show the organizer's navigation (bookings, settings, sign out).
-    pub organizer_nav: bool,
+    /// Show the organizer's navigation (bookings, settings, sign out); the
+    /// value is the session's form token, which the sign-out form carries.
+    pub organizer_nav: Option<&'a str>,
+}
+
+impl<'a> Shell<'a> {
+    /// The shell of a signed-in organizer's page; `form_token` goes into the
+    /// sign-out form.
+    pub(super) fn organizer(form_token: &'a str) -> Self {
+        Shell {
+            detect_time_zone: false,
+            organizer_nav: Some(form_token),
+        }
+    }
+}
+
+/// The hidden field carrying a form's CSRF token.
+pub(super) fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name=(super::csrf::FIELD) value=(token); }
 }
 
 /// A whole HTML document around `body`.
-pub(super) fn document(title: &str, shell: Shell, body: Markup) -> Markup {
+pub(super) fn document(title: &str, shell: Shell<'_>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -33,12 +50,13 @@ pub(super) fn document(title: &str, shell: Shell, body: Markup) -> Markup {
             body {
                 header.site {
                     div.site-inner {
-                        span.brand { "Booking" }
-                        @if shell.organizer_nav {
+                        a.brand href="/" { "Booking" }
+                        @if let Some(form_token) = shell.organizer_nav {
                             nav.site-nav aria-label="Organizer" {
                                 a href="/dashboard" { "Bookings" }
                                 a href="/dashboard/settings" { "Settings" }
                                 form method="post" action="/dashboard/logout" {
+                                    (csrf_field(form_token))
                                     button.link type="submit" id="logout" { "Sign out" }
                                 }
                             }

@@ -284,6 +284,34 @@ pub async fn type_into(client: &Client, css: &str, text: &str) {
     element.send_keys(text).await.unwrap();
 }
 
+/// Sets the value of the input `css` matches as a person picking it would
+/// (time and date pickers take no typing that works in every locale).
+pub async fn set_value(client: &Client, css: &str, value: &str) {
+    wait_for(client, css).await;
+    client
+        .execute(
+            "var e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+             e.dispatchEvent(new Event('input', {bubbles: true})); \
+             e.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// How many elements `css` matches now.
+pub async fn count(client: &Client, css: &str) -> usize {
+    client.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+/// Whether the element `css` matches is shown (exists and is not hidden).
+pub async fn displayed(client: &Client, css: &str) -> bool {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
 /// Clicks the element `css` matches.
 pub async fn click(client: &Client, css: &str) {
     wait_for(client, css).await.click().await.unwrap();

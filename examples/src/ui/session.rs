@@ -1,0 +1,207 @@
+//! Who is signed in, read from the session cookie, and the guard every form
+//! post goes through.
+//!
+//! Today the session cookie holds the organizer's API token, checked with
+//! [`BookingService::authenticate`](booking_core::service::BookingService::authenticate)
+//! on each request. This module is the only place that knows it: the rest of
+//! the pages see a [`SessionKey`] (an opaque value, also what form tokens are
+//! bound to), so server-side sessions can replace the token with a session id
+//! here alone.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse as _, Redirect, Response};
+use booking_core::organizer::Organizer;
+use booking_core::service::ServiceError;
+
+use super::Ui;
+use super::cookies::{Cookie, CookieValue, Transport};
+use super::csrf::{self, Purpose};
+use super::layout::{internal_error, message_page};
+
+/// The session cookie's value, opaque outside this module.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct SessionKey(String);
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(<secret>)")
+    }
+}
+
+/// Who is signed in, or why nobody is.
+pub(super) enum Session {
+    /// A valid session.
+    SignedIn(Organizer, SessionKey),
+    /// No session cookie.
+    Anonymous,
+    /// A session cookie that no longer signs anyone in.
+    Expired(SessionKey),
+}
+
+impl Ui {
+    /// How this request arrived (which cookie names and attributes apply).
+    pub(super) fn transport(&self, request: &HeaderMap) -> Transport {
+        Transport::of(request, self.security.options.cookie_security)
+    }
+
+    /// Who the request's session cookie signs in. A duplicated session
+    /// cookie is refused with a page saying so.
+    pub(super) async fn session(&self, request: &HeaderMap) -> Result<Session, Response> {
+        let key = match self.transport(request).read(request, Cookie::Session) {
+            CookieValue::Absent => return Ok(Session::Anonymous),
+            CookieValue::Duplicate => return Err(duplicate_cookie()),
+            CookieValue::One(value) => SessionKey(value),
+        };
+        match self.service.authenticate(&key.0).await {
+            Ok(organizer) => Ok(Session::SignedIn(organizer, key)),
+            Err(ServiceError::Unauthorized) => Ok(Session::Expired(key)),
+            Err(error) => Err(internal_error(&error)),
+        }
+    }
+
+    /// The signed-in organizer, or the response to send instead: the
+    /// sign-in page for anybody else.
+    pub(super) async fn require_organizer(
+        &self,
+        request: &HeaderMap,
+    ) -> Result<(Organizer, SessionKey), Response> {
+        match self.session(request).await? {
+            Session::SignedIn(organizer, key) => Ok((organizer, key)),
+            Session::Anonymous | Session::Expired(_) => {
+                Err(Redirect::to("/dashboard").into_response())
+            }
+        }
+    }
+
+    /// Starts a session for `organizer`, who just proved who they are with
+    /// `api_token`: the session's key and the `Set-Cookie` to send.
+    pub(super) fn start_session(
+        &self,
+        request: &HeaderMap,
+        _organizer: &Organizer,
+        api_token: &str,
+    ) -> Result<(SessionKey, HeaderValue), Response> {
+        let key = SessionKey(api_token.to_owned());
+        let cookie = self
+            .transport(request)
+            .set(Cookie::Session, &key.0)
+            .ok_or_else(|| {
+                message_page(
+                    StatusCode::BAD_REQUEST,
+                    "Token not accepted",
+                    "That token cannot be kept in a cookie. Check that you pasted all of it, and only it.",
+                )
+            })?;
+        Ok((key, cookie))
+    }
+
+    /// The `Set-Cookie` ending the session in this browser.
+    pub(super) fn end_session(&self, request: &HeaderMap) -> HeaderValue {
+        self.transport(request).clear(Cookie::Session)
+    }
+
+    /// The token a signed-in organizer's forms carry.
+    pub(super) fn form_token(&self, key: &SessionKey) -> String {
+        self.security.token(Purpose::SignedIn, &key.0)
+    }
+
+    /// The check every signed-in organizer's form post passes: its token
+    /// belongs to this session.
+    pub(super) fn check_form_token(
+        &self,
+        key: &SessionKey,
+        presented: &str,
+    ) -> Result<(), Response> {
+        if self.security.verify(Purpose::SignedIn, &key.0, presented) {
+            Ok(())
+        } else {
+            Err(stale_form())
+        }
+    }
+
+    /// The pre-session value of a visitor who is not signed in, and the
+    /// `Set-Cookie` to send when it is new, for the sign-in and sign-up forms.
+    pub(super) fn pre_session(
+        &self,
+        request: &HeaderMap,
+    ) -> Result<(String, Option<HeaderValue>), Response> {
+        let transport = self.transport(request);
+        match transport.read(request, Cookie::PreSession) {
+            CookieValue::Duplicate => Err(duplicate_cookie()),
+            CookieValue::One(value) if value.len() == 64 && hex::decode(&value).is_ok() => {
+                Ok((value, None))
+            }
+            CookieValue::One(_) | CookieValue::Absent => {
+                let mut random = [0u8; 32];
+                getrandom::fill(&mut random).map_err(|error| internal_error(&error))?;
+                let value = hex::encode(random);
+                let cookie = transport.set(Cookie::PreSession, &value);
+                Ok((value, cookie))
+            }
+        }
+    }
+
+    /// The token the sign-in and sign-up forms carry for `pre_session`.
+    pub(super) fn sign_in_token(&self, pre_session: &str) -> String {
+        self.security.token(Purpose::SignIn, pre_session)
+    }
+
+    /// The check a sign-in or sign-up post passes: the browser sent its
+    /// pre-session cookie, once, and the form's token belongs to it.
+    pub(super) fn check_sign_in_token(
+        &self,
+        request: &HeaderMap,
+        presented: &str,
+    ) -> Result<(), Response> {
+        match self.transport(request).read(request, Cookie::PreSession) {
+            CookieValue::Duplicate => Err(duplicate_cookie()),
+            CookieValue::Absent => Err(message_page(
+                StatusCode::FORBIDDEN,
+                "Cookies needed",
+                "Your browser did not send this site's cookie with the form. Allow cookies for \
+                 this site, reload the page and try again.",
+            )),
+            CookieValue::One(value) if self.security.verify(Purpose::SignIn, &value, presented) => {
+                Ok(())
+            }
+            CookieValue::One(_) => Err(stale_form()),
+        }
+    }
+
+    /// The first check of every form post: it comes from the service's own
+    /// pages.
+    pub(super) fn check_origin(&self, request: &HeaderMap) -> Result<(), Response> {
+        csrf::check_origin(request, self.security.options.public_origin.as_deref()).map_err(
+            |refusal| {
+                tracing::warn!(
+                    %refusal,
+                    "refused a form post from another site; behind a proxy that rewrites Host, \
+                     set BOOKING_PUBLIC_ORIGIN"
+                );
+                message_page(
+                    StatusCode::FORBIDDEN,
+                    "Request refused",
+                    "This form can only be sent from this site's own pages.",
+                )
+            },
+        )
+    }
+}
+
+fn stale_form() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form was not sent from this site's current page, or it has expired. Go back, \
+         reload the page and try again.",
+    )
+}
+
+fn duplicate_cookie() -> Response {
+    message_page(
+        StatusCode::BAD_REQUEST,
+        "Conflicting cookies",
+        "Your browser sent this site's sign-in cookie twice; another site may have planted one. \
+         Clear this site's cookies in your browser, then sign in again.",
+    )
+}
