@@ -382,3 +382,169 @@ async fn a_form_from_another_origin_cannot_cancel_a_booking() {
     })
     .await;
 }
+
+/// Polls until the element `css` matches shows some text; returns it.
+async fn wait_for_some_text(client: &Client, css: &str) -> String {
+    let deadline = std::time::Instant::now() + ui_support::browser::PATIENCE;
+    loop {
+        let text = text_of(client, css).await;
+        if !text.is_empty() {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{css} stayed empty");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_organizer_signs_up_from_the_landing_page_and_opens_their_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let fixture = fixture().await;
+    let base = serve(booking_examples::router(fixture.service.clone())).await;
+    let browser = Browser::start("Europe/Paris").await;
+    let service = fixture.service.clone();
+    run(browser, move |client| async move {
+        client.goto(&format!("{base}/")).await.unwrap();
+        wait_for(&client, "#landing-signup").await;
+        assert!(fits_width(&client).await);
+        screenshot(&client, "00-landing").await;
+        click(&client, "#landing-signup a").await;
+        wait_for(&client, "#signup-form").await;
+        // The browser's zone is preselected.
+        let zone = wait_for(&client, "#timeZone")
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(zone.as_deref(), Some("Europe/Paris"));
+        type_into(&client, "#username", "grace").await;
+        type_into(&client, "#name", "Grace Hopper").await;
+        type_into(&client, "#email", "grace@example").await;
+        screenshot(&client, "17-sign-up").await;
+        click(&client, "#signup-button").await;
+        // A mistake comes back next to its field, the rest kept.
+        wait_for(&client, "#error-email").await;
+        assert_eq!(
+            wait_for(&client, "#username")
+                .await
+                .prop("value")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("grace")
+        );
+        screenshot(&client, "18-sign-up-error").await;
+        type_into(&client, "#email", "grace@example.com").await;
+        click(&client, "#signup-button").await;
+
+        // The token, once, with the note to copy it now.
+        let token = wait_for(&client, "#api-token")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        let organizer = service
+            .authenticate(&token)
+            .await
+            .expect("the token shown is the organizer's");
+        assert_eq!(organizer.username, "grace");
+        assert_eq!(organizer.time_zone, chrono_tz::Europe::Paris);
+        assert!(
+            text_of(&client, "#welcome")
+                .await
+                .contains("Copy your API token now: it is shown only this once.")
+        );
+        click(&client, "#copy-token").await;
+        wait_for_some_text(&client, "#copy-status").await;
+        screenshot(&client, "19-signed-up").await;
+
+        // Signed in already: on to the hours, saved as suggested.
+        click(&client, "#set-hours").await;
+        wait_for(&client, "#settings-form").await;
+        let zone = wait_for(&client, "#timeZone")
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(zone.as_deref(), Some("Europe/Paris"));
+        click(&client, "#save-settings").await;
+        wait_for_text(&client, "#notice", "Settings saved.").await;
+        let settings = service.settings(organizer.id).await.unwrap();
+        assert_eq!(settings.weekly_hours().monday[0].to_string(), "09:00-17:00");
+
+        // Their page is open.
+        client.goto(&format!("{base}/grace")).await.unwrap();
+        wait_for_text(&client, "h1", "Book a meeting with Grace Hopper").await;
+        assert!(!texts_of(&client, ".slot span").await.is_empty());
+    })
+    .await;
+}
+
+/// With JavaScript off the hours editor still works: each Add or Remove
+/// button sends the form and the page comes back changed, unsaved.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hours_editor_works_without_javascript() {
+    let _one = ONE_BROWSER.lock().await;
+    let fixture = fixture().await;
+    let base = serve(booking_examples::router(fixture.service.clone())).await;
+    let browser = Browser::start_without_javascript(NEW_YORK).await;
+    let token = fixture.api_token.clone();
+    let service = fixture.service.clone();
+    let organizer = fixture.organizer.id;
+    run(browser, move |client| async move {
+        sign_in(&client, &base, &token).await;
+        client
+            .goto(&format!("{base}/dashboard/settings"))
+            .await
+            .unwrap();
+        wait_for(&client, "#settings-form").await;
+        // No script ran: the page has no `js` class.
+        assert_eq!(
+            wait_for(&client, "html").await.attr("class").await.unwrap(),
+            None
+        );
+        // The switch shows Saturday's hours with CSS alone.
+        assert!(!displayed(&client, "#saturday .add-hours").await);
+        click(&client, "label[for='saturday-open']").await;
+        assert!(displayed(&client, "#saturday .add-hours").await);
+        click(&client, "#saturday .add-hours").await;
+        wait_for_text(
+            &client,
+            "#notice",
+            "Not saved yet: press Save settings when you are done.",
+        )
+        .await;
+        assert_eq!(count(&client, "#saturday .interval").await, 2);
+        let url = client.current_url().await.unwrap();
+        assert_eq!(
+            url.fragment(),
+            Some("saturday"),
+            "the page comes back where the button was"
+        );
+        click(&client, "#saturday .interval:first-child .remove-hours").await;
+        wait_for(&client, "#notice").await;
+        assert_eq!(count(&client, "#saturday .interval").await, 1);
+        click(&client, "#add-override").await;
+        wait_for(&client, "#override-1-date").await;
+        screenshot(&client, "21-settings-without-javascript").await;
+        // Saving with the new date left empty says so next to it.
+        click(&client, "#save-settings").await;
+        wait_for_text(&client, "#error-override-1", "Pick a date.").await;
+        click(&client, "#override-1 .remove-override").await;
+        wait_for(&client, "#notice").await;
+        assert_eq!(count(&client, "#override-1").await, 0);
+        click(&client, "#save-settings").await;
+        wait_for_text(&client, "#notice", "Settings saved.").await;
+        let settings = service.settings(organizer).await.unwrap();
+        let saturday: Vec<String> = settings
+            .weekly_hours()
+            .saturday
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(saturday, ["17:00-18:00"]);
+        assert!(settings.date_overrides().is_empty());
+    })
+    .await;
+}

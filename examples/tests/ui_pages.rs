@@ -539,7 +539,9 @@ async fn signing_in_needs_the_pre_session_token() {
     let pre_session = cookie_pair(&page);
     let csrf = hidden_value(&page.body, "csrf").unwrap();
 
-    let cases: [(&str, Vec<(&str, &str)>, Option<&str>); 4] = [
+    /// What is wrong, the form, the cookie sent.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+    let cases: [Case<'_>; 4] = [
         ("no token", vec![("token", &token)], Some(&pre_session)),
         (
             "a wrong token",

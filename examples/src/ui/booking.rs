@@ -178,7 +178,7 @@ pub(super) async fn book(
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
     if let Err(refused) = ui.check_origin(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let Ok(Form(form)) = form else {
         return message_page(
@@ -741,7 +741,7 @@ pub(super) async fn cancel(
     form: Result<Form<CancelForm>, FormRejection>,
 ) -> Response {
     if let Err(refused) = ui.check_origin(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let token = form.map(|Form(f)| f.token).unwrap_or_default();
     let Ok(booking_id) = id.parse::<BookingId>() else {

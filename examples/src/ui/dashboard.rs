@@ -53,7 +53,7 @@ struct LoginState<'a> {
 fn login_page(ui: &Ui, request: &HeaderMap, status: StatusCode, state: LoginState<'_>) -> Response {
     let (pre_session, new_cookie) = match ui.pre_session(request) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut errors = ValidationErrors::new();
     if let Some(message) = state.error {
@@ -355,7 +355,7 @@ pub(super) async fn login(
         .check_origin(&headers)
         .and_then(|()| ui.check_sign_in_token(&headers, &form.csrf))
     {
-        return refused;
+        return refused.into_response();
     }
     let token = form.token.trim();
     let refused = |message| {
@@ -382,7 +382,7 @@ pub(super) async fn login(
                         response.headers_mut().insert(header::SET_COOKIE, cookie);
                         response
                     }
-                    Err(page) => page,
+                    Err(refused) => refused.into_response(),
                 };
             }
             Err(ServiceError::Unauthorized) => {
@@ -408,13 +408,13 @@ pub(super) async fn logout(
     form: Result<Form<TokenOnly>, FormRejection>,
 ) -> Response {
     if let Err(refused) = ui.check_origin(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let form = form.map(|Form(f)| f).unwrap_or_default();
     match ui.session(&headers).await {
         Ok(Session::SignedIn(_, key) | Session::Expired(key)) => {
             if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
-                return refused;
+                return refused.into_response();
             }
         }
         Ok(Session::Anonymous) => {}
@@ -447,7 +447,7 @@ pub(super) async fn cancel(
     form: Result<Form<CancelForm>, FormRejection>,
 ) -> Response {
     if let Err(refused) = ui.check_origin(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let (organizer, key) = match ui.require_organizer(&headers).await {
         Ok(found) => found,
@@ -455,7 +455,7 @@ pub(super) async fn cancel(
     };
     let form = form.map(|Form(f)| f).unwrap_or_default();
     if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let filter = Filter {
         from: form.from.trim().to_owned(),
@@ -517,6 +517,7 @@ pub(super) async fn settings_page(
         organizer: &organizer,
         form_token: &ui.form_token(&key),
         notice,
+        unsaved: false,
     };
     page.respond(&values, &ValidationErrors::new(), StatusCode::OK)
 }
@@ -531,7 +532,7 @@ pub(super) async fn save_settings(
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
     if let Err(refused) = ui.check_origin(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let (organizer, key) = match ui.require_organizer(&headers).await {
         Ok(found) => found,
@@ -545,7 +546,7 @@ pub(super) async fn save_settings(
         );
     };
     if let Err(refused) = ui.check_form_token(&key, fields.first(super::csrf::FIELD)) {
-        return refused;
+        return refused.into_response();
     }
     let mut values = SettingsForm::from_form(&fields);
     let form_token = ui.form_token(&key);
@@ -553,6 +554,7 @@ pub(super) async fn save_settings(
         organizer: &organizer,
         form_token: &form_token,
         notice: None,
+        unsaved: false,
     };
     let action = fields.first(ACTION_FIELD);
     if !action.is_empty() && action != "save" {
@@ -562,6 +564,7 @@ pub(super) async fn save_settings(
             values.apply(edit);
         }
         page.notice = Some("Not saved yet: press Save settings when you are done.");
+        page.unsaved = true;
         return page.respond(&values, &ValidationErrors::new(), StatusCode::OK);
     }
     let draft = match values.to_draft() {
@@ -584,6 +587,8 @@ struct SettingsPage<'a> {
     organizer: &'a Organizer,
     form_token: &'a str,
     notice: Option<&'a str>,
+    /// The form shows changes not saved yet.
+    unsaved: bool,
 }
 
 impl SettingsPage<'_> {
@@ -598,7 +603,7 @@ impl SettingsPage<'_> {
                 h1 { "Settings" }
                 p.muted { "When people can book " (self.organizer.display_name) ", and for how long." }
                 @if let Some(notice) = self.notice {
-                    p.notice #notice role="status" { (notice) }
+                    p.notice.warning[self.unsaved] #notice role="status" { (notice) }
                 }
                 @if !errors.is_empty() {
                     p.notice.error #settings-errors role="alert" { "Nothing was saved: please correct the fields marked below." }

@@ -9,7 +9,7 @@
 //! here alone.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use booking_core::organizer::Organizer;
 use booking_core::service::ServiceError;
 
@@ -49,7 +49,7 @@ impl Ui {
     pub(super) async fn session(&self, request: &HeaderMap) -> Result<Session, Response> {
         let key = match self.transport(request).read(request, Cookie::Session) {
             CookieValue::Absent => return Ok(Session::Anonymous),
-            CookieValue::Duplicate => return Err(duplicate_cookie()),
+            CookieValue::Duplicate => return Err(Refused::DuplicateCookie.into_response()),
             CookieValue::One(value) => SessionKey(value),
         };
         match self.service.authenticate(&key.0).await {
@@ -80,18 +80,12 @@ impl Ui {
         request: &HeaderMap,
         _organizer: &Organizer,
         api_token: &str,
-    ) -> Result<(SessionKey, HeaderValue), Response> {
+    ) -> Result<(SessionKey, HeaderValue), Refused> {
         let key = SessionKey(api_token.to_owned());
         let cookie = self
             .transport(request)
             .set(Cookie::Session, &key.0)
-            .ok_or_else(|| {
-                message_page(
-                    StatusCode::BAD_REQUEST,
-                    "Token not accepted",
-                    "That token cannot be kept in a cookie. Check that you pasted all of it, and only it.",
-                )
-            })?;
+            .ok_or(Refused::UnusableToken)?;
         Ok((key, cookie))
     }
 
@@ -111,11 +105,11 @@ impl Ui {
         &self,
         key: &SessionKey,
         presented: &str,
-    ) -> Result<(), Response> {
+    ) -> Result<(), Refused> {
         if self.security.verify(Purpose::SignedIn, &key.0, presented) {
             Ok(())
         } else {
-            Err(stale_form())
+            Err(Refused::StaleForm)
         }
     }
 
@@ -124,16 +118,16 @@ impl Ui {
     pub(super) fn pre_session(
         &self,
         request: &HeaderMap,
-    ) -> Result<(String, Option<HeaderValue>), Response> {
+    ) -> Result<(String, Option<HeaderValue>), Refused> {
         let transport = self.transport(request);
         match transport.read(request, Cookie::PreSession) {
-            CookieValue::Duplicate => Err(duplicate_cookie()),
+            CookieValue::Duplicate => Err(Refused::DuplicateCookie),
             CookieValue::One(value) if value.len() == 64 && hex::decode(&value).is_ok() => {
                 Ok((value, None))
             }
             CookieValue::One(_) | CookieValue::Absent => {
                 let mut random = [0u8; 32];
-                getrandom::fill(&mut random).map_err(|error| internal_error(&error))?;
+                getrandom::fill(&mut random).map_err(Refused::Randomness)?;
                 let value = hex::encode(random);
                 let cookie = transport.set(Cookie::PreSession, &value);
                 Ok((value, cookie))
@@ -152,25 +146,20 @@ impl Ui {
         &self,
         request: &HeaderMap,
         presented: &str,
-    ) -> Result<(), Response> {
+    ) -> Result<(), Refused> {
         match self.transport(request).read(request, Cookie::PreSession) {
-            CookieValue::Duplicate => Err(duplicate_cookie()),
-            CookieValue::Absent => Err(message_page(
-                StatusCode::FORBIDDEN,
-                "Cookies needed",
-                "Your browser did not send this site's cookie with the form. Allow cookies for \
-                 this site, reload the page and try again.",
-            )),
+            CookieValue::Duplicate => Err(Refused::DuplicateCookie),
+            CookieValue::Absent => Err(Refused::CookiesNeeded),
             CookieValue::One(value) if self.security.verify(Purpose::SignIn, &value, presented) => {
                 Ok(())
             }
-            CookieValue::One(_) => Err(stale_form()),
+            CookieValue::One(_) => Err(Refused::StaleForm),
         }
     }
 
     /// The first check of every form post: it comes from the service's own
     /// pages.
-    pub(super) fn check_origin(&self, request: &HeaderMap) -> Result<(), Response> {
+    pub(super) fn check_origin(&self, request: &HeaderMap) -> Result<(), Refused> {
         csrf::check_origin(request, self.security.options.public_origin.as_deref()).map_err(
             |refusal| {
                 tracing::warn!(
@@ -178,30 +167,67 @@ impl Ui {
                     "refused a form post from another site; behind a proxy that rewrites Host, \
                      set BOOKING_PUBLIC_ORIGIN"
                 );
-                message_page(
-                    StatusCode::FORBIDDEN,
-                    "Request refused",
-                    "This form can only be sent from this site's own pages.",
-                )
+                Refused::ForeignPost(refusal)
             },
         )
     }
 }
 
-fn stale_form() -> Response {
-    message_page(
-        StatusCode::FORBIDDEN,
-        "Form expired",
-        "This form was not sent from this site's current page, or it has expired. Go back, \
-         reload the page and try again.",
-    )
+/// Why a request was refused before it could act, each with its page.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Refused {
+    /// The form came from another site.
+    #[error("the form came from another site")]
+    ForeignPost(#[source] csrf::ForeignPost),
+    /// The form's token does not belong to this browser's cookie.
+    #[error("the form's token does not belong to this browser's cookie")]
+    StaleForm,
+    /// The browser sent one of the pages' cookies twice.
+    #[error("the browser sent one of the pages' cookies twice")]
+    DuplicateCookie,
+    /// A sign-in form came without its pre-session cookie.
+    #[error("the browser sent no cookie with the form")]
+    CookiesNeeded,
+    /// The API token cannot be a cookie value.
+    #[error("the token cannot be kept in a cookie")]
+    UnusableToken,
+    /// No randomness for a pre-session value.
+    #[error("no randomness for a pre-session value")]
+    Randomness(#[source] getrandom::Error),
 }
 
-fn duplicate_cookie() -> Response {
-    message_page(
-        StatusCode::BAD_REQUEST,
-        "Conflicting cookies",
-        "Your browser sent this site's sign-in cookie twice; another site may have planted one. \
-         Clear this site's cookies in your browser, then sign in again.",
-    )
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::ForeignPost(_) => message_page(
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "This form can only be sent from this site's own pages.",
+            ),
+            Refused::StaleForm => message_page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form was not sent from this site's current page, or it has expired. Go \
+                 back, reload the page and try again.",
+            ),
+            Refused::DuplicateCookie => message_page(
+                StatusCode::BAD_REQUEST,
+                "Conflicting cookies",
+                "Your browser sent this site's sign-in cookie twice; another site may have \
+                 planted one. Clear this site's cookies in your browser, then sign in again.",
+            ),
+            Refused::CookiesNeeded => message_page(
+                StatusCode::FORBIDDEN,
+                "Cookies needed",
+                "Your browser did not send this site's cookie with the form. Allow cookies for \
+                 this site, reload the page and try again.",
+            ),
+            Refused::UnusableToken => message_page(
+                StatusCode::BAD_REQUEST,
+                "Token not accepted",
+                "That token cannot be kept in a cookie. Check that you pasted all of it, and only it.",
+            ),
+            Refused::Randomness(_) => internal_error(&self),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use booking_core::organizer::{NewOrganizer, Organizer};
 use booking_core::service::ServiceError;
 use booking_core::validation::ValidationErrors;
@@ -57,7 +57,7 @@ pub(super) async fn sign_up(
         .check_origin(&headers)
         .and_then(|()| ui.check_sign_in_token(&headers, &form.csrf))
     {
-        return refused;
+        return refused.into_response();
     }
     let mut errors = ValidationErrors::new();
     let zone = zones::parse(&form.time_zone);
@@ -132,7 +132,7 @@ fn form_page(
 ) -> Response {
     let (pre_session, new_cookie) = match ui.pre_session(headers) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let chosen = zones::parse(&form.time_zone);
     let field = |name: &str,
@@ -190,7 +190,7 @@ fn form_page(
 fn welcome(ui: &Ui, headers: &HeaderMap, organizer: &Organizer, api_token: &str) -> Response {
     let (key, cookie) = match ui.start_session(headers, organizer, api_token) {
         Ok(started) => started,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let form_token = ui.form_token(&key);
     let body = html! {
@@ -211,7 +211,7 @@ fn welcome(ui: &Ui, headers: &HeaderMap, organizer: &Organizer, api_token: &str)
             }
             p { "You are signed in. Next, set the hours people can book you; your page will be "
                 a href=(format!("/{}", organizer.username)) { "/" (organizer.username) } "." }
-            p.actions {
+            p.next-steps {
                 a.button.primary #set-hours href="/dashboard/settings" { "Set your hours" }
                 " "
                 a.button.secondary href="/dashboard" { "Your bookings" }

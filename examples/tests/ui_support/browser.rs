@@ -93,6 +93,16 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium whose time zone is
     /// `time_zone` (through `TZ`, which Chromium inherits), at desktop size.
     pub async fn start(time_zone: &str) -> Browser {
+        Browser::start_with(time_zone, true).await
+    }
+
+    /// [`Browser::start`] with the pages' JavaScript switched off, as some
+    /// people browse.
+    pub async fn start_without_javascript(time_zone: &str) -> Browser {
+        Browser::start_with(time_zone, false).await
+    }
+
+    async fn start_with(time_zone: &str, javascript: bool) -> Browser {
         let driver_path = chromedriver();
         let port = free_port();
         let profile = tempfile::tempdir().unwrap();
@@ -134,11 +144,15 @@ impl Browser {
                 "--disable-sync",
                 "--hide-scrollbars",
                 "--window-size=1280,1000",
+                "--lang=en-US",
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
         if let Some(binary) = chrome_binary() {
             options["binary"] = json!(binary);
+        }
+        if !javascript {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
         }
         let capabilities = json!({
             "browserName": "chrome",
