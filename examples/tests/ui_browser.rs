@@ -12,7 +12,7 @@ use fantoccini::{Client, Locator};
 use tokio::sync::Mutex;
 use ui_support::browser::{
     Browser, click, count, displayed, fits_width, run, screenshot, serve, set_value, text_of,
-    texts_of, type_into, wait_for, wait_for_text,
+    texts_of, type_into, value_of, wait_for, wait_for_text,
 };
 use ui_support::{dec, fixture, slot_value};
 
@@ -35,6 +35,11 @@ async fn pick_slot(client: &Client, start: chrono::DateTime<chrono::Utc>) {
         .click()
         .await
         .unwrap();
+}
+
+/// Hours as `09:00-17:00`.
+fn hours_text(hours: &[booking_core::time::LocalInterval]) -> Vec<String> {
+    hours.iter().map(ToString::to_string).collect()
 }
 
 async fn sign_in(client: &Client, base: &str, token: &str) {
@@ -206,7 +211,7 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
         .await;
         assert_eq!(texts_of(&client, ".slot span").await, ["20:30", "21:30"]);
         assert_eq!(
-            wait_for(&client, "#name").await.prop("value").await.unwrap().as_deref(),
+            value_of(&client, "#name").await.as_deref(),
             Some("Katherine Johnson")
         );
         screenshot(&client, "09-slot-taken").await;
@@ -287,8 +292,7 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
         let settings = service.settings(organizer).await.unwrap();
         assert_eq!(settings.slot_duration().num_minutes(), 30);
         assert_eq!(settings.weekly_hours().thursday.len(), 1);
-        let saturday: Vec<String> = settings.weekly_hours().saturday.iter().map(ToString::to_string).collect();
-        assert_eq!(saturday, ["17:00-18:00"]);
+        assert_eq!(hours_text(&settings.weekly_hours().saturday), ["17:00-18:00"]);
         assert_eq!(settings.date_overrides().len(), 1);
 
         // The public page follows at once.
@@ -411,11 +415,7 @@ async fn a_new_organizer_signs_up_from_the_landing_page_and_opens_their_page() {
         click(&client, "#landing-signup a").await;
         wait_for(&client, "#signup-form").await;
         // The browser's zone is preselected.
-        let zone = wait_for(&client, "#timeZone")
-            .await
-            .prop("value")
-            .await
-            .unwrap();
+        let zone = value_of(&client, "#timeZone").await;
         assert_eq!(zone.as_deref(), Some("Europe/Paris"));
         type_into(&client, "#username", "grace").await;
         type_into(&client, "#name", "Grace Hopper").await;
@@ -425,12 +425,7 @@ async fn a_new_organizer_signs_up_from_the_landing_page_and_opens_their_page() {
         // A mistake comes back next to its field, the rest kept.
         wait_for(&client, "#error-email").await;
         assert_eq!(
-            wait_for(&client, "#username")
-                .await
-                .prop("value")
-                .await
-                .unwrap()
-                .as_deref(),
+            value_of(&client, "#username").await.as_deref(),
             Some("grace")
         );
         screenshot(&client, "18-sign-up-error").await;
@@ -438,12 +433,7 @@ async fn a_new_organizer_signs_up_from_the_landing_page_and_opens_their_page() {
         click(&client, "#signup-button").await;
 
         // The token, once, with the note to copy it now.
-        let token = wait_for(&client, "#api-token")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .unwrap();
+        let token = value_of(&client, "#api-token").await.unwrap();
         let organizer = service
             .authenticate(&token)
             .await
@@ -462,11 +452,7 @@ async fn a_new_organizer_signs_up_from_the_landing_page_and_opens_their_page() {
         // Signed in already: on to the hours, saved as suggested.
         click(&client, "#set-hours").await;
         wait_for(&client, "#settings-form").await;
-        let zone = wait_for(&client, "#timeZone")
-            .await
-            .prop("value")
-            .await
-            .unwrap();
+        let zone = value_of(&client, "#timeZone").await;
         assert_eq!(zone.as_deref(), Some("Europe/Paris"));
         click(&client, "#save-settings").await;
         wait_for_text(&client, "#notice", "Settings saved.").await;
@@ -537,13 +523,10 @@ async fn the_hours_editor_works_without_javascript() {
         click(&client, "#save-settings").await;
         wait_for_text(&client, "#notice", "Settings saved.").await;
         let settings = service.settings(organizer).await.unwrap();
-        let saturday: Vec<String> = settings
-            .weekly_hours()
-            .saturday
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(saturday, ["17:00-18:00"]);
+        assert_eq!(
+            hours_text(&settings.weekly_hours().saturday),
+            ["17:00-18:00"]
+        );
         assert!(settings.date_overrides().is_empty());
     })
     .await;

@@ -147,6 +147,16 @@ fn cookie_pair(reply: &Reply) -> String {
         .to_owned()
 }
 
+/// How many of the fixture organizer's bookings are active.
+async fn active_bookings(fixture: &Fixture) -> u64 {
+    fixture
+        .service
+        .list_bookings(fixture.organizer.id, ListQuery::default())
+        .await
+        .unwrap()
+        .total
+}
+
 /// The form a visitor in Tokyo sends for the slot starting at `start`.
 fn booking_form<'a>(slot: &'a str, title: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -749,12 +759,7 @@ async fn the_organizer_cancels_from_the_list() {
     )
     .await;
     assert_eq!(foreign.location(), "/dashboard?notice=not_found");
-    let list = fixture
-        .service
-        .list_bookings(fixture.organizer.id, ListQuery::default())
-        .await
-        .unwrap();
-    assert_eq!(list.total, 1);
+    assert_eq!(active_bookings(&fixture).await, 1);
 }
 
 /// The settings form a browser sends: `week` rows as `(day, start, end)`,
@@ -1336,12 +1341,11 @@ async fn a_post_from_a_foreign_origin_changes_nothing() {
             "Sec-Fetch-Site {site}"
         );
     }
-    let list = fixture
-        .service
-        .list_bookings(fixture.organizer.id, ListQuery::default())
-        .await
-        .unwrap();
-    assert_eq!(list.total, 1, "the booking is still active");
+    assert_eq!(
+        active_bookings(&fixture).await,
+        1,
+        "the booking is still active"
+    );
 
     // The public forms are checked too: a booking posted from elsewhere.
     let request = Request::post("/ada")
@@ -1422,12 +1426,11 @@ async fn duplicate_session_cookies_are_refused() {
         .unwrap();
     let refused = send(&app, request).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    let list = fixture
-        .service
-        .list_bookings(fixture.organizer.id, ListQuery::default())
-        .await
-        .unwrap();
-    assert_eq!(list.total, 1, "the booking is still active");
+    assert_eq!(
+        active_bookings(&fixture).await,
+        1,
+        "the booking is still active"
+    );
     // The sign-in form's cookie too.
     let login = get(
         &app,

@@ -25,7 +25,7 @@ use super::calendar::{
 };
 use super::format::{self, clock, moment, month_name, range, rfc3339, url_with, zone_label};
 use super::layout::{
-    Shell, described_by, document, field_error, internal_error, message_page, respond,
+    Shell, described_by, document, field_error, internal_error, message_page, respond, text_field,
 };
 use super::zones;
 
@@ -473,9 +473,9 @@ async fn booking_page(
                     }
                     @if !day_slots.is_empty() {
                         div.fields {
-                            (text_field("name", "Your name", "text", &form.values.name, &form.errors, "name"))
-                            (text_field("email", "Email", "email", &form.values.email, &form.errors, "email"))
-                            (text_field("title", "Meeting title", "text", &form.values.title, &form.errors, "off"))
+                            (text_field("name", "Your name", "text", &form.values.name, &form.errors, "name", None))
+                            (text_field("email", "Email", "email", &form.values.email, &form.errors, "email", None))
+                            (text_field("title", "Meeting title", "text", &form.values.title, &form.errors, "off", None))
                             div.field {
                                 label for="notes" { "Notes " span.muted { "(optional)" } }
                                 textarea #notes name="notes" rows="3"
@@ -532,26 +532,6 @@ fn calendar_day(
                 aria-current=[is_selected.then_some("date")] { (day) }
         } @else {
             span.day.selected[is_selected].today[date == today] data-date=(iso) aria-label=(label) { (day) }
-        }
-    }
-}
-
-/// A labelled text input with its error next to it.
-fn text_field(
-    name: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    errors: &ValidationErrors,
-    autocomplete: &str,
-) -> Markup {
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type=(kind) value=(value) required autocomplete=(autocomplete)
-                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                aria-describedby=[described_by(errors, name)];
-            (field_error(errors, name))
         }
     }
 }

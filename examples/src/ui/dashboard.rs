@@ -351,10 +351,7 @@ pub(super) async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(refused) = ui
-        .check_origin(&headers)
-        .and_then(|()| ui.check_sign_in_token(&headers, &form.csrf))
-    {
+    if let Err(refused) = ui.check_sign_in_form(&headers, &form.csrf) {
         return refused.into_response();
     }
     let token = form.token.trim();

@@ -16,10 +16,12 @@ pub(super) struct FormFields {
 
 impl FormFields {
     /// The fields of `pairs`, in order.
-    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    pub(super) fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         let mut fields = FormFields::default();
         for (name, value) in pairs {
-            fields.push(name, value);
+            fields.push(name.into(), value.into());
         }
         fields
     }

@@ -564,15 +564,6 @@ mod tests {
         LocalInterval::parse(start, end).unwrap()
     }
 
-    fn form(pairs: &[(&str, &str)]) -> FormFields {
-        FormFields::from_pairs(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn hours_round_trip_through_the_form() {
         let mut weekly =
@@ -616,7 +607,7 @@ mod tests {
 
     #[test]
     fn mistakes_are_named_by_day_and_date() {
-        let editor = HoursEditor::from_form(&form(&[
+        let editor = HoursEditor::from_form(&FormFields::from_pairs([
             ("monday-open", "on"),
             ("monday-start", "17:00"),
             ("monday-end", "09:00"),
@@ -652,7 +643,7 @@ mod tests {
         assert_eq!(message("override-8"), "");
         assert_eq!(message("override-9"), "Pick a date.");
 
-        let twice = HoursEditor::from_form(&form(&[
+        let twice = HoursEditor::from_form(&FormFields::from_pairs([
             ("override-1-date", "2026-12-24"),
             ("override-2-date", "2026-12-24"),
         ]));

@@ -115,3 +115,25 @@ pub(super) fn field_error(errors: &ValidationErrors, field: &str) -> Markup {
 pub(super) fn described_by(errors: &ValidationErrors, field: &str) -> Option<String> {
     errors.message_for(field).map(|_| format!("error-{field}"))
 }
+
+/// A labelled, required text input with its help and its error next to it.
+pub(super) fn text_field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    errors: &ValidationErrors,
+    autocomplete: &str,
+    help: Option<&str>,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            input id=(name) name=(name) type=(kind) value=(value) required autocomplete=(autocomplete)
+                aria-invalid=[errors.message_for(name).map(|_| "true")]
+                aria-describedby=[described_by(errors, name)];
+            @if let Some(help) = help { span.help { (help) } }
+            (field_error(errors, name))
+        }
+    }
+}

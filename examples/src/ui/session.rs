@@ -140,13 +140,19 @@ impl Ui {
         self.security.token(Purpose::SignIn, pre_session)
     }
 
-    /// The check a sign-in or sign-up post passes: the browser sent its
-    /// pre-session cookie, once, and the form's token belongs to it.
-    pub(super) fn check_sign_in_token(
+    /// The checks a sign-in or sign-up post passes: it comes from the
+    /// service's own pages, the browser sent its pre-session cookie, once,
+    /// and the form's token belongs to it.
+    pub(super) fn check_sign_in_form(
         &self,
         request: &HeaderMap,
         presented: &str,
     ) -> Result<(), Refused> {
+        self.check_origin(request)?;
+        self.check_sign_in_token(request, presented)
+    }
+
+    fn check_sign_in_token(&self, request: &HeaderMap, presented: &str) -> Result<(), Refused> {
         match self.transport(request).read(request, Cookie::PreSession) {
             CookieValue::Duplicate => Err(Refused::DuplicateCookie),
             CookieValue::Absent => Err(Refused::CookiesNeeded),

@@ -314,15 +314,6 @@ fn number_field(
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> FormFields {
-        FormFields::from_pairs(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn a_draft_round_trips_through_the_starting_point() {
         let form = SettingsForm::starting_point(chrono_tz::Europe::Paris);
@@ -335,7 +326,7 @@ mod tests {
 
     #[test]
     fn every_unreadable_field_is_named() {
-        let form = SettingsForm::from_form(&fields(&[
+        let form = SettingsForm::from_form(&FormFields::from_pairs([
             ("timeZone", "Mars/Olympus"),
             ("monday-open", "on"),
             ("monday-start", "nine"),

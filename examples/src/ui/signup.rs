@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::layout::{
-    Shell, csrf_field, described_by, document, field_error, internal_error, respond,
+    Shell, csrf_field, described_by, document, field_error, internal_error, respond, text_field,
 };
 use super::zones;
 
@@ -53,10 +53,7 @@ pub(super) async fn sign_up(
     form: Result<Form<SignUpForm>, FormRejection>,
 ) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(refused) = ui
-        .check_origin(&headers)
-        .and_then(|()| ui.check_sign_in_token(&headers, &form.csrf))
-    {
+    if let Err(refused) = ui.check_sign_in_form(&headers, &form.csrf) {
         return refused.into_response();
     }
     let mut errors = ValidationErrors::new();
@@ -135,33 +132,16 @@ fn form_page(
         Err(refused) => return refused.into_response(),
     };
     let chosen = zones::parse(&form.time_zone);
-    let field = |name: &str,
-                 label: &str,
-                 kind: &str,
-                 value: &str,
-                 autocomplete: &str,
-                 help: Option<&str>| {
-        html! {
-            div.field {
-                label for=(name) { (label) }
-                input id=(name) name=(name) type=(kind) value=(value) required autocomplete=(autocomplete)
-                    aria-invalid=[errors.message_for(name).map(|_| "true")]
-                    aria-describedby=[described_by(errors, name)];
-                @if let Some(help) = help { span.help { (help) } }
-                (field_error(errors, name))
-            }
-        }
-    };
     let body = html! {
         section.card.narrow {
             h1 { "Create an organizer account" }
             p { "People book meetings with you at your own page. You will set your hours next." }
             form #signup-form method="post" action=(URL) novalidate {
                 (csrf_field(&ui.sign_in_token(&pre_session)))
-                (field("username", "Username", "text", &form.username, "username",
+                (text_field("username", "Username", "text", &form.username, errors, "username",
                     Some("Your booking page's address: 3 to 64 letters, digits, “_”, “-” or “.”.")))
-                (field("name", "Your name", "text", &form.name, "name", Some("Shown to the people who book you.")))
-                (field("email", "Email", "email", &form.email, "email", None))
+                (text_field("name", "Your name", "text", &form.name, errors, "name", Some("Shown to the people who book you.")))
+                (text_field("email", "Email", "email", &form.email, errors, "email", None))
                 div.field {
                     label for="timeZone" { "Your time zone" }
                     // Without a choice yet, the script picks the browser's zone.

@@ -313,6 +313,11 @@ pub async fn set_value(client: &Client, css: &str, value: &str) {
         .unwrap();
 }
 
+/// The current value of the input `css` matches, once it exists.
+pub async fn value_of(client: &Client, css: &str) -> Option<String> {
+    wait_for(client, css).await.prop("value").await.unwrap()
+}
+
 /// How many elements `css` matches now.
 pub async fn count(client: &Client, css: &str) -> usize {
     client.find_all(Locator::Css(css)).await.unwrap().len()
