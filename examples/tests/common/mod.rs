@@ -12,6 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub mod flow;
+pub mod proxy;
+pub mod wire;
 
 /// A running service and a client for it.
 pub struct Server {
@@ -91,6 +93,14 @@ pub async fn sqlite_server() -> Server {
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The socket address the service listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the base URL is http://IP:PORT")
     }
 
     /// Sends `body` (raw bytes, if any) and reads the reply.
