@@ -49,7 +49,6 @@ async fn an_unreachable_postgres_is_not_ready() {
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{ready:?}");
     assert_eq!(ready.json["status"], "unavailable", "{ready:?}");
     assert_eq!(ready.json["store"], "down", "{ready:?}");
-    assert_eq!(ready.json["lock"], "ok", "{ready:?}");
     let live = server.get("/healthz", None).await;
     assert_eq!(live.status, StatusCode::OK, "{live:?}");
 

@@ -49,9 +49,12 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// Starts the service exactly as the example does: configuration read
-/// through `Config::from_lookup` (the code path of `Config::from_env`),
-/// backends built and migrated by `build`, the address bound by `bind`.
+/// Starts the service exactly as the program does: configuration read
+/// through `Config::from_lookup` (the code path of the program's settings),
+/// backends built and migrated by `build`, the address bound by `bind`, the
+/// configured router served by `serve`. Rate limits are off unless the test
+/// sets `BOOKING_RATE_LIMIT`, so tests that make many requests from one
+/// address are not throttled.
 pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempDir>) -> Server {
     let mut map: HashMap<String, String> = vars
         .iter()
@@ -59,6 +62,8 @@ pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempD
         .collect();
     map.entry("BOOKING_ADDR".to_owned())
         .or_insert_with(|| "127.0.0.1:0".to_owned());
+    map.entry("BOOKING_RATE_LIMIT".to_owned())
+        .or_insert_with(|| "off".to_owned());
     let config = booking_examples::Config::from_lookup(|name| map.get(name).cloned())
         .expect("valid configuration");
     let (service, backends) = booking_examples::build(&config)
@@ -70,7 +75,7 @@ pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempD
         .expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     let task = tokio::spawn(async move {
-        let _ = booking_examples::serve(listener, service, std::future::pending()).await;
+        let _ = booking_examples::serve(listener, service, &config, std::future::pending()).await;
     });
     Server {
         base: format!("http://{addr}"),
