@@ -381,15 +381,20 @@ impl Config {
                 Some(other) => return Err(invalid("LOG_FORMAT", other, "expected text or json")),
             },
         };
-        let seconds = |variable: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            match get(variable) {
-                None => Ok(default),
-                Some(text) => match text.parse::<u64>() {
-                    Ok(secs) if (1..=86_400).contains(&secs) => Ok(Duration::from_secs(secs)),
-                    _ => Err(invalid(variable, &text, "expected whole seconds from 1 to 86400")),
-                },
-            }
-        };
+        let seconds =
+            |variable: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+                match get(variable) {
+                    None => Ok(default),
+                    Some(text) => match text.parse::<u64>() {
+                        Ok(secs) if (1..=86_400).contains(&secs) => Ok(Duration::from_secs(secs)),
+                        _ => Err(invalid(
+                            variable,
+                            &text,
+                            "expected whole seconds from 1 to 86400",
+                        )),
+                    },
+                }
+            };
         let max_connections = match get("BOOKING_MAX_CONNECTIONS") {
             None => ServerLimits::DEFAULT_MAX_CONNECTIONS,
             Some(text) => match text.parse::<usize>() {
@@ -408,7 +413,10 @@ impl Config {
                 "BOOKING_HEADER_TIMEOUT_SECS",
                 ServerLimits::DEFAULT_HEADER_TIMEOUT,
             )?,
-            idle_timeout: seconds("BOOKING_IDLE_TIMEOUT_SECS", ServerLimits::DEFAULT_IDLE_TIMEOUT)?,
+            idle_timeout: seconds(
+                "BOOKING_IDLE_TIMEOUT_SECS",
+                ServerLimits::DEFAULT_IDLE_TIMEOUT,
+            )?,
             max_connections,
             shutdown_timeout: seconds(
                 "BOOKING_SHUTDOWN_TIMEOUT_SECS",
@@ -418,22 +426,29 @@ impl Config {
         let rate = |variable: &'static str, default: Rate| -> Result<Rate, ConfigError> {
             match get(variable) {
                 None => Ok(default),
-                Some(text) => Rate::parse(&text).map_err(|reason| invalid(variable, &text, &reason)),
+                Some(text) => {
+                    Rate::parse(&text).map_err(|reason| invalid(variable, &text, &reason))
+                }
             }
         };
-        let enabled = match get("BOOKING_RATE_LIMIT").map(|v| v.to_ascii_lowercase()).as_deref() {
+        let enabled = match get("BOOKING_RATE_LIMIT")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("on") => true,
             Some("off") => false,
             Some(other) => return Err(invalid("BOOKING_RATE_LIMIT", other, "expected on or off")),
         };
         let trusted_proxies = match get("BOOKING_TRUSTED_PROXIES") {
             None => Vec::new(),
-            Some(text) => parse_networks(&text).map_err(|reason| {
-                invalid("BOOKING_TRUSTED_PROXIES", &text, &reason)
-            })?,
+            Some(text) => parse_networks(&text)
+                .map_err(|reason| invalid("BOOKING_TRUSTED_PROXIES", &text, &reason))?,
         };
         let http = HttpConfig {
-            body_timeout: seconds("BOOKING_BODY_TIMEOUT_SECS", HttpConfig::DEFAULT_BODY_TIMEOUT)?,
+            body_timeout: seconds(
+                "BOOKING_BODY_TIMEOUT_SECS",
+                HttpConfig::DEFAULT_BODY_TIMEOUT,
+            )?,
             readiness_timeout: seconds(
                 "BOOKING_READINESS_TIMEOUT_SECS",
                 crate::http::health::DEFAULT_READINESS_TIMEOUT,
@@ -567,7 +582,10 @@ mod tests {
         let config = config(&[("BOOKING_ADDR", "localhost:8081")]).unwrap();
         assert_eq!(config.addr, "127.0.0.1:8081".parse().unwrap());
         assert_eq!(
-            self::config(&[("BOOKING_ADDR", "LOCALHOST:80")]).unwrap().addr.port(),
+            self::config(&[("BOOKING_ADDR", "LOCALHOST:80")])
+                .unwrap()
+                .addr
+                .port(),
             80
         );
         assert!(self::config(&[("BOOKING_ADDR", "example.com:80")]).is_err());
@@ -623,7 +641,10 @@ mod tests {
             ("LOG_FORMAT", "xml"),
         ] {
             let error = self::config(&[(variable, value)]).unwrap_err();
-            assert!(error.to_string().starts_with(&format!("{variable}=")), "{error}");
+            assert!(
+                error.to_string().starts_with(&format!("{variable}=")),
+                "{error}"
+            );
         }
     }
 

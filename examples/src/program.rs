@@ -135,7 +135,11 @@ async fn run(config: Config) -> Result<(), StartupError> {
     let listener = startup::bind(&config).await?;
     let addr = listener.local_addr().unwrap_or(config.addr);
     tracing::info!(
-        rate_limits = if config.http.rate_limits.enabled { "on" } else { "off" },
+        rate_limits = if config.http.rate_limits.enabled {
+            "on"
+        } else {
+            "off"
+        },
         max_connections = config.server.max_connections,
         "booking service listening on http://{addr} (try GET /healthz)"
     );

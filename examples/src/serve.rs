@@ -101,10 +101,19 @@ const EVICTION_WAIT: Duration = Duration::from_secs(1);
 /// descriptors, so it does not spin while none is free.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// The reply to a connection over the cap while every connection is busy.
-const BUSY_REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-content-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 80\r\n\r\n\
-{\"error\":\"the server is at its connection limit; retry\",\"code\":\"unavailable\"}";
+/// The body of the reply to a connection over the cap while every
+/// connection is busy.
+const BUSY_BODY: &str =
+    r#"{"error":"the server is at its connection limit; retry","code":"unavailable"}"#;
+
+/// That whole reply: 503, `Retry-After: 1`, and the connection closed.
+fn busy_reply() -> String {
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BUSY_BODY}",
+        BUSY_BODY.len()
+    )
+}
 
 /// Serves `router` on `listener` within `limits` until `shutdown`
 /// completes, then drains as the module docs say. Each request carries the
@@ -227,7 +236,7 @@ impl Server {
 /// Answers 503 and closes, without reading the request.
 async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = stream.write_all(BUSY_REPLY).await;
+        let _ = stream.write_all(busy_reply().as_bytes()).await;
         let _ = stream.shutdown().await;
     })
     .await;
@@ -253,7 +262,10 @@ async fn serve_connection(
             async move {
                 let mut request = request.map(Body::new);
                 request.extensions_mut().insert(ConnectInfo(peer));
-                let response = router.oneshot(request).await.unwrap_or_else(|never| match never {});
+                let response = router
+                    .oneshot(request)
+                    .await
+                    .unwrap_or_else(|never| match never {});
                 // The request counts as in progress until its reply has
                 // been written, when hyper drops the body.
                 Ok::<_, Infallible>(response.map(|body| {
@@ -406,7 +418,9 @@ impl Tracker {
     /// When the connection will have been idle for `timeout`, if nothing
     /// happens meanwhile.
     fn idle_deadline(&self, timeout: Duration) -> Duration {
-        timeout.saturating_sub(self.idle_for()).max(Duration::from_millis(10))
+        timeout
+            .saturating_sub(self.idle_for())
+            .max(Duration::from_millis(10))
     }
 }
 
@@ -455,10 +469,7 @@ impl AsyncWrite for Watched {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 
@@ -481,10 +492,17 @@ mod tests {
 
     #[test]
     fn the_busy_reply_announces_its_length() {
-        let text = std::str::from_utf8(BUSY_REPLY).unwrap();
+        let text = busy_reply();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
-        assert!(serde_json::from_str::<serde_json::Value>(body).is_ok(), "{body}");
+        assert!(head.starts_with("HTTP/1.1 503 "), "{head}");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{head}"
+        );
+        assert!(
+            serde_json::from_str::<serde_json::Value>(body).is_ok(),
+            "{body}"
+        );
     }
 
     #[test]
@@ -497,10 +515,16 @@ mod tests {
         let newer = registry.add();
         newer.touch();
         assert!(registry.evict_idlest());
-        assert!(!registry.lock().contains_key(&older.id), "the idlest goes first");
+        assert!(
+            !registry.lock().contains_key(&older.id),
+            "the idlest goes first"
+        );
         assert!(registry.evict_idlest());
         assert!(!registry.lock().contains_key(&newer.id));
-        assert!(!registry.evict_idlest(), "a connection with a request in progress stays");
+        assert!(
+            !registry.evict_idlest(),
+            "a connection with a request in progress stays"
+        );
         assert!(registry.lock().contains_key(&busy.id));
     }
 }

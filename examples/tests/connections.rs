@@ -39,7 +39,10 @@ async fn a_client_that_never_finishes_its_headers_is_closed() {
     };
     trickle.await;
     assert!(
-        matches!(wire::read_until_closed(&mut stream).await, Ending::Closed(_)),
+        matches!(
+            wire::read_until_closed(&mut stream).await,
+            Ending::Closed(_)
+        ),
         "a slow header must not hold the connection"
     );
 }
@@ -126,7 +129,10 @@ async fn an_announced_body_over_the_limit_is_refused_before_it_is_read() {
         );
         // The body is never read, so the connection cannot be reused.
         assert!(
-            matches!(wire::read_until_closed(&mut stream).await, Ending::Closed(_)),
+            matches!(
+                wire::read_until_closed(&mut stream).await,
+                Ending::Closed(_)
+            ),
             "{expect:?}"
         );
     }

@@ -26,12 +26,21 @@ async fn metrics_count_requests_by_route_and_booking_outcomes() {
     server.open_all_week(&token, "UTC").await;
     let day = tomorrow(chrono_tz::UTC);
     let start = local(chrono_tz::UTC, day, 9);
-    assert_eq!(server.book(&ada, start, "first").await.status, StatusCode::CREATED);
-    assert_eq!(server.book(&ada, start, "again").await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        server.book(&ada, start, "first").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        server.book(&ada, start, "again").await.status,
+        StatusCode::CONFLICT
+    );
     server
         .slot_starts(&ada, common::whole_day(chrono_tz::UTC, day))
         .await;
-    assert_eq!(server.get("/no/such/path", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.get("/no/such/path", None).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let response = server
         .client
@@ -40,7 +49,10 @@ async fn metrics_count_requests_by_route_and_booking_outcomes() {
         .await
         .expect("scrape");
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = response.text().await.expect("body");
 
@@ -55,7 +67,10 @@ async fn metrics_count_requests_by_route_and_booking_outcomes() {
     };
     // Routes are the matched templates, never raw paths (which would make
     // a series per username).
-    assert!(route("GET", "/api/organizers/{username}/slots", 200) >= 1.0, "{text}");
+    assert!(
+        route("GET", "/api/organizers/{username}/slots", 200) >= 1.0,
+        "{text}"
+    );
     assert!(route("POST", "/api/bookings", 201) >= 1.0, "{text}");
     assert!(route("POST", "/api/bookings", 409) >= 1.0, "{text}");
     assert!(route("GET", "/no/such/path", 404) == 0.0, "{text}");
@@ -63,7 +78,11 @@ async fn metrics_count_requests_by_route_and_booking_outcomes() {
     assert!(!text.contains(&ada), "no username in any label: {text}");
 
     let outcome = |code: &str| {
-        sample(&text, &format!("booking_outcomes_total{{outcome=\"{code}\"}}")).unwrap_or(0.0)
+        sample(
+            &text,
+            &format!("booking_outcomes_total{{outcome=\"{code}\"}}"),
+        )
+        .unwrap_or(0.0)
     };
     assert!(outcome("created") >= 1.0, "{text}");
     assert!(outcome("slot_unavailable") >= 1.0, "{text}");

@@ -3,7 +3,6 @@
 //! colour codes, SIGTERM while a client holds a partial request, and a
 //! process at a low file-descriptor limit flooded with idle connections.
 
-use std::io::Read as _;
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -162,7 +161,10 @@ fn help_lists_every_setting_and_starts_nothing() {
         assert!(status.success(), "{flag}: {status}; {}", program.stderr());
         assert!(help.contains("Usage: booking-service"), "{help}");
         for setting in SETTINGS {
-            assert!(help.contains(&format!("--{}", setting.flag)), "{flag}: {help}");
+            assert!(
+                help.contains(&format!("--{}", setting.flag)),
+                "{flag}: {help}"
+            );
             assert!(help.contains(setting.variable), "{flag}: {help}");
         }
         assert!(!help.contains('\u{1b}'), "no colour codes: {help:?}");
@@ -175,7 +177,12 @@ fn an_unknown_flag_is_refused_with_a_clear_line() {
     let mut program = Program::run(&["--no-such-flag"], &[]);
     let status = program.wait();
     assert_eq!(status.code(), Some(2), "{}", program.stderr());
-    let first = program.stderr().lines().next().unwrap_or_default().to_owned();
+    let first = program
+        .stderr()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(first, "error: unexpected argument '--no-such-flag' found");
     let mut program = Program::run(&["--max-connections", "none"], &[]);
     let status = program.wait();
@@ -219,10 +226,7 @@ async fn flags_override_the_environment_and_localhost_is_an_address() {
 async fn logs_are_json_lines_on_request_and_plain_text_otherwise() {
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut program = Program::run(
-        &["--addr", &addr.to_string()],
-        &[("LOG_FORMAT", "json")],
-    );
+    let mut program = Program::run(&["--addr", &addr.to_string()], &[("LOG_FORMAT", "json")]);
     program.wait_ready(addr).await;
     program.terminate();
     assert!(program.wait().success(), "{}", program.stderr());
@@ -235,7 +239,10 @@ async fn logs_are_json_lines_on_request_and_plain_text_otherwise() {
         .collect();
     assert!(lines.len() >= 4, "{stdout}");
     for line in &lines {
-        assert!(line["level"].is_string() && line["timestamp"].is_string(), "{line}");
+        assert!(
+            line["level"].is_string() && line["timestamp"].is_string(),
+            "{line}"
+        );
     }
     assert!(
         lines.iter().any(|line| line["fields"]["message"]
@@ -256,7 +263,10 @@ async fn logs_are_json_lines_on_request_and_plain_text_otherwise() {
     assert!(program.wait().success());
     let stdout = program.stdout();
     assert!(stdout.contains("listening on"), "{stdout}");
-    assert!(!stdout.contains('\u{1b}'), "no colour codes in a pipe: {stdout:?}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "no colour codes in a pipe: {stdout:?}"
+    );
 }
 
 /// SIGTERM while one client holds a partial request and another an idle
@@ -277,7 +287,11 @@ async fn sigterm_ends_the_process_even_while_a_client_holds_a_partial_request() 
     );
     program.wait_ready(addr).await;
     let mut partial = wire::connect(addr).await;
-    wire::send(&mut partial, b"POST /api/organizers HTTP/1.1\r\nHost: test\r\nContent-Le").await;
+    wire::send(
+        &mut partial,
+        b"POST /api/organizers HTTP/1.1\r\nHost: test\r\nContent-Le",
+    )
+    .await;
     let _idle = wire::connect(addr).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     program.terminate();

@@ -42,15 +42,22 @@ fn assert_limited(reply: &Reply, retry_after: Option<&str>) {
 }
 
 fn register_request(server: &Server, username: &str) -> reqwest::RequestBuilder {
-    server.client.post(server.url("/api/organizers")).json(&json!({
-        "username": username, "email": format!("{username}@example.com"),
-        "name": "Someone", "timeZone": "UTC"
-    }))
+    server
+        .client
+        .post(server.url("/api/organizers"))
+        .json(&json!({
+            "username": username, "email": format!("{username}@example.com"),
+            "name": "Someone", "timeZone": "UTC"
+        }))
 }
 
 #[tokio::test]
 async fn registrations_over_the_limit_get_429_with_retry_after() {
-    let server = server(&[("BOOKING_RATE_LIMIT", "on"), ("BOOKING_RATE_LIMIT_REGISTRATIONS", "2/h")]).await;
+    let server = server(&[
+        ("BOOKING_RATE_LIMIT", "on"),
+        ("BOOKING_RATE_LIMIT_REGISTRATIONS", "2/h"),
+    ])
+    .await;
     for _ in 0..2 {
         let (reply, _) = send(&server, register_request(&server, &unique("reg"))).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
@@ -74,7 +81,9 @@ async fn bookings_and_slot_reads_are_limited_per_client() {
     server.open_all_week(&token, "UTC").await;
     let day = tomorrow(chrono_tz::UTC);
     for hour in 9..11 {
-        let reply = server.book(&ada, local(chrono_tz::UTC, day, hour), "ok").await;
+        let reply = server
+            .book(&ada, local(chrono_tz::UTC, day, hour), "ok")
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
     }
     let start = local(chrono_tz::UTC, day, 12);
@@ -83,7 +92,12 @@ async fn bookings_and_slot_reads_are_limited_per_client() {
         server
             .client
             .post(server.url("/api/bookings"))
-            .json(&booking_body(&ada, start, start + Duration::hours(1), "third")),
+            .json(&booking_body(
+                &ada,
+                start,
+                start + Duration::hours(1),
+                "third",
+            )),
     )
     .await;
     assert_limited(&reply, retry_after.as_deref());
@@ -99,7 +113,8 @@ async fn bookings_and_slot_reads_are_limited_per_client() {
     let (reply, retry_after) = send(&server, server.client.get(server.url(&slots))).await;
     assert_limited(&reply, retry_after.as_deref());
     // The public page is a public read too.
-    let (reply, retry_after) = send(&server, server.client.get(server.url(&format!("/{ada}")))).await;
+    let (reply, retry_after) =
+        send(&server, server.client.get(server.url(&format!("/{ada}")))).await;
     assert_limited(&reply, retry_after.as_deref());
     // Probes are never limited.
     assert_eq!(server.get("/healthz", None).await.status, StatusCode::OK);
@@ -109,17 +124,29 @@ async fn bookings_and_slot_reads_are_limited_per_client() {
 /// refused even before its next guess is checked, whatever token it sends.
 #[tokio::test]
 async fn failed_authentications_are_limited() {
-    let server = server(&[("BOOKING_RATE_LIMIT", "on"), ("BOOKING_RATE_LIMIT_AUTH_FAILURES", "3/min")]).await;
+    let server = server(&[
+        ("BOOKING_RATE_LIMIT", "on"),
+        ("BOOKING_RATE_LIMIT_AUTH_FAILURES", "3/min"),
+    ])
+    .await;
     let ada = unique("ada");
     let token = server.register(&ada, "UTC").await;
-    assert_eq!(server.get("/api/settings", Some(&token)).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        server.get("/api/settings", Some(&token)).await.status,
+        StatusCode::CONFLICT
+    );
     for guess in 0..3 {
-        let reply = server.get("/api/settings", Some(&format!("guess{guess}"))).await;
+        let reply = server
+            .get("/api/settings", Some(&format!("guess{guess}")))
+            .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     }
     let (reply, retry_after) = send(
         &server,
-        server.client.get(server.url("/api/settings")).bearer_auth("guess3"),
+        server
+            .client
+            .get(server.url("/api/settings"))
+            .bearer_auth("guess3"),
     )
     .await;
     assert_limited(&reply, retry_after.as_deref());
@@ -148,7 +175,9 @@ async fn rate_limit_off_turns_every_limit_off() {
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
     }
     for _ in 0..5 {
-        let reply = server.call(Method::GET, "/api/settings", Some("wrong"), None).await;
+        let reply = server
+            .call(Method::GET, "/api/settings", Some("wrong"), None)
+            .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     }
 }
@@ -157,10 +186,15 @@ async fn rate_limit_off_turns_every_limit_off() {
 /// proxy; from anyone else it is ignored, so it cannot buy a fresh budget.
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-    let untrusted = server(&[("BOOKING_RATE_LIMIT", "on"), ("BOOKING_RATE_LIMIT_REGISTRATIONS", "1/h")]).await;
+    let untrusted = server(&[
+        ("BOOKING_RATE_LIMIT", "on"),
+        ("BOOKING_RATE_LIMIT_REGISTRATIONS", "1/h"),
+    ])
+    .await;
     let first = register_request(&untrusted, &unique("x")).header("X-Forwarded-For", "203.0.113.1");
     assert_eq!(send(&untrusted, first).await.0.status, StatusCode::CREATED);
-    let spoofed = register_request(&untrusted, &unique("x")).header("X-Forwarded-For", "203.0.113.2");
+    let spoofed =
+        register_request(&untrusted, &unique("x")).header("X-Forwarded-For", "203.0.113.2");
     let (reply, retry_after) = send(&untrusted, spoofed).await;
     assert_limited(&reply, retry_after.as_deref());
 
@@ -173,7 +207,11 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     for client in ["203.0.113.1", "203.0.113.2"] {
         let request = register_request(&proxied, &unique("x"))
             .header("X-Forwarded-For", format!("198.51.100.7, {client}"));
-        assert_eq!(send(&proxied, request).await.0.status, StatusCode::CREATED, "{client}");
+        assert_eq!(
+            send(&proxied, request).await.0.status,
+            StatusCode::CREATED,
+            "{client}"
+        );
     }
     let again = register_request(&proxied, &unique("x")).header("X-Forwarded-For", "203.0.113.2");
     let (reply, retry_after) = send(&proxied, again).await;

@@ -64,10 +64,9 @@ async fn a_read_only_sqlite_file_is_refused_at_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("readonly.db");
     let url = format!("sqlite://{}", path.display());
-    let config = booking_examples::Config::from_lookup(|name| {
-        (name == "DATABASE_URL").then(|| url.clone())
-    })
-    .expect("config");
+    let config =
+        booking_examples::Config::from_lookup(|name| (name == "DATABASE_URL").then(|| url.clone()))
+            .expect("config");
     // Created and migrated while writable.
     booking_examples::build(&config)
         .await
@@ -79,7 +78,10 @@ async fn a_read_only_sqlite_file_is_refused_at_start() {
             let line = error.one_line();
             assert!(!line.contains('\n'), "{line}");
             assert!(
-                line.starts_with(&format!("the SQLite database {} is not writable", path.display())),
+                line.starts_with(&format!(
+                    "the SQLite database {} is not writable",
+                    path.display()
+                )),
                 "{line}"
             );
         }

@@ -137,7 +137,11 @@ mod tests {
 
     #[test]
     fn only_the_store_decides_readiness() {
-        let (status, Json(body)) = Health { store: true, lock: Some(true) }.reply();
+        let (status, Json(body)) = Health {
+            store: true,
+            lock: Some(true),
+        }
+        .reply();
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, json!({"status": "ok", "store": "ok", "lock": "ok"}));
 

@@ -81,7 +81,8 @@ where
 
 async fn scrape(State((service, timeout)): State<(BookingService, Duration)>) -> Response {
     let Some(handle) = handle() else {
-        return ApiError::not_found("metrics are recorded by the embedding program").into_response();
+        return ApiError::not_found("metrics are recorded by the embedding program")
+            .into_response();
     };
     health::check(&service, timeout).await;
     handle.run_upkeep();

@@ -69,7 +69,8 @@ impl Rate {
 
     /// Parses `N/s`, `N/min` or `N/h` (also `N/sec`, `N/m`, `N/hour`).
     pub fn parse(text: &str) -> Result<Rate, String> {
-        let bad = || format!("expected COUNT/UNIT with UNIT s, min or h, e.g. 10/min; got {text:?}");
+        let bad =
+            || format!("expected COUNT/UNIT with UNIT s, min or h, e.g. 10/min; got {text:?}");
         let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
         let per = match unit.trim().to_ascii_lowercase().as_str() {
@@ -316,7 +317,9 @@ impl Limiter {
 
     fn is_trusted(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        self.trusted_proxies.iter().any(|net| net.contains(&address))
+        self.trusted_proxies
+            .iter()
+            .any(|net| net.contains(&address))
     }
 }
 
@@ -364,7 +367,10 @@ fn too_many(wait: Duration, what: &str) -> Response {
 /// The middleware: spends the request's budget, refuses when it is spent,
 /// and counts failed authentications.
 pub async fn limit(State(limiter): State<Arc<Limiter>>, request: Request, next: Next) -> Response {
-    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied()
+    let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
     else {
         return next.run(request).await;
     };
@@ -374,7 +380,10 @@ pub async fn limit(State(limiter): State<Arc<Limiter>>, request: Request, next: 
         super::metrics::rate_limited("auth_failures");
         return too_many(wait, "failed authentications");
     }
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     if let Some(class) = route.and_then(|route| class_of(request.method(), &route))
         && let Err(wait) = limiter.spend(class, client)
     {
@@ -422,7 +431,10 @@ mod tests {
         );
         let proxy: IpAddr = "10.1.2.3".parse().unwrap();
         let stranger: IpAddr = "198.51.100.1".parse().unwrap();
-        assert_eq!(limiter.client(proxy, &headers), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            limiter.client(proxy, &headers),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(limiter.client(stranger, &headers), stranger);
         assert_eq!(limiter.client(proxy, &HeaderMap::new()), proxy);
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
@@ -431,7 +443,10 @@ mod tests {
 
     #[test]
     fn only_listed_routes_are_classed() {
-        assert_eq!(class_of(&Method::POST, "/api/bookings"), Some(Class::Bookings));
+        assert_eq!(
+            class_of(&Method::POST, "/api/bookings"),
+            Some(Class::Bookings)
+        );
         assert_eq!(class_of(&Method::GET, "/api/bookings"), None);
         assert_eq!(class_of(&Method::GET, "/healthz"), None);
         assert_eq!(class_of(&Method::GET, "/{username}"), Some(Class::Reads));

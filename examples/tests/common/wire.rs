@@ -15,7 +15,9 @@ pub const CLOSE_BOUND: Duration = Duration::from_secs(30);
 
 /// A plain TCP connection to `addr`.
 pub async fn connect(addr: SocketAddr) -> TcpStream {
-    TcpStream::connect(addr).await.expect("connect to the service")
+    TcpStream::connect(addr)
+        .await
+        .expect("connect to the service")
 }
 
 /// Writes `bytes` and flushes.
