@@ -16,7 +16,7 @@
 //! | `BOOKING_BODY_TIMEOUT_SECS` | `--body-timeout-secs` | 30 |
 //! | `BOOKING_MAX_CONNECTIONS` | `--max-connections` | 512 |
 //! | `BOOKING_SHUTDOWN_TIMEOUT_SECS` | `--shutdown-timeout-secs` | 10 |
-//! | `BOOKING_READINESS_TIMEOUT_SECS` | `--readiness-timeout-secs` | 2 |
+//! | `BOOKING_READINESS_TIMEOUT_SECS` | `--readiness-timeout-secs` | 3 |
 //! | `BOOKING_RATE_LIMIT` | `--rate-limit` | `on` (`off` turns every limit off) |
 //! | `BOOKING_RATE_LIMIT_READS` | `--rate-limit-reads` | `120/min` |
 //! | `BOOKING_RATE_LIMIT_BOOKINGS` | `--rate-limit-bookings` | `10/min` |
@@ -129,7 +129,7 @@ pub const SETTINGS: &[Setting] = &[
         variable: "BOOKING_READINESS_TIMEOUT_SECS",
         flag: "readiness-timeout-secs",
         value_name: "SECS",
-        default: Some("2"),
+        default: Some("3"),
         help: "How long /readyz and /metrics wait for the store and the lock to answer",
     },
     Setting {

@@ -299,6 +299,9 @@ async fn serve_connection(
                 break;
             }
             () = tracker.close.notified(), if !draining => {
+                if registry.closing.load(Ordering::SeqCst) {
+                    conn_metrics::closed("shutdown");
+                }
                 if tracker.is_idle() {
                     break;
                 }

@@ -5,15 +5,8 @@
 
 mod common;
 
+use common::memory_server as server;
 use common::wire::{self, Ending};
-use common::{Server, start_with_env};
-
-/// A service on `memory://` with the given settings on top.
-async fn server(vars: &[(&str, &str)]) -> Server {
-    let mut all: Vec<(&str, String)> = vec![("DATABASE_URL", "memory://".to_owned())];
-    all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    start_with_env(&all, None).await
-}
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_closed() {

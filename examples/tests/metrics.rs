@@ -20,7 +20,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_booking_outcomes() {
-    let server = common::start_with_env(&[("DATABASE_URL", "memory://".to_owned())], None).await;
+    let server = common::memory_server(&[]).await;
     let ada = unique("metrics");
     let token = server.register(&ada, "UTC").await;
     server.open_all_week(&token, "UTC").await;

@@ -6,15 +6,9 @@
 mod common;
 
 use chrono::Duration;
-use common::{Reply, Server, booking_body, local, start_with_env, tomorrow, unique};
+use common::{Reply, Server, booking_body, local, memory_server as server, tomorrow, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-async fn server(vars: &[(&str, &str)]) -> Server {
-    let mut all: Vec<(&str, String)> = vec![("DATABASE_URL", "memory://".to_owned())];
-    all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    start_with_env(&all, None).await
-}
 
 /// The reply and its `Retry-After` header.
 async fn send(server: &Server, request: reqwest::RequestBuilder) -> (Reply, Option<String>) {

@@ -88,6 +88,13 @@ pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempD
     }
 }
 
+/// The service on `memory://` with the settings `vars` on top.
+pub async fn memory_server(vars: &[(&str, &str)]) -> Server {
+    let mut all: Vec<(&str, String)> = vec![("DATABASE_URL", "memory://".to_owned())];
+    all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    start_with_env(&all, None).await
+}
+
 /// The service on a fresh SQLite file (`DATABASE_URL=sqlite://...`).
 pub async fn sqlite_server() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
