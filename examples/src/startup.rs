@@ -334,7 +334,7 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
 }
 
 /// Serves [`router_with`](crate::http::router_with) for `service` on
-/// `listener` with `config`'s limits ([`crate::serve`]) until `shutdown`
+/// `listener` with `config`'s limits ([`crate::serve`](mod@crate::serve)) until `shutdown`
 /// completes, then lets requests in flight finish within the shutdown
 /// deadline.
 pub async fn serve(

@@ -147,7 +147,7 @@ pub fn backends_up(store: bool, lock: Option<bool>) {
     }
 }
 
-/// Connection counts, kept by the server ([`crate::serve`]).
+/// Connection counts, kept by the server ([`crate::serve`](mod@crate::serve)).
 pub mod connections {
     /// A connection was accepted.
     pub fn opened() {
