@@ -238,6 +238,15 @@ fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
 
 #[async_trait]
 impl BookingStore for PostgresStore {
+    /// One `SELECT 1` round trip through the pool.
+    async fn check_health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::backend)
+    }
+
     async fn create_organizer(
         &self,
         id: OrganizerId,

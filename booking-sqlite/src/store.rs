@@ -422,6 +422,26 @@ fn booking_by_id(conn: &Connection, id: &str) -> Result<Option<Booking>, Failure
 
 #[async_trait]
 impl BookingStore for SqliteStore {
+    /// Checks that the writer can write: the file was not opened read-only
+    /// (SQLite falls back to read-only for a file it may not write, and in
+    /// WAL mode even `BEGIN IMMEDIATE` succeeds then), and the write lock
+    /// can be taken (`BEGIN IMMEDIATE`, rolled back) within the busy
+    /// timeout.
+    async fn check_health(&self) -> Result<(), StoreError> {
+        self.with_writer(|conn| {
+            if conn.is_readonly(rusqlite::MAIN_DB)? {
+                return Err(Failure::Store(StoreError::backend(
+                    "attempt to write a readonly database: the file (or its directory \
+                     or file system) is read-only",
+                )));
+            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.rollback()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn create_organizer(
         &self,
         id: OrganizerId,

@@ -2,9 +2,9 @@
 //! serving it.
 //!
 //! Every backend is reached once before the service is handed back, so a
-//! server that is down, a wrong password or a missing cargo feature stops the
-//! process at start with one clear line ([`StartupError`]) instead of failing
-//! the first request.
+//! server that is down, a wrong password, a SQLite file that cannot be
+//! written or a missing cargo feature stops the process at start with one
+//! clear line ([`StartupError`]) instead of failing the first request.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -63,6 +63,16 @@ pub enum StartupError {
     /// The SQLite file could not be opened, created or migrated.
     #[error("cannot open the SQLite database {path}")]
     Sqlite {
+        /// The file.
+        path: String,
+        /// What SQLite said.
+        #[source]
+        source: BoxError,
+    },
+    /// The SQLite file opened but cannot take a write (read-only file,
+    /// directory or file system), so no booking could ever be stored.
+    #[error("the SQLite database {path} is not writable")]
+    SqliteNotWritable {
         /// The file.
         path: String,
         /// What SQLite said.
@@ -131,7 +141,8 @@ impl StartupError {
 /// returns the service with a description of what was chosen.
 ///
 /// * `DATABASE_URL=sqlite://PATH` (default `sqlite://booking.db`): the file is
-///   created if missing and migrated (feature `sqlite`).
+///   created if missing, migrated, and must take a write lock (feature
+///   `sqlite`).
 /// * `DATABASE_URL=postgres://...`: connected (pool of 16, 5 s acquire
 ///   timeout) and migrated; tables land in the first schema of the
 ///   connection's `search_path` (feature `postgres`).
@@ -176,6 +187,15 @@ async fn open_sqlite(
     let store = booking_sqlite::SqliteStore::open(path)
         .await
         .map_err(|error| StartupError::Sqlite {
+            path: shown.clone(),
+            source: error.into(),
+        })?;
+    // A read-only file opens (read-only) and migrates when it is already
+    // migrated; only a write shows it.
+    store
+        .check_health()
+        .await
+        .map_err(|error| StartupError::SqliteNotWritable {
             path: shown.clone(),
             source: error.into(),
         })?;
@@ -313,16 +333,18 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
         })
 }
 
-/// Serves [`router`](crate::http::router) for `service` on `listener` until
-/// `shutdown` completes, then lets requests in flight finish.
+/// Serves [`router_with`](crate::http::router_with) for `service` on
+/// `listener` with `config`'s limits ([`crate::serve`](mod@crate::serve)) until `shutdown`
+/// completes, then lets requests in flight finish within the shutdown
+/// deadline.
 pub async fn serve(
     listener: TcpListener,
     service: BookingService,
+    config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, crate::http::router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = crate::http::router_with(service, &config.http);
+    crate::serve::serve(listener, router, &config.server, shutdown).await
 }
 
 #[cfg(test)]
@@ -346,7 +368,7 @@ mod tests {
         let config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseUrl::Memory,
-            redis_url: None,
+            ..Config::default()
         };
         let (_service, backends) = build(&config).await.unwrap();
         assert!(backends.store.contains("in-memory"), "{backends}");
@@ -359,7 +381,7 @@ mod tests {
         let config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseUrl::Postgres("postgres://postgres@127.0.0.1/postgres".into()),
-            redis_url: None,
+            ..Config::default()
         };
         let error = build(&config).await.unwrap_err();
         assert!(
@@ -376,6 +398,7 @@ mod tests {
             addr: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseUrl::Memory,
             redis_url: Some("redis://127.0.0.1:6379".into()),
+            ..Config::default()
         };
         let error = build(&config).await.unwrap_err();
         assert!(

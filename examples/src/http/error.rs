@@ -25,6 +25,11 @@ pub struct ApiError {
     pub fields: BTreeMap<String, String>,
 }
 
+/// The `code` of an error reply, kept in the response's extensions so
+/// middleware (metrics) can read it without parsing the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: &'a str,
@@ -200,6 +205,17 @@ impl IntoResponse for ApiError {
             fields: &self.fields,
         };
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            // Part of the request body is still unread: the connection
+            // cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
