@@ -1,34 +1,55 @@
-//! The availability engine: which slots an organizer offers, and whether one
-//! requested range is bookable. Pure functions of their arguments, no I/O and
-//! no clock: callers pass `now`.
+//! The availability engine: which slots an event type offers, and whether
+//! one requested range is bookable. Pure functions of their arguments, no
+//! I/O and no clock: callers pass `now`.
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::organizer::OrganizerSettings;
+use crate::event_type::LimitPeriod;
 use crate::time::{TimeRange, local_date, resolve_local};
 
-/// The slots an organizer offers in `window`, given what keeps them busy.
+mod limits;
+mod rules;
+
+use limits::LimitCounts;
+pub use rules::SlotRules;
+
+/// What is already taken when slots are computed or a booking is checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Taken<'a> {
+    /// *Occupied* intervals: for each active booking of the organizer (of
+    /// any event type) its meeting widened by the buffers it was booked
+    /// with, plus external busy intervals (from an
+    /// [`AvailabilityProvider`](crate::provider::AvailabilityProvider)) as
+    /// they are.
+    pub busy: &'a [TimeRange],
+    /// Starts of the active bookings of this event type, counted against its
+    /// limits. Only needed when the event type has limits; it must cover the
+    /// local weeks around the window (see [`counted_range_for`]).
+    pub booked: &'a [DateTime<Utc>],
+}
+
+/// The slots an event type offers in `window`, given what is taken.
 ///
-/// `busy` holds *occupied* intervals: for each active booking its meeting
-/// widened by the buffers it was booked with, plus external busy intervals
-/// (from an [`AvailabilityProvider`](crate::provider::AvailabilityProvider))
-/// as they are. The semantics, exactly:
+/// The semantics, exactly:
 ///
-/// 1. Every organizer-local date whose day intersects `window` is expanded:
-///    the date's override if there is one, else its weekday's hours. A day's
-///    intervals are sorted and merged where they overlap or touch.
-/// 2. Wall-clock bounds become instants in the organizer's zone with the
+/// 1. Every local date of the schedule's zone whose day intersects `window`
+///    is expanded: the date's override if there is one, else its weekday's
+///    hours. A day's intervals are sorted and merged where they overlap or
+///    touch.
+/// 2. Wall-clock bounds become instants in the schedule's zone with the
 ///    "compatible" rule ([`resolve_local`]): an ambiguous time takes the
 ///    earlier instant, a time in a gap moves forward by the gap's length, and
 ///    `24:00` is the next day's `00:00`, resolved the same way. An interval
 ///    that DST shrinks to nothing offers nothing.
-/// 3. Candidates start at each interval's start and step by `slot_step` in
-///    absolute time, kept while `start + slot_duration <= interval end`.
-/// 4. A candidate `[s, s + slot_duration)` is offered when `s` lies in
-///    `window`; `s >= now + min_notice` (so never in the past);
-///    `s < now + max_advance`; and its occupied interval
-///    `[s - buffer_before, s + slot_duration + buffer_after)` overlaps no
-///    interval of `busy`. Buffers need not fit inside working hours.
+/// 3. Candidates start at each interval's start and step by the slot step in
+///    absolute time, kept while `start + duration <= interval end`.
+/// 4. A candidate `[s, s + duration)` is offered when `s` lies in `window`
+///    and in the starts the notice and booking window allow
+///    ([`SlotRules::bookable_starts`]: never in the past); its occupied
+///    interval `[s - buffer_before, s + duration + buffer_after)` overlaps no
+///    interval of `taken.busy` (buffers need not fit inside working hours);
+///    and the local day and week of `s` are below the event type's limits,
+///    counting `taken.booked`.
 /// 5. The result is sorted by start, without duplicates.
 ///
 /// Cost: the busy list is sorted and merged once, then swept together with
@@ -36,17 +57,23 @@ use crate::time::{TimeRange, local_date, resolve_local};
 /// plus busy intervals after one sort.
 ///
 /// ```
-/// use booking_core::availability::available_slots;
-/// use booking_core::organizer::{OrganizerSettings, SettingsDraft, WeeklyHours};
-/// use booking_core::time::{LocalInterval, TimeRange};
+/// use booking_core::availability::{SlotRules, Taken, available_slots};
+/// use booking_core::{EventTypeDraft, EventTypeId, LocalInterval, OrganizerId, Schedule, ScheduleId, TimeRange, WeeklyHours};
 /// use chrono::{Duration, TimeZone, Utc};
 ///
-/// let settings = OrganizerSettings::try_from(SettingsDraft {
+/// let organizer = OrganizerId::generate();
+/// let schedule = Schedule {
+///     id: ScheduleId::generate(),
+///     organizer_id: organizer,
+///     name: "Hours".into(),
 ///     time_zone: chrono_tz::America::New_York,
 ///     weekly_hours: WeeklyHours::weekdays(vec![LocalInterval::parse("09:00", "11:00")?]),
-///     slot_duration: Duration::minutes(60),
-///     ..SettingsDraft::default()
-/// })?;
+///     date_overrides: Default::default(),
+///     is_default: true,
+/// };
+/// let intro = EventTypeDraft::new("intro", "Intro", Duration::minutes(60))
+///     .build(EventTypeId::generate(), organizer)?;
+/// let rules = SlotRules::new(&schedule, &intro, None)?;
 /// let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
 /// // Wednesday 2 December 2026, as a UTC day.
 /// let day = TimeRange::new(
@@ -58,23 +85,30 @@ use crate::time::{TimeRange, local_date, resolve_local};
 ///     Utc.with_ymd_and_hms(2026, 12, 2, 14, 0, 0).unwrap(),
 ///     Utc.with_ymd_and_hms(2026, 12, 2, 15, 10, 0).unwrap(),
 /// )?;
-/// let slots = available_slots(&settings, &[taken], day, now);
+/// let slots = available_slots(&rules, Taken { busy: &[taken], booked: &[] }, day, now);
 /// // 10:00 New York time (EST, UTC-5) is 15:00 UTC, and it overlaps the buffer.
 /// assert!(slots.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn available_slots(
-    settings: &OrganizerSettings,
-    busy: &[TimeRange],
+    rules: &SlotRules<'_>,
+    taken: Taken<'_>,
     window: TimeRange,
     now: DateTime<Utc>,
 ) -> Vec<TimeRange> {
-    let Some(bookable) = bookable_starts(settings, window, now) else {
+    let Some(bookable) = rules
+        .bookable_starts(now)
+        .and_then(|allowed| allowed.intersection(&window))
+    else {
         return Vec::new();
     };
-    let mut sweep = BusySweep::new(busy);
-    let mut slots = candidate_slots(settings, bookable);
-    slots.retain(|slot| !sweep.overlaps(&occupied_by(settings, slot)));
+    let mut sweep = BusySweep::new(taken.busy);
+    let mut slots = candidate_slots(rules, bookable);
+    slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+    if rules.limits().any() {
+        let counts = LimitCounts::new(rules, taken.booked);
+        slots.retain(|slot| counts.reached(rules, slot.start()).is_none());
+    }
     slots
 }
 
@@ -82,73 +116,94 @@ pub fn available_slots(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SlotRefusal {
-    /// The range is not one slot long.
-    #[error("a booking must last exactly {expected_minutes} minutes")]
+    /// The range's length is not one the event type offers.
+    #[error("a booking must last {}", minutes_list(.allowed_minutes))]
     WrongLength {
-        /// The organizer's slot length, in minutes.
-        expected_minutes: i64,
+        /// The lengths offered, in minutes.
+        allowed_minutes: Vec<i64>,
     },
-    /// The start is in the past or closer to now than the minimum notice.
+    /// The start is in the past, closer to now than the minimum notice, or
+    /// before the booking window opens.
     #[error("this slot is too soon: the earliest bookable start is {earliest}")]
     TooSoon {
-        /// `now + min_notice`.
+        /// The earliest start allowed.
         earliest: DateTime<Utc>,
     },
-    /// The start is beyond how far ahead the organizer takes bookings.
+    /// The start is beyond the booking window.
     #[error("this slot is too far ahead: bookings are taken for starts before {latest}")]
     TooFarAhead {
-        /// `now + max_advance`; starts must be before it.
+        /// Starts must be before it.
         latest: DateTime<Utc>,
     },
-    /// The range is not one of the organizer's slots (outside working hours,
+    /// The range is not one of the offered slots (outside working hours,
     /// or not on the slot grid).
     #[error("this time is not one of the organizer's slots")]
     NotOffered,
     /// The slot, with its buffers, overlaps a booking or a busy interval.
     #[error("this slot is no longer available")]
     Busy,
+    /// The event type's bookings already reached a limit on that local day
+    /// or week.
+    #[error("the most bookings allowed per {0} has been reached")]
+    LimitReached(LimitPeriod),
+}
+
+fn minutes_list(minutes: &[i64]) -> String {
+    match minutes {
+        [only] => format!("exactly {only} minutes"),
+        many => {
+            let text: Vec<String> = many.iter().map(i64::to_string).collect();
+            format!("one of {} minutes", text.join(", "))
+        }
+    }
 }
 
 /// Applies [`available_slots`]' rules to one requested range and says which
 /// rule refused it. It accepts a range exactly when `available_slots` would
 /// offer it (for any window containing its start): a booking must match an
-/// offered slot exactly, as in the seed.
+/// offered slot exactly.
 pub fn check_booking(
-    settings: &OrganizerSettings,
+    rules: &SlotRules<'_>,
     requested: TimeRange,
-    busy: &[TimeRange],
+    taken: Taken<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), SlotRefusal> {
-    if requested.duration() != settings.slot_duration() {
+    if requested.duration() != rules.duration() {
         return Err(SlotRefusal::WrongLength {
-            expected_minutes: settings.slot_duration().num_minutes(),
+            allowed_minutes: vec![rules.duration().num_minutes()],
         });
     }
     let start = requested.start();
-    let earliest = earliest_start(settings, now);
-    if start < earliest {
-        return Err(SlotRefusal::TooSoon { earliest });
+    let Some(allowed) = rules.bookable_starts(now) else {
+        return Err(SlotRefusal::TooFarAhead {
+            latest: rules.earliest_start(now),
+        });
+    };
+    if start < allowed.start() {
+        return Err(SlotRefusal::TooSoon {
+            earliest: allowed.start(),
+        });
     }
-    let latest = latest_start_bound(settings, now);
-    if start >= latest {
-        return Err(SlotRefusal::TooFarAhead { latest });
+    if start >= allowed.end() {
+        return Err(SlotRefusal::TooFarAhead {
+            latest: allowed.end(),
+        });
     }
     let just_this_start = TimeRange::starting_at(start, Duration::nanoseconds(1))
         .map_err(|_| SlotRefusal::NotOffered)?;
-    if !candidate_slots(settings, just_this_start).contains(&requested) {
+    if !candidate_slots(rules, just_this_start).contains(&requested) {
         return Err(SlotRefusal::NotOffered);
     }
-    let occupied = occupied_by(settings, &requested);
-    if busy.iter().any(|b| b.overlaps(&occupied)) {
+    let occupied = rules.occupied_by(&requested);
+    if taken.busy.iter().any(|b| b.overlaps(&occupied)) {
         return Err(SlotRefusal::Busy);
     }
+    if rules.limits().any()
+        && let Some(period) = LimitCounts::new(rules, taken.booked).reached(rules, start)
+    {
+        return Err(SlotRefusal::LimitReached(period));
+    }
     Ok(())
-}
-
-/// The interval a slot would occupy if booked now: the slot widened by the
-/// organizer's current buffers.
-pub fn occupied_by(settings: &OrganizerSettings, slot: &TimeRange) -> TimeRange {
-    slot.widened(settings.buffer_before(), settings.buffer_after())
 }
 
 /// The range of busy time that can affect slots starting in `window`: fetch
@@ -156,46 +211,33 @@ pub fn occupied_by(settings: &OrganizerSettings, slot: &TimeRange) -> TimeRange 
 /// when no slot can start in `window` at all (for example it is entirely in
 /// the past).
 pub fn busy_range_for(
-    settings: &OrganizerSettings,
+    rules: &SlotRules<'_>,
     window: TimeRange,
     now: DateTime<Utc>,
 ) -> Option<TimeRange> {
-    let starts = bookable_starts(settings, window, now)?;
-    let last_end = starts.end().checked_add_signed(settings.slot_duration())?;
+    let starts = rules.bookable_starts(now)?.intersection(&window)?;
+    let last_end = starts.end().checked_add_signed(rules.duration())?;
     let span = TimeRange::new(starts.start(), last_end).ok()?;
-    Some(span.widened(settings.buffer_before(), settings.buffer_after()))
+    Some(rules.occupied_by(&span))
 }
 
-/// `now + min_notice`: no slot may start earlier.
-fn earliest_start(settings: &OrganizerSettings, now: DateTime<Utc>) -> DateTime<Utc> {
-    now.checked_add_signed(settings.min_notice())
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// `now + max_advance`: every slot must start before it.
-fn latest_start_bound(settings: &OrganizerSettings, now: DateTime<Utc>) -> DateTime<Utc> {
-    now.checked_add_signed(settings.max_advance())
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// The starts rule 4 allows: `window ∩ [now + min_notice, now + max_advance)`.
-fn bookable_starts(
-    settings: &OrganizerSettings,
-    window: TimeRange,
-    now: DateTime<Utc>,
-) -> Option<TimeRange> {
-    let start = window.start().max(earliest_start(settings, now));
-    let end = window.end().min(latest_start_bound(settings, now));
-    TimeRange::new(start, end).ok()
+/// The range whose bookings of the event type must be counted for limits
+/// on slots starting in `window`: every local week touching it, in any zone
+/// (eight days each side covers a week plus any UTC offset).
+pub fn counted_range_for(window: TimeRange) -> TimeRange {
+    window.widened(Duration::days(8), Duration::days(8))
 }
 
 /// Rules 1 to 3, keeping candidates whose start lies in `starts`; sorted by
 /// start, without duplicates.
-fn candidate_slots(settings: &OrganizerSettings, starts: TimeRange) -> Vec<TimeRange> {
-    let zone = settings.time_zone();
-    let duration = settings.slot_duration();
-    let step = settings.slot_step();
+fn candidate_slots(rules: &SlotRules<'_>, starts: TimeRange) -> Vec<TimeRange> {
+    let zone = rules.zone();
+    let duration = rules.duration();
+    let step = rules.step();
     let mut slots = Vec::new();
+    if duration <= Duration::zero() {
+        return slots;
+    }
     // One local day before the first, as a margin: a day's slots can never
     // start before its own midnight, so extra days only cost a little work.
     let (Some(first), Some(last)) = (
@@ -206,7 +248,7 @@ fn candidate_slots(settings: &OrganizerSettings, starts: TimeRange) -> Vec<TimeR
     };
     let mut date = first.pred_opt().unwrap_or(first);
     while date <= last {
-        for interval in settings.hours_on(date) {
+        for interval in rules.schedule().hours_on(date) {
             let (Some(open), Some(close)) = (
                 interval
                     .start()

@@ -1,15 +1,17 @@
-//! Bookings: the stored record, what a store inserts, and the request an
-//! attendee sends (the seed's `createBookingSchema`), with its validation.
+//! Bookings: the stored record, what a store inserts, and the typed request
+//! an application sends on an attendee's behalf, with its validation.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use crate::ids::{BookingId, OrganizerId};
-use crate::organizer::validate_username;
+use crate::event_type::{LimitPeriod, Slug};
+use crate::idempotency::IdempotencyKey;
+pub use crate::ids::{BookingId, EventTypeId, HoldId, OrganizerId};
+use crate::organizer::{OrganizerRef, validate_username};
 use crate::secret::TokenHash;
-use crate::time::{InvalidTimeRange, TimeRange};
-use crate::validation::{self, ValidationErrors};
+use crate::time::TimeRange;
+use crate::validation::{self, Field, ValidationErrors};
 
 /// Longest attendee name accepted.
 pub const MAX_NAME_LEN: usize = 200;
@@ -20,32 +22,55 @@ pub const MAX_DESCRIPTION_LEN: usize = 5_000;
 /// Largest metadata object accepted, in bytes of compact JSON.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
-/// A booking as stored: the seed's `bookings` row, plus the buffers that were
-/// in force when it was made (so later settings changes never make two
-/// existing bookings overlap) and the hash of the attendee's cancel token.
+/// The person who books: their name and email address, kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Attendee {
+    /// Name (1 to 200 characters).
+    pub name: String,
+    /// Email address.
+    pub email: String,
+}
+
+impl Attendee {
+    /// An attendee called `name` reachable at `email`.
+    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
+        Attendee {
+            name: name.into(),
+            email: email.into(),
+        }
+    }
+}
+
+/// A booking as stored, active or cancelled.
+///
+/// It keeps the buffers that were in force when it was made, so later
+/// changes to the event type never make two existing bookings overlap, and
+/// the slug of the event type it was booked under, as it was then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
     /// Stable id (ULID).
     pub id: BookingId,
     /// Whose time is booked.
     pub organizer_id: OrganizerId,
-    /// The attendee's name.
-    pub attendant_name: String,
-    /// The attendee's email address.
-    pub attendant_email: String,
+    /// The event type booked; `None` once that event type was deleted.
+    pub event_type_id: Option<EventTypeId>,
+    /// The event type's slug when it was booked.
+    pub event_type_slug: Slug,
+    /// Who booked.
+    pub attendee: Attendee,
     /// Free-form JSON object from the client (extra attendees, custom fields).
     pub metadata: Option<Map<String, Value>>,
     /// Meeting title.
     pub title: String,
     /// Optional meeting description.
     pub description: Option<String>,
-    /// The meeting itself, `[start_time, end_time)`.
+    /// The meeting itself, `[start, end)`.
     pub time: TimeRange,
     /// Buffer kept free before the meeting.
-    #[serde(with = "crate::organizer::seconds")]
+    #[serde(with = "crate::time::serde_seconds")]
     pub buffer_before: Duration,
     /// Buffer kept free after the meeting.
-    #[serde(with = "crate::organizer::seconds")]
+    #[serde(with = "crate::time::serde_seconds")]
     pub buffer_after: Duration,
     /// SHA-256 of the attendee's cancel token.
     pub cancel_token_hash: TokenHash,
@@ -55,6 +80,12 @@ pub struct Booking {
     pub updated_at: DateTime<Utc>,
     /// When it was cancelled; `None` while active.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// 0 when made, one more on every reschedule and on cancellation: the
+    /// `SEQUENCE` calendar invitations need to replace older versions.
+    pub sequence: u32,
+    /// The meeting's time before its last reschedule; `None` if it never
+    /// moved.
+    pub rescheduled_from: Option<TimeRange>,
 }
 
 impl Booking {
@@ -63,8 +94,9 @@ impl Booking {
         Booking {
             id: new.id,
             organizer_id: new.organizer_id,
-            attendant_name: new.attendant_name,
-            attendant_email: new.attendant_email,
+            event_type_id: Some(new.event_type_id),
+            event_type_slug: new.event_type_slug,
+            attendee: new.attendee,
             metadata: new.metadata,
             title: new.title,
             description: new.description,
@@ -75,6 +107,8 @@ impl Booking {
             created_at: new.created_at,
             updated_at: new.created_at,
             deleted_at: None,
+            sequence: 0,
+            rescheduled_from: None,
         }
     }
 
@@ -101,18 +135,34 @@ impl Booking {
     }
 }
 
+/// A limit a store checks atomically with an insert: at most `max` active
+/// bookings of the same event type may start within `starts_within`,
+/// the new one included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitCheck {
+    /// Which limit this is, to name it when it is reached.
+    pub period: LimitPeriod,
+    /// The UTC range of the local day or week.
+    pub starts_within: TimeRange,
+    /// The most bookings allowed to start in it.
+    pub max: u32,
+}
+
 /// Everything a store needs to insert a booking. Made by the service once all
-/// rules passed; the store's only remaining job is the atomic overlap check.
+/// rules passed; what remains for the store is what only it can decide
+/// atomically: the overlap check and the limit checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBooking {
     /// Id chosen by the service.
     pub id: BookingId,
     /// Whose time is booked.
     pub organizer_id: OrganizerId,
-    /// The attendee's name.
-    pub attendant_name: String,
-    /// The attendee's email address.
-    pub attendant_email: String,
+    /// The event type booked.
+    pub event_type_id: EventTypeId,
+    /// Its slug now.
+    pub event_type_slug: Slug,
+    /// Who books.
+    pub attendee: Attendee,
     /// Free-form JSON object.
     pub metadata: Option<Map<String, Value>>,
     /// Meeting title.
@@ -121,14 +171,25 @@ pub struct NewBooking {
     pub description: Option<String>,
     /// The meeting.
     pub time: TimeRange,
-    /// Buffer before, from the organizer's settings at booking time.
+    /// Buffer before, from the event type at booking time.
     pub buffer_before: Duration,
-    /// Buffer after, from the organizer's settings at booking time.
+    /// Buffer after, from the event type at booking time.
     pub buffer_after: Duration,
     /// SHA-256 of the cancel token handed to the attendee.
     pub cancel_token_hash: TokenHash,
     /// Creation instant.
     pub created_at: DateTime<Utc>,
+    /// Limits the store must check atomically with the insert (bookings of
+    /// `event_type_id` only); empty when the event type has none.
+    pub limits: Vec<LimitCheck>,
+    /// The hold this booking replaces, atomically: the hold (unexpired at
+    /// `created_at`) stops existing and does not block the booking.
+    pub replaces_hold: Option<HoldId>,
+    /// The idempotency record to complete in the same atomic step, so a
+    /// retried request finds the booking.
+    pub idempotency: Option<crate::idempotency::IdempotencyCompletion>,
+    /// The `booking.created` event to write in the same atomic step.
+    pub event: Option<crate::event::EventRecord>,
 }
 
 impl NewBooking {
@@ -138,185 +199,256 @@ impl NewBooking {
     }
 }
 
-/// An attendee's booking request, field for field the seed's
-/// `createBookingSchema` (JSON names in camelCase). Instants are text here so
-/// that a malformed one is reported against its field; [`validate`] parses
-/// them.
+/// When the attendee wants to meet: an exact range, or a start and a length
+/// (the event type's default length when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingTime {
+    /// Exactly this range; its length must be one the event type offers.
+    Range(TimeRange),
+    /// From `start`, for `duration` (or the event type's default length).
+    Start {
+        /// The meeting's start.
+        start: DateTime<Utc>,
+        /// The length chosen; `None` for the event type's default.
+        duration: Option<Duration>,
+    },
+}
+
+impl BookingTime {
+    /// From `start` for `duration`.
+    pub fn starting_at(start: DateTime<Utc>, duration: Duration) -> Self {
+        BookingTime::Start {
+            start,
+            duration: Some(duration),
+        }
+    }
+
+    /// The start asked for.
+    pub fn start(&self) -> DateTime<Utc> {
+        match self {
+            BookingTime::Range(range) => range.start(),
+            BookingTime::Start { start, .. } => *start,
+        }
+    }
+}
+
+impl From<TimeRange> for BookingTime {
+    fn from(range: TimeRange) -> Self {
+        BookingTime::Range(range)
+    }
+}
+
+/// What an application asks to book on an attendee's behalf. Build it with
+/// [`BookingRequest::new`] and the optional parts' setters:
 ///
-/// [`validate`]: BookingRequest::validate
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BookingRequest {
-    /// The organizer's username (at least 3 characters).
-    pub organizer_username: String,
-    /// The attendee's name (required).
-    pub attendant_name: String,
-    /// The attendee's email address.
-    pub attendant_email: String,
-    /// Meeting title (required).
-    pub title: String,
-    /// Optional description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Start, RFC 3339 (e.g. `2026-12-01T09:00:00Z`).
-    pub start_time: String,
-    /// End, RFC 3339.
-    pub end_time: String,
-    /// Optional JSON object of extra data.
-    #[serde(default)]
-    pub metadata: Option<Value>,
-}
-
-/// A request that passed validation, with its instants parsed.
+/// ```
+/// use booking_core::{Attendee, BookingRequest, TimeRange};
+/// use chrono::{Duration, TimeZone, Utc};
+///
+/// let nine = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+/// let request = BookingRequest::new(
+///     "ada",
+///     TimeRange::starting_at(nine, Duration::minutes(30))?,
+///     Attendee::new("Grace Hopper", "grace@example.com"),
+/// )
+/// .event_type("intro")
+/// .title("Compilers");
+/// assert!(request.validate().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidBookingRequest {
-    /// The organizer's username.
-    pub organizer_username: String,
-    /// The attendee's name, verbatim.
-    pub attendant_name: String,
-    /// The attendee's email address, verbatim.
-    pub attendant_email: String,
-    /// Title, verbatim.
-    pub title: String,
-    /// Description, verbatim.
+pub struct BookingRequest {
+    /// Whose time to book.
+    pub organizer: OrganizerRef,
+    /// The event type's slug; `None` books the default event type
+    /// ([`DEFAULT_SLUG`](crate::event_type::DEFAULT_SLUG)).
+    pub event_type: Option<String>,
+    /// When.
+    pub time: BookingTime,
+    /// Who books.
+    pub attendee: Attendee,
+    /// Meeting title; `None` uses the event type's title.
+    pub title: Option<String>,
+    /// Optional description.
     pub description: Option<String>,
-    /// The requested meeting.
-    pub time: TimeRange,
-    /// Extra data.
+    /// Optional JSON object of extra data (at most 16 KiB).
     pub metadata: Option<Map<String, Value>>,
-}
-
-/// Why a [`BookingRequest`] was refused before any lookup.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RequestError {
-    /// One or more fields are malformed; each is named.
-    #[error(transparent)]
-    Invalid(#[from] ValidationErrors),
-    /// Both instants parse but the end is not after the start.
-    #[error(transparent)]
-    TimeRange(#[from] InvalidTimeRange),
+    /// The token of the hold the attendee took on this slot, if any: the
+    /// hold becomes the booking.
+    pub hold_token: Option<String>,
+    /// Makes the request safe to retry: the same key with the same request
+    /// returns the first outcome again instead of booking twice.
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 impl BookingRequest {
-    /// Checks every field like the seed's schema, plus length limits, and
-    /// parses the instants. All malformed fields are reported together, each
-    /// under its JSON name; an end not after the start is reported apart, as
-    /// [`RequestError::TimeRange`].
+    /// A request to book `time` with `organizer` for `attendee`, of the
+    /// default event type, titled as the event type.
+    pub fn new(
+        organizer: impl Into<OrganizerRef>,
+        time: impl Into<BookingTime>,
+        attendee: Attendee,
+    ) -> Self {
+        BookingRequest {
+            organizer: organizer.into(),
+            event_type: None,
+            time: time.into(),
+            attendee,
+            title: None,
+            description: None,
+            metadata: None,
+            hold_token: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Books the slot held with this token (from
+    /// [`BookingService::hold_slot`](crate::BookingService::hold_slot)).
+    pub fn hold_token(mut self, token: impl Into<String>) -> Self {
+        self.hold_token = Some(token.into());
+        self
+    }
+
+    /// Makes the request idempotent under `key`.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// Books the event type with this slug.
+    pub fn event_type(mut self, slug: impl Into<String>) -> Self {
+        self.event_type = Some(slug.into());
+        self
+    }
+
+    /// Sets the meeting's title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets the meeting's description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Attaches a JSON object of extra data.
+    pub fn metadata(mut self, metadata: Map<String, Value>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// Checks every field, with length limits; all problems are reported
+    /// together, each naming its [`Field`]. Text is kept verbatim.
     ///
     /// ```
-    /// use booking_core::booking::{BookingRequest, RequestError};
+    /// use booking_core::{Attendee, BookingRequest, Field, TimeRange};
+    /// use chrono::{Duration, Utc};
     ///
-    /// let request = BookingRequest {
-    ///     organizer_username: "ada".into(),
-    ///     attendant_name: "Grace".into(),
-    ///     attendant_email: "not-an-email".into(),
-    ///     title: "Intro".into(),
-    ///     description: None,
-    ///     start_time: "2026-12-01T09:00:00Z".into(),
-    ///     end_time: "yesterday".into(),
-    ///     metadata: None,
-    /// };
-    /// let Err(RequestError::Invalid(errors)) = request.validate() else { panic!() };
-    /// assert!(errors.message_for("attendantEmail").is_some());
-    /// assert!(errors.message_for("endTime").is_some());
+    /// let slot = TimeRange::starting_at(Utc::now(), Duration::minutes(30))?;
+    /// let request = BookingRequest::new("ada", slot, Attendee::new("Grace", "not-an-email"));
+    /// let errors = request.validate().unwrap_err();
+    /// assert!(errors.message_for(&Field::AttendeeEmail).is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn validate(&self) -> Result<ValidBookingRequest, RequestError> {
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        if let OrganizerRef::Username(username) = &self.organizer {
+            errors.check(Field::Organizer, validate_username(username));
+        }
+        if let Some(slug) = &self.event_type {
+            errors.check(Field::EventType, slug.parse::<Slug>());
+        }
         errors.check(
-            "organizerUsername",
-            validate_username(&self.organizer_username),
+            Field::AttendeeName,
+            validation::required_text(&self.attendee.name, 1, MAX_NAME_LEN, "Attendee name"),
         );
         errors.check(
-            "attendantName",
-            validation::required_text(&self.attendant_name, 1, MAX_NAME_LEN, "Attendant name"),
+            Field::AttendeeEmail,
+            validation::email(&self.attendee.email),
         );
-        errors.check("attendantEmail", validation::email(&self.attendant_email));
+        if let Some(title) = &self.title {
+            errors.check(
+                Field::Title,
+                validation::required_text(title, 1, MAX_TITLE_LEN, "Meeting title"),
+            );
+        }
         errors.check(
-            "title",
-            validation::required_text(&self.title, 1, MAX_TITLE_LEN, "Meeting title"),
-        );
-        errors.check(
-            "description",
+            Field::Description,
             validation::optional_text(
                 self.description.as_deref(),
                 MAX_DESCRIPTION_LEN,
                 "Description",
             ),
         );
-        let start = errors.check("startTime", parse_instant(&self.start_time));
-        let end = errors.check("endTime", parse_instant(&self.end_time));
-        let metadata = errors.check("metadata", parse_metadata(self.metadata.as_ref()));
-        let (Some(start), Some(end), Some(metadata)) = (start, end, metadata) else {
-            return Err(RequestError::Invalid(errors));
-        };
-        if !errors.is_empty() {
-            return Err(RequestError::Invalid(errors));
+        if let Some(metadata) = &self.metadata {
+            errors.check(Field::Metadata, check_metadata(metadata));
         }
-        Ok(ValidBookingRequest {
-            organizer_username: self.organizer_username.clone(),
-            attendant_name: self.attendant_name.clone(),
-            attendant_email: self.attendant_email.clone(),
-            title: self.title.clone(),
-            description: self.description.clone(),
-            time: TimeRange::new(start, end)?,
-            metadata,
-        })
+        if let BookingTime::Start {
+            duration: Some(duration),
+            ..
+        } = self.time
+            && duration <= Duration::zero()
+        {
+            errors.add(Field::Duration, "The length must be positive");
+        }
+        errors.into_result(())
     }
 }
 
-/// Parses an RFC 3339 instant (any offset) into UTC.
+fn check_metadata(map: &Map<String, Value>) -> Result<(), String> {
+    let object = Value::Object(map.clone());
+    if validation::json_contains_nul(&object) {
+        return Err("metadata must not contain NUL characters".to_owned());
+    }
+    let size = serde_json::to_vec(&object)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_METADATA_BYTES {
+        Err(format!(
+            "metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Parses an RFC 3339 instant (any offset) into UTC; for front ends that
+/// receive instants as text.
 pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| format!("{text:?} is not an RFC 3339 date-time such as 2026-12-01T09:00:00Z"))
 }
 
-fn parse_metadata(value: Option<&Value>) -> Result<Option<Map<String, Value>>, String> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) if validation::json_contains_nul(&Value::Object(map.clone())) => {
-            Err("metadata must not contain NUL characters".to_owned())
-        }
-        Some(Value::Object(map)) => {
-            let size = serde_json::to_vec(map)
-                .map(|v| v.len())
-                .unwrap_or(usize::MAX);
-            if size > MAX_METADATA_BYTES {
-                Err(format!(
-                    "metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"
-                ))
-            } else {
-                Ok(Some(map.clone()))
-            }
-        }
-        Some(_) => Err("metadata must be a JSON object".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone as _;
 
-    fn request() -> BookingRequest {
-        BookingRequest {
-            organizer_username: "ada".into(),
-            attendant_name: "Grace Hopper".into(),
-            attendant_email: "grace@example.com".into(),
-            title: "Intro".into(),
-            description: Some("<b>hi</b>'; DROP TABLE bookings; --".into()),
-            start_time: "2026-12-01T10:00:00+01:00".into(),
-            end_time: "2026-12-01T09:30:00Z".into(),
-            metadata: Some(serde_json::json!({"guests": ["a@example.com"]})),
-        }
+    fn slot() -> TimeRange {
+        let nine = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        TimeRange::starting_at(nine, Duration::minutes(30)).unwrap()
     }
 
     #[test]
-    fn a_good_request_parses_and_keeps_text_verbatim() {
-        let valid = request().validate().unwrap();
-        assert_eq!(valid.time.start().to_rfc3339(), "2026-12-01T09:00:00+00:00");
+    fn a_good_request_validates_and_keeps_text_verbatim() {
+        let request = BookingRequest::new(
+            "ada",
+            slot(),
+            Attendee::new("Grace Hopper", "grace@example.com"),
+        )
+        .description("<b>hi</b>'; DROP TABLE bookings; --")
+        .metadata(
+            serde_json::json!({"guests": ["a@example.com"]})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        request.validate().unwrap();
         assert_eq!(
-            valid.description.as_deref(),
+            request.description.as_deref(),
             Some("<b>hi</b>'; DROP TABLE bookings; --")
         );
     }
@@ -324,50 +456,47 @@ mod tests {
     #[test]
     fn every_bad_field_is_named() {
         let bad = BookingRequest {
-            organizer_username: "ab".into(),
-            attendant_name: "".into(),
-            attendant_email: "x".into(),
-            title: "x".repeat(MAX_TITLE_LEN + 1),
+            organizer: "ab".into(),
+            event_type: Some("Not A Slug".into()),
+            time: BookingTime::Start {
+                start: slot().start(),
+                duration: Some(Duration::zero()),
+            },
+            attendee: Attendee::new("", "x"),
+            title: Some("x".repeat(MAX_TITLE_LEN + 1)),
             description: Some("d".repeat(MAX_DESCRIPTION_LEN + 1)),
-            start_time: "2026-12-01 09:00".into(),
-            end_time: "".into(),
-            metadata: Some(serde_json::json!([1, 2])),
+            hold_token: None,
+            idempotency_key: None,
+            metadata: Some(
+                serde_json::json!({"blob": "x".repeat(MAX_METADATA_BYTES)})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
         };
-        let Err(RequestError::Invalid(errors)) = bad.validate() else {
-            panic!("expected field errors")
-        };
-        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        let errors = bad.validate().unwrap_err();
+        let fields: Vec<Field> = errors.errors().iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
             [
-                "organizerUsername",
-                "attendantName",
-                "attendantEmail",
-                "title",
-                "description",
-                "startTime",
-                "endTime",
-                "metadata"
+                Field::Organizer,
+                Field::EventType,
+                Field::AttendeeName,
+                Field::AttendeeEmail,
+                Field::Title,
+                Field::Description,
+                Field::Metadata,
+                Field::Duration,
             ]
         );
     }
 
     #[test]
-    fn end_before_start_is_a_time_range_error() {
-        let mut r = request();
-        r.end_time = "2026-12-01T08:00:00Z".into();
-        assert!(matches!(r.validate(), Err(RequestError::TimeRange(_))));
-        r.end_time = r.start_time.clone();
-        assert!(matches!(r.validate(), Err(RequestError::TimeRange(_))));
-    }
-
-    #[test]
-    fn huge_metadata_is_refused() {
-        let mut r = request();
-        r.metadata = Some(serde_json::json!({"blob": "x".repeat(MAX_METADATA_BYTES)}));
-        let Err(RequestError::Invalid(errors)) = r.validate() else {
-            panic!()
-        };
-        assert!(errors.message_for("metadata").is_some());
+    fn instants_parse_in_any_offset() {
+        assert_eq!(
+            parse_instant("2026-12-01T10:00:00+01:00").unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+        );
+        assert!(parse_instant("2026-12-01 09:00").is_err());
     }
 }

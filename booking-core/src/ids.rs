@@ -23,6 +23,11 @@ macro_rules! ulid_id {
         pub struct $name(Ulid);
 
         impl $name {
+            /// The smallest id (all zero bits), for range bounds.
+            pub const MIN: Self = Self(Ulid(0));
+            /// The largest id (all one bits), for range bounds.
+            pub const MAX: Self = Self(Ulid(u128::MAX));
+
             /// A new id, later ids sorting after earlier ones.
             pub fn generate() -> Self {
                 Self(Ulid::generate())
@@ -64,6 +69,26 @@ ulid_id!(
 ulid_id!(
     /// Identifies a booking (the seed's `bookings.id`).
     BookingId
+);
+ulid_id!(
+    /// Identifies a schedule (a named set of working hours).
+    ScheduleId
+);
+ulid_id!(
+    /// Identifies an event type (a kind of meeting an attendee can book).
+    EventTypeId
+);
+ulid_id!(
+    /// Identifies a slot hold (a slot kept for a visitor for a few minutes).
+    HoldId
+);
+ulid_id!(
+    /// Identifies a booking event (stable across every delivery of it).
+    EventId
+);
+ulid_id!(
+    /// Identifies a job of the durable queue (one delivery of one event).
+    JobId
 );
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(10);
 /// What a slot lock protects: one organizer's slot starting at one instant.
 ///
 /// Its [`Display`](fmt::Display) form, `{organizer_id}:{start in epoch ms}`,
-/// is the seed's key without its prefix; backends add their own prefix (the
-/// Redis lock writes `lock:booking:{organizer_id}:{ms}`).
+/// is the seed's key without its prefix; backends add their own prefix and
+/// may tag it (the Redis lock writes `lock:booking:{ORGANIZER_ID}:{ms}` with
+/// literal braces: a Redis Cluster hash tag, so one organizer's keys share a
+/// slot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SlotKey {
     /// Whose slot.
@@ -81,6 +83,12 @@ pub enum LockError {
     /// holds the lock.
     #[error("the lock backend failed: {0}")]
     Backend(#[source] Box<dyn StdError + Send + Sync + 'static>),
+    /// The backend is known to be down (a circuit breaker is open) and was
+    /// not even tried. The service proceeds without the lock as for
+    /// [`Backend`](Self::Backend), but logs nothing per request: the backend
+    /// reported the outage once.
+    #[error("the lock backend is known to be down: {0}")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync + 'static>),
 }
 
 impl LockError {
@@ -124,4 +132,19 @@ pub trait SlotLock: Send + Sync {
 
     /// Frees the lock if it still holds the guard's token.
     async fn release(&self, guard: &LockGuard) -> Result<Release, LockError>;
+}
+
+/// A shared lock is a lock, so `BookingService::with_lock` takes an
+/// `Arc<dyn SlotLock>` chosen at run time as readily as a concrete one.
+#[async_trait]
+impl<L: SlotLock + ?Sized> SlotLock for std::sync::Arc<L> {
+    async fn check_health(&self) -> Result<(), LockError> {
+        (**self).check_health().await
+    }
+    async fn acquire(&self, key: &SlotKey, ttl: Duration) -> Result<LockGuard, LockError> {
+        (**self).acquire(key, ttl).await
+    }
+    async fn release(&self, guard: &LockGuard) -> Result<Release, LockError> {
+        (**self).release(guard).await
+    }
 }

@@ -9,8 +9,53 @@ use crate::time::TimeRange;
 
 /// A provider could not say when the organizer is busy.
 #[derive(Debug, thiserror::Error)]
-#[error("the availability provider failed: {0}")]
-pub struct ProviderError(#[source] pub BoxError);
+#[non_exhaustive]
+pub enum ProviderError {
+    /// A calendar could not be read and no copy fresh enough for the purpose
+    /// exists: a booking must not be made over time nobody could see.
+    #[error("the calendar {calendar:?} cannot be read right now")]
+    Unavailable {
+        /// The calendar's name, for people.
+        calendar: String,
+        /// Why it could not be read.
+        #[source]
+        cause: BoxError,
+    },
+    /// Anything else went wrong.
+    #[error("the availability provider failed: {0}")]
+    Failed(#[source] BoxError),
+}
+
+/// What busy time is asked for: a slot list may show a copy a few minutes
+/// old (and say which calendar is stale); a booking decision needs a fresh
+/// one, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BusyPurpose {
+    /// Listing slots.
+    Listing,
+    /// Deciding a booking, a move or a hold.
+    Booking,
+}
+
+/// An organizer's external busy time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BusyTime {
+    /// Busy intervals overlapping the range asked for, in any order.
+    pub intervals: Vec<TimeRange>,
+    /// Calendars that could not be refreshed and whose older copy was used
+    /// (only when listing).
+    pub stale: Vec<String>,
+}
+
+impl From<Vec<TimeRange>> for BusyTime {
+    fn from(intervals: Vec<TimeRange>) -> Self {
+        BusyTime {
+            intervals,
+            stale: Vec::new(),
+        }
+    }
+}
 
 /// A source of busy intervals that live outside the booking store.
 ///
@@ -18,12 +63,27 @@ pub struct ProviderError(#[source] pub BoxError);
 /// buffers of their own, but a candidate slot's buffers may not overlap them.
 #[async_trait]
 pub trait AvailabilityProvider: Send + Sync {
-    /// The organizer's busy intervals overlapping `range`, in any order.
-    async fn busy_intervals(
+    /// The organizer's busy time overlapping `range`, for `purpose`.
+    async fn busy_time(
         &self,
         organizer: &Organizer,
         range: TimeRange,
-    ) -> Result<Vec<TimeRange>, ProviderError>;
+        purpose: BusyPurpose,
+    ) -> Result<BusyTime, ProviderError>;
+}
+
+/// A shared provider is a provider, so `BookingService::with_provider` takes
+/// an `Arc<dyn AvailabilityProvider>` as readily as a concrete one.
+#[async_trait]
+impl<P: AvailabilityProvider + ?Sized> AvailabilityProvider for std::sync::Arc<P> {
+    async fn busy_time(
+        &self,
+        organizer: &Organizer,
+        range: TimeRange,
+        purpose: BusyPurpose,
+    ) -> Result<BusyTime, ProviderError> {
+        (**self).busy_time(organizer, range, purpose).await
+    }
 }
 
 /// The default provider: no external calendar, never busy.
@@ -32,12 +92,13 @@ pub struct NoExternalCalendar;
 
 #[async_trait]
 impl AvailabilityProvider for NoExternalCalendar {
-    async fn busy_intervals(
+    async fn busy_time(
         &self,
         _organizer: &Organizer,
         _range: TimeRange,
-    ) -> Result<Vec<TimeRange>, ProviderError> {
-        Ok(Vec::new())
+        _purpose: BusyPurpose,
+    ) -> Result<BusyTime, ProviderError> {
+        Ok(BusyTime::default())
     }
 }
 
@@ -48,16 +109,18 @@ pub struct StaticBusy(pub Vec<TimeRange>);
 
 #[async_trait]
 impl AvailabilityProvider for StaticBusy {
-    async fn busy_intervals(
+    async fn busy_time(
         &self,
         _organizer: &Organizer,
         range: TimeRange,
-    ) -> Result<Vec<TimeRange>, ProviderError> {
+        _purpose: BusyPurpose,
+    ) -> Result<BusyTime, ProviderError> {
         Ok(self
             .0
             .iter()
             .copied()
             .filter(|busy| busy.overlaps(&range))
-            .collect())
+            .collect::<Vec<_>>()
+            .into())
     }
 }

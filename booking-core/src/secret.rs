@@ -30,6 +30,12 @@ impl SecretToken {
         Ok(SecretToken(hex::encode(bytes)))
     }
 
+    /// A token made from 32 bytes computed elsewhere (a derivation), hex
+    /// encoded like a random one.
+    pub(crate) fn from_derived(bytes: &[u8; 32]) -> Self {
+        SecretToken(hex::encode(bytes))
+    }
+
     /// The secret text to give to its owner.
     pub fn expose(&self) -> &str {
         &self.0
@@ -111,6 +117,87 @@ impl TryFrom<String> for TokenHash {
 impl From<TokenHash> for String {
     fn from(value: TokenHash) -> Self {
         value.to_hex()
+    }
+}
+
+/// Encrypts small secrets a service must be able to read back (a CalDAV
+/// password, a webhook signing secret) before they are stored, with a key
+/// from the service's configuration (for example `BOOKING_SECRET_KEY`):
+/// ChaCha20-Poly1305 with a random nonce per value, so a database dump
+/// reveals nothing without the key, and a value altered in the database is
+/// refused rather than decrypted to garbage.
+///
+/// ```
+/// use booking_core::secret::SecretBox;
+///
+/// let key = SecretBox::new(b"a long, random server key from the environment");
+/// let sealed = key.seal(b"caldav password")?;
+/// assert_ne!(sealed.as_bytes(), b"caldav password");
+/// assert_eq!(key.open(&sealed)?, b"caldav password");
+/// assert!(SecretBox::new(b"another key").open(&sealed).is_err());
+/// # Ok::<(), booking_core::secret::SecretBoxError>(())
+/// ```
+#[derive(Clone)]
+pub struct SecretBox {
+    cipher: chacha20poly1305::ChaCha20Poly1305,
+}
+
+/// A value could not be sealed or opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretBoxError {
+    /// No randomness for a nonce.
+    #[error("no secure randomness for a nonce")]
+    Randomness,
+    /// The sealed text is not one this key sealed (wrong key, or altered).
+    #[error("the stored secret cannot be decrypted with this key (wrong key, or altered data)")]
+    Open,
+}
+
+impl SecretBox {
+    /// A box whose 256-bit key is the SHA-256 of `key` (any length; use a
+    /// long random value).
+    pub fn new(key: &[u8]) -> Self {
+        use chacha20poly1305::KeyInit as _;
+        let digest: [u8; 32] = Sha256::digest(key).into();
+        SecretBox {
+            cipher: chacha20poly1305::ChaCha20Poly1305::new(&digest.into()),
+        }
+    }
+
+    /// `plaintext` encrypted and authenticated, as hex text (nonce, then
+    /// ciphertext and tag).
+    pub fn seal(&self, plaintext: &[u8]) -> Result<String, SecretBoxError> {
+        use chacha20poly1305::aead::Aead as _;
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|_| SecretBoxError::Randomness)?;
+        let sealed = self
+            .cipher
+            .encrypt(&nonce.into(), plaintext)
+            .map_err(|_| SecretBoxError::Open)?;
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        Ok(hex::encode(out))
+    }
+
+    /// The plaintext of a value [`seal`](Self::seal) made with this key.
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, SecretBoxError> {
+        use chacha20poly1305::aead::Aead as _;
+        let bytes = hex::decode(sealed).map_err(|_| SecretBoxError::Open)?;
+        if bytes.len() < 12 {
+            return Err(SecretBoxError::Open);
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| SecretBoxError::Open)?;
+        self.cipher
+            .decrypt(&nonce.into(), ciphertext)
+            .map_err(|_| SecretBoxError::Open)
+    }
+}
+
+impl fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretBox(..)")
     }
 }
 

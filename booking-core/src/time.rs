@@ -454,6 +454,81 @@ pub fn local_days_range(zone: Tz, first: NaiveDate, last: NaiveDate) -> Option<T
     TimeRange::new(start, end).ok()
 }
 
+/// A time zone name that is not in the IANA database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown time zone {0:?}: use an IANA name such as \"Europe/London\"")]
+pub struct UnknownTimeZone(pub String);
+
+/// Parses an IANA time zone name such as `Europe/London`.
+pub fn parse_time_zone(name: &str) -> Result<Tz, UnknownTimeZone> {
+    name.parse::<Tz>()
+        .map_err(|_| UnknownTimeZone(name.to_owned()))
+}
+
+/// Serde helpers writing a [`Duration`] as whole seconds.
+pub(crate) mod serde_seconds {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(value.num_seconds())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let secs = i64::deserialize(deserializer)?;
+        Duration::try_seconds(secs).ok_or_else(|| serde::de::Error::custom("duration out of range"))
+    }
+}
+
+/// Serde helpers writing an optional [`Duration`] as whole seconds or null.
+pub(crate) mod serde_optional_seconds {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => serializer.serialize_some(&d.num_seconds()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        match Option::<i64>::deserialize(deserializer)? {
+            Some(secs) => Duration::try_seconds(secs)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("duration out of range")),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Serde helpers writing a list of [`Duration`]s as whole seconds.
+pub(crate) mod serde_seconds_list {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &[Duration], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(value.iter().map(Duration::num_seconds))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Duration>, D::Error> {
+        Vec::<i64>::deserialize(deserializer)?
+            .into_iter()
+            .map(|secs| {
+                Duration::try_seconds(secs)
+                    .ok_or_else(|| serde::de::Error::custom("duration out of range"))
+            })
+            .collect()
+    }
+}
+
 /// A source of "now", injectable so tests control time.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant.
@@ -525,6 +600,18 @@ mod tests {
             .unwrap()
             .and_hms_opt(h, mi, 0)
             .unwrap()
+    }
+
+    #[test]
+    fn unknown_zone_is_a_typed_error() {
+        assert_eq!(
+            parse_time_zone("Mars/Olympus"),
+            Err(UnknownTimeZone("Mars/Olympus".into()))
+        );
+        assert_eq!(
+            parse_time_zone("Australia/Lord_Howe"),
+            Ok(chrono_tz::Australia::Lord_Howe)
+        );
     }
 
     #[test]

@@ -6,18 +6,26 @@
 //! connections have it as their `search_path`, so a [`PostgresStore`]
 //! (whose tables are unqualified) migrates into it and works only there:
 //!
-//! ```no_run
+//! ```
+//! use booking_core::store::BookingStore;
 //! use booking_postgres::PostgresStore;
 //! use booking_postgres::testing::{IsolatedSchema, database_url};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let schema = IsolatedSchema::create(&database_url(), "bk_test").await?;
-//! let store = PostgresStore::new(schema.pool().clone());
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let schema = IsolatedSchema::create(&database_url(), "bk_doctest").await?;
+//! let store = PostgresStore::from_pool(schema.pool().clone());
 //! store.migrate().await?;
-//! // ... the test ...
+//! assert!(store.organizer_by_username("ada").await?.is_none());
 //! schema.drop().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! A test that hands its store away (to booking-core's conformance suite,
+//! as a `TestStore::with_guard(store, guard)`) cannot await the drop at its
+//! end: [`IsolatedSchema::into_guard`] turns the schema into a
+//! [`SchemaGuard`] that drops it when the guard is dropped, panicking test
+//! or not.
 //!
 //! The first schema a process creates for a prefix also prepares the
 //! database, under an advisory lock so that test processes running at the
@@ -26,7 +34,7 @@
 //! migration in a test schema may not have, and two migrations creating it at
 //! once can collide), and drops schemas of that prefix older than
 //! [`STALE_AFTER`], which tests that could not clean up after themselves (a
-//! panic, a store handed away) left behind.
+//! killed process) left behind.
 //!
 //! Every failure is a [`TestingError`]; a server that cannot be reached says
 //! so plainly, so a test can fail with that message instead of skipping.
@@ -128,9 +136,9 @@ impl Default for PoolSettings {
 }
 
 /// A schema of its own on a shared server, and a pool whose connections see
-/// only it. Not dropped automatically (dropping needs the server, which a
-/// destructor cannot wait for): call [`drop`](Self::drop), or leave it to a
-/// later run's clean-up of stale schemas.
+/// only it. Not dropped automatically: call [`drop`](Self::drop), or turn it
+/// into a [`SchemaGuard`] with [`into_guard`](Self::into_guard), or leave it
+/// to a later run's clean-up of stale schemas.
 #[derive(Debug)]
 pub struct IsolatedSchema {
     url: String,
@@ -198,6 +206,63 @@ impl IsolatedSchema {
         self.pool.close().await;
         drop_schema(&self.url, &self.name).await
     }
+
+    /// A guard that drops the schema when it is dropped. The pool handle
+    /// held here is released; clones of it (a store's) keep working until
+    /// the guard goes.
+    pub fn into_guard(self) -> SchemaGuard {
+        SchemaGuard {
+            url: self.url,
+            name: self.name,
+        }
+    }
+}
+
+/// Drops its schema, with everything in it, when dropped: made by
+/// [`IsolatedSchema::into_guard`], to be kept alive as long as the test
+/// uses the schema (for instance as the guard of booking-core's
+/// `TestStore::with_guard`).
+///
+/// A destructor cannot await, so the drop runs on a thread of its own, with
+/// a runtime of its own and a fresh connection, and the destructor waits
+/// for it; it gives up after [`GUARD_LOCK_TIMEOUT`] if a lock keeps the
+/// schema busy. A failure is printed to stderr (a destructor cannot return
+/// it) and the schema is left to the clean-up of stale schemas.
+#[derive(Debug)]
+pub struct SchemaGuard {
+    url: String,
+    name: String,
+}
+
+/// How long a [`SchemaGuard`] waits for locks on its schema's tables.
+pub const GUARD_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl SchemaGuard {
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let url = std::mem::take(&mut self.url);
+        let name = std::mem::take(&mut self.name);
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime to drop {name:?}: {e}"))?;
+            runtime
+                .block_on(drop_schema_within(&url, &name, GUARD_LOCK_TIMEOUT))
+                .map_err(|e| e.to_string())
+        });
+        match dropper.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => eprintln!("booking-postgres testing: {message}"),
+            Err(_) => eprintln!("booking-postgres testing: the thread dropping a schema panicked"),
+        }
+    }
 }
 
 /// A plain connection to the server at `url` (default `search_path`), for
@@ -235,8 +300,25 @@ pub async fn schema_pool(
 
 /// Drops `schema` and everything in it, if it exists.
 pub async fn drop_schema(url: &str, schema: &str) -> Result<(), TestingError> {
+    drop_schema_within(url, schema, Duration::ZERO).await
+}
+
+/// [`drop_schema`], giving up after `lock_timeout` waiting for a lock
+/// (`Duration::ZERO`: waits as long as it takes).
+async fn drop_schema_within(
+    url: &str,
+    schema: &str,
+    lock_timeout: Duration,
+) -> Result<(), TestingError> {
     let options = parse(url)?;
     let mut admin = connect_with(&options).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "SET lock_timeout = {}",
+        lock_timeout.as_millis()
+    )))
+    .execute(&mut admin)
+    .await
+    .map_err(setup(&options, "set lock_timeout".to_owned()))?;
     sqlx::query(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {} CASCADE",
         quoted(schema)

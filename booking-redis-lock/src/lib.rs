@@ -1,20 +1,25 @@
 //! # booking-redis-lock
 //!
-//! A [`SlotLock`] on a single Redis server, for deployments where several
-//! processes serve bookings for the same organizers and the in-process
-//! `MemoryLock` of `booking-core` would only see its own requests.
+//! A [`SlotLock`] on Redis, a single server or a Redis Cluster, for
+//! deployments where several processes serve bookings for the same
+//! organizers and the in-process `MemoryLock` of `booking-core` would only
+//! see its own requests.
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use booking_core::memory::MemoryStore;
-//! use booking_core::service::BookingService;
+//! use booking_core::{BookingService, MemoryStore};
 //! use booking_redis_lock::{RedisLock, RedisLockConfig};
 //!
 //! # async fn demo() -> Result<(), booking_core::lock::LockError> {
 //! // `connect` checks the server once; `connect_lazy` starts even while Redis is down.
 //! let lock = RedisLock::connect("redis://127.0.0.1:6379", RedisLockConfig::default()).await?;
-//! let service = BookingService::new(Arc::new(MemoryStore::new()), Arc::new(lock));
-//! # let _ = service; Ok(()) }
+//! // A Redis Cluster: list its nodes (some or all), separated by commas.
+//! let clustered = RedisLock::connect(
+//!     "redis://10.0.0.1:6379,redis://10.0.0.2:6379,redis://10.0.0.3:6379",
+//!     RedisLockConfig::default(),
+//! )
+//! .await?;
+//! let service = BookingService::new(MemoryStore::new()).with_lock(lock);
+//! # let _ = (service, clustered); Ok(()) }
 //! ```
 //!
 //! ## What it does
@@ -34,18 +39,45 @@
 //!   another request, gets [`Release::NotHeld`] back and leaves the new
 //!   holder's lock alone. (The seed's `finally { redis.del(lockKey) }` could
 //!   free the lock of whoever came next.)
-//! * **The key** is `{prefix}:{organizer_id}:{slot start in epoch ms}`, with
-//!   the prefix `lock:booking` by default: the seed's
-//!   `lock:booking:{organizerId}:{timestamp_ms}`.
+//! * **Two round trips per booking**: the `SET` and the `EVALSHA` of the
+//!   release (plus, once per server, loading the script after a `NOSCRIPT`).
 //! * **Waiting is optional and bounded.** By default a held key is refused at
 //!   once with [`LockError::Held`], as the seed did. With
 //!   [`RedisLockConfig::wait`] (or [`RedisLock::acquire_within`] per call) an
 //!   acquisition retries with jittered exponential backoff until the caller's
 //!   deadline, then refuses.
 //! * **Every Redis call is bounded** by [`RedisLockConfig::command_timeout`]
-//!   (on top of the connection manager's own connect and response timeouts),
-//!   and the connection is a [`ConnectionManager`] that reconnects after a
-//!   dropped connection.
+//!   (on top of the client's own connect and response timeouts). A single
+//!   server is reached through a [`ConnectionManager`] that reconnects after a
+//!   dropped connection; a cluster through the cluster client, which follows
+//!   `MOVED`/`ASK` redirections and refreshes its slot map.
+//!
+//! The whole `SlotLock` conformance suite of `booking-core`
+//! (`lock_conformance_tests!`) runs against a single server and against a
+//! three-node Redis Cluster.
+//!
+//! ## The key
+//!
+//! `{prefix}:{ORGANIZER_ID}:{slot start in epoch ms}`, **braces included**,
+//! with the prefix `lock:booking` by default:
+//! `lock:booking:{01JF6Y3W6M5X0D4S8Q2V7N9C1B}:1796547600000`
+//! ([`RedisLock::key_for`]). The braces are a Redis Cluster *hash tag*: a
+//! cluster hashes only the part between the first `{` and the next `}`, so
+//! every key of one organizer lands on the same slot, and so on the same
+//! node. Each lock command touches one key, so nothing needs that today;
+//! it keeps an organizer's locks together for multi-key scripts (holding
+//! several slots of one organizer at once) and makes a node's failure
+//! affect whole organizers rather than scattered slots. On a single server
+//! the braces are just characters.
+//!
+//! **Upgrading from the old format.** Before this format the key was the
+//! seed's `lock:booking:ORGANIZER_ID:ms`, without braces. Old and new
+//! processes never see each other's locks, so during a rolling upgrade an
+//! old and a new process can both "hold" the same slot. That is safe: the
+//! lock is an early refusal, not the guarantee (see below), and the store
+//! still admits only one of two overlapping bookings; the cost is at most
+//! some wasted work on a contended slot until the old processes are gone.
+//! Old keys expire by themselves within one TTL.
 //!
 //! ## What it guarantees, and what it does not
 //!
@@ -54,23 +86,12 @@
 //! availability and try to insert. It is *not* what prevents a double
 //! booking: every `BookingStore` refuses an overlapping booking atomically
 //! (the PostgreSQL exclusion constraint, the single-writer SQLite transaction,
-//! the in-memory store's critical section). The seed already knew the lock
-//! alone was not enough; its "double-check pattern" re-computes the available
-//! slots after taking the lock:
+//! the in-memory store's critical section). Because of that:
 //!
-//! ```text
-//! // Double-check availability by recalculating slots
-//! const { slots } = await calculateAvailableSlots(organizerId);
-//! if (!isSlotAvailable) { return { error: "This time slot is no longer available" }; }
-//! ```
-//!
-//! `booking-core` goes one step further and makes the store's insert the
-//! final word. Because of that:
-//!
-//! * **One Redis, no Redlock.** The lock lives on a single Redis server (or a
-//!   primary with replicas). A failover that loses a freshly written key can
-//!   let two requests hold "the same" lock; the store still admits only one
-//!   booking.
+//! * **No Redlock.** The lock lives on one Redis server (or a primary with
+//!   replicas), or on the one cluster node that serves the key's slot. A
+//!   failover that loses a freshly written key can let two requests hold
+//!   "the same" lock; the store still admits only one booking.
 //! * **No fencing tokens.** A holder paused past its TTL (GC, a slow network)
 //!   can still reach the store after another request took the lock. Fencing
 //!   would be needed if the lock were the only guard; here the store's atomic
@@ -84,18 +105,54 @@
 //!   the background; should that fail too, the key simply expires after its
 //!   TTL (at worst, that slot answers "busy" for one TTL).
 //!
-//! ## When Redis fails
+//! ## When Redis fails: the circuit breaker
 //!
 //! Redis being down, unreachable or slow is reported as
 //! [`LockError::Backend`], always distinct from [`LockError::Held`] (someone
 //! else is booking this slot right now). `BookingService` treats the two
 //! differently: `Held` is refused to the caller as "slot busy, try again",
-//! while `Backend` is logged as a warning and the booking **proceeds without
-//! the lock**, because the store's atomic insert is the real guarantee.
+//! while `Backend` lets the booking **proceed without the lock**, because
+//! the store's atomic insert is the real guarantee.
+//!
+//! So that an outage does not make every booking wait for the same failure
+//! (up to the command timeout each), the lock has a **circuit breaker**:
+//!
+//! * When a call finds Redis unreachable, timing out, or answering that it
+//!   cannot serve (`LOADING`, `CLUSTERDOWN`, `MASTERDOWN`, `TRYAGAIN`,
+//!   `READONLY`), the breaker **opens** and logs **one warning** for the
+//!   outage.
+//! * While it is open, `acquire` and `release` fail at once with
+//!   [`LockError::Unavailable`] wrapping [`BreakerOpen`], without any network
+//!   attempt, so a booking takes no longer than with no lock at all.
+//! * A background task sends `PING` every
+//!   [`breaker_interval`](RedisLockConfig::breaker_interval)
+//!   ([`DEFAULT_BREAKER_INTERVAL`], 5 s); at the first answer the breaker
+//!   **closes**, logs **one info line**, and locks are taken again.
+//! * An error reply about the key or the command (say `WRONGTYPE`) shows that
+//!   Redis is up, so it does not open the breaker.
+//! * [`check_health`](SlotLock::check_health) always sends its `PING`, open
+//!   breaker or not (a readiness probe wants the truth), and its answer
+//!   closes an open breaker; [`RedisLock::breaker_is_open`] tells whether
+//!   locks are being skipped (for metrics).
+//! * `breaker_interval` zero turns the breaker off: every call tries Redis.
+//!
 //! Bookings stay available while Redis is down and still can never be
 //! double-booked; the only cost is that racing requests are no longer turned
 //! away early. This crate's tests check exactly that against an unreachable
-//! Redis.
+//! Redis, and count the connections a listener receives to show that calls
+//! while the breaker is open never reach the network.
+//!
+//! ## Redis Cluster
+//!
+//! A URL listing several nodes separated by commas
+//! (`redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103`)
+//! selects the cluster client, from the same [`RedisLock::connect`] and
+//! [`RedisLock::connect_lazy`], so an application passes its `REDIS_URL`
+//! through unchanged. The listed nodes are seeds: the client discovers the
+//! rest of the cluster from them. (A cluster reached through one address
+//! can be given with [`RedisLock::from_cluster`].) The `EVALSHA` of the
+//! release is routed by its key like any command; after `NOSCRIPT` the
+//! script is loaded on every primary.
 //!
 //! ## Testing
 //!
@@ -106,33 +163,47 @@
 //! and `.ci/run`) starts a local server when none answers, installing
 //! Debian's `redis-server` package if needed.
 //!
+//! The cluster tests need a three-node cluster on 127.0.0.1:7101-7103
+//! (`REDIS_CLUSTER_URL` to use another). When none answers, the test binary
+//! starts one with `scripts/redis-cluster.sh start`, which stops it again
+//! when the test process exits; a cluster that cannot be started fails the
+//! tests.
+//!
 //! ## Runtime
 //!
-//! Tokio only: the connection manager and the timeouts run on the Tokio
-//! runtime the calls are made from.
+//! Tokio only: the connections, the timeouts and the breaker's probe run on
+//! the Tokio runtime the calls are made from.
 //!
 //! [`SecretToken::generate`]: booking_core::secret::SecretToken::generate
 
+mod breaker;
+mod config;
+mod connection;
+mod error;
+
 use std::future::Future;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_core::lock::{LockError, LockGuard, Release, SlotKey, SlotLock};
 use booking_core::secret::SecretToken;
 use rand::Rng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisResult, Script};
+use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use redis::{RedisError, RedisResult, Script};
 use tokio::time::Instant;
 
+use crate::breaker::{Admission, Breaker, Transition};
+use crate::connection::Connection;
+
 pub use booking_core::lock::DEFAULT_LOCK_TTL;
-
-/// The seed's key prefix: keys look like `lock:booking:{organizer_id}:{ms}`.
-pub const DEFAULT_PREFIX: &str = "lock:booking";
-
-/// How long one Redis call may take before it counts as a backend failure,
-/// unless configured otherwise. Short, because a booking that cannot take the
-/// lock proceeds without it: a slow Redis should cost little latency.
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+pub use breaker::BreakerOpen;
+pub use config::{
+    DEFAULT_BREAKER_INTERVAL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_PREFIX, RedisLockConfig,
+};
+pub use connection::EmptyNodeUrl;
+pub use error::{CommandTimeout, UnexpectedReply};
 
 /// The longest TTL written to Redis; longer requests are clamped to it.
 /// (A slot lock held for a year is a bug, and Redis rejects expiry times
@@ -154,179 +225,153 @@ const BACKOFF_START: Duration = Duration::from_millis(10);
 /// The longest pause between attempts of a waiting acquisition.
 const BACKOFF_CAP: Duration = Duration::from_millis(250);
 
-/// How a [`RedisLock`] behaves. Build it from [`Default`] and the `with_*`
-/// methods:
+/// A [`SlotLock`] on Redis. See the [crate docs](crate) for what it
+/// guarantees and what it does not.
 ///
-/// ```
-/// use std::time::Duration;
-/// use booking_redis_lock::RedisLockConfig;
-///
-/// let config = RedisLockConfig::default()
-///     .with_prefix("myapp:lock:booking")
-///     .with_wait(Some(Duration::from_millis(500)));
-/// assert_eq!(config.command_timeout, Duration::from_secs(2));
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RedisLockConfig {
-    /// Prepended to every key with a `:`; default [`DEFAULT_PREFIX`]. Give
-    /// each application (or test) its own prefix to keep their locks apart.
-    pub prefix: String,
-    /// How long [`SlotLock::acquire`] keeps retrying a held key before it
-    /// refuses with [`LockError::Held`]. `None` (the default, as in the seed)
-    /// refuses at once.
-    pub wait: Option<Duration>,
-    /// The bound on each Redis call, connecting included; past it the call
-    /// fails with [`LockError::Backend`] wrapping [`CommandTimeout`].
-    /// Default [`DEFAULT_COMMAND_TIMEOUT`].
-    pub command_timeout: Duration,
-    /// How many times the connection manager retries a failed connection
-    /// attempt (with its own exponential backoff) before a command fails.
-    /// Kept low by default (1) so an unreachable Redis is reported quickly;
-    /// the manager tries to reconnect again on the next command anyway.
-    pub reconnect_retries: usize,
-}
-
-impl Default for RedisLockConfig {
-    fn default() -> Self {
-        Self {
-            prefix: DEFAULT_PREFIX.to_owned(),
-            wait: None,
-            command_timeout: DEFAULT_COMMAND_TIMEOUT,
-            reconnect_retries: 1,
-        }
-    }
-}
-
-impl RedisLockConfig {
-    /// Sets [`prefix`](Self::prefix).
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// Sets [`wait`](Self::wait).
-    pub fn with_wait(mut self, wait: Option<Duration>) -> Self {
-        self.wait = wait;
-        self
-    }
-
-    /// Sets [`command_timeout`](Self::command_timeout).
-    pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
-        self.command_timeout = timeout;
-        self
-    }
-
-    /// Sets [`reconnect_retries`](Self::reconnect_retries).
-    pub fn with_reconnect_retries(mut self, retries: usize) -> Self {
-        self.reconnect_retries = retries;
-        self
-    }
-
-    /// The connection manager settings matching this configuration: connect
-    /// and response timeouts equal to [`command_timeout`](Self::command_timeout),
-    /// [`reconnect_retries`](Self::reconnect_retries) retries.
-    pub fn manager_config(&self) -> ConnectionManagerConfig {
-        ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.command_timeout))
-            .set_response_timeout(Some(self.command_timeout))
-            .set_number_of_retries(self.reconnect_retries)
-            .set_max_delay(self.command_timeout / 4)
-    }
-}
-
-/// A Redis call did not complete within the configured
-/// [`command_timeout`](RedisLockConfig::command_timeout). Carried as the
-/// source of [`LockError::Backend`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("redis did not answer within {0:?}")]
-pub struct CommandTimeout(pub Duration);
-
-/// The Redis reply to a lock command was not what the protocol promises
-/// (for example a release script answering something other than 0 or 1):
-/// most likely another program uses the same keys.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unexpected reply from redis: {0}")]
-pub struct UnexpectedReply(String);
-
-/// A [`SlotLock`] on one Redis server. See the [crate docs](crate) for what
-/// it guarantees and what it does not.
-///
-/// Cheap to clone: clones share one multiplexed, self-reconnecting
-/// connection.
+/// Cheap to clone: clones share one connection (multiplexed and
+/// self-reconnecting) and one circuit breaker.
 #[derive(Clone)]
 pub struct RedisLock {
-    manager: ConnectionManager,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: Connection,
     config: RedisLockConfig,
     release: Script,
+    breaker: Breaker,
 }
 
 impl std::fmt::Debug for RedisLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = if self.inner.connection.is_cluster() {
+            "cluster"
+        } else {
+            "single server"
+        };
         f.debug_struct("RedisLock")
-            .field("manager", &self.manager)
-            .field("config", &self.config)
+            .field("mode", &mode)
+            .field("config", &self.inner.config)
+            .field("breaker_open", &self.breaker_is_open())
             .finish_non_exhaustive()
     }
 }
 
+/// Why one Redis call did not give an answer.
+#[derive(Debug)]
+enum CallError {
+    /// The breaker is open: nothing was sent.
+    Skipped(BreakerOpen),
+    /// The client or the server reported an error.
+    Redis(RedisError),
+    /// No answer within the command timeout.
+    Timeout(CommandTimeout),
+}
+
+impl CallError {
+    fn as_error(&self) -> &(dyn std::error::Error + 'static) {
+        match self {
+            CallError::Skipped(e) => e,
+            CallError::Redis(e) => e,
+            CallError::Timeout(e) => e,
+        }
+    }
+}
+
+impl From<CallError> for LockError {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::Skipped(e) => LockError::Unavailable(Box::new(e)),
+            CallError::Redis(e) => LockError::backend(e),
+            CallError::Timeout(e) => LockError::backend(e),
+        }
+    }
+}
+
 impl RedisLock {
-    /// Connects to the Redis at `url` (`redis://host:port/db`) and checks the
-    /// connection once, bounded by the configured command timeout.
+    /// Connects to Redis at `url` and checks the connection once (a `PING`,
+    /// to every primary of a cluster), bounded by the configured command
+    /// timeout.
     ///
-    /// Fails with [`LockError::Backend`] when the URL is invalid or the server
+    /// `url` is one server (`redis://host:port/db`) or the nodes of a Redis
+    /// Cluster separated by commas (`redis://a:6379,redis://b:6379`), which
+    /// selects the cluster client.
+    ///
+    /// Fails with [`LockError::Backend`] when the URL is invalid or Redis
     /// cannot be reached. To start even while Redis is down (bookings then
     /// proceed without the lock until it comes back), use
     /// [`connect_lazy`](Self::connect_lazy).
     pub async fn connect(url: &str, config: RedisLockConfig) -> Result<Self, LockError> {
         let lock = Self::connect_lazy(url, config)?;
-        let mut conn = lock.manager.clone();
-        let pong: String = lock
-            .bounded(redis::cmd("PING").query_async(&mut conn))
-            .await?;
-        if pong != "PONG" {
-            return Err(LockError::backend(UnexpectedReply(pong)));
-        }
+        lock.bounded(ping).await?;
         Ok(lock)
     }
 
-    /// A lock for the Redis at `url` that connects on its first command (and
-    /// reconnects whenever the connection drops). Fails only on an invalid
-    /// URL; an unreachable server shows up later as [`LockError::Backend`]
-    /// from [`acquire`](SlotLock::acquire).
+    /// A lock for Redis at `url` (one server, or cluster nodes separated by
+    /// commas, as for [`connect`](Self::connect)) that connects in the
+    /// background (and reconnects whenever the connection drops). Fails only
+    /// on an invalid URL; an unreachable server shows up later as
+    /// [`LockError::Backend`] from [`acquire`](SlotLock::acquire).
     ///
-    /// Must be called inside a Tokio runtime (the connection manager spawns a
+    /// Must be called inside a Tokio runtime (the connection spawns a
     /// background task).
     pub fn connect_lazy(url: &str, config: RedisLockConfig) -> Result<Self, LockError> {
-        let client = redis::Client::open(url).map_err(LockError::backend)?;
-        let manager = ConnectionManager::new_lazy_with_config(client, config.manager_config())
-            .map_err(LockError::backend)?;
-        Ok(Self::from_manager(manager, config))
+        let connection = Connection::lazy(url, &config).map_err(LockError::backend)?;
+        Ok(Self::with_connection(connection, config))
     }
 
     /// A lock over a connection manager you built yourself (your own TLS,
     /// credentials or retry settings). Calls are still bounded by
     /// `config.command_timeout`.
     pub fn from_manager(manager: ConnectionManager, config: RedisLockConfig) -> Self {
+        Self::with_connection(Connection::Single(manager), config)
+    }
+
+    /// A lock over a Redis Cluster connection you built yourself (say from
+    /// a [`redis::cluster::ClusterClientBuilder`] with TLS, or for a cluster
+    /// reached through one address). Calls are still bounded by
+    /// `config.command_timeout`.
+    pub fn from_cluster(connection: ClusterConnection, config: RedisLockConfig) -> Self {
+        Self::with_connection(Connection::Cluster(connection), config)
+    }
+
+    fn with_connection(connection: Connection, config: RedisLockConfig) -> Self {
         Self {
-            manager,
-            config,
-            release: Script::new(RELEASE_SCRIPT),
+            inner: Arc::new(Inner {
+                connection,
+                breaker: Breaker::new(config.breaker_interval),
+                config,
+                release: Script::new(RELEASE_SCRIPT),
+            }),
         }
     }
 
     /// This lock's configuration.
     pub fn config(&self) -> &RedisLockConfig {
-        &self.config
+        &self.inner.config
     }
 
-    /// The Redis key that locks `slot`: `{prefix}:{organizer_id}:{start ms}`
-    /// (just the slot part when the prefix is empty).
+    /// Whether the circuit breaker is open: Redis failed and calls skip it
+    /// until a background probe sees it answer again.
+    pub fn breaker_is_open(&self) -> bool {
+        self.inner.breaker.is_open()
+    }
+
+    /// The Redis key that locks `slot`:
+    /// `{prefix}:{ORGANIZER_ID}:{start ms}`, braces included (a Redis
+    /// Cluster hash tag, see the [crate docs](crate#the-key)); just
+    /// `{ORGANIZER_ID}:{start ms}` when the prefix is empty.
     pub fn key_for(&self, slot: &SlotKey) -> String {
-        if self.config.prefix.is_empty() {
-            slot.to_string()
+        let tagged = format!(
+            "{{{}}}:{}",
+            slot.organizer_id,
+            slot.start.timestamp_millis()
+        );
+        let prefix = &self.inner.config.prefix;
+        if prefix.is_empty() {
+            tagged
         } else {
-            format!("{}:{slot}", self.config.prefix)
+            format!("{prefix}:{tagged}")
         }
     }
 
@@ -365,29 +410,32 @@ impl RedisLock {
     /// One `SET key token NX PX ttl`: `Ok(true)` when we took the key,
     /// `Ok(false)` when someone else holds it.
     async fn try_set(&self, key: &str, token: &str, ttl_ms: u64) -> Result<bool, LockError> {
-        let mut conn = self.manager.clone();
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(token).arg("NX").arg("PX").arg(ttl_ms);
-        let timeout = self.config.command_timeout;
-        match tokio::time::timeout(timeout, cmd.query_async::<Option<String>>(&mut conn)).await {
-            Ok(Ok(reply)) => Ok(reply.is_some()),
-            // Never connected: the SET was not sent, nothing to undo.
-            Ok(Err(error)) if error.is_connection_refusal() => Err(LockError::backend(error)),
-            Ok(Err(error)) => {
-                self.spawn_cleanup(key, token);
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(token).arg("NX").arg("PX").arg(ttl_ms);
+        let reply = self
+            .call(|mut conn| async move { set.query_async::<Option<String>>(&mut conn).await })
+            .await;
+        match reply {
+            Ok(reply) => Ok(reply.is_some()),
+            // Nothing was sent: nothing to undo.
+            Err(error @ CallError::Skipped(_)) => Err(error.into()),
+            Err(CallError::Redis(error)) if error.is_connection_refusal() => {
                 Err(LockError::backend(error))
             }
-            Err(_elapsed) => {
+            // The SET may have been applied without us hearing back.
+            Err(error) => {
                 self.spawn_cleanup(key, token);
-                Err(LockError::backend(CommandTimeout(timeout)))
+                Err(error.into())
             }
         }
     }
 
     /// Best-effort compare-and-delete of an acquisition whose outcome is
     /// unknown (Redis may have applied the `SET` without us hearing back),
-    /// run in the background so the caller is not delayed. Only ever deletes a key still holding `token`, which nobody
-    /// but us knows, so it cannot harm another holder.
+    /// run in the background so the caller is not delayed. Only ever deletes
+    /// a key still holding `token`, which nobody but us knows, so it cannot
+    /// harm another holder. Skipped while the breaker is open: the key then
+    /// expires by itself.
     fn spawn_cleanup(&self, key: &str, token: &str) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return; // no runtime to run it on: the key expires by itself
@@ -402,10 +450,14 @@ impl RedisLock {
     }
 
     async fn compare_and_delete(&self, guard: &LockGuard) -> Result<Release, LockError> {
-        let mut conn = self.manager.clone();
-        let mut invocation = self.release.prepare_invoke();
-        invocation.key(guard.key()).arg(guard.token());
-        let deleted: i64 = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        let script = &self.inner.release;
+        let deleted: i64 = self
+            .call(|mut conn| async move {
+                let mut invocation = script.prepare_invoke();
+                invocation.key(guard.key()).arg(guard.token());
+                invocation.invoke_async(&mut conn).await
+            })
+            .await?;
         match deleted {
             1 => Ok(Release::Released),
             0 => Ok(Release::NotHeld),
@@ -415,25 +467,152 @@ impl RedisLock {
         }
     }
 
-    /// Runs one Redis call under the command timeout, mapping both its error
-    /// and the timeout to [`LockError::Backend`].
-    async fn bounded<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, LockError> {
-        match tokio::time::timeout(self.config.command_timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(LockError::backend(error)),
-            Err(_elapsed) => Err(LockError::backend(CommandTimeout(
-                self.config.command_timeout,
-            ))),
+    /// One Redis call, through the circuit breaker: skipped at once while it
+    /// is open, otherwise sent under the command timeout and its outcome
+    /// recorded.
+    async fn call<T, F, Fut>(&self, request: F) -> Result<T, CallError>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let probe = match self.inner.breaker.admit() {
+            Admission::Go => false,
+            Admission::Skip(open) => return Err(CallError::Skipped(open)),
+            Admission::StartProber(open) => {
+                if self.start_prober() {
+                    return Err(CallError::Skipped(open));
+                }
+                // No runtime for a prober: this call is the probe, and the
+                // next one tries to start a prober again.
+                self.inner.breaker.prober_gone();
+                true
+            }
+        };
+        self.recorded(request, probe).await
+    }
+
+    /// Sends `request` whatever the breaker says and records the outcome: a
+    /// failure meaning Redis is unavailable opens the breaker; any answer to
+    /// a `probe` closes it.
+    async fn recorded<T, F, Fut>(&self, request: F, probe: bool) -> Result<T, CallError>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let result = self.bounded(request).await;
+        let breaker = &self.inner.breaker;
+        match &result {
+            Ok(_) if probe => breaker.answered(),
+            Ok(_) => {}
+            Err(error) => match breaker.failed(error.as_error()) {
+                Transition::Opened => {
+                    if !self.start_prober() {
+                        breaker.prober_gone();
+                    }
+                }
+                // Redis answered, if only with an error: it is up.
+                Transition::None if probe && !breaker::means_unavailable(error.as_error()) => {
+                    breaker.answered();
+                }
+                Transition::None => {}
+            },
         }
+        result
+    }
+
+    /// Runs one Redis call under the command timeout, without the breaker.
+    async fn bounded<T, F, Fut>(&self, request: F) -> Result<T, CallError>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let timeout = self.inner.config.command_timeout;
+        match tokio::time::timeout(timeout, request(self.inner.connection.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(CallError::Redis(error)),
+            Err(_elapsed) => Err(CallError::Timeout(CommandTimeout(timeout))),
+        }
+    }
+
+    /// Starts the background task that pings Redis every breaker interval
+    /// until it answers, then closes the breaker. `false` when there is no
+    /// Tokio runtime to run it on.
+    fn start_prober(&self) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        let interval = self.inner.breaker.interval();
+        let mut prober = Prober(Some(Arc::downgrade(&self.inner)));
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(inner) = prober.upgrade() else {
+                    return; // the lock is gone
+                };
+                let lock = RedisLock { inner };
+                if let Err(error) = lock.recorded(ping, true).await {
+                    tracing::debug!(error = %error.as_error(), "redis still unavailable");
+                }
+                if !lock.breaker_is_open() {
+                    prober.done();
+                    return;
+                }
+            }
+        });
+        true
+    }
+}
+
+/// The prober's hold on its lock. If the task is dropped before Redis
+/// answered (its runtime shut down), the breaker learns that no prober runs,
+/// so the next call starts one.
+struct Prober(Option<Weak<Inner>>);
+
+impl Prober {
+    fn upgrade(&self) -> Option<Arc<Inner>> {
+        self.0.as_ref().and_then(Weak::upgrade)
+    }
+
+    fn done(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        if let Some(inner) = self.upgrade() {
+            inner.breaker.prober_gone();
+        }
+    }
+}
+
+/// `PING`, expecting `PONG` (from every primary, on a cluster).
+async fn ping(mut conn: Connection) -> RedisResult<()> {
+    let pong: String = redis::cmd("PING").query_async(&mut conn).await?;
+    if pong == "PONG" {
+        Ok(())
+    } else {
+        Err(RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "PING did not answer PONG",
+            pong,
+        )))
     }
 }
 
 #[async_trait]
 impl SlotLock for RedisLock {
+    /// Sends `PING` (to every primary, on a cluster), bypassing the circuit
+    /// breaker: a readiness probe wants to know about Redis now. An answer
+    /// closes an open breaker; a failure opens it.
+    async fn check_health(&self) -> Result<(), LockError> {
+        self.recorded(ping, true).await.map_err(LockError::from)
+    }
+
     /// Takes the slot's key for `ttl` (clamped to 1 ms ..= [`MAX_TTL`]),
     /// waiting for a held key up to [`RedisLockConfig::wait`].
     async fn acquire(&self, key: &SlotKey, ttl: Duration) -> Result<LockGuard, LockError> {
-        self.acquire_within(key, ttl, self.config.wait).await
+        self.acquire_within(key, ttl, self.inner.config.wait).await
     }
 
     /// Deletes the guard's key if, and only if, it still holds the guard's
@@ -445,8 +624,6 @@ impl SlotLock for RedisLock {
     }
 }
 
-/// The TTL in whole milliseconds for `PX`: at least 1 (Redis rejects 0), at
-/// most [`MAX_TTL`].
 /// About thirty years from now: the deadline of an unbounded wait.
 fn far_future() -> Instant {
     let now = Instant::now();
@@ -454,6 +631,8 @@ fn far_future() -> Instant {
         .unwrap_or(now)
 }
 
+/// The TTL in whole milliseconds for `PX`: at least 1 (Redis rejects 0), at
+/// most [`MAX_TTL`].
 fn ttl_millis(ttl: Duration) -> u64 {
     let ms = ttl.min(MAX_TTL).as_millis();
     u64::try_from(ms).unwrap_or(u64::MAX).max(1)

@@ -6,13 +6,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking_core::booking::BookingRequest;
 use booking_core::lock::{DEFAULT_LOCK_TTL, LockError, SlotLock};
-use booking_core::memory::MemoryStore;
-use booking_core::organizer::{NewOrganizer, SettingsDraft, WeeklyHours};
-use booking_core::service::{BookingService, ListQuery, ServiceError};
-use booking_core::store::BookingStore;
-use booking_core::time::{LocalInterval, ManualClock, TimeRange};
+use booking_core::{
+    Attendee, BookingRequest, BookingService, ListQuery, LocalInterval, ManualClock, MemoryStore,
+    NewOrganizer, ServiceError, SettingsDraft, SlotQuery, TimeRange, WeeklyHours,
+};
 use booking_redis_lock::RedisLock;
 use chrono::{TimeZone, Utc};
 use common::{config, connect, raw};
@@ -26,23 +24,24 @@ const RACERS: usize = 12;
 /// username and tomorrow's slots.
 async fn service_with(lock: Arc<dyn SlotLock>) -> (BookingService, String, Vec<TimeRange>) {
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
-    let store: Arc<dyn BookingStore> = Arc::new(MemoryStore::new());
-    let service = BookingService::new(store, lock).with_clock(Arc::new(ManualClock::new(now)));
+    let service = BookingService::new(MemoryStore::new())
+        .with_lock(lock)
+        .with_clock(Arc::new(ManualClock::new(now)));
     let username = "ada".to_owned();
     let (ada, _token) = service
-        .register_organizer(NewOrganizer {
-            username: username.clone(),
-            email: "ada@example.com".into(),
-            display_name: "Ada".into(),
-            time_zone: chrono_tz::Europe::London,
-        })
+        .register_organizer(NewOrganizer::new(
+            &username,
+            "ada@example.com",
+            "Ada",
+            chrono_tz::Europe::London,
+        ))
         .await
         .unwrap();
     service
         .put_settings(
-            ada.id,
+            &ada,
             SettingsDraft {
-                time_zone: chrono_tz::Europe::London,
+                time_zone: Some(chrono_tz::Europe::London),
                 weekly_hours: WeeklyHours::weekdays(vec![
                     LocalInterval::parse("09:00", "12:00").unwrap(),
                 ]),
@@ -55,22 +54,20 @@ async fn service_with(lock: Arc<dyn SlotLock>) -> (BookingService, String, Vec<T
     let tomorrow =
         TimeRange::starting_at(now + chrono::Duration::hours(16), chrono::Duration::days(1))
             .unwrap();
-    let slots = service.available_slots(&username, tomorrow).await.unwrap();
+    let slots = service
+        .available_slots(SlotQuery::new(&username, tomorrow))
+        .await
+        .unwrap();
     assert_eq!(slots.len(), 3, "Wednesday 09:00-12:00 in hour slots");
     (service, username, slots)
 }
 
 fn request(username: &str, slot: TimeRange, who: usize) -> BookingRequest {
-    BookingRequest {
-        organizer_username: username.to_owned(),
-        attendant_name: format!("Attendee {who}"),
-        attendant_email: format!("attendee{who}@example.com"),
-        title: "Intro".into(),
-        description: None,
-        start_time: slot.start().to_rfc3339(),
-        end_time: slot.end().to_rfc3339(),
-        metadata: None,
-    }
+    let attendee = Attendee::new(
+        format!("Attendee {who}"),
+        format!("attendee{who}@example.com"),
+    );
+    BookingRequest::new(username, slot, attendee).title("Intro")
 }
 
 /// `RACERS` concurrent bookings of the same slot; returns the results.
@@ -78,7 +75,7 @@ async fn race_for(
     service: &BookingService,
     username: &str,
     slot: TimeRange,
-) -> Vec<Result<booking_core::service::CreatedBooking, ServiceError>> {
+) -> Vec<Result<booking_core::CreatedBooking, ServiceError>> {
     let start = Arc::new(tokio::sync::Barrier::new(RACERS));
     let mut tasks = Vec::new();
     for who in 0..RACERS {
@@ -96,18 +93,9 @@ async fn race_for(
     results
 }
 
-async fn active_bookings(
-    service: &BookingService,
-    username: &str,
-) -> Vec<booking_core::booking::Booking> {
-    let organizer = service
-        .store()
-        .organizer_by_username(username)
-        .await
-        .unwrap()
-        .unwrap();
+async fn active_bookings(service: &BookingService, username: &str) -> Vec<booking_core::Booking> {
     let list = service
-        .list_bookings(organizer.id, ListQuery::default())
+        .list_bookings(username, ListQuery::default())
         .await
         .unwrap();
     assert_eq!(list.total as usize, list.bookings.len());

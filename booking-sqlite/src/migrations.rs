@@ -16,7 +16,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::error::OpenError;
+use crate::error::Error;
 
 /// One step of the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "active_booking_indexes",
         sql: include_str!("../migrations/0002_active_booking_indexes.sql"),
     },
+    Migration {
+        level: 3,
+        name: "schedules_event_types",
+        sql: include_str!("../migrations/0003_schedules_event_types.sql"),
+    },
+    Migration {
+        level: 4,
+        name: "lifecycle_outbox",
+        sql: include_str!("../migrations/0004_lifecycle_outbox.sql"),
+    },
 ];
 
 /// The schema level this build of the crate writes and expects.
@@ -53,41 +63,63 @@ pub fn schema_level(conn: &Connection) -> Result<i64, rusqlite::Error> {
 }
 
 /// Brings the database up to [`SCHEMA_LEVEL`] and returns the level it was
-/// at before.
+/// at before. [`SqliteStore::migrate`] runs it on the store's writer
+/// connection; call it yourself only to migrate a connection you manage.
 ///
 /// All pending migrations run in **one** `BEGIN IMMEDIATE` transaction
 /// together with the level update, so a migration that fails leaves the file
-/// exactly as it was, and two processes opening the same old file at once
+/// exactly as it was, and two processes migrating the same old file at once
 /// cannot both migrate it: the second waits for the write lock (up to the
 /// connection's busy timeout), then re-reads the level inside its own
 /// transaction and finds nothing left to do.
 ///
-/// A database at a level newer than this build knows is refused with
-/// [`OpenError::NewerSchema`] and not touched. [`SqliteStore::open`]
-/// calls this; call it yourself only to migrate a connection you manage.
+/// Some steps change a table's definition, which SQLite does by creating the
+/// new table, copying the rows, dropping the old one and renaming the new
+/// one. That is only safe with foreign key enforcement off (dropping the old
+/// `organizers` table would otherwise cascade into every booking), and the
+/// setting cannot change inside a transaction: so this function switches
+/// `PRAGMA foreign_keys` off for the upgrade, runs `PRAGMA
+/// foreign_key_check` before committing (any dangling reference aborts the
+/// whole upgrade with [`Error::ForeignKeyViolation`]), and restores the
+/// setting the connection had.
 ///
-/// [`SqliteStore::open`]: crate::SqliteStore::open
-pub fn migrate(conn: &mut Connection) -> Result<i64, OpenError> {
-    // Cheap check first, so an up-to-date database is opened without taking
-    // the write lock.
+/// A database at a level newer than this build knows is refused with
+/// [`Error::NewerSchema`] and not touched.
+///
+/// [`SqliteStore::migrate`]: crate::SqliteStore::migrate
+pub fn migrate(conn: &mut Connection) -> Result<i64, Error> {
+    // Cheap check first, so an up-to-date database is migrated without
+    // taking the write lock.
     let seen = schema_level(conn)?;
     if seen == SCHEMA_LEVEL {
         return Ok(seen);
     }
-    if seen > SCHEMA_LEVEL {
-        return Err(OpenError::NewerSchema {
-            found: seen,
-            supported: SCHEMA_LEVEL,
-        });
+    check_not_newer(seen)?;
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = migrate_unenforced(conn);
+    if enforced {
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
     }
+    result
+}
+
+fn check_not_newer(found: i64) -> Result<(), Error> {
+    if found > SCHEMA_LEVEL {
+        Err(Error::NewerSchema {
+            found,
+            supported: SCHEMA_LEVEL,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The upgrade itself, on a connection with foreign key enforcement off.
+fn migrate_unenforced(conn: &mut Connection) -> Result<i64, Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let before = schema_level(&tx)?;
-    if before > SCHEMA_LEVEL {
-        return Err(OpenError::NewerSchema {
-            found: before,
-            supported: SCHEMA_LEVEL,
-        });
-    }
+    check_not_newer(before)?;
     for migration in MIGRATIONS.iter().filter(|m| m.level > before) {
         tracing::info!(
             level = migration.level,
@@ -96,9 +128,27 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, OpenError> {
         );
         tx.execute_batch(migration.sql)?;
     }
+    check_foreign_keys(&tx)?;
     tx.pragma_update(None, "user_version", SCHEMA_LEVEL)?;
     tx.commit()?;
     Ok(before)
+}
+
+/// Refuses the upgrade if any row refers to a row that does not exist.
+fn check_foreign_keys(conn: &Connection) -> Result<(), Error> {
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let violations: Vec<(String, Option<i64>, String)> = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    match violations.first() {
+        None => Ok(()),
+        Some((table, rowid, parent)) => Err(Error::ForeignKeyViolation {
+            count: violations.len(),
+            table: table.clone(),
+            rowid: rowid.unwrap_or_default(),
+            parent: parent.clone(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -128,7 +178,7 @@ mod tests {
             .unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(
-            matches!(err, OpenError::NewerSchema { found, .. } if found == SCHEMA_LEVEL + 1),
+            matches!(err, Error::NewerSchema { found, .. } if found == SCHEMA_LEVEL + 1),
             "{err}"
         );
     }

@@ -1,83 +1,58 @@
-//! [`SqliteStore`]: the connections, the threading model and the
-//! [`BookingStore`] implementation.
+//! [`SqliteStore`]: opening, migrating, the threading model and the
+//! [`BookingStore`] implementation, each method one blocking call into the
+//! module that owns its rows.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex as StdMutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use booking_core::booking::{Booking, BookingId, NewBooking};
-use booking_core::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerSettings};
+use booking_core::event::{EventId, StoredEvent};
+use booking_core::event_type::EventTypeId;
+use booking_core::hold::{Hold, HoldId, NewHold};
+use booking_core::idempotency::{
+    ClaimOutcome, IdempotencyClaim, IdempotencyCompletion, IdempotencyScope,
+};
+use booking_core::organizer::{NewOrganizer, Organizer, OrganizerId, OrganizerRef};
+use booking_core::queue::{Job, JobId, JobResult, NewJob};
+use booking_core::record::Record;
 use booking_core::secret::TokenHash;
-use booking_core::store::{BookingContext, BookingPage, BookingQuery, BookingStore, StoreError};
+use booking_core::store::{
+    BookingContext, BookingPage, BookingQuery, BookingStore, Cancellation, ConfigChange,
+    ContextQuery, OrganizerConfig, Reschedule, StoreError,
+};
 use booking_core::time::TimeRange;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
-use tokio::sync::{Mutex as AsyncMutex, Semaphore};
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::Mutex as AsyncMutex;
 
-use crate::convert::{
-    BookingInsert, BookingRow, OrganizerRow, SettingsRow, from_micros, micros_ceil, micros_floor,
-    read_occupied,
+use crate::bookings::{self, BookingInsert};
+use crate::connection::{
+    ReaderPool, Role, SqliteOptions, immediate, is_private_database, open_connection, open_private,
+    snapshot,
 };
-use crate::error::{Failure, OpenError, OutOfRange, corrupt};
-use crate::migrations::migrate;
-use crate::sql;
-
-/// How a [`SqliteStore`] uses its database. The defaults suit a web service
-/// on one machine.
-#[derive(Debug, Clone)]
-pub struct SqliteOptions {
-    busy_timeout: Duration,
-    readers: usize,
-}
-
-impl Default for SqliteOptions {
-    /// A 5-second busy timeout and up to 4 reader connections.
-    fn default() -> Self {
-        SqliteOptions {
-            busy_timeout: Duration::from_secs(5),
-            readers: 4,
-        }
-    }
-}
-
-impl SqliteOptions {
-    /// How long a connection waits for a lock held by another connection
-    /// (typically another process's write transaction) before giving up with
-    /// `SQLITE_BUSY`, reported as [`StoreError::Backend`]. Every write takes
-    /// the database's single write lock, so this bounds how long a write
-    /// queues behind writers in other processes.
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
-        self
-    }
-
-    /// The most reader connections kept open (at least 1). Reads run on them
-    /// in parallel, and in WAL mode never wait for the writer. Ignored for
-    /// in-memory databases, which have exactly one connection.
-    pub fn readers(mut self, readers: usize) -> Self {
-        self.readers = readers.max(1);
-        self
-    }
-}
+use crate::error::{Error, Failure};
+use crate::holds::{self, HoldInsert};
+use crate::migrations::{SCHEMA_LEVEL, migrate, schema_level};
+use crate::{config, context, idempotency, occupancy, organizers, outbox, records};
 
 /// A [`BookingStore`] in one SQLite database file (or in memory).
 ///
 /// Cheap to clone: clones share the same connections. See the
 /// [crate documentation](crate) for the storage format, the threading model
 /// and why concurrent writers, in this process or others, can never create
-/// overlapping bookings.
+/// overlapping bookings or exceed a limit.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::sync::Arc;
-/// use booking_core::store::BookingStore;
-/// use booking_sqlite::SqliteStore;
+/// use booking_core::BookingStore;
+/// use booking_sqlite::{SqliteOptions, SqliteStore};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let store: Arc<dyn BookingStore> = Arc::new(SqliteStore::open(dir.path().join("bookings.db")).await?);
+/// let store = SqliteStore::open(dir.path().join("bookings.db"), SqliteOptions::default()).await?;
+/// store.migrate().await?;
 /// assert!(store.organizer_by_username("ada").await?.is_none());
 /// # Ok(()) }
 /// ```
@@ -96,148 +71,25 @@ struct Inner {
     readers: Option<Arc<ReaderPool>>,
 }
 
-/// Up to `permits` reader connections, opened on first need and reused.
-struct ReaderPool {
-    path: PathBuf,
-    options: SqliteOptions,
-    idle: StdMutex<Vec<Connection>>,
-    permits: Arc<Semaphore>,
-}
-
-impl ReaderPool {
-    fn take(&self) -> Result<Connection, OpenError> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        match idle {
-            Some(conn) => Ok(conn),
-            None => open_connection(&self.path, &self.options, Role::Reader),
-        }
-    }
-
-    fn give_back(&self, conn: Connection) {
-        // A connection left inside a transaction (only possible after a
-        // panic) is closed rather than reused.
-        if conn.is_autocommit() {
-            self.idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Writer,
-    Reader,
-}
-
-/// Opens and configures one connection to a database file.
-fn open_connection(
-    path: &Path,
-    options: &SqliteOptions,
-    role: Role,
-) -> Result<Connection, OpenError> {
-    let conn = Connection::open(path)?;
-    // First, so that even the pragmas below wait for other processes.
-    conn.busy_timeout(options.busy_timeout)?;
-    if role == Role::Writer {
-        let mode = enable_wal(&conn, options.busy_timeout)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(
-                path = %path.display(),
-                journal_mode = %mode,
-                "SQLite refused WAL mode; readers will wait for writers (bookings stay correct)"
-            );
-        }
-    }
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
-    if role == Role::Reader {
-        conn.execute_batch("PRAGMA query_only = ON;")?;
-    }
-    Ok(conn)
-}
-
-/// Switches the file to WAL mode (a property of the file: once set, it
-/// stays) and returns the journal mode now in force.
-///
-/// Switching needs an exclusive lock, for which SQLite does not call the busy
-/// handler, so when another process is opening or using the same new file at
-/// the same moment it fails with `SQLITE_BUSY` at once. It is retried here
-/// for up to the busy timeout, like every other lock wait.
-fn enable_wal(conn: &Connection, timeout: Duration) -> Result<String, rusqlite::Error> {
-    let started = Instant::now();
-    loop {
-        let attempt = conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
-            .and_then(|mode| {
-                if mode.eq_ignore_ascii_case("wal") {
-                    Ok(mode)
-                } else {
-                    conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-                }
-            });
-        match attempt {
-            Err(error) if is_busy(&error) && started.elapsed() < timeout => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Whether SQLite refused for a lock held elsewhere.
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// Whether `path` names a database that exists only inside one connection
-/// (`:memory:`, an in-memory URI, or SQLite's private temporary database
-/// `""`): such a database cannot be shared by a pool.
-fn is_private_database(path: &Path) -> bool {
-    let text = path.to_string_lossy();
-    text.is_empty()
-        || text == ":memory:"
-        || (text.starts_with("file:") && text.contains("mode=memory"))
-}
-
 impl SqliteStore {
-    /// Opens (creating it if needed) the database file at `path` with the
-    /// default [`SqliteOptions`], switches it to WAL mode and migrates it to
-    /// the current schema.
+    /// Opens (creating it if needed) the database file at `path` and
+    /// switches it to WAL mode. It does **not** migrate: call
+    /// [`migrate`](Self::migrate) once before use (at start-up, or from a
+    /// deployment step).
     ///
-    /// Safe to call from several processes at once on the same file: the
-    /// migration takes the write lock and re-checks the schema level inside
-    /// it. `":memory:"` gives the same as [`open_in_memory`](Self::open_in_memory).
-    pub async fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
-        Self::open_with(path, SqliteOptions::default()).await
-    }
-
-    /// [`open`](Self::open) with chosen options.
-    pub async fn open_with(
-        path: impl AsRef<Path>,
-        options: SqliteOptions,
-    ) -> Result<Self, OpenError> {
+    /// A file at a schema level newer than this build knows is refused with
+    /// [`Error::NewerSchema`]. Safe to call from several processes at once
+    /// on the same file. `":memory:"` gives the same as
+    /// [`open_in_memory`](Self::open_in_memory).
+    pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         if is_private_database(&path) {
             return Self::open_private(path, options).await;
         }
         tokio::task::spawn_blocking(move || {
-            let mut writer = open_connection(&path, &options, Role::Writer)?;
-            migrate(&mut writer)?;
-            let permits = Arc::new(Semaphore::new(options.readers.max(1)));
-            let readers = ReaderPool {
-                path: path.clone(),
-                options,
-                idle: StdMutex::new(Vec::new()),
-                permits,
-            };
+            let writer = open_connection(&path, &options, Role::Writer)?;
+            refuse_newer(&writer)?;
+            let readers = ReaderPool::new(path.clone(), options);
             Ok(SqliteStore {
                 inner: Arc::new(Inner {
                     path: Some(path),
@@ -247,23 +99,20 @@ impl SqliteStore {
             })
         })
         .await
-        .map_err(OpenError::Task)?
+        .map_err(Error::Task)?
     }
 
-    /// A new, empty, migrated database in memory, gone when the last clone of
-    /// the store is dropped. It has a single connection (every connection to
-    /// `:memory:` is a separate database), so all operations take turns;
-    /// right for tests and demos.
-    pub async fn open_in_memory() -> Result<Self, OpenError> {
-        Self::open_private(PathBuf::from(":memory:"), SqliteOptions::default()).await
+    /// A new, empty database in memory (call [`migrate`](Self::migrate)
+    /// before use), gone when the last clone of the store is dropped. It has
+    /// a single connection (every connection to `:memory:` is a separate
+    /// database), so all operations take turns; right for tests and demos.
+    pub async fn open_in_memory(options: SqliteOptions) -> Result<Self, Error> {
+        Self::open_private(PathBuf::from(":memory:"), options).await
     }
 
-    async fn open_private(path: PathBuf, options: SqliteOptions) -> Result<Self, OpenError> {
+    async fn open_private(path: PathBuf, options: SqliteOptions) -> Result<Self, Error> {
         tokio::task::spawn_blocking(move || {
-            let mut conn = Connection::open(&path)?;
-            conn.busy_timeout(options.busy_timeout)?;
-            conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-            migrate(&mut conn)?;
+            let conn = open_private(&path, &options)?;
             Ok(SqliteStore {
                 inner: Arc::new(Inner {
                     path: None,
@@ -273,7 +122,20 @@ impl SqliteStore {
             })
         })
         .await
-        .map_err(OpenError::Task)?
+        .map_err(Error::Task)?
+    }
+
+    /// Brings the database to the schema this build needs ([`SCHEMA_LEVEL`])
+    /// and returns the level it was at before; nothing to do (and no write
+    /// lock taken) when it is current. All pending steps run in one
+    /// transaction on the writer connection, so a failure leaves the file as
+    /// it was, and several processes may call it at once: one migrates, the
+    /// others find nothing left to do. See [`crate::migrate`].
+    pub async fn migrate(&self) -> Result<i64, Error> {
+        let mut conn = Arc::clone(&self.inner.writer).lock_owned().await;
+        tokio::task::spawn_blocking(move || migrate(&mut conn))
+            .await
+            .map_err(Error::Task)?
     }
 
     /// The database file, `None` for an in-memory store.
@@ -324,6 +186,54 @@ impl SqliteStore {
             Err(join) => Err(StoreError::backend(join)),
         }
     }
+
+    /// One organizer lookup on a reader, without the configuration version.
+    async fn organizer_with(
+        &self,
+        find: impl FnOnce(&Connection) -> Result<Option<(Organizer, u64)>, Failure> + Send + 'static,
+    ) -> Result<Option<Organizer>, StoreError> {
+        self.with_reader(move |conn| Ok(find(conn)?.map(|(organizer, _)| organizer)))
+            .await
+    }
+}
+
+/// Refuses a file migrated by a newer build, before anything reads it.
+fn refuse_newer(conn: &Connection) -> Result<(), Error> {
+    let found = schema_level(conn)?;
+    if found > SCHEMA_LEVEL {
+        return Err(Error::NewerSchema {
+            found,
+            supported: SCHEMA_LEVEL,
+        });
+    }
+    Ok(())
+}
+
+/// The health probe: takes the write lock, checks the schema level, and
+/// rewrites the level (a real write to the database header) before rolling
+/// back, so a file that cannot be written (read-only, full disk's
+/// permissions, another process holding the lock past the busy timeout)
+/// fails here rather than on the first booking.
+fn probe_writable(conn: &mut Connection) -> Result<(), Failure> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let level = schema_level(&tx)?;
+    if level != SCHEMA_LEVEL {
+        return Err(if level > SCHEMA_LEVEL {
+            Error::NewerSchema {
+                found: level,
+                supported: SCHEMA_LEVEL,
+            }
+        } else {
+            Error::NotMigrated {
+                found: level,
+                expected: SCHEMA_LEVEL,
+            }
+        }
+        .into());
+    }
+    tx.pragma_update(None, "user_version", level)?;
+    tx.rollback()?;
+    Ok(())
 }
 
 impl fmt::Debug for SqliteStore {
@@ -335,113 +245,16 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
-/// Runs `f` inside `BEGIN IMMEDIATE ... COMMIT`: the write lock is taken
-/// before the first read, so everything `f` reads stays true until the
-/// commit. Any error rolls back (the transaction's drop does it).
-fn immediate<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, Failure>,
-) -> Result<T, Failure> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
-}
-
-/// Runs `f` inside a read transaction, so several queries see one snapshot.
-fn snapshot<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, Failure>,
-) -> Result<T, Failure> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
-}
-
-fn organizer_exists(conn: &Connection, id: &str) -> Result<bool, Failure> {
-    Ok(conn
-        .prepare_cached(sql::ORGANIZER_EXISTS)?
-        .query_row([id], |row| row.get(0))?)
-}
-
-/// The organizer found by `query`, one of the `sql::ORGANIZER_BY_*` lookups.
-fn organizer_where(
-    conn: &Connection,
-    query: &str,
-    value: &str,
-) -> Result<Option<Organizer>, Failure> {
-    conn.prepare_cached(query)?
-        .query_row([value], OrganizerRow::read)
-        .optional()?
-        .map(OrganizerRow::into_organizer)
-        .transpose()
-}
-
-fn settings_of(conn: &Connection, organizer: &str) -> Result<Option<OrganizerSettings>, Failure> {
-    conn.prepare_cached(sql::SETTINGS_OF)?
-        .query_row([organizer], |row| SettingsRow::read(row, 0))
-        .optional()?
-        .map(SettingsRow::into_settings)
-        .transpose()
-}
-
-/// Occupied intervals of the organizer's active bookings overlapping
-/// `range`. Stored bounds are whole microseconds, so `occupied_end > start`
-/// is `occupied_end > floor(start)` and `occupied_start < end` is
-/// `occupied_start < ceil(end)`.
-fn occupied_in(
-    conn: &Connection,
-    organizer: &str,
-    range: TimeRange,
-) -> Result<Vec<TimeRange>, Failure> {
-    let mut stmt = conn.prepare_cached(sql::OCCUPIED_IN_RANGE)?;
-    let rows = stmt.query_map(
-        params![
-            organizer,
-            micros_floor(range.start()),
-            micros_ceil(range.end())
-        ],
-        |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
-    )?;
-    let mut occupied = Vec::new();
-    for row in rows {
-        let (start, end) = row?;
-        occupied.push(read_occupied(start, end)?);
-    }
-    Ok(occupied)
-}
-
-fn booking_by_id(conn: &Connection, id: &str) -> Result<Option<Booking>, Failure> {
-    conn.prepare_cached(sql::BOOKING_BY_ID)?
-        .query_row([id], BookingRow::read)
-        .optional()?
-        .map(BookingRow::into_booking)
-        .transpose()
-}
-
 #[async_trait]
 impl BookingStore for SqliteStore {
-    /// Checks that the writer can write: the file was not opened read-only
-    /// (SQLite falls back to read-only for a file it may not write, and in
-    /// WAL mode even `BEGIN IMMEDIATE` succeeds then), and the write lock
-    /// can be taken (`BEGIN IMMEDIATE`, rolled back) within the busy
-    /// timeout.
+    /// A write-lock probe on the writer connection (see the crate docs):
+    /// fails on a file that cannot be written or is not migrated.
     async fn check_health(&self) -> Result<(), StoreError> {
-        self.with_writer(|conn| {
-            if conn.is_readonly(rusqlite::MAIN_DB)? {
-                return Err(Failure::Store(StoreError::backend(
-                    "attempt to write a readonly database: the file (or its directory \
-                     or file system) is read-only",
-                )));
-            }
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.rollback()?;
-            Ok(())
-        })
-        .await
+        self.with_writer(probe_writable).await
     }
 
+    /// The username key is checked and the organizer inserted in one
+    /// `BEGIN IMMEDIATE` transaction.
     async fn create_organizer(
         &self,
         id: OrganizerId,
@@ -449,43 +262,22 @@ impl BookingStore for SqliteStore {
         api_token_hash: TokenHash,
         created_at: DateTime<Utc>,
     ) -> Result<Organizer, StoreError> {
-        let created_us = micros_floor(created_at);
-        let created_at = from_micros(created_us)
-            .ok_or_else(|| StoreError::backend(OutOfRange(created_at.to_string())))?;
-        let organizer = Organizer::from_new(id, organizer, api_token_hash, created_at);
         self.with_writer(move |conn| {
             immediate(conn, |tx| {
-                // Holding the write lock, this check cannot go stale before
-                // the insert; the UNIQUE constraint stays as a backstop.
-                let taken: bool = tx
-                    .prepare_cached(sql::USERNAME_TAKEN)?
-                    .query_row([&organizer.username], |row| row.get(0))?;
-                if taken {
-                    return Err(StoreError::UsernameTaken(organizer.username).into());
-                }
-                tx.prepare_cached(sql::INSERT_ORGANIZER)?.execute(params![
-                    organizer.id.to_string(),
-                    organizer.username,
-                    organizer.email,
-                    organizer.display_name,
-                    organizer.time_zone.name(),
-                    organizer.api_token_hash.to_hex(),
-                    created_us,
-                ])?;
-                Ok(organizer)
+                organizers::create(tx, id, organizer, api_token_hash, created_at)
             })
         })
         .await
     }
 
     async fn organizer_by_id(&self, id: OrganizerId) -> Result<Option<Organizer>, StoreError> {
-        self.with_reader(move |conn| organizer_where(conn, sql::ORGANIZER_BY_ID, &id.to_string()))
+        self.organizer_with(move |conn| organizers::by_id(conn, id))
             .await
     }
 
     async fn organizer_by_username(&self, username: &str) -> Result<Option<Organizer>, StoreError> {
         let username = username.to_owned();
-        self.with_reader(move |conn| organizer_where(conn, sql::ORGANIZER_BY_USERNAME, &username))
+        self.organizer_with(move |conn| organizers::by_username(conn, &username))
             .await
     }
 
@@ -493,121 +285,64 @@ impl BookingStore for SqliteStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<Organizer>, StoreError> {
-        let hash = hash.to_hex();
-        self.with_reader(move |conn| organizer_where(conn, sql::ORGANIZER_BY_TOKEN_HASH, &hash))
+        let hash = *hash;
+        self.organizer_with(move |conn| organizers::by_token_hash(conn, &hash))
             .await
     }
 
-    async fn put_settings(
+    async fn organizer(&self, organizer: &OrganizerRef) -> Result<Option<Organizer>, StoreError> {
+        let organizer = organizer.clone();
+        self.organizer_with(move |conn| organizers::find(conn, &organizer))
+            .await
+    }
+
+    /// Version, schedules and event types in one read snapshot.
+    async fn organizer_config(
         &self,
         organizer: OrganizerId,
-        settings: &OrganizerSettings,
-    ) -> Result<(), StoreError> {
-        let row = SettingsRow::from_settings(settings)?;
+    ) -> Result<Option<OrganizerConfig>, StoreError> {
+        self.with_reader(move |conn| snapshot(conn, |tx| config::read(tx, organizer)))
+            .await
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the version's compare-and-set,
+    /// then the changes in order; any refusal rolls back all of it.
+    async fn update_config(
+        &self,
+        organizer: OrganizerId,
+        expected_version: u64,
+        changes: Vec<ConfigChange>,
+    ) -> Result<u64, StoreError> {
         self.with_writer(move |conn| {
             immediate(conn, |tx| {
-                let id = organizer.to_string();
-                if !organizer_exists(tx, &id)? {
-                    return Err(StoreError::OrganizerNotFound(organizer).into());
-                }
-                tx.prepare_cached(sql::UPSERT_SETTINGS)?.execute(params![
-                    id,
-                    row.time_zone,
-                    row.weekly_hours,
-                    row.date_overrides,
-                    row.slot_duration_secs,
-                    row.slot_step_secs,
-                    row.buffer_before_secs,
-                    row.buffer_after_secs,
-                    row.min_notice_secs,
-                    row.max_advance_secs,
-                ])?;
-                Ok(())
+                config::update(tx, organizer, expected_version, changes)
             })
         })
         .await
     }
 
-    async fn settings(
-        &self,
-        organizer: OrganizerId,
-    ) -> Result<Option<OrganizerSettings>, StoreError> {
-        self.with_reader(move |conn| settings_of(conn, &organizer.to_string()))
-            .await
-    }
-
-    /// One blocking call and one read snapshot for organizer, settings and
-    /// occupied intervals.
+    /// One blocking call and one read snapshot for organizer, version, event
+    /// type, schedule, occupied intervals and counted starts.
     async fn booking_context(
         &self,
-        username: &str,
-        range: TimeRange,
+        query: &ContextQuery,
     ) -> Result<Option<BookingContext>, StoreError> {
-        let username = username.to_owned();
-        self.with_reader(move |conn| {
-            snapshot(conn, |tx| {
-                let Some(organizer) = organizer_where(tx, sql::ORGANIZER_BY_USERNAME, &username)?
-                else {
-                    return Ok(None);
-                };
-                let id = organizer.id.to_string();
-                let settings = settings_of(tx, &id)?;
-                let occupied = occupied_in(tx, &id, range)?;
-                Ok(Some(BookingContext {
-                    organizer,
-                    settings,
-                    occupied,
-                }))
-            })
-        })
-        .await
+        let query = query.clone();
+        self.with_reader(move |conn| snapshot(conn, |tx| context::read(tx, &query)))
+            .await
     }
 
-    /// The overlap check and the insert run in one `BEGIN IMMEDIATE`
-    /// transaction, so no other writer, in any process, can commit in
-    /// between.
+    /// The checks and the writes (the replaced hold, the idempotency key,
+    /// the booking, its event) run in one `BEGIN IMMEDIATE` transaction, so
+    /// no other writer, in any process, can commit in between.
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
-        let row = BookingInsert::new(booking).map_err(Failure::into_store)?;
-        self.with_writer(move |conn| {
-            immediate(conn, |tx| {
-                let organizer = row.booking.organizer_id;
-                let organizer_id = organizer.to_string();
-                if !organizer_exists(tx, &organizer_id)? {
-                    return Err(StoreError::OrganizerNotFound(organizer).into());
-                }
-                let overlaps: bool = tx.prepare_cached(sql::OVERLAP_EXISTS)?.query_row(
-                    params![organizer_id, row.occupied_start_us, row.occupied_end_us],
-                    |r| r.get(0),
-                )?;
-                if overlaps {
-                    return Err(StoreError::Conflict.into());
-                }
-                let b = &row.booking;
-                tx.prepare_cached(sql::INSERT_BOOKING)?.execute(params![
-                    b.id.to_string(),
-                    organizer_id,
-                    b.attendant_name,
-                    b.attendant_email,
-                    row.metadata,
-                    b.title,
-                    b.description,
-                    row.start_us,
-                    row.end_us,
-                    row.buffer_before_secs,
-                    row.buffer_after_secs,
-                    b.cancel_token_hash.to_hex(),
-                    row.created_us,
-                    row.occupied_start_us,
-                    row.occupied_end_us,
-                ])?;
-                Ok(row.booking)
-            })
-        })
-        .await
+        let insert = BookingInsert::new(booking).map_err(Failure::into_store)?;
+        self.with_writer(move |conn| immediate(conn, |tx| insert.insert(tx)))
+            .await
     }
 
     async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
-        self.with_reader(move |conn| booking_by_id(conn, &id.to_string()))
+        self.with_reader(move |conn| bookings::by_id(conn, id))
             .await
     }
 
@@ -619,83 +354,482 @@ impl BookingStore for SqliteStore {
         organizer: OrganizerId,
         query: BookingQuery,
     ) -> Result<BookingPage, StoreError> {
-        // Stored starts are whole microseconds, so `range.start <= t` is
-        // `t >= ceil(range.start)` and `t < range.end` is `t < ceil(range.end)`.
-        let (from, until) = match query.starts_within {
-            Some(range) => (micros_ceil(range.start()), micros_ceil(range.end())),
-            None => (i64::MIN, i64::MAX),
-        };
-        let limit = i64::from(query.limit);
-        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        self.with_reader(move |conn| {
-            snapshot(conn, |tx| {
-                let id = organizer.to_string();
-                let total: i64 = tx
-                    .prepare_cached(sql::COUNT_ACTIVE)?
-                    .query_row(params![id, from, until], |row| row.get(0))?;
-                let mut stmt = tx.prepare_cached(sql::PAGE_ACTIVE)?;
-                let rows =
-                    stmt.query_map(params![id, from, until, limit, offset], BookingRow::read)?;
-                let mut bookings = Vec::new();
-                for row in rows {
-                    bookings.push(row?.into_booking()?);
-                }
-                let total =
-                    u64::try_from(total).map_err(|_| corrupt(format!("negative count {total}")))?;
-                Ok(BookingPage { bookings, total })
-            })
-        })
-        .await
+        self.with_reader(move |conn| snapshot(conn, |tx| bookings::page(tx, organizer, query)))
+            .await
     }
 
+    /// Bookings and holds unexpired at `now`, in one statement (each table
+    /// through its occupied index, merged in order).
     async fn occupied_intervals(
         &self,
         organizer: OrganizerId,
         range: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, StoreError> {
-        self.with_reader(move |conn| occupied_in(conn, &organizer.to_string(), range))
+        self.with_reader(move |conn| occupancy::occupied(conn, organizer, range, now))
             .await
     }
 
-    /// One `UPDATE ... WHERE deleted_at IS NULL RETURNING ...` in a
-    /// `BEGIN IMMEDIATE` transaction; when it changes nothing, the same
-    /// transaction tells a missing booking from a cancelled one.
-    async fn cancel_booking(
+    async fn booked_starts(
         &self,
-        id: BookingId,
+        organizer: OrganizerId,
+        event_type: EventTypeId,
+        range: TimeRange,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        self.with_reader(move |conn| {
+            occupancy::booked_starts(conn, organizer, &event_type.to_string(), range, now)
+        })
+        .await
+    }
+
+    /// The read, checks and `UPDATE` of the move and its event in one
+    /// `BEGIN IMMEDIATE` transaction.
+    async fn reschedule_booking(&self, change: Reschedule) -> Result<Booking, StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| bookings::reschedule(tx, change)))
+            .await
+    }
+
+    /// The same checks as a booking's, plus the client's cap, and the
+    /// insert, in one `BEGIN IMMEDIATE` transaction.
+    async fn insert_hold(&self, hold: NewHold) -> Result<Hold, StoreError> {
+        let insert = HoldInsert::new(hold).map_err(Failure::into_store)?;
+        self.with_writer(move |conn| immediate(conn, |tx| insert.insert(tx)))
+            .await
+    }
+
+    /// A global lookup (the visitor holds only the token).
+    async fn hold_by_token_hash(&self, hash: &TokenHash) -> Result<Option<Hold>, StoreError> {
+        let hash = *hash;
+        self.with_reader(move |conn| holds::by_token_hash(conn, &hash))
+            .await
+    }
+
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        token_hash: &TokenHash,
         at: DateTime<Utc>,
-    ) -> Result<Booking, StoreError> {
-        let at_us = micros_floor(at);
+    ) -> Result<(), StoreError> {
+        let hash = *token_hash;
+        self.with_writer(move |conn| immediate(conn, |tx| holds::release(tx, id, &hash, at)))
+            .await
+    }
+
+    /// One upsert (and, when it did not claim, one read) in a
+    /// `BEGIN IMMEDIATE` transaction, so claims from every process take
+    /// turns.
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let claim = claim.clone();
+        self.with_writer(move |conn| immediate(conn, |tx| idempotency::claim(tx, &claim)))
+            .await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        completion: &IdempotencyCompletion,
+    ) -> Result<(), StoreError> {
+        let completion = completion.clone();
+        self.with_writer(move |conn| immediate(conn, |tx| idempotency::complete(tx, &completion)))
+            .await
+    }
+
+    async fn abandon_idempotency_key(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+        let scope = scope.clone();
+        self.with_writer(move |conn| immediate(conn, |tx| idempotency::abandon(tx, &scope)))
+            .await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.with_writer(move |conn| {
             immediate(conn, |tx| {
-                let key = id.to_string();
-                let cancelled = tx
-                    .prepare_cached(sql::CANCEL_RETURNING)?
-                    .query_row(params![key, at_us], BookingRow::read)
-                    .optional()?;
-                if let Some(row) = cancelled {
-                    return row.into_booking();
-                }
-                let deleted_at: Option<Option<i64>> = tx
-                    .prepare_cached(sql::DELETED_AT)?
-                    .query_row([&key], |row| row.get(0))
-                    .optional()?;
-                match deleted_at {
-                    None => Err(StoreError::BookingNotFound(id).into()),
-                    Some(Some(micros)) => {
-                        let cancelled_at = from_micros(micros).ok_or_else(|| {
-                            corrupt(format!(
-                                "booking {id}: deleted_at = {micros} is out of range"
-                            ))
-                        })?;
-                        Err(StoreError::AlreadyCancelled { id, cancelled_at }.into())
-                    }
-                    Some(None) => Err(corrupt(format!(
-                        "booking {id} is active but could not be cancelled"
-                    ))),
-                }
+                Ok(idempotency::purge_expired(tx, now)? + holds::purge_expired(tx, now)?)
             })
         })
         .await
+    }
+
+    /// The update, the refusal's reason when it changed nothing, and the
+    /// event, in one `BEGIN IMMEDIATE` transaction.
+    async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| bookings::cancel(tx, cancel)))
+            .await
+    }
+
+    async fn set_api_token_hash(
+        &self,
+        organizer: OrganizerId,
+        hash: TokenHash,
+    ) -> Result<(), StoreError> {
+        self.with_writer(move |conn| {
+            immediate(conn, |tx| {
+                organizers::set_api_token_hash(tx, organizer, hash)
+            })
+        })
+        .await
+    }
+
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.with_reader(move |conn| outbox::events_after(conn, after, limit))
+            .await
+    }
+
+    async fn undispatched_events(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.with_reader(move |conn| outbox::undispatched(conn, limit))
+            .await
+    }
+
+    /// The jobs and the events' marks in one `BEGIN IMMEDIATE` transaction.
+    async fn dispatch_events(
+        &self,
+        dispatched: &[EventId],
+        jobs: Vec<NewJob>,
+    ) -> Result<usize, StoreError> {
+        let dispatched = dispatched.to_vec();
+        self.with_writer(move |conn| immediate(conn, |tx| outbox::dispatch(tx, &dispatched, jobs)))
+            .await
+    }
+
+    /// One `UPDATE ... RETURNING` in a `BEGIN IMMEDIATE` transaction.
+    async fn claim_jobs(
+        &self,
+        queue: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let queue = queue.to_owned();
+        self.with_writer(move |conn| {
+            immediate(conn, |tx| {
+                outbox::claim(tx, &queue, now, limit, lease_until)
+            })
+        })
+        .await
+    }
+
+    async fn finish_job(
+        &self,
+        id: JobId,
+        result: JobResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| outbox::finish(tx, id, result, now)))
+            .await
+    }
+
+    async fn jobs(
+        &self,
+        organizer: OrganizerId,
+        queue: &str,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let queue = queue.to_owned();
+        let target = target.map(str::to_owned);
+        self.with_reader(move |conn| {
+            outbox::list(conn, organizer, &queue, target.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn put_record(&self, record: Record) -> Result<(), StoreError> {
+        self.with_writer(move |conn| immediate(conn, |tx| records::put(tx, record)))
+            .await
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.with_reader(move |conn| records::by_id(conn, &kind, &id))
+            .await
+    }
+
+    /// A global lookup by the record's unique key.
+    async fn record_by_lookup(
+        &self,
+        kind: &str,
+        lookup: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Record>, StoreError> {
+        let (kind, lookup) = (kind.to_owned(), lookup.to_owned());
+        self.with_reader(move |conn| records::by_lookup(conn, &kind, &lookup, now))
+            .await
+    }
+
+    async fn records(
+        &self,
+        organizer: OrganizerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let kind = kind.to_owned();
+        self.with_reader(move |conn| records::of_organizer(conn, organizer, &kind, now))
+            .await
+    }
+
+    async fn delete_record(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.with_writer(move |conn| immediate(conn, |tx| records::delete(tx, &kind, &id)))
+            .await
+    }
+}
+
+/// The statements each operation runs, recorded by SQLite's own tracing on
+/// the store's connection: the booking path must stay as short as the crate
+/// docs say, whatever the refactoring.
+#[cfg(test)]
+mod statements {
+    use std::sync::Mutex;
+
+    use booking_core::booking::{LimitCheck, NewBooking};
+    use booking_core::event::{BookingEventKind, EventId, EventRecord};
+    use booking_core::event_type::{LimitPeriod, Slug};
+    use booking_core::idempotency::{IdempotencyClaim, IdempotencyCompletion, IdempotencyScope};
+    use booking_core::organizer::OrganizerRef;
+    use booking_core::store::{BookingStore, Cancellation, ContextQuery, Reschedule};
+    use booking_core::testkit::fixtures::{at, created, new_booking, new_hold, organizer, range};
+    use chrono::Duration;
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+
+    use super::*;
+    use crate::sql;
+
+    /// What the traced connection ran since the last [`take`].
+    static STATEMENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    fn record(event: TraceEvent<'_>) {
+        if let TraceEvent::Stmt(statement, _) = event {
+            let sql = statement.sql();
+            // Trigger bodies are reported as comments: not statements.
+            if !sql.starts_with("--") {
+                STATEMENTS
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(sql.into_owned());
+            }
+        }
+    }
+
+    fn take() -> Vec<String> {
+        std::mem::take(
+            &mut *STATEMENTS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    fn expect(what: &str, statements: &[&str]) {
+        let mut expected = vec!["BEGIN IMMEDIATE"];
+        expected.extend_from_slice(statements);
+        expected.push("COMMIT");
+        assert_eq!(take(), expected, "{what}");
+    }
+
+    /// An event about `booking` (the store keeps its payload opaque).
+    fn event(booking: &Booking, kind: BookingEventKind) -> EventRecord {
+        EventRecord {
+            id: EventId::generate(),
+            organizer_id: booking.organizer_id,
+            booking_id: booking.id,
+            kind,
+            occurred_at: created(),
+            payload: "{}".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_operation_runs_the_statements_the_docs_list() {
+        let store = SqliteStore::open_in_memory(SqliteOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let ada = organizer(&store, "ada").await;
+        store
+            .inner
+            .writer
+            .lock()
+            .await
+            .trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record));
+        take();
+
+        // A booking without limits, as the service sends it (with its
+        // event): the fast path.
+        let mut plain = new_booking(ada.id, range(at(9, 0), 30), 0, 0);
+        plain.event = Some(event(
+            &Booking::from_new(plain.clone()),
+            BookingEventKind::Created,
+        ));
+        let booking = store.insert_booking(plain).await.unwrap();
+        expect(
+            "a booking without limits",
+            &[
+                sql::BOOKING_TARGETS,
+                sql::OVERLAP_EXISTS,
+                sql::INSERT_BOOKING,
+                sql::INSERT_EVENT,
+            ],
+        );
+
+        // With a day limit: one count per limit.
+        let limited = NewBooking {
+            limits: vec![LimitCheck {
+                period: LimitPeriod::Day,
+                starts_within: range(at(0, 0), 24 * 60),
+                max: 5,
+            }],
+            ..new_booking(ada.id, range(at(10, 0), 30), 0, 0)
+        };
+        store.insert_booking(limited).await.unwrap();
+        expect(
+            "a booking with a limit",
+            &[
+                sql::BOOKING_TARGETS,
+                sql::OVERLAP_EXISTS,
+                sql::COUNT_STARTS,
+                sql::INSERT_BOOKING,
+            ],
+        );
+
+        // A hold with the client cap.
+        let hold = new_hold(
+            ada.id,
+            range(at(11, 0), 30),
+            0,
+            0,
+            created() + Duration::minutes(5),
+            Some("client"),
+        );
+        let hold_id = hold.id;
+        store
+            .insert_hold(NewHold {
+                hold,
+                limits: Vec::new(),
+                max_per_client: 3,
+            })
+            .await
+            .unwrap();
+        expect(
+            "a hold",
+            &[
+                sql::ORGANIZER_EXISTS,
+                sql::OVERLAP_EXISTS,
+                sql::CLIENT_HOLDS,
+                sql::INSERT_HOLD,
+            ],
+        );
+
+        // An idempotency claim: one statement when it takes the key, two
+        // when it finds it taken.
+        let scope = IdempotencyScope {
+            organizer_id: ada.id,
+            operation: "create".into(),
+            key_hash: TokenHash::of("key"),
+        };
+        let claim = IdempotencyClaim {
+            scope: scope.clone(),
+            fingerprint: TokenHash::of("request"),
+            now: created(),
+            expires_at: created() + Duration::hours(24),
+            stale_before: created() - Duration::seconds(60),
+        };
+        store.claim_idempotency_key(&claim).await.unwrap();
+        expect("a claim that takes the key", &[sql::CLAIM_KEY]);
+        store.claim_idempotency_key(&claim).await.unwrap();
+        expect(
+            "a claim that finds the key taken",
+            &[sql::CLAIM_KEY, sql::KEY_STATE],
+        );
+
+        // The booking that turns the hold into itself and completes the key.
+        let from_hold = NewBooking {
+            replaces_hold: Some(hold_id),
+            idempotency: Some(IdempotencyCompletion {
+                scope,
+                outcome: "booked".into(),
+            }),
+            ..new_booking(ada.id, range(at(11, 0), 30), 0, 0)
+        };
+        store.insert_booking(from_hold).await.unwrap();
+        expect(
+            "a booking from a hold, under an idempotency key",
+            &[
+                sql::BOOKING_TARGETS,
+                sql::OVERLAP_EXISTS,
+                sql::END_HOLD,
+                sql::COMPLETE_KEY,
+                sql::INSERT_BOOKING,
+            ],
+        );
+
+        // A move and a cancellation, each with its event.
+        let moved = store
+            .reschedule_booking(Reschedule {
+                id: booking.id,
+                organizer_id: ada.id,
+                expected_sequence: 0,
+                time: range(at(12, 0), 30),
+                buffer_before: Duration::zero(),
+                buffer_after: Duration::zero(),
+                limits: Vec::new(),
+                at: created(),
+                event: Some(event(&booking, BookingEventKind::Rescheduled)),
+            })
+            .await
+            .unwrap();
+        expect(
+            "a move",
+            &[
+                sql::BOOKING_TO_MOVE,
+                sql::OVERLAP_EXISTS,
+                sql::MOVE_BOOKING,
+                sql::INSERT_EVENT,
+            ],
+        );
+        store
+            .cancel_booking(Cancellation {
+                expected_sequence: Some(1),
+                event: Some(event(&moved, BookingEventKind::Cancelled)),
+                ..Cancellation::new(booking.id, created())
+            })
+            .await
+            .unwrap();
+        expect(
+            "a cancellation",
+            &[sql::CANCEL_RETURNING, sql::INSERT_EVENT],
+        );
+
+        // A job claim is one statement.
+        store
+            .claim_jobs("q", created(), 10, created() + Duration::seconds(60))
+            .await
+            .unwrap();
+        expect("a job claim", &[sql::CLAIM_JOBS]);
+
+        // The booking context: one read transaction.
+        store
+            .booking_context(&ContextQuery {
+                organizer: OrganizerRef::Username("ada".into()),
+                event_type: Slug::default_slug(),
+                occupied_within: range(at(0, 0), 24 * 60),
+                counted_within: range(at(0, 0), 24 * 60),
+                now: created(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            take(),
+            [
+                "BEGIN DEFERRED",
+                sql::ORGANIZER_BY_USERNAME,
+                sql::EVENT_TYPE_BY_SLUG,
+                sql::DEFAULT_SCHEDULE,
+                sql::OCCUPIED_IN_RANGE,
+                "COMMIT"
+            ],
+            "the booking context"
+        );
     }
 }

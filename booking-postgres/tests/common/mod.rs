@@ -1,18 +1,17 @@
 //! Test harness: a real PostgreSQL, one fresh schema per test (made by
-//! `booking_postgres::testing`); the data comes from
-//! `booking_core::testkit::fixtures`.
+//! `booking_postgres::testing`, dropped when the test's `TestDb` goes); the
+//! data comes from `booking_core::testkit::fixtures`.
 //!
 //! The server comes from `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). A server that cannot be
 //! reached fails the test with a message saying so; nothing is skipped.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
 use booking_core::organizer::Organizer;
 use booking_core::store::BookingStore;
-use booking_postgres::PostgresStore;
-use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, TestingError};
+use booking_core::testkit::TestStore;
+use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, SchemaGuard, TestingError};
+use booking_postgres::{PostgresStore, migrator};
 use sqlx::postgres::{PgConnection, PgPool};
 
 /// Test schemas are named `bk_test_<unix secs>_<random>`.
@@ -39,23 +38,48 @@ pub async fn pool_for(schema: &str, size: u32, application_name: &str) -> PgPool
     or_fail(testing::schema_pool(&testing::database_url(), schema, &settings).await)
 }
 
-/// A fresh, migrated schema with a pool and a store on it. Schemas of
-/// earlier runs older than `testing::STALE_AFTER` are dropped by the first
-/// `TestDb` of a run (tests that hand an `Arc<dyn BookingStore>` to the
-/// conformance suite cannot drop their own).
+/// A fresh schema with a pool and a store on it, dropped (schema and all)
+/// when the `TestDb` is dropped, whether the test passed or panicked.
 pub struct TestDb {
     pub schema: String,
+    pub url_with_search_path: String,
     pub pool: PgPool,
     pub store: PostgresStore,
-    isolated: IsolatedSchema,
+    /// Last, so the pool handles above go first.
+    guard: SchemaGuard,
 }
 
 impl TestDb {
+    /// Migrated to the current schema, with a pool of 8.
     pub async fn new() -> Self {
         Self::with_pool_size(8).await
     }
 
+    /// Migrated to the current schema.
     pub async fn with_pool_size(size: u32) -> Self {
+        let db = Self::unmigrated(size).await;
+        db.store
+            .migrate()
+            .await
+            .expect("migrations apply to a fresh schema");
+        db
+    }
+
+    /// Migrated only up to `version` (1: the schema before booking-core 2),
+    /// recorded in the migration history as a real deployment would be.
+    pub async fn at_version(version: i64) -> Self {
+        let db = Self::unmigrated(8).await;
+        let mut conn = db.pool.acquire().await.expect("a connection");
+        migrator()
+            .run_to(version, &mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("migrating to version {version}: {e}"));
+        drop(conn);
+        db
+    }
+
+    /// An empty schema: nothing migrated.
+    pub async fn unmigrated(size: u32) -> Self {
         let settings = PoolSettings {
             max_connections: size,
             ..PoolSettings::default()
@@ -64,33 +88,26 @@ impl TestDb {
             IsolatedSchema::create_with(&testing::database_url(), SCHEMA_PREFIX, &settings).await,
         );
         let pool = isolated.pool().clone();
-        let store = PostgresStore::new(pool.clone());
-        store
-            .migrate()
-            .await
-            .expect("migrations apply to a fresh schema");
         TestDb {
             schema: isolated.name().to_owned(),
+            url_with_search_path: isolated.url_with_search_path(),
+            store: PostgresStore::from_pool(pool.clone()),
             pool,
-            store,
-            isolated,
+            guard: isolated.into_guard(),
         }
     }
 
-    /// The store, as the conformance suite wants it.
-    pub fn shared(&self) -> Arc<dyn BookingStore> {
-        Arc::new(self.store.clone())
-    }
-
-    /// Closes the pool and drops the schema.
-    pub async fn drop_schema(self) {
-        or_fail(self.isolated.drop().await);
+    /// The store with the schema as its guard, as the conformance suite
+    /// takes it.
+    pub fn into_test_store(self) -> TestStore {
+        TestStore::with_guard(self.store, self.guard)
     }
 }
 
-/// Zero when no two active bookings of one organizer overlap. Recomputes the
-/// occupied intervals from meeting and buffers, so it does not trust the
-/// stored bounds, and checks those too.
+/// Zero when no two rows of one organizer that the exclusion constraint
+/// keeps apart (active bookings and holds not marked ended) overlap.
+/// Recomputes the occupied intervals from meeting and buffers, so it does
+/// not trust the stored bounds, and checks those too.
 pub async fn overlapping_active_pairs(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM bookings a JOIN bookings b \
@@ -123,9 +140,89 @@ pub async fn booking_rows(pool: &PgPool) -> i64 {
         .expect("count bookings")
 }
 
+/// Active bookings of an event type starting in `[from, to)`, counted by
+/// SQL: what a limit allows.
+pub async fn active_bookings_of(
+    pool: &PgPool,
+    event_type: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM bookings WHERE event_type_id = $1 AND deleted_at IS NULL \
+         AND start_time >= $2 AND start_time < $3",
+    )
+    .bind(event_type)
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await
+    .expect("count an event type's bookings")
+}
+
 /// The organizers of these tests live in Berlin, an hour ahead of UTC in
 /// winter, so late bookings fall on the next local day (see
 /// `list_ranges_are_half_open_utc`).
 pub async fn organizer(store: &dyn BookingStore, username: &str) -> Organizer {
     booking_core::testkit::fixtures::organizer_in(store, username, chrono_tz::Europe::Berlin).await
+}
+
+/// The SQLSTATE and constraint of a raw statement the database refused.
+pub fn refusal(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> (String, String) {
+    let error = result.expect_err("the database must refuse this");
+    let db = error.as_database_error().expect("a database error");
+    (
+        db.code().unwrap_or_default().into_owned(),
+        db.constraint().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The migrations the history table records, in order.
+pub async fn migration_versions(pool: &PgPool) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM booking_postgres_migrations ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .expect("the migration history")
+}
+
+/// The event of kind `kind` about `booking` (a new id, occurring at the
+/// fixtures' creation instant), as the service writes it with a change.
+pub fn event_of(
+    booking: &booking_core::booking::Booking,
+    kind: booking_core::event::BookingEventKind,
+) -> booking_core::event::EventRecord {
+    booking_core::event::BookingEvent {
+        seq: 0,
+        id: booking_core::event::EventId::generate(),
+        kind,
+        occurred_at: booking_core::testkit::fixtures::created(),
+        booking: booking.clone(),
+        previous_time: None,
+        cancelled_by: None,
+    }
+    .to_record()
+}
+
+/// A claim of the idempotency key `key` for creating a booking of
+/// `organizer`, at the fixtures' creation instant, with the lifetime and
+/// staleness the service uses.
+pub fn claim_of(
+    organizer: booking_core::organizer::OrganizerId,
+    key: &str,
+) -> booking_core::idempotency::IdempotencyClaim {
+    use booking_core::idempotency::{
+        IdempotencyClaim, IdempotencyScope, KEY_LIFETIME, STALE_CLAIM,
+    };
+    let now = booking_core::testkit::fixtures::created();
+    IdempotencyClaim {
+        scope: IdempotencyScope {
+            organizer_id: organizer,
+            operation: "create".into(),
+            key_hash: booking_core::secret::TokenHash::of(key),
+        },
+        fingerprint: booking_core::secret::TokenHash::of("request"),
+        now,
+        expires_at: now + KEY_LIFETIME,
+        stale_before: now - STALE_CLAIM,
+    }
 }

@@ -5,11 +5,20 @@ use chrono::TimeZone;
 use chrono_tz::Europe;
 
 use super::*;
-use crate::lock::Release;
+use crate::availability::SlotRefusal;
+use crate::booking::{Attendee, BookingId, BookingRequest, BookingTime};
+use crate::lock::{LockGuard, Release, SlotKey};
 use crate::memory::{MemoryLock, MemoryStore};
-use crate::organizer::WeeklyHours;
-use crate::provider::{ProviderError, StaticBusy};
-use crate::time::{LocalInterval, ManualClock};
+use crate::organizer::{NewOrganizer, Organizer};
+use crate::provider::{AvailabilityProvider, BusyPurpose, BusyTime, ProviderError, StaticBusy};
+use crate::schedule::WeeklyHours;
+use crate::settings::SettingsDraft;
+use crate::time::{LocalInterval, ManualClock, TimeRange};
+use crate::validation::Field;
+
+mod event_types;
+mod lifecycle;
+mod sessions;
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
@@ -29,7 +38,7 @@ struct Fixture {
 
 fn settings_draft() -> SettingsDraft {
     SettingsDraft {
-        time_zone: Europe::London,
+        time_zone: Some(Europe::London),
         weekly_hours: WeeklyHours::weekdays(vec![LocalInterval::parse("09:00", "17:00").unwrap()]),
         slot_duration: Duration::minutes(30),
         buffer_after: Duration::minutes(15),
@@ -39,20 +48,19 @@ fn settings_draft() -> SettingsDraft {
 
 async fn fixture_with(lock: Arc<dyn SlotLock>) -> Fixture {
     let clock = Arc::new(ManualClock::new(now()));
-    let service = BookingService::new(Arc::new(MemoryStore::new()), lock).with_clock(clock.clone());
+    let service = BookingService::new(MemoryStore::new())
+        .with_lock(lock)
+        .with_clock(clock.clone());
     let (ada, api_token) = service
-        .register_organizer(NewOrganizer {
-            username: "ada".into(),
-            email: "ada@example.com".into(),
-            display_name: "Ada Lovelace".into(),
-            time_zone: Europe::London,
-        })
+        .register_organizer(NewOrganizer::new(
+            "ada",
+            "ada@example.com",
+            "Ada Lovelace",
+            Europe::London,
+        ))
         .await
         .unwrap();
-    service
-        .put_settings(ada.id, settings_draft())
-        .await
-        .unwrap();
+    service.put_settings(&ada, settings_draft()).await.unwrap();
     Fixture {
         service,
         clock,
@@ -68,28 +76,24 @@ async fn fixture() -> Fixture {
 /// A second organizer, without settings.
 async fn register_bob(service: &BookingService) -> Organizer {
     let (bob, _) = service
-        .register_organizer(NewOrganizer {
-            username: "bob".into(),
-            email: "bob@example.com".into(),
-            display_name: "Bob".into(),
-            time_zone: Europe::London,
-        })
+        .register_organizer(NewOrganizer::new(
+            "bob",
+            "bob@example.com",
+            "Bob",
+            Europe::London,
+        ))
         .await
         .unwrap();
     bob
 }
 
 fn request(start: DateTime<Utc>, minutes: i64) -> BookingRequest {
-    BookingRequest {
-        organizer_username: "ada".into(),
-        attendant_name: "Grace".into(),
-        attendant_email: "grace@example.com".into(),
-        title: "Intro call".into(),
-        description: None,
-        start_time: start.to_rfc3339(),
-        end_time: (start + Duration::minutes(minutes)).to_rfc3339(),
-        metadata: None,
-    }
+    BookingRequest::new(
+        "ada",
+        TimeRange::starting_at(start, Duration::minutes(minutes)).unwrap(),
+        Attendee::new("Grace", "grace@example.com"),
+    )
+    .title("Intro call")
 }
 
 fn day(d: u32) -> TimeRange {
@@ -99,14 +103,22 @@ fn day(d: u32) -> TimeRange {
 #[tokio::test]
 async fn booking_removes_the_slot_and_its_buffer_and_cancel_brings_them_back() {
     let f = fixture().await;
-    let before = f.service.available_slots("ada", day(2)).await.unwrap();
+    let before = f
+        .service
+        .available_slots(SlotQuery::new("ada", day(2)))
+        .await
+        .unwrap();
     assert_eq!(before.len(), 16);
     let created = f
         .service
         .create_booking(request(utc(2026, 12, 2, 10, 0), 30))
         .await
         .unwrap();
-    let after = f.service.available_slots("ada", day(2)).await.unwrap();
+    let after = f
+        .service
+        .available_slots(SlotQuery::new("ada", day(2)))
+        .await
+        .unwrap();
     // 10:00 is booked and occupies 10:00-10:45 with its buffer: 10:30 would start inside
     // it, and 09:30's own buffer (until 10:15) would overlap the meeting. Buffers stack.
     assert_eq!(after.len(), 13);
@@ -117,13 +129,16 @@ async fn booking_removes_the_slot_and_its_buffer_and_cancel_brings_them_back() {
     ] {
         assert!(!after.iter().any(|s| s.start() == blocked));
     }
-    let token = Credential::CancelToken(created.cancel_token.expose().to_owned());
+    let token = Credential::from(&created.cancel_token);
     f.service
         .cancel_booking(created.booking.id, &token)
         .await
         .unwrap();
     assert_eq!(
-        f.service.available_slots("ada", day(2)).await.unwrap(),
+        f.service
+            .available_slots(SlotQuery::new("ada", day(2)))
+            .await
+            .unwrap(),
         before
     );
 }
@@ -133,15 +148,18 @@ async fn the_seed_error_scenarios_each_have_their_own_error() {
     let f = fixture().await;
     let start = utc(2026, 12, 2, 10, 0);
 
-    let mut inverted = request(start, 30);
-    inverted.end_time = inverted.start_time.clone();
-    assert!(matches!(
-        f.service.create_booking(inverted).await,
-        Err(ServiceError::InvalidTimeRange(_))
-    ));
+    let mut zero_length = request(start, 30);
+    zero_length.time = BookingTime::Start {
+        start,
+        duration: Some(Duration::zero()),
+    };
+    let Err(ServiceError::Validation(errors)) = f.service.create_booking(zero_length).await else {
+        panic!("expected a validation error")
+    };
+    assert!(errors.message_for(&Field::Duration).is_some());
 
     let mut unknown = request(start, 30);
-    unknown.organizer_username = "nobody".into();
+    unknown.organizer = "nobody".into();
     assert!(matches!(
         f.service.create_booking(unknown).await,
         Err(ServiceError::OrganizerNotFound)
@@ -149,7 +167,7 @@ async fn the_seed_error_scenarios_each_have_their_own_error() {
 
     register_bob(&f.service).await;
     let mut no_settings = request(start, 30);
-    no_settings.organizer_username = "bob".into();
+    no_settings.organizer = "bob".into();
     assert!(matches!(
         f.service.create_booking(no_settings).await,
         Err(ServiceError::SettingsNotFound)
@@ -172,11 +190,17 @@ async fn the_seed_error_scenarios_each_have_their_own_error() {
     }
 
     let mut invalid = request(start, 30);
-    invalid.attendant_email = "grace".into();
+    invalid.attendee.email = "grace".into();
     let Err(ServiceError::Validation(errors)) = f.service.create_booking(invalid).await else {
         panic!("expected a validation error")
     };
-    assert!(errors.message_for("attendantEmail").is_some());
+    assert!(errors.message_for(&Field::AttendeeEmail).is_some());
+
+    let unknown_type = request(start + Duration::hours(1), 30).event_type("nope");
+    assert!(matches!(
+        f.service.create_booking(unknown_type).await,
+        Err(ServiceError::EventTypeNotFound)
+    ));
 }
 
 #[tokio::test]
@@ -303,16 +327,13 @@ async fn organizers_authenticate_by_token_and_usernames_are_unique() {
         f.service.authenticate("nope").await,
         Err(ServiceError::Unauthorized)
     ));
-    let again = NewOrganizer {
-        username: "ada".into(),
-        email: "other@example.com".into(),
-        display_name: "Other".into(),
-        time_zone: Europe::London,
-    };
-    assert!(matches!(
-        f.service.register_organizer(again).await,
-        Err(ServiceError::UsernameTaken(_))
-    ));
+    for taken in ["ada", "ADA"] {
+        let again = NewOrganizer::new(taken, "other@example.com", "Other", Europe::London);
+        assert!(matches!(
+            f.service.register_organizer(again).await,
+            Err(ServiceError::UsernameTaken(_))
+        ));
+    }
 }
 
 #[tokio::test]
@@ -357,7 +378,7 @@ async fn list_pages_in_the_store_and_reads_dates_in_the_organizers_zone() {
         .await
         .unwrap();
     assert_eq!((all.total, all.limit, all.bookings.len()), (6, 100, 6));
-    for (bad_page, bad_limit, field) in [(0, 10, "page"), (1, 0, "limit")] {
+    for (bad_page, bad_limit, field) in [(0, 10, Field::Page), (1, 0, Field::Limit)] {
         let Err(ServiceError::Validation(errors)) = f
             .service
             .list_bookings(owner, page(bad_page, bad_limit))
@@ -365,7 +386,7 @@ async fn list_pages_in_the_store_and_reads_dates_in_the_organizers_zone() {
         else {
             panic!("expected a validation error")
         };
-        assert!(errors.message_for(field).is_some());
+        assert!(errors.message_for(&field).is_some());
     }
 }
 
@@ -373,10 +394,10 @@ async fn list_pages_in_the_store_and_reads_dates_in_the_organizers_zone() {
 async fn list_dates_follow_the_zone_not_utc() {
     let f = fixture().await;
     let mut draft = settings_draft();
-    draft.time_zone = chrono_tz::Asia::Tokyo; // UTC+9: Wednesday 09:00 Tokyo is Wednesday 00:00 UTC.
+    draft.time_zone = Some(chrono_tz::Asia::Tokyo); // UTC+9: Wednesday 09:00 Tokyo is Wednesday 00:00 UTC.
     draft.weekly_hours =
         WeeklyHours::every_day(vec![LocalInterval::parse("00:00", "24:00").unwrap()]);
-    f.service.put_settings(f.ada.id, draft).await.unwrap();
+    f.service.put_settings(&f.ada, draft).await.unwrap();
     // 23:30 UTC on 2 December is 08:30 on 3 December in Tokyo.
     f.service
         .create_booking(request(utc(2026, 12, 2, 23, 30), 30))
@@ -410,28 +431,30 @@ async fn slots_windows_are_bounded_and_external_busy_time_counts() {
     let f = fixture().await;
     let long = TimeRange::new(now(), now() + Duration::days(63)).unwrap();
     assert!(matches!(
-        f.service.available_slots("ada", long).await,
+        f.service.available_slots(SlotQuery::new("ada", long)).await,
         Err(ServiceError::WindowTooLong { max_days: 62 })
     ));
     let exactly = TimeRange::new(now(), now() + Duration::days(62)).unwrap();
     assert!(
         !f.service
-            .available_slots("ada", exactly)
+            .available_slots(SlotQuery::new("ada", exactly))
             .await
             .unwrap()
             .is_empty()
     );
     assert!(matches!(
-        f.service.available_slots("nobody", day(2)).await,
+        f.service
+            .available_slots(SlotQuery::new("nobody", day(2)))
+            .await,
         Err(ServiceError::OrganizerNotFound)
     ));
 
     let lunch = TimeRange::new(utc(2026, 12, 2, 12, 0), utc(2026, 12, 2, 13, 0)).unwrap();
-    let service = f
-        .service
-        .clone()
-        .with_provider(Arc::new(StaticBusy(vec![lunch])));
-    let slots = service.available_slots("ada", day(2)).await.unwrap();
+    let service = f.service.clone().with_provider(StaticBusy(vec![lunch]));
+    let slots = service
+        .available_slots(SlotQuery::new("ada", day(2)))
+        .await
+        .unwrap();
     // 11:30 (+15 min buffer) reaches into lunch; 12:00 and 12:30 are in it.
     assert_eq!(slots.len(), 13);
     assert!(matches!(
@@ -446,15 +469,15 @@ async fn slots_windows_are_bounded_and_external_busy_time_counts() {
 async fn settings_are_validated_before_saving() {
     let f = fixture().await;
     let bad = SettingsDraft {
-        slot_duration: Duration::zero(),
+        slot_duration: Duration::minutes(4),
         ..settings_draft()
     };
     assert!(matches!(
-        f.service.put_settings(f.ada.id, bad).await,
+        f.service.put_settings(&f.ada, bad).await,
         Err(ServiceError::InvalidSettings(_))
     ));
     assert_eq!(
-        f.service.settings(f.ada.id).await.unwrap().slot_duration(),
+        f.service.settings(&f.ada).await.unwrap().slot_duration(),
         Duration::minutes(30)
     );
 }
@@ -490,15 +513,16 @@ struct HangsOnce {
 
 #[async_trait]
 impl AvailabilityProvider for HangsOnce {
-    async fn busy_intervals(
+    async fn busy_time(
         &self,
         _organizer: &Organizer,
         _range: TimeRange,
-    ) -> Result<Vec<TimeRange>, ProviderError> {
+        _purpose: BusyPurpose,
+    ) -> Result<BusyTime, ProviderError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
             std::future::pending::<()>().await;
         }
-        Ok(Vec::new())
+        Ok(BusyTime::default())
     }
 }
 
@@ -506,10 +530,7 @@ impl AvailabilityProvider for HangsOnce {
 async fn an_abandoned_request_releases_its_slot_lock() {
     let lock = Arc::new(MemoryLock::new());
     let f = fixture_with(lock.clone()).await;
-    let service = f
-        .service
-        .clone()
-        .with_provider(Arc::new(HangsOnce::default()));
+    let service = f.service.clone().with_provider(HangsOnce::default());
     let start = utc(2026, 12, 2, 10, 0);
     // The first request takes the lock, then hangs on the external calendar; its caller gives up.
     let abandoned = tokio::time::timeout(

@@ -1,0 +1,159 @@
+//! [`PostgresStore`] and how it is made: from a URL with
+//! [`PostgresOptions`], or from a pool the application built; and the
+//! schema's migrations, which only run when asked.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::Error;
+
+/// The table in which this crate's migrations record what they applied,
+/// instead of sqlx's default `_sqlx_migrations`: an application embedding this
+/// store in its own database keeps its own sqlx migration history untouched.
+pub const MIGRATIONS_TABLE: &str = "booking_postgres_migrations";
+
+/// The embedded migrations (the `.sql` files in this crate's `migrations/`
+/// folder), set to record their history in [`MIGRATIONS_TABLE`]. Use it to
+/// inspect or run them yourself; [`PostgresStore::migrate`] runs them all.
+pub fn migrator() -> Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+}
+
+/// How [`PostgresStore::connect`] builds its pool. The defaults suit one
+/// service process; start from them and change what differs:
+///
+/// ```
+/// use std::time::Duration;
+/// use booking_postgres::PostgresOptions;
+///
+/// let options = PostgresOptions::default()
+///     .max_connections(32)
+///     .acquire_timeout(Duration::from_secs(2));
+/// assert_eq!(options.connect_timeout, Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PostgresOptions {
+    /// The most connections the pool opens (default 10).
+    pub max_connections: u32,
+    /// The longest an operation waits for a free connection before failing
+    /// with a backend error (default 5 s).
+    pub acquire_timeout: Duration,
+    /// The longest [`PostgresStore::connect`] waits for the server to accept
+    /// its first connection (default 5 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// Sets [`max_connections`](Self::max_connections).
+    pub fn max_connections(mut self, max_connections: u32) -> Self {
+        self.max_connections = max_connections;
+        self
+    }
+
+    /// Sets [`acquire_timeout`](Self::acquire_timeout).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+}
+
+/// `url` as connect options; sqlx reads any URL's host and port, so the
+/// scheme is checked here (a `mysql://` URL is a mistake, not a server).
+fn parse_url(url: &str) -> Result<PgConnectOptions, Error> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        return Err(Error::InvalidUrl {
+            source: sqlx::Error::Configuration(
+                "expected a postgres:// or postgresql:// URL".into(),
+            ),
+        });
+    }
+    PgConnectOptions::from_str(url).map_err(|source| Error::InvalidUrl { source })
+}
+
+/// A [`BookingStore`](booking_core::store::BookingStore) on PostgreSQL.
+/// Cheap to clone (it is a pool handle).
+///
+/// See the [crate documentation](crate) for the schema and the guarantees.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects a pool to `url`, such as
+    /// `postgres://postgres@127.0.0.1:5432/postgres`, and waits until the
+    /// server accepted a first connection. Does not migrate: call
+    /// [`migrate`](Self::migrate) when the application decides to.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, Error> {
+        let connect_options = parse_url(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect_options);
+        match tokio::time::timeout(options.connect_timeout, pool).await {
+            Ok(Ok(pool)) => Ok(PostgresStore { pool }),
+            Ok(Err(source)) => Err(Error::Connect { source }),
+            Err(_) => Err(Error::ConnectTimeout {
+                timeout: options.connect_timeout,
+            }),
+        }
+    }
+
+    /// A store over a pool the caller configured (size, timeouts,
+    /// `search_path`, TLS). Nothing is checked or migrated here.
+    pub fn from_pool(pool: PgPool) -> Self {
+        PostgresStore { pool }
+    }
+
+    /// Brings the schema in the connection's `search_path` up to date by
+    /// applying the embedded migrations ([`migrator`]) not applied yet.
+    ///
+    /// Safe to call from many processes at once: sqlx serializes migrations
+    /// of one database with an advisory lock, and each migration runs in a
+    /// transaction. Call it once at start-up, before serving; the store never
+    /// migrates on its own, so the application stays in charge of when its
+    /// database changes.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|source| Error::Connect { source })?;
+        let result = migrator().run(&mut *conn).await;
+        if result.is_err() {
+            // sqlx does not release its session-level advisory lock when a
+            // migration fails; closing the connection does, so later
+            // migrations elsewhere are not left waiting.
+            conn.close_on_drop();
+        }
+        result.map_err(|source| Error::Migrate { source })
+    }
+
+    /// The pool, for the application's own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,335 @@
+//! Inserting a row of `bookings`, a booking or a hold: the overlap guarantee
+//! (the exclusion constraint), the exact limit check (the event type's row
+//! lock), the per-client cap of holds (the organizer's row lock), the hold a
+//! booking replaces, its event and its idempotency key, all in one
+//! statement. See the crate docs ("Inserting") for why it is exact.
+
+use booking_core::booking::{Attendee, LimitCheck, NewBooking};
+use booking_core::event::EventRecord;
+use booking_core::event_type::EventTypeId;
+use booking_core::hold::{HoldId, NewHold};
+use booking_core::idempotency::IdempotencyCompletion;
+use booking_core::organizer::OrganizerId;
+use booking_core::secret::TokenHash;
+use booking_core::store::StoreError;
+use booking_core::time::TimeRange;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
+use sqlx::error::ErrorKind;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{Executor, Postgres};
+
+use crate::contention::{Attempt, Contended, lost_race};
+use crate::encode::{bind_event, expiry, limit_arrays, stored};
+use crate::error::store_error;
+use crate::{PostgresStore, decode, sql};
+
+/// What only a hold has: when it ends and who took it.
+#[derive(Clone, Copy)]
+pub(crate) struct HoldColumns<'a> {
+    pub expires_at: DateTime<Utc>,
+    pub client: Option<&'a str>,
+}
+
+/// A row of `bookings` to insert, and what must be checked and written in
+/// the same atomic step.
+#[derive(Clone)]
+pub(crate) struct NewRow<'a> {
+    pub id: String,
+    pub organizer_id: OrganizerId,
+    pub event_type_id: Option<EventTypeId>,
+    pub slug: Option<&'a str>,
+    pub attendee: Option<&'a Attendee>,
+    pub metadata: Option<&'a Map<String, Value>>,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub time: TimeRange,
+    pub buffer_before: Duration,
+    pub buffer_after: Duration,
+    pub token_hash: TokenHash,
+    pub created_at: DateTime<Utc>,
+    /// `Some` for a hold.
+    pub hold: Option<HoldColumns<'a>>,
+    pub limits: &'a [LimitCheck],
+    pub replaces_hold: Option<HoldId>,
+    /// The per-client cap, checked when the hold has a client.
+    pub max_per_client: Option<u32>,
+    pub event: Option<&'a EventRecord>,
+    pub idempotency: Option<&'a IdempotencyCompletion>,
+}
+
+impl<'a> NewRow<'a> {
+    pub(crate) fn booking(booking: &'a NewBooking) -> Self {
+        NewRow {
+            id: booking.id.to_string(),
+            organizer_id: booking.organizer_id,
+            event_type_id: Some(booking.event_type_id),
+            slug: Some(booking.event_type_slug.as_str()),
+            attendee: Some(&booking.attendee),
+            metadata: booking.metadata.as_ref(),
+            title: Some(&booking.title),
+            description: booking.description.as_deref(),
+            time: booking.time,
+            buffer_before: booking.buffer_before,
+            buffer_after: booking.buffer_after,
+            token_hash: booking.cancel_token_hash,
+            created_at: booking.created_at,
+            hold: None,
+            limits: &booking.limits,
+            replaces_hold: booking.replaces_hold,
+            max_per_client: None,
+            event: booking.event.as_ref(),
+            idempotency: booking.idempotency.as_ref(),
+        }
+    }
+
+    pub(crate) fn hold(new: &'a NewHold) -> Self {
+        let hold = &new.hold;
+        NewRow {
+            id: hold.id.to_string(),
+            organizer_id: hold.organizer_id,
+            event_type_id: Some(hold.event_type_id),
+            slug: None,
+            attendee: None,
+            metadata: None,
+            title: None,
+            description: None,
+            time: hold.time,
+            buffer_before: hold.buffer_before,
+            buffer_after: hold.buffer_after,
+            token_hash: hold.token_hash,
+            created_at: hold.created_at,
+            hold: Some(HoldColumns {
+                expires_at: hold.expires_at,
+                client: hold.client.as_deref(),
+            }),
+            limits: &new.limits,
+            replaces_hold: None,
+            max_per_client: hold.client.as_ref().map(|_| new.max_per_client),
+            event: None,
+            idempotency: None,
+        }
+    }
+
+    fn occupied(&self) -> TimeRange {
+        stored(self.time.widened(self.buffer_before, self.buffer_after))
+    }
+
+    /// Limits apply to an event type that exists; without one, nothing is
+    /// counted.
+    fn has_limits(&self) -> bool {
+        !self.limits.is_empty() && self.event_type_id.is_some()
+    }
+}
+
+impl PostgresStore {
+    /// Inserts `row`, trying once more after ending expired holds in its
+    /// way. [`StoreError::ConfigChanged`] when its event type does not exist
+    /// (any more).
+    pub(crate) async fn insert_row(&self, row: &NewRow<'_>) -> Result<PgRow, StoreError> {
+        let contended = Contended {
+            organizer: row.organizer_id,
+            occupied: row.occupied(),
+            now: row.created_at,
+            except: row.replaces_hold.map(|hold| hold.to_string()),
+        };
+        if let Attempt::Done(inserted) = self.try_insert(row).await? {
+            return Ok(inserted);
+        }
+        self.clear_for_retry(&contended).await?;
+        self.try_insert(row).await?.or_conflict()
+    }
+
+    /// One try: the statement alone, or in a transaction after the locks.
+    async fn try_insert(&self, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreError> {
+        let needs_transaction =
+            row.has_limits() || row.replaces_hold.is_some() || row.max_per_client.is_some();
+        if !needs_transaction {
+            let result = bind_row(sqlx::query(sql::bookings::INSERT), row)
+                .fetch_one(&self.pool)
+                .await;
+            return match result {
+                Ok(inserted) => outcome(inserted, row),
+                Err(error) => self.failure(error, row).await,
+            };
+        }
+        let mut tx = self
+            .pool
+            .begin_with(sql::BEGIN)
+            .await
+            .map_err(store_error)?;
+        if row.max_per_client.is_some() {
+            let locked = sqlx::query(sql::bookings::LOCK_ORGANIZER)
+                .bind(row.organizer_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            if locked.is_none() {
+                tx.rollback().await.map_err(store_error)?;
+                return Err(StoreError::OrganizerNotFound(row.organizer_id));
+            }
+        }
+        if let (true, Some(event_type)) = (row.has_limits(), row.event_type_id) {
+            let locked = sqlx::query(sql::bookings::LOCK_EVENT_TYPE)
+                .bind(row.organizer_id.to_string())
+                .bind(event_type.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            if locked.is_none() {
+                let refusal = missing_reference(row.organizer_id, &mut *tx).await;
+                tx.rollback().await.map_err(store_error)?;
+                return Err(refusal);
+            }
+        }
+        let result = bind_row(sqlx::query(sql::bookings::INSERT), row)
+            .fetch_one(&mut *tx)
+            .await;
+        match result {
+            Ok(inserted) => {
+                let outcome = outcome(inserted, row);
+                if matches!(outcome, Ok(Attempt::Done(_))) {
+                    tx.commit().await.map_err(store_error)?;
+                } else {
+                    // Undoes the replaced hold's deletion.
+                    tx.rollback().await.map_err(store_error)?;
+                }
+                outcome
+            }
+            Err(error) => {
+                // The failed statement aborted the transaction; the error
+                // that matters is the statement's.
+                let _ = tx.rollback().await;
+                self.failure(error, row).await
+            }
+        }
+    }
+
+    /// What a failed insert statement means.
+    async fn failure(
+        &self,
+        error: sqlx::Error,
+        row: &NewRow<'_>,
+    ) -> Result<Attempt<PgRow>, StoreError> {
+        let kind = error.as_database_error().map(|db| db.kind());
+        if kind == Some(ErrorKind::ForeignKeyViolation) {
+            return Err(missing_reference(row.organizer_id, &self.pool).await);
+        }
+        if kind == Some(ErrorKind::UniqueViolation) {
+            return Err(StoreError::Corrupt(format!(
+                "a booking or hold with id {} already exists",
+                row.id
+            )));
+        }
+        if lost_race(&error) {
+            return Ok(Attempt::Unexplained);
+        }
+        Err(store_error(error))
+    }
+}
+
+/// What the insert statement's row says.
+fn outcome(inserted: PgRow, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreError> {
+    if decode::get::<Option<String>>(&inserted, "id")?.is_some() {
+        return Ok(Attempt::Done(inserted));
+    }
+    if decode::get::<bool>(&inserted, "hold_missing")?
+        && let Some(hold) = row.replaces_hold
+    {
+        return Err(StoreError::HoldNotFound(hold));
+    }
+    // A taken slot is reported first, as by every store.
+    if decode::get::<Option<bool>>(&inserted, "blocked")? == Some(true) {
+        return Err(StoreError::Conflict);
+    }
+    if let Some(number) = decode::get::<Option<i64>>(&inserted, "full_limit")? {
+        return Err(StoreError::LimitReached(
+            limit_numbered(row.limits, number)?.period,
+        ));
+    }
+    if decode::get::<bool>(&inserted, "too_many_holds")?
+        && let Some(max) = row.max_per_client
+    {
+        return Err(StoreError::TooManyHolds(max));
+    }
+    Ok(Attempt::Unexplained)
+}
+
+/// The limit a statement reported by its 1-based number.
+pub(crate) fn limit_numbered(
+    limits: &[LimitCheck],
+    number: i64,
+) -> Result<&LimitCheck, StoreError> {
+    usize::try_from(number - 1)
+        .ok()
+        .and_then(|index| limits.get(index))
+        .ok_or_else(|| StoreError::Corrupt(format!("limit number {number} out of range")))
+}
+
+/// Why a reference of a row to insert failed: its organizer does not exist,
+/// or its event type does not (any more): [`StoreError::ConfigChanged`],
+/// which the caller turns into what the contract asks for.
+async fn missing_reference<'e, E>(organizer: OrganizerId, executor: E) -> StoreError
+where
+    E: Executor<'e, Database = Postgres>,
+{
+    let exists = sqlx::query_scalar::<_, bool>(sql::ORGANIZER_EXISTS)
+        .bind(organizer.to_string())
+        .fetch_one(executor)
+        .await;
+    match exists {
+        Ok(true) => StoreError::ConfigChanged,
+        Ok(false) => StoreError::OrganizerNotFound(organizer),
+        Err(error) => store_error(error),
+    }
+}
+
+/// Binds `$1` to `$35` of [`sql::bookings::INSERT`]. The meeting and the
+/// occupied interval are rounded outward to the microsecond, a hold's expiry
+/// up to it.
+fn bind_row<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    row: &NewRow<'_>,
+) -> Query<'q, Postgres, PgArguments> {
+    let time = stored(row.time);
+    let occupied = row.occupied();
+    let (from, before, max) = limit_arrays(row.limits);
+    let query = query
+        .bind(&row.id)
+        .bind(row.organizer_id.to_string())
+        .bind(row.event_type_id.map(|id| id.to_string()))
+        .bind(row.slug)
+        .bind(row.attendee.map(|a| a.name.as_str()))
+        .bind(row.attendee.map(|a| a.email.as_str()))
+        .bind(row.metadata.map(Json))
+        .bind(row.title)
+        .bind(row.description)
+        .bind(time.start())
+        .bind(time.end())
+        .bind(row.created_at)
+        .bind(row.buffer_before)
+        .bind(row.buffer_after)
+        .bind(occupied.start())
+        .bind(occupied.end())
+        .bind(row.token_hash.to_hex())
+        .bind(if row.hold.is_some() {
+            "held"
+        } else {
+            "confirmed"
+        })
+        .bind(row.hold.map(|hold| expiry(hold.expires_at)))
+        .bind(row.hold.and_then(|hold| hold.client))
+        .bind(from)
+        .bind(before)
+        .bind(max)
+        .bind(row.replaces_hold.map(|hold| hold.to_string()))
+        .bind(row.max_per_client.map(i64::from));
+    let completion = row.idempotency;
+    bind_event(query, row.event)
+        .bind(completion.map(|c| c.scope.organizer_id.to_string()))
+        .bind(completion.map(|c| c.scope.operation.as_str()))
+        .bind(completion.map(|c| c.scope.key_hash.to_hex()))
+        .bind(completion.map(|c| c.outcome.as_str()))
+}
