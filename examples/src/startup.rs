@@ -10,10 +10,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking_core::lock::SlotLock;
-use booking_core::memory::{MemoryLock, MemoryStore};
-use booking_core::service::BookingService;
-use booking_core::store::{BookingStore, BoxError};
+use booking_core::store::BoxError;
+use booking_core::{BookingService, BookingStore, MemoryLock, MemoryStore, SlotLock};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, DatabaseUrl};
@@ -163,7 +161,7 @@ pub async fn build(config: &Config) -> Result<(BookingService, Backends), Startu
 
 /// A service over a store and lock the caller built (tests, embedders).
 pub fn build_with(store: Arc<dyn BookingStore>, lock: Arc<dyn SlotLock>) -> BookingService {
-    BookingService::new(store, lock)
+    BookingService::new(store).with_lock(lock)
 }
 
 async fn connect_store(
@@ -183,15 +181,19 @@ async fn connect_store(
 async fn open_sqlite(
     path: &std::path::Path,
 ) -> Result<(Arc<dyn BookingStore>, String), StartupError> {
+    use booking_sqlite::{SqliteOptions, SqliteStore};
+
     let shown = path.display().to_string();
-    let store = booking_sqlite::SqliteStore::open(path)
+    let open_error = |error: booking_sqlite::Error| StartupError::Sqlite {
+        path: shown.clone(),
+        source: error.into(),
+    };
+    let store = SqliteStore::open(path, SqliteOptions::default())
         .await
-        .map_err(|error| StartupError::Sqlite {
-            path: shown.clone(),
-            source: error.into(),
-        })?;
+        .map_err(open_error)?;
+    store.migrate().await.map_err(open_error)?;
     // A read-only file opens (read-only) and migrates when it is already
-    // migrated; only a write shows it.
+    // migrated; only a write shows it, and the store's health check writes.
     store
         .check_health()
         .await
@@ -221,8 +223,9 @@ async fn open_sqlite(
 async fn connect_postgres(url: &str) -> Result<(Arc<dyn BookingStore>, String), StartupError> {
     use std::str::FromStr as _;
 
+    use booking_postgres::{PostgresOptions, PostgresStore};
     use sqlx::Connection as _;
-    use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
 
     let shown = crate::config::redact_url(url);
     let connect_error = |source: BoxError| StartupError::PostgresConnect {
@@ -243,13 +246,13 @@ async fn connect_postgres(url: &str) -> Result<(Arc<dyn BookingStore>, String), 
             ));
         }
     }
-    let pool = PgPoolOptions::new()
+    let pool_options = PostgresOptions::default()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
+        .connect_timeout(CONNECT_TIMEOUT);
+    let store = PostgresStore::connect(url, pool_options)
         .await
         .map_err(|error| connect_error(error.into()))?;
-    let store = booking_postgres::PostgresStore::new(pool);
     store
         .migrate()
         .await

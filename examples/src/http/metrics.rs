@@ -120,12 +120,12 @@ pub async fn track(request: Request, next: Next) -> Response {
     .increment(1);
     if method == Method::POST && route == "/api/bookings" {
         let outcome = if status == StatusCode::CREATED {
-            "created"
+            "created".to_owned()
         } else {
             response
                 .extensions()
                 .get::<ErrorCode>()
-                .map_or("unknown", |code| code.0)
+                .map_or_else(|| "unknown".to_owned(), |code| code.0.to_string())
         };
         metrics::counter!("booking_outcomes_total", "outcome" => outcome).increment(1);
     }

@@ -5,6 +5,39 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use crate::http::fields::FieldErrors;
+
+/// The most a number field accepts before booking-core's own limits apply;
+/// keeps the arithmetic far from overflow.
+pub(super) const LARGEST_NUMBER: i64 = 100_000_000;
+
+/// A whole, non-negative number; empty is an error when `required`.
+pub(super) fn number(text: &str, field: &str, errors: &mut FieldErrors, required: bool) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() {
+        if required {
+            errors.add(field, "This field is required.");
+        }
+        return None;
+    }
+    match text.parse::<i64>() {
+        Ok(value) if value < 0 => {
+            errors.add(field, "Must be zero or more.");
+            None
+        }
+        Ok(value) if value > LARGEST_NUMBER => {
+            errors.add(field, "This number is too large.");
+            None
+        }
+        Ok(value) => Some(value),
+        Err(_) => {
+            errors.add(field, "Enter a whole number.");
+            None
+        }
+    }
+}
+
+
 /// The fields of an `application/x-www-form-urlencoded` body: every value of
 /// each name, in the order sent (browsers send fields in page order).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

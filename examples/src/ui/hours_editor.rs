@@ -18,11 +18,13 @@
 
 use std::collections::BTreeMap;
 
-use booking_core::organizer::{
-    ALL_WEEKDAYS, MAX_DATE_OVERRIDES, MAX_INTERVALS_PER_DAY, WeeklyHours, weekday_name,
+use booking_core::WeeklyHours;
+use booking_core::schedule::{
+    ALL_WEEKDAYS, MAX_DATE_OVERRIDES, MAX_INTERVALS_PER_DAY, weekday_name,
 };
 use booking_core::time::{LocalInterval, LocalIntervalError, WallTime};
-use booking_core::validation::ValidationErrors;
+
+use crate::http::fields::FieldErrors;
 use chrono::{NaiveDate, Weekday};
 use maud::{Markup, html};
 
@@ -314,8 +316,8 @@ impl HoursEditor {
     }
 
     /// The hours the form describes, or every mistake named by group.
-    pub(super) fn read(&self) -> Result<Hours, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
+    pub(super) fn read(&self) -> Result<Hours, FieldErrors> {
+        let mut errors = FieldErrors::new();
         let mut weekly = WeeklyHours::default();
         for day in &self.days {
             if !day.open {
@@ -371,7 +373,7 @@ impl HoursEditor {
 
     /// The editor's fieldsets, to place inside a `<form method="post">`
     /// whose page handles `action` edits; `form_url` is where that form posts.
-    pub(super) fn render(&self, errors: &ValidationErrors, form_url: &str) -> Markup {
+    pub(super) fn render(&self, errors: &FieldErrors, form_url: &str) -> Markup {
         let next_key = self.overrides.iter().map(|o| o.key).max().unwrap_or(0) + 1;
         let blank = Override {
             key: 0,
@@ -408,7 +410,7 @@ impl HoursEditor {
                     (row_markup("__GROUP__", "__INDEX__", "__LABEL__", &Row::suggested(), form_url))
                 }
                 template #override-template {
-                    (override_row("__KEY__", &blank, &ValidationErrors::new(), form_url))
+                    (override_row("__KEY__", &blank, &FieldErrors::new(), form_url))
                 }
             }
         }
@@ -470,7 +472,7 @@ fn capitalized(word: &str) -> String {
     }
 }
 
-fn day_row(day: &Day, errors: &ValidationErrors, form_url: &str) -> Markup {
+fn day_row(day: &Day, errors: &FieldErrors, form_url: &str) -> Markup {
     let name = weekday_name(day.day);
     let label = capitalized(name);
     let switch = format!("{name}-open");
@@ -491,7 +493,7 @@ fn day_row(day: &Day, errors: &ValidationErrors, form_url: &str) -> Markup {
 }
 
 /// One date override; `key` is a number, or a placeholder in the template.
-fn override_row(key: &str, item: &Override, errors: &ValidationErrors, form_url: &str) -> Markup {
+fn override_row(key: &str, item: &Override, errors: &FieldErrors, form_url: &str) -> Markup {
     let group = format!("override-{key}");
     let date = format!("{group}-date");
     let kind = format!("{group}-hours");

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use booking_core::validation::ValidationErrors;
+use crate::http::fields::FieldErrors;
 use maud::{DOCTYPE, Markup, html};
 
 /// Options of the page shell.
@@ -54,10 +54,17 @@ pub(super) fn document(title: &str, shell: Shell<'_>, body: Markup) -> Markup {
                         @if let Some(form_token) = shell.organizer_nav {
                             nav.site-nav aria-label="Organizer" {
                                 a href="/dashboard" { "Bookings" }
+                                a href="/dashboard/event-types" id="nav-event-types" { "Event types" }
+                                a href="/dashboard/schedules" id="nav-schedules" { "Schedules" }
                                 a href="/dashboard/settings" { "Settings" }
                                 form method="post" action="/dashboard/logout" {
                                     (csrf_field(form_token))
                                     button.link type="submit" id="logout" { "Sign out" }
+                                }
+                                form method="post" action="/dashboard/logout-everywhere"
+                                    data-confirm="Sign out in every browser, this one included?" {
+                                    (csrf_field(form_token))
+                                    button.link type="submit" id="logout-everywhere" { "Sign out everywhere" }
                                 }
                             }
                         }
@@ -103,7 +110,7 @@ pub(super) fn internal_error(error: &dyn std::error::Error) -> Response {
 
 /// The error message for `field`, as a paragraph the field points to with
 /// `aria-describedby`, or nothing.
-pub(super) fn field_error(errors: &ValidationErrors, field: &str) -> Markup {
+pub(super) fn field_error(errors: &FieldErrors, field: &str) -> Markup {
     html! {
         @if let Some(message) = errors.message_for(field) {
             p.field-error id=(format!("error-{field}")) role="alert" { (message) }
@@ -112,7 +119,7 @@ pub(super) fn field_error(errors: &ValidationErrors, field: &str) -> Markup {
 }
 
 /// The `aria-describedby` value for `field` when it has an error.
-pub(super) fn described_by(errors: &ValidationErrors, field: &str) -> Option<String> {
+pub(super) fn described_by(errors: &FieldErrors, field: &str) -> Option<String> {
     errors.message_for(field).map(|_| format!("error-{field}"))
 }
 
@@ -122,7 +129,7 @@ pub(super) fn text_field(
     label: &str,
     kind: &str,
     value: &str,
-    errors: &ValidationErrors,
+    errors: &FieldErrors,
     autocomplete: &str,
     help: Option<&str>,
 ) -> Markup {

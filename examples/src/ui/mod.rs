@@ -5,13 +5,17 @@
 //! | page | what it does |
 //! |---|---|
 //! | `GET /` | what the service is, with links to sign up, the dashboard and the API description (`/api/openapi.json`) |
-//! | `GET /{username}` | a month calendar and the chosen day's free slots in the visitor's time zone (detected by the browser, changeable from a list of IANA zones) and the booking form |
-//! | `POST /{username}` | books; errors come back next to the field or the slot list, which is recomputed, so a slot taken meanwhile says so and is gone |
-//! | `GET /bookings/{id}?token=..` | the confirmation: the time in the visitor's and the organizer's zones and the cancel link |
+//! | `GET /{username}` | the organizer's event types to choose from; with only one, straight its booking page |
+//! | `GET /{username}/{slug}` | one event type's booking page: the organizer, its title, description, lengths (a chooser when there are several) and place; a month calendar and the chosen day's free slots in the visitor's time zone (detected by the browser, changeable from a list of IANA zones) and the booking form |
+//! | `POST /{username}`, `POST /{username}/{slug}` | books; errors come back next to the field or the slot list, which is recomputed, so a slot taken meanwhile says so and is gone |
+//! | `GET /bookings/{id}?token=..` | the confirmation: the time in the visitor's and the organizer's zones, where it takes place and the cancel link |
 //! | `GET`/`POST /bookings/{id}/cancel?token=..` | the attendee's cancel page and its Cancel button |
 //! | `GET`/`POST /dashboard/signup` | creates an organizer (username, email, name, time zone with the browser's preselected), shows the API token once and signs them in |
-//! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings with a date-range filter and pagination, each with a Cancel button |
-//! | `GET`/`POST /dashboard/settings` | time zone, the hours editor (a switch per weekday, time pickers, rows added and removed, date overrides), slot length and step, buffers, notice and advance limits |
+//! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings (with their event type and place) with a date-range filter and pagination, each with a Cancel button |
+//! | `/dashboard/event-types...` | the event types: list, create, edit (every field: lengths, buffers, notice, window, limits, place, schedule, hold), show or hide, delete |
+//! | `/dashboard/schedules...` | the schedules: list, create, edit with the hours editor, make default, delete |
+//! | `GET`/`POST /dashboard/settings` | version 1's settings (the default schedule and event type together): time zone, the hours editor (a switch per weekday, time pickers, rows added and removed, date overrides), slot length and step, buffers, notice and advance limits |
+//! | `POST /dashboard/logout`, `POST /dashboard/logout-everywhere` | ends this browser's session, or every session of the organizer |
 //! | `/assets/app.css`, `/assets/app.js` | the only style sheet and script, compiled into the binary (no CDN, no run-time fetch) |
 //!
 //! Every page writes dates one way, `Mon 7 Dec 2026, 09:00 (Europe/London)`
@@ -37,11 +41,13 @@
 //!
 //! # Sessions, cookies and CSRF
 //!
-//! Signing in (or signing up) checks the API token with
-//! [`BookingService::authenticate`] and starts a session: a cookie that is
-//! `HttpOnly` (scripts cannot read it) and `SameSite=Strict`. Today the
-//! cookie holds the API token; only the `session` module knows that, so it
-//! can become a server-side session id without touching the rest.
+//! Signing in (or signing up) with the API token starts a booking-core
+//! session ([`BookingService::start_session`]): the cookie holds the
+//! session's own random token (stored hashed, ending when idle for 2 hours,
+//! after 7 days, on sign-out, on "sign out everywhere", or when the API
+//! token is rotated), never the API token. The cookie is `HttpOnly` (scripts
+//! cannot read it) and `SameSite=Strict`. Only the `session` module knows
+//! what the cookie holds.
 //!
 //! Served over HTTPS the cookie is `__Host-booking_session` with `Secure`: a
 //! sibling subdomain cannot set or replace a `__Host-` cookie. Browsers
@@ -82,15 +88,20 @@
 mod assets;
 mod booking;
 mod calendar;
+mod confirmation;
 mod cookies;
 mod csrf;
 mod dashboard;
+mod event_type_form;
+mod event_type_list;
 mod form;
 mod format;
 mod hours_editor;
 mod landing;
 mod layout;
+mod location;
 mod options;
+mod schedule_form;
 mod session;
 mod settings_form;
 mod signup;
@@ -103,7 +114,9 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::map_response;
 use axum::response::Response;
 use axum::routing::{get, post};
-use booking_core::service::BookingService;
+use booking_core::BookingService;
+
+use dashboard::{event_types, schedules};
 
 pub use options::{
     COOKIE_SECURE_VAR, CSRF_KEY_VAR, CookieSecurity, MIN_CSRF_KEY_LEN, PUBLIC_ORIGIN_VAR,
@@ -161,9 +174,10 @@ impl Security {
 /// and replaced by the strictest choice.
 ///
 /// It claims `/`, `/assets/*`, `/dashboard*`, `/bookings/{id}`,
-/// `/bookings/{id}/cancel` and every other one-segment path as an
-/// organizer's booking page, so an organizer whose username is `dashboard`
-/// or `assets` has no public page.
+/// `/bookings/{id}/cancel`, and every other one- and two-segment path as an
+/// organizer's booking pages (`/{username}`, `/{username}/{slug}`); those
+/// names are reserved by booking-core, so no organizer is called
+/// `dashboard` or `assets`.
 pub fn router<S>(service: BookingService) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -184,18 +198,57 @@ where
         .route("/dashboard", get(dashboard::home))
         .route("/dashboard/login", post(dashboard::login))
         .route("/dashboard/logout", post(dashboard::logout))
+        .route(
+            "/dashboard/logout-everywhere",
+            post(dashboard::logout_everywhere),
+        )
         .route(signup::URL, get(signup::page).post(signup::sign_up))
         .route(
             settings_form::URL,
-            get(dashboard::settings_page).post(dashboard::save_settings),
+            get(dashboard::settings::settings_page).post(dashboard::settings::save_settings),
         )
         .route("/dashboard/bookings/{id}/cancel", post(dashboard::cancel))
-        .route("/bookings/{id}", get(booking::confirmation))
+        .route(event_types::URL, get(event_types::list))
+        .route(
+            "/dashboard/event-types/new",
+            get(event_types::new_page).post(event_types::create),
+        )
+        .route(
+            "/dashboard/event-types/{slug}/edit",
+            get(event_types::edit_page).post(event_types::update),
+        )
+        .route(
+            "/dashboard/event-types/{slug}/active",
+            post(event_types::set_active),
+        )
+        .route(
+            "/dashboard/event-types/{slug}/delete",
+            post(event_types::delete),
+        )
+        .route(schedules::URL, get(schedules::list))
+        .route(
+            "/dashboard/schedules/new",
+            get(schedules::new_page).post(schedules::create),
+        )
+        .route(
+            "/dashboard/schedules/{id}/edit",
+            get(schedules::edit_page).post(schedules::update),
+        )
+        .route(
+            "/dashboard/schedules/{id}/default",
+            post(schedules::make_default),
+        )
+        .route("/dashboard/schedules/{id}/delete", post(schedules::delete))
+        .route("/bookings/{id}", get(confirmation::confirmation))
         .route(
             "/bookings/{id}/cancel",
-            get(booking::cancel_page).post(booking::cancel),
+            get(confirmation::cancel_page).post(confirmation::cancel),
         )
         .route("/{username}", get(booking::page).post(booking::book))
+        .route(
+            "/{username}/{slug}",
+            get(booking::event_type_page).post(booking::book_event_type),
+        )
         .layer(map_response(security_headers))
         .with_state(Ui { service, security })
 }

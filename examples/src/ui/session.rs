@@ -1,17 +1,26 @@
 //! Who is signed in, read from the session cookie, and the guard every form
 //! post goes through.
 //!
-//! Today the session cookie holds the organizer's API token, checked with
-//! [`BookingService::authenticate`](booking_core::service::BookingService::authenticate)
-//! on each request. This module is the only place that knows it: the rest of
+//! Signing in with the API token starts a booking-core session
+//! ([`BookingService::start_session`]): the cookie holds the session's own
+//! random token, never the API token, and each request is checked with
+//! [`BookingService::session`], which also ends sessions that were idle or
+//! are too old, signed out, or made before the API token was rotated.
+//! Signing out ends the session on the server ([`BookingService::end_session`]),
+//! so a copy of the cookie stops working too; "sign out everywhere" ends all
+//! of the organizer's sessions ([`BookingService::end_all_sessions`]). This
+//! module is the only place that knows what the cookie holds: the rest of
 //! the pages see a [`SessionKey`] (an opaque value, also what form tokens are
-//! bound to), so server-side sessions can replace the token with a session id
-//! here alone.
+//! bound to).
+//!
+//! [`BookingService::start_session`]: booking_core::BookingService::start_session
+//! [`BookingService::session`]: booking_core::BookingService::session
+//! [`BookingService::end_session`]: booking_core::BookingService::end_session
+//! [`BookingService::end_all_sessions`]: booking_core::BookingService::end_all_sessions
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking_core::organizer::Organizer;
-use booking_core::service::ServiceError;
+use booking_core::{Organizer, ServiceError};
 
 use super::Ui;
 use super::cookies::{Cookie, CookieValue, Transport};
@@ -26,6 +35,14 @@ impl std::fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionKey(<secret>)")
     }
+}
+
+/// Why a sign-in did not start a session.
+pub(super) enum NotStarted {
+    /// The API token is not an organizer's.
+    WrongToken,
+    /// The page to send instead (a refusal, or a failure).
+    Page(Response),
 }
 
 /// Who is signed in, or why nobody is.
@@ -52,7 +69,7 @@ impl Ui {
             CookieValue::Duplicate => return Err(Refused::DuplicateCookie.into_response()),
             CookieValue::One(value) => SessionKey(value),
         };
-        match self.service.authenticate(&key.0).await {
+        match self.service.session(&key.0).await {
             Ok(organizer) => Ok(Session::SignedIn(organizer, key)),
             Err(ServiceError::Unauthorized) => Ok(Session::Expired(key)),
             Err(error) => Err(internal_error(&error)),
@@ -73,24 +90,58 @@ impl Ui {
         }
     }
 
-    /// Starts a session for `organizer`, who just proved who they are with
-    /// `api_token`: the session's key and the `Set-Cookie` to send.
-    pub(super) fn start_session(
+    /// Signs in with `api_token`: starts a session and gives the organizer,
+    /// the session's key and the `Set-Cookie` to send.
+    pub(super) async fn start_session(
         &self,
         request: &HeaderMap,
-        _organizer: &Organizer,
         api_token: &str,
-    ) -> Result<(SessionKey, HeaderValue), Refused> {
-        let key = SessionKey(api_token.to_owned());
+    ) -> Result<(Organizer, SessionKey, HeaderValue), NotStarted> {
+        let started = match self.service.start_session(api_token).await {
+            Ok(started) => started,
+            Err(ServiceError::Unauthorized) => return Err(NotStarted::WrongToken),
+            Err(error) => return Err(NotStarted::Page(internal_error(&error))),
+        };
+        let key = SessionKey(started.token.expose().to_owned());
         let cookie = self
             .transport(request)
             .set(Cookie::Session, &key.0)
-            .ok_or(Refused::UnusableToken)?;
-        Ok((key, cookie))
+            .ok_or_else(|| NotStarted::Page(Refused::UnusableToken.into_response()))?;
+        Ok((started.organizer, key, cookie))
     }
 
-    /// The `Set-Cookie` ending the session in this browser.
-    pub(super) fn end_session(&self, request: &HeaderMap) -> HeaderValue {
+    /// Ends this browser's session on the server (a copy of the cookie stops
+    /// working too) and gives the `Set-Cookie` that forgets it here.
+    pub(super) async fn end_session(
+        &self,
+        request: &HeaderMap,
+        key: Option<&SessionKey>,
+    ) -> Result<HeaderValue, Response> {
+        if let Some(key) = key {
+            self.service
+                .end_session(&key.0)
+                .await
+                .map_err(|error| internal_error(&error))?;
+        }
+        Ok(self.forget_session(request))
+    }
+
+    /// Ends every session of `organizer`, in every browser ("sign out
+    /// everywhere"), and gives the `Set-Cookie` that forgets this one.
+    pub(super) async fn end_all_sessions(
+        &self,
+        request: &HeaderMap,
+        organizer: &Organizer,
+    ) -> Result<HeaderValue, Response> {
+        self.service
+            .end_all_sessions(organizer.id)
+            .await
+            .map_err(|error| internal_error(&error))?;
+        Ok(self.forget_session(request))
+    }
+
+    /// The `Set-Cookie` that forgets the session cookie in this browser.
+    pub(super) fn forget_session(&self, request: &HeaderMap) -> HeaderValue {
         self.transport(request).clear(Cookie::Session)
     }
 
@@ -194,7 +245,7 @@ pub(super) enum Refused {
     /// A sign-in form came without its pre-session cookie.
     #[error("the browser sent no cookie with the form")]
     CookiesNeeded,
-    /// The API token cannot be a cookie value.
+    /// The session token cannot be a cookie value.
     #[error("the token cannot be kept in a cookie")]
     UnusableToken,
     /// No randomness for a pre-session value.
@@ -231,7 +282,7 @@ impl IntoResponse for Refused {
             Refused::UnusableToken => message_page(
                 StatusCode::BAD_REQUEST,
                 "Token not accepted",
-                "That token cannot be kept in a cookie. Check that you pasted all of it, and only it.",
+                "Your sign-in could not be kept in a cookie. Please try again.",
             ),
             Refused::Randomness(_) => internal_error(&self),
         }

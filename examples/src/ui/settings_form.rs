@@ -2,16 +2,17 @@
 //! hours in the [`HoursEditor`], whole minutes and days for the rest; read
 //! back into a [`SettingsDraft`] with every mistake named by field.
 
-use booking_core::organizer::{
-    DurationSetting, SettingsDraft, SettingsError, WeeklyHours, weekday_name,
-};
+use booking_core::schedule::weekday_name;
+use booking_core::settings::{DurationSetting, SettingsError};
 use booking_core::time::LocalInterval;
-use booking_core::validation::ValidationErrors;
+use booking_core::{SettingsDraft, WeeklyHours};
 use chrono::Duration;
+
+use crate::http::fields::FieldErrors;
 use chrono_tz::Tz;
 use maud::{Markup, html};
 
-use super::form::FormFields;
+use super::form::{FormFields, number};
 use super::hours_editor::{Edit, HoursEditor};
 use super::layout::{csrf_field, described_by, field_error};
 use super::zones;
@@ -32,15 +33,14 @@ pub(super) struct SettingsForm {
     max_advance_days: String,
 }
 
-/// The most a number field accepts before the settings' own limits apply;
-/// keeps the arithmetic far from overflow.
-const LARGEST_NUMBER: i64 = 100_000_000;
-
 impl SettingsForm {
     /// The form showing saved settings.
     pub(super) fn from_draft(draft: &SettingsDraft) -> Self {
         SettingsForm {
-            time_zone: draft.time_zone.name().to_owned(),
+            time_zone: draft
+                .time_zone
+                .map(|zone| zone.name().to_owned())
+                .unwrap_or_default(),
             hours: HoursEditor::new(&draft.weekly_hours, &draft.date_overrides),
             slot_minutes: draft.slot_duration.num_minutes().to_string(),
             slot_step_minutes: draft
@@ -61,7 +61,7 @@ impl SettingsForm {
             .map(|hours| vec![hours])
             .unwrap_or_default();
         SettingsForm::from_draft(&SettingsDraft {
-            time_zone: zone,
+            time_zone: Some(zone),
             weekly_hours: WeeklyHours::weekdays(nine_to_five),
             ..SettingsDraft::default()
         })
@@ -88,8 +88,8 @@ impl SettingsForm {
     }
 
     /// Reads the form; every field that cannot be read is named.
-    pub(super) fn to_draft(&self) -> Result<SettingsDraft, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
+    pub(super) fn to_draft(&self) -> Result<SettingsDraft, FieldErrors> {
+        let mut errors = FieldErrors::new();
         let time_zone = zones::parse(&self.time_zone);
         if time_zone.is_none() {
             errors.add("timeZone", "Pick a time zone from the list.");
@@ -103,7 +103,7 @@ impl SettingsForm {
                 None
             }
         };
-        let minutes = |text: &str, field: &str, errors: &mut ValidationErrors, required: bool| {
+        let minutes = |text: &str, field: &str, errors: &mut FieldErrors, required: bool| {
             number(text, field, errors, required).and_then(Duration::try_minutes)
         };
         let slot_duration = minutes(&self.slot_minutes, "slotMinutes", &mut errors, true);
@@ -151,7 +151,7 @@ impl SettingsForm {
                 Some(min_notice),
                 Some(max_advance),
             ) if errors.is_empty() => Ok(SettingsDraft {
-                time_zone,
+                time_zone: Some(time_zone),
                 weekly_hours,
                 date_overrides,
                 slot_duration,
@@ -166,16 +166,17 @@ impl SettingsForm {
     }
 
     /// The settings' own refusal, placed next to the field it is about.
-    pub(super) fn errors_for(&self, error: &SettingsError) -> ValidationErrors {
+    pub(super) fn errors_for(&self, error: &SettingsError) -> FieldErrors {
         let (field, message) = match error {
             SettingsError::UnknownTimeZone(_) => ("timeZone".to_owned(), error.to_string()),
             SettingsError::DurationTooSmall(which) => (
                 field_of(*which).to_owned(),
-                match which {
-                    DurationSetting::BufferBefore
-                    | DurationSetting::BufferAfter
-                    | DurationSetting::MinNotice => "Must be zero or more.".to_owned(),
-                    _ => "Must be more than zero.".to_owned(),
+                match which.min() {
+                    min if min == Duration::zero() => "Must be zero or more.".to_owned(),
+                    min if *which == DurationSetting::MaxAdvance => {
+                        format!("Must be at least {} day.", min.num_days().max(1))
+                    }
+                    min => format!("Must be at least {} minutes.", min.num_minutes()),
                 },
             ),
             SettingsError::DurationTooLarge(which) => (
@@ -203,34 +204,26 @@ impl SettingsForm {
             SettingsError::TooManyOverrides(_) => ("overrides".to_owned(), format!("{error}.")),
             _ => ("form".to_owned(), error.to_string()),
         };
-        ValidationErrors::single(field, message)
+        FieldErrors::single(field, message)
     }
 }
 
-/// A whole, non-negative number; empty is an error when `required`.
-fn number(text: &str, field: &str, errors: &mut ValidationErrors, required: bool) -> Option<i64> {
-    let text = text.trim();
-    if text.is_empty() {
-        if required {
-            errors.add(field, "This field is required.");
-        }
-        return None;
+/// Refusals of the default event type the settings become, next to the
+/// settings' fields (an event type's `durationMinutes` is `slotMinutes`
+/// here; fields settings do not have go to the top of the form).
+pub(super) fn event_type_errors(refused: FieldErrors) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    for error in refused.errors() {
+        let field = match error.field.as_str() {
+            "durationMinutes" => "slotMinutes",
+            "bookingWindow" => "maxAdvanceDays",
+            same @ ("slotStepMinutes" | "bufferBeforeMinutes" | "bufferAfterMinutes"
+            | "minNoticeMinutes") => same,
+            _ => "form",
+        };
+        errors.add(field, error.message.clone());
     }
-    match text.parse::<i64>() {
-        Ok(value) if value < 0 => {
-            errors.add(field, "Must be zero or more.");
-            None
-        }
-        Ok(value) if value > LARGEST_NUMBER => {
-            errors.add(field, "This number is too large.");
-            None
-        }
-        Ok(value) => Some(value),
-        Err(_) => {
-            errors.add(field, "Enter a whole number.");
-            None
-        }
-    }
+    errors
 }
 
 fn field_of(setting: DurationSetting) -> &'static str {
@@ -246,7 +239,7 @@ fn field_of(setting: DurationSetting) -> &'static str {
 }
 
 /// The form; `form_token` is the session's CSRF token.
-pub(super) fn render(values: &SettingsForm, errors: &ValidationErrors, form_token: &str) -> Markup {
+pub(super) fn render(values: &SettingsForm, errors: &FieldErrors, form_token: &str) -> Markup {
     let zone = zones::parse(&values.time_zone).unwrap_or(Tz::UTC);
     html! {
         form.card.settings #settings-form method="post" action=(URL) novalidate {
@@ -295,7 +288,7 @@ fn number_field(
     name: &str,
     label: &str,
     value: &str,
-    errors: &ValidationErrors,
+    errors: &FieldErrors,
     help: Option<&str>,
 ) -> Markup {
     html! {
@@ -318,7 +311,7 @@ mod tests {
     fn a_draft_round_trips_through_the_starting_point() {
         let form = SettingsForm::starting_point(chrono_tz::Europe::Paris);
         let draft = form.to_draft().unwrap();
-        assert_eq!(draft.time_zone, chrono_tz::Europe::Paris);
+        assert_eq!(draft.time_zone, Some(chrono_tz::Europe::Paris));
         assert_eq!(draft.weekly_hours.monday.len(), 1);
         assert!(draft.weekly_hours.sunday.is_empty());
         assert_eq!(SettingsForm::from_draft(&draft).to_draft().unwrap(), draft);

@@ -5,9 +5,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
-use booking_core::organizer::{NewOrganizer, Organizer};
-use booking_core::service::ServiceError;
-use booking_core::validation::ValidationErrors;
+use booking_core::{NewOrganizer, Organizer, ServiceError};
 use chrono_tz::Tz;
 use maud::html;
 use serde::Deserialize;
@@ -16,7 +14,9 @@ use super::Ui;
 use super::layout::{
     Shell, csrf_field, described_by, document, field_error, internal_error, respond, text_field,
 };
+use super::session::NotStarted;
 use super::zones;
+use crate::http::fields::{FieldErrors, Surface, renamed};
 
 /// Where the sign-up form lives and posts.
 pub(super) const URL: &str = "/dashboard/signup";
@@ -39,7 +39,7 @@ pub(super) async fn page(State(ui): State<Ui>, headers: HeaderMap) -> Response {
         &ui,
         &headers,
         &SignUpForm::default(),
-        &ValidationErrors::new(),
+        &FieldErrors::new(),
         StatusCode::OK,
     )
 }
@@ -56,21 +56,19 @@ pub(super) async fn sign_up(
     if let Err(refused) = ui.check_sign_in_form(&headers, &form.csrf) {
         return refused.into_response();
     }
-    let mut errors = ValidationErrors::new();
+    let mut errors = FieldErrors::new();
     let zone = zones::parse(&form.time_zone);
     if zone.is_none() {
         errors.add("timeZone", "Pick a time zone from the list.");
     }
-    let new = NewOrganizer {
-        username: form.username.trim().to_owned(),
-        email: form.email.trim().to_owned(),
-        display_name: form.name.trim().to_owned(),
-        time_zone: zone.unwrap_or(Tz::UTC),
-    };
+    let new = NewOrganizer::new(
+        form.username.trim(),
+        form.email.trim(),
+        form.name.trim(),
+        zone.unwrap_or(Tz::UTC),
+    );
     if let Err(refused) = new.validate() {
-        for error in refused.errors() {
-            errors.add(error.field.clone(), sentence(&error.message));
-        }
+        add_refusals(&mut errors, refused);
     }
     if !errors.is_empty() {
         return form_page(
@@ -84,12 +82,10 @@ pub(super) async fn sign_up(
     match ui.service.register_organizer(new).await {
         Ok((organizer, token)) => {
             tracing::info!(organizer = %organizer.id, username = %organizer.username, "organizer signed up on the page");
-            welcome(&ui, &headers, &organizer, token.expose())
+            welcome(&ui, &headers, token.expose()).await
         }
         Err(ServiceError::Validation(refused)) => {
-            for error in refused.errors() {
-                errors.add(error.field.clone(), sentence(&error.message));
-            }
+            add_refusals(&mut errors, refused);
             form_page(
                 &ui,
                 &headers,
@@ -103,6 +99,14 @@ pub(super) async fn sign_up(
             form_page(&ui, &headers, &form, &errors, StatusCode::CONFLICT)
         }
         Err(error) => internal_error(&error),
+    }
+}
+
+/// booking-core's refusals, next to the form's fields (named as in
+/// `POST /api/organizers`).
+fn add_refusals(errors: &mut FieldErrors, refused: booking_core::ValidationErrors) {
+    for error in renamed(refused, Surface::Body).errors() {
+        errors.add(error.field.clone(), sentence(&error.message));
     }
 }
 
@@ -124,7 +128,7 @@ fn form_page(
     ui: &Ui,
     headers: &HeaderMap,
     form: &SignUpForm,
-    errors: &ValidationErrors,
+    errors: &FieldErrors,
     status: StatusCode,
 ) -> Response {
     let (pre_session, new_cookie) = match ui.pre_session(headers) {
@@ -167,11 +171,15 @@ fn form_page(
 }
 
 /// The page after signing up: the token, once, and the way on.
-fn welcome(ui: &Ui, headers: &HeaderMap, organizer: &Organizer, api_token: &str) -> Response {
-    let (key, cookie) = match ui.start_session(headers, organizer, api_token) {
+async fn welcome(ui: &Ui, headers: &HeaderMap, api_token: &str) -> Response {
+    let (organizer, key, cookie) = match ui.start_session(headers, api_token).await {
         Ok(started) => started,
-        Err(refused) => return refused.into_response(),
+        Err(NotStarted::Page(page)) => return page,
+        Err(NotStarted::WrongToken) => {
+            return internal_error(&ServiceError::Unauthorized);
+        }
     };
+    let organizer: &Organizer = &organizer;
     let form_token = ui.form_token(&key);
     let body = html! {
         section.card.narrow #welcome {

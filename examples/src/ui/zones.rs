@@ -46,5 +46,5 @@ pub(super) fn options_with(current: Tz) -> Vec<Tz> {
 
 /// Parses a zone name sent by a browser or a form; `None` if unknown.
 pub(super) fn parse(name: &str) -> Option<Tz> {
-    booking_core::organizer::parse_time_zone(name.trim()).ok()
+    booking_core::time::parse_time_zone(name.trim()).ok()
 }

@@ -1,42 +1,44 @@
 //! The organizer's pages: sign-in with the API token, the booking list
-//! (date-range filter, pagination, cancel) and the settings form. Every form
-//! post passes the origin check and carries the session's (or, for signing
-//! in, the pre-session's) form token; see [`super::csrf`].
+//! (date-range filter, pagination, cancel), and the pages of the other
+//! modules here: settings, event types and schedules. Every form post passes
+//! the origin check and carries the session's (or, for signing in, the
+//! pre-session's) form token; see [`super::csrf`].
+
+use std::collections::HashMap;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking_core::booking::BookingId;
-use booking_core::organizer::Organizer;
-use booking_core::service::{BookingList, Credential, ListQuery, ServiceError};
-use booking_core::validation::ValidationErrors;
+use booking_core::{
+    BookingId, BookingList, Credential, EventType, EventTypeId, ListQuery, Organizer, ServiceError,
+};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
 use super::calendar::parse_date;
-use super::form::FormFields;
 use super::format::{range, url_with};
-use super::hours_editor::{ACTION_FIELD, Edit};
-use super::layout::{
-    Shell, csrf_field, described_by, document, field_error, internal_error, message_page, respond,
-};
-use super::session::Session;
-use super::settings_form::{self, SettingsForm};
+use super::layout::{Shell, csrf_field, described_by, document, field_error, internal_error, respond};
+use super::location;
+use super::session::{NotStarted, Session};
+use crate::http::fields::FieldErrors;
+
+pub(super) mod event_types;
+pub(super) mod schedules;
+pub(super) mod settings;
 
 /// Bookings per page unless `?limit=` says otherwise.
 const DEFAULT_PAGE_SIZE: u32 = 10;
 
-/// The zone an organizer reads dates in: their settings' zone, else their
-/// profile's (the same rule the service's list filter uses).
-async fn organizer_zone(ui: &Ui, organizer: &Organizer) -> Result<(Tz, bool), Response> {
-    match ui.service.settings(organizer.id).await {
-        Ok(settings) => Ok((settings.time_zone(), true)),
-        Err(ServiceError::SettingsNotFound) => Ok((organizer.time_zone, false)),
-        Err(error) => Err(internal_error(&error)),
-    }
+/// The zone an organizer reads dates in: booking-core's display zone (their
+/// default schedule's, else their home zone).
+pub(super) async fn organizer_zone(ui: &Ui, organizer: &Organizer) -> Result<Tz, Response> {
+    ui.service
+        .display_zone(organizer.id)
+        .await
+        .map_err(|error| internal_error(&error))
 }
 
 /// What the sign-in page says besides its form.
@@ -55,7 +57,7 @@ fn login_page(ui: &Ui, request: &HeaderMap, status: StatusCode, state: LoginStat
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
-    let mut errors = ValidationErrors::new();
+    let mut errors = FieldErrors::new();
     if let Some(message) = state.error {
         errors.add("token", message);
     }
@@ -104,15 +106,21 @@ pub(super) async fn home(
     headers: HeaderMap,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
     let (organizer, key) = match ui.session(&headers).await {
         Ok(Session::SignedIn(organizer, key)) => (organizer, key),
         Ok(Session::Anonymous) => {
-            return login_page(&ui, &headers, StatusCode::OK, LoginState::default());
+            let state = LoginState {
+                notice: (params.notice == "signed_out_everywhere")
+                    .then_some("You are signed out in every browser."),
+                ..LoginState::default()
+            };
+            return login_page(&ui, &headers, StatusCode::OK, state);
         }
         Ok(Session::Expired(_)) => {
             let state = LoginState {
                 notice: Some("Your sign-in is no longer valid. Please sign in again."),
-                cookie: Some(ui.end_session(&headers)),
+                cookie: Some(ui.forget_session(&headers)),
                 ..LoginState::default()
             };
             return login_page(&ui, &headers, StatusCode::OK, state);
@@ -120,13 +128,17 @@ pub(super) async fn home(
         Err(page) => return page,
     };
     let form_token = ui.form_token(&key);
-    let params = params.map(|Query(p)| p).unwrap_or_default();
-    let (zone, has_settings) = match organizer_zone(&ui, &organizer).await {
+    let zone = match organizer_zone(&ui, &organizer).await {
         Ok(found) => found,
         Err(page) => return page,
     };
+    let event_types = match ui.service.event_types(organizer.id).await {
+        Ok(found) => found,
+        Err(error) => return internal_error(&error),
+    };
+    let bookable = event_types.iter().any(|e| e.active);
 
-    let mut errors = ValidationErrors::new();
+    let mut errors = FieldErrors::new();
     let from = parse_optional_date(&params.from, "from", &mut errors);
     let to = parse_optional_date(&params.to, "to", &mut errors);
     let page = params
@@ -155,10 +167,10 @@ pub(super) async fn home(
             Ok(found) => list = Some(found),
             Err(ServiceError::Validation(refused)) => {
                 for error in refused.errors() {
-                    let field = match error.field.as_str() {
-                        "startDate" => "from",
-                        "endDate" => "to",
-                        other => other,
+                    let field = match error.field {
+                        booking_core::Field::StartDate => "from",
+                        booking_core::Field::EndDate => "to",
+                        _ => "form",
                     };
                     errors.add(field, error.message.clone());
                 }
@@ -182,6 +194,7 @@ pub(super) async fn home(
         "not_found" => Some(("That booking no longer exists.", true)),
         _ => None,
     };
+    let by_id: HashMap<EventTypeId, &EventType> = event_types.iter().map(|e| (e.id, e)).collect();
     let body = html! {
         section.dashboard-head {
             h1 { "Bookings for " span #organizer-name { (organizer.display_name) } }
@@ -189,9 +202,10 @@ pub(super) async fn home(
                 "Your booking page: " a #public-link href=(format!("/{}", organizer.username)) { "/" (organizer.username) }
                 " · Times in " (zone.name())
             }
-            @if !has_settings {
+            @if !bookable {
                 p.notice.warning #setup-notice {
-                    "Nobody can book you yet: " a href="/dashboard/settings" { "set your hours" } "."
+                    "Nobody can book you yet: " a href="/dashboard/settings" { "set your hours" }
+                    " or " a href="/dashboard/event-types" { "add an event type" } "."
                 }
             }
             @if let Some((message, is_error)) = notice {
@@ -224,8 +238,9 @@ pub(super) async fn home(
                     }
                 }
             }
+            (field_error(&errors, "form"))
             @if let Some(list) = &list {
-                (booking_table(list, zone, &filter, &form_token))
+                (booking_table(list, zone, &filter, &form_token, &by_id))
             }
         }
     };
@@ -265,7 +280,7 @@ impl Filter {
 fn parse_optional_date(
     text: &str,
     field: &str,
-    errors: &mut ValidationErrors,
+    errors: &mut FieldErrors,
 ) -> Option<chrono::NaiveDate> {
     let text = text.trim();
     if text.is_empty() {
@@ -274,7 +289,13 @@ fn parse_optional_date(
     errors.check(field, parse_date(text))
 }
 
-fn booking_table(list: &BookingList, zone: Tz, filter: &Filter, form_token: &str) -> Markup {
+fn booking_table(
+    list: &BookingList,
+    zone: Tz,
+    filter: &Filter,
+    form_token: &str,
+    event_types: &HashMap<EventTypeId, &EventType>,
+) -> Markup {
     let page = list.page;
     let last_page = u32::try_from(list.total_pages).unwrap_or(u32::MAX);
     html! {
@@ -296,13 +317,20 @@ fn booking_table(list: &BookingList, zone: Tz, filter: &Filter, form_token: &str
                             td.when data-label="When" { (range(&booking.time, zone)) }
                             td data-label="Meeting" {
                                 span.booking-title { (booking.title) }
+                                @let event_type = booking.event_type_id.and_then(|id| event_types.get(&id));
+                                span.booking-type.muted {
+                                    (event_type.map_or(booking.event_type_slug.as_str(), |e| e.title.as_str()))
+                                    @if let Some(place) = event_type.and_then(|e| e.location.as_ref()) {
+                                        " · " (location::inline(place))
+                                    }
+                                }
                                 @if let Some(notes) = &booking.description {
                                     span.booking-notes.pre { (notes) }
                                 }
                             }
                             td data-label="Attendee" {
-                                (booking.attendant_name) br;
-                                span.muted { (booking.attendant_email) }
+                                (booking.attendee.name) br;
+                                span.muted { (booking.attendee.email) }
                             }
                             td.actions {
                                 form method="post" action=(format!("/dashboard/bookings/{}/cancel", booking.id))
@@ -371,21 +399,16 @@ pub(super) async fn login(
             },
         )
     } else {
-        match ui.service.authenticate(token).await {
-            Ok(organizer) => {
-                return match ui.start_session(&headers, &organizer, token) {
-                    Ok((_, cookie)) => {
-                        let mut response = Redirect::to("/dashboard").into_response();
-                        response.headers_mut().insert(header::SET_COOKIE, cookie);
-                        response
-                    }
-                    Err(refused) => refused.into_response(),
-                };
+        match ui.start_session(&headers, token).await {
+            Ok((_, _, cookie)) => {
+                let mut response = Redirect::to("/dashboard").into_response();
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+                return response;
             }
-            Err(ServiceError::Unauthorized) => {
+            Err(NotStarted::WrongToken) => {
                 refused("That token is not valid. Check that you pasted all of it.")
             }
-            Err(error) => return internal_error(&error),
+            Err(NotStarted::Page(page)) => return page,
         }
     };
     login_page(&ui, &headers, status, state)
@@ -398,7 +421,8 @@ pub(super) struct TokenOnly {
     csrf: String,
 }
 
-/// `POST /dashboard/logout`: ends the session in this browser.
+/// `POST /dashboard/logout`: ends this browser's session, on the server
+/// too (a copy of its cookie stops working).
 pub(super) async fn logout(
     State(ui): State<Ui>,
     headers: HeaderMap,
@@ -408,19 +432,50 @@ pub(super) async fn logout(
         return refused.into_response();
     }
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    match ui.session(&headers).await {
+    let key = match ui.session(&headers).await {
         Ok(Session::SignedIn(_, key) | Session::Expired(key)) => {
             if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
                 return refused.into_response();
             }
+            Some(key)
         }
-        Ok(Session::Anonymous) => {}
+        Ok(Session::Anonymous) => None,
         Err(page) => return page,
-    }
+    };
+    let cookie = match ui.end_session(&headers, key.as_ref()).await {
+        Ok(cookie) => cookie,
+        Err(page) => return page,
+    };
     let mut response = Redirect::to("/dashboard").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
-        .headers_mut()
-        .insert(header::SET_COOKIE, ui.end_session(&headers));
+}
+
+/// `POST /dashboard/logout-everywhere`: ends every session of the signed-in
+/// organizer, in every browser, this one included.
+pub(super) async fn logout_everywhere(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Response {
+    if let Err(refused) = ui.check_origin(&headers) {
+        return refused.into_response();
+    }
+    let (organizer, key) = match ui.require_organizer(&headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
+        return refused.into_response();
+    }
+    let cookie = match ui.end_all_sessions(&headers, &organizer).await {
+        Ok(cookie) => cookie,
+        Err(page) => return page,
+    };
+    tracing::info!(organizer = %organizer.id, "signed out everywhere");
+    let mut response = Redirect::to("/dashboard?notice=signed_out_everywhere").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
 }
 
@@ -476,141 +531,3 @@ pub(super) async fn cancel(
     Redirect::to(&filter.url(page, notice)).into_response()
 }
 
-/// `GET /dashboard/settings` parameters.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct SettingsParams {
-    notice: String,
-}
-
-/// `GET /dashboard/settings`: the current settings (or defaults) in a form.
-pub(super) async fn settings_page(
-    State(ui): State<Ui>,
-    headers: HeaderMap,
-    params: Result<Query<SettingsParams>, QueryRejection>,
-) -> Response {
-    let (organizer, key) = match ui.require_organizer(&headers).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let saved = params.is_ok_and(|Query(p)| p.notice == "saved");
-    let (values, has_settings) = match ui.service.settings(organizer.id).await {
-        Ok(settings) => (SettingsForm::from_draft(&settings.to_draft()), true),
-        Err(ServiceError::SettingsNotFound) => {
-            (SettingsForm::starting_point(organizer.time_zone), false)
-        }
-        Err(error) => return internal_error(&error),
-    };
-    let notice = if saved {
-        Some("Settings saved.")
-    } else if !has_settings {
-        Some(
-            "You have not saved settings yet: these are suggestions. Save them to open your booking page.",
-        )
-    } else {
-        None
-    };
-    let page = SettingsPage {
-        organizer: &organizer,
-        form_token: &ui.form_token(&key),
-        notice,
-        unsaved: false,
-    };
-    page.respond(&values, &ValidationErrors::new(), StatusCode::OK)
-}
-
-/// `POST /dashboard/settings`: an Add or Remove button of the hours editor
-/// shows the form again with the change and nothing saved; Save validates
-/// and saves, errors coming back next to their fields with everything typed
-/// kept.
-pub(super) async fn save_settings(
-    State(ui): State<Ui>,
-    headers: HeaderMap,
-    form: Result<Form<FormFields>, FormRejection>,
-) -> Response {
-    if let Err(refused) = ui.check_origin(&headers) {
-        return refused.into_response();
-    }
-    let (organizer, key) = match ui.require_organizer(&headers).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Ok(Form(fields)) = form else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Could not read the form",
-            "The form could not be read. Please go back and try again.",
-        );
-    };
-    if let Err(refused) = ui.check_form_token(&key, fields.first(super::csrf::FIELD)) {
-        return refused.into_response();
-    }
-    let mut values = SettingsForm::from_form(&fields);
-    let form_token = ui.form_token(&key);
-    let mut page = SettingsPage {
-        organizer: &organizer,
-        form_token: &form_token,
-        notice: None,
-        unsaved: false,
-    };
-    let action = fields.first(ACTION_FIELD);
-    if !action.is_empty() && action != "save" {
-        // An editor button, or an action this page does not know: nothing
-        // is saved either way.
-        if let Some(edit) = Edit::parse(action) {
-            values.apply(edit);
-        }
-        page.notice = Some("Not saved yet: press Save settings when you are done.");
-        page.unsaved = true;
-        return page.respond(&values, &ValidationErrors::new(), StatusCode::OK);
-    }
-    let draft = match values.to_draft() {
-        Ok(draft) => draft,
-        Err(errors) => return page.respond(&values, &errors, StatusCode::UNPROCESSABLE_ENTITY),
-    };
-    match ui.service.put_settings(organizer.id, draft).await {
-        Ok(_) => Redirect::to("/dashboard/settings?notice=saved").into_response(),
-        Err(ServiceError::InvalidSettings(error)) => page.respond(
-            &values,
-            &values.errors_for(&error),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Err(error) => internal_error(&error),
-    }
-}
-
-/// The settings page around its form.
-struct SettingsPage<'a> {
-    organizer: &'a Organizer,
-    form_token: &'a str,
-    notice: Option<&'a str>,
-    /// The form shows changes not saved yet.
-    unsaved: bool,
-}
-
-impl SettingsPage<'_> {
-    fn respond(
-        &self,
-        values: &SettingsForm,
-        errors: &ValidationErrors,
-        status: StatusCode,
-    ) -> Response {
-        let body = html! {
-            section.dashboard-head {
-                h1 { "Settings" }
-                p.muted { "When people can book " (self.organizer.display_name) ", and for how long." }
-                @if let Some(notice) = self.notice {
-                    p.notice.warning[self.unsaved] #notice role="status" { (notice) }
-                }
-                @if !errors.is_empty() {
-                    p.notice.error #settings-errors role="alert" { "Nothing was saved: please correct the fields marked below." }
-                }
-            }
-            (settings_form::render(values, errors, self.form_token))
-        };
-        respond(
-            status,
-            document("Settings", Shell::organizer(self.form_token), body),
-        )
-    }
-}
