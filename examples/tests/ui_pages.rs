@@ -112,10 +112,22 @@ async fn post(app: &Router, uri: &str, form: &[(&str, &str)], cookie: Option<&st
     send(app, request.body(Body::from(form_body(form))).unwrap()).await
 }
 
-/// The session cookie of the fixture's organizer, as a browser on plain
-/// HTTP sends it.
-fn session(fixture: &Fixture) -> String {
-    format!("booking_session={}", fixture.api_token)
+/// A session cookie of the fixture's organizer (a session started with
+/// their API token, as signing in does), as a browser on plain HTTP sends
+/// it.
+async fn session(fixture: &Fixture) -> String {
+    session_of(fixture, &fixture.api_token).await
+}
+
+/// A session cookie for the organizer whose API token is `api_token`.
+async fn session_of(fixture: &Fixture, api_token: &str) -> String {
+    let started = fixture.service.start_session(api_token).await.unwrap();
+    format!("booking_session={}", started.token.expose())
+}
+
+/// The value of a `name=value` cookie pair.
+fn cookie_value(pair: &str) -> &str {
+    pair.split_once('=').map_or("", |(_, value)| value)
 }
 
 /// A signed-in organizer: the cookie, and the form token their pages carry.
@@ -134,7 +146,7 @@ async fn signed_in(app: &Router, cookie: String) -> SignedIn {
 
 /// The fixture's organizer, signed in.
 async fn signed_in_from(app: &Router, fixture: &Fixture) -> SignedIn {
-    signed_in(app, session(fixture)).await
+    signed_in(app, session(fixture).await).await
 }
 
 /// The value the first `Set-Cookie` of `reply` gives, as `name=value`.
@@ -503,12 +515,20 @@ async fn signing_in_keeps_the_token_in_a_strict_http_only_cookie() {
         signed_in.shown()
     );
     assert_eq!(signed_in.location(), "/dashboard");
+    // The cookie holds a session of its own, never the API token.
+    let cookie = cookie_pair(&signed_in);
+    assert!(cookie.starts_with("booking_session="), "{cookie}");
+    assert!(!cookie.contains(&token), "the API token is not the cookie");
+    assert!(!cookie_value(&cookie).is_empty());
     assert_eq!(
         signed_in.set_cookie(),
-        format!("booking_session={token}; HttpOnly; SameSite=Strict; Path=/")
+        format!("{cookie}; HttpOnly; SameSite=Strict; Path=/")
     );
+    // The API token itself is no session.
+    let as_token = get(&app, "/dashboard", Some(&format!("booking_session={token}"))).await;
+    as_token.assert_contains("Your sign-in is no longer valid.");
 
-    let home = get(&app, "/dashboard", Some(&session(&fixture))).await;
+    let home = get(&app, "/dashboard", Some(&cookie)).await;
     assert_eq!(home.status, StatusCode::OK);
     home.assert_contains(r#"Bookings for <span id="organizer-name">Ada Lovelace</span>"#);
     home.assert_contains("No bookings");
@@ -536,6 +556,17 @@ async fn signing_in_keeps_the_token_in_a_strict_http_only_cookie() {
         out.set_cookie(),
         "booking_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
     );
+    // Signing out ended the session on the server: a copy of the old
+    // cookie no longer signs anybody in.
+    let replayed = get(&app, "/dashboard", Some(&me.cookie)).await;
+    replayed.assert_contains("Your sign-in is no longer valid.");
+    replayed.assert_lacks("Bookings for");
+    let settings = get(&app, "/dashboard/settings", Some(&me.cookie)).await;
+    assert_eq!(settings.status, StatusCode::SEE_OTHER);
+    // The session signed in before is still on (sign-out is per browser).
+    get(&app, "/dashboard", Some(&cookie))
+        .await
+        .assert_contains("Bookings for");
 }
 
 /// Login CSRF: a sign-in form needs the pre-session cookie and its own
@@ -607,7 +638,7 @@ async fn signing_in_needs_the_pre_session_token() {
 async fn the_booking_list_pages_and_filters_in_the_organizers_zone() {
     let fixture = fixture().await;
     let app = app(&fixture);
-    let cookie = session(&fixture);
+    let cookie = session(&fixture).await;
     // Twelve bookings: three a day (09:00, 10:00, 11:00 New York) on 2, 3, 4 and 7 December.
     for day in [2, 3, 4, 7] {
         for hour in [14, 15, 16] {
@@ -741,7 +772,7 @@ async fn the_organizer_cancels_from_the_list() {
         })
         .await
         .unwrap();
-    let bob = signed_in(&app, format!("booking_session={}", other.expose())).await;
+    let bob = signed_in(&app, session_of(&fixture, other.expose()).await).await;
     assert_ne!(bob.csrf, me.csrf);
     let mixed = post(
         &app,
@@ -868,12 +899,13 @@ async fn settings_are_edited_with_errors_next_to_their_fields() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     refused.assert_contains(r#"<p class="field-error" id="error-override-5" role="alert">Enter a date between Mon 1 Jan 1900 and Fri 31 Dec 9999.</p>"#);
     set(&mut form, "override-5-date", "2026-12-31");
-    // The settings' own rules come back next to their fields too.
+    // The settings' own rules come back next to their fields too (a slot
+    // is at least 5 minutes long).
     set(&mut form, "slotMinutes", "0");
     let refused = post_owned(&app, "/dashboard/settings", &form, &me.cookie).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     refused.assert_contains(
-        r#"<p class="field-error" id="error-slotMinutes" role="alert">Must be more than zero.</p>"#,
+        r#"<p class="field-error" id="error-slotMinutes" role="alert">Must be at least 5 minutes.</p>"#,
     );
     set(&mut form, "slotMinutes", "45");
     set(&mut form, "maxAdvanceDays", "99999");
@@ -1042,7 +1074,7 @@ async fn an_organizer_without_settings_is_offered_a_starting_point() {
         })
         .await
         .unwrap();
-    let cookie = format!("booking_session={}", token.expose());
+    let cookie = session_of(&fixture, token.expose()).await;
     let home = get(&app, "/dashboard", Some(&cookie)).await;
     home.assert_contains("Nobody can book you yet");
     let page = get(&app, "/dashboard/settings", Some(&cookie)).await;
@@ -1143,7 +1175,7 @@ async fn the_services_router_serves_the_pages_beside_the_json_api() {
         ))
         .unwrap();
     assert_eq!(send(&app, request).await.status, StatusCode::CREATED);
-    let list = get(&app, "/dashboard", Some(&session(&fixture))).await;
+    let list = get(&app, "/dashboard", Some(&session(&fixture).await)).await;
     list.assert_contains("Via the API");
 }
 
@@ -1274,7 +1306,7 @@ async fn hostile_urls_never_fail(server: &common::Server) {
 async fn page_parameters_never_fail_on_the_memory_store() {
     let fixture = fixture().await;
     let app = app(&fixture);
-    let cookie = session(&fixture);
+    let cookie = session(&fixture).await;
     for url in HOSTILE_PAGE_URLS {
         let url = url.replace("{user}", "ada");
         let reply = get(&app, &url, Some(&cookie)).await;
@@ -1495,9 +1527,12 @@ async fn over_https_the_cookies_are_host_only_and_secure() {
             "{}",
             signed_in.shown()
         );
+        let session = cookie_pair(&signed_in);
+        assert!(session.starts_with("__Host-booking_session="), "{session}");
+        assert!(!session.contains(&token), "the API token is not the cookie");
         assert_eq!(
             signed_in.set_cookie(),
-            format!("__Host-booking_session={token}; HttpOnly; SameSite=Strict; Path=/; Secure")
+            format!("{session}; HttpOnly; SameSite=Strict; Path=/; Secure")
         );
         let home = send(
             app,
@@ -1512,7 +1547,10 @@ async fn over_https_the_cookies_are_host_only_and_secure() {
         let planted = send(
             app,
             with_proto(Request::get("/dashboard"))
-                .header(header::COOKIE, format!("booking_session={token}"))
+                .header(
+                    header::COOKIE,
+                    format!("booking_session={}", cookie_value(&session)),
+                )
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -1650,10 +1688,14 @@ async fn signing_up_creates_an_organizer_shows_the_token_once_and_signs_in() {
     let organizer = fixture.service.authenticate(&api_token).await.unwrap();
     assert_eq!(organizer.username, "grace");
     assert_eq!(organizer.time_zone, chrono_tz::Asia::Tokyo);
-    // Signed in at once: the session cookie is set.
+    // Signed in at once: the session cookie is set (a session's token,
+    // not the API token).
+    let session = cookie_pair(&created);
+    assert!(session.starts_with("booking_session="), "{session}");
+    assert!(!session.contains(&api_token), "{session}");
     assert_eq!(
         created.set_cookie(),
-        format!("booking_session={api_token}; HttpOnly; SameSite=Strict; Path=/")
+        format!("{session}; HttpOnly; SameSite=Strict; Path=/")
     );
     let home = get(&app, "/dashboard", Some(&cookie_pair(&created))).await;
     home.assert_contains("Nobody can book you yet");
