@@ -525,7 +525,12 @@ async fn signing_in_keeps_the_token_in_a_strict_http_only_cookie() {
         format!("{cookie}; HttpOnly; SameSite=Strict; Path=/")
     );
     // The API token itself is no session.
-    let as_token = get(&app, "/dashboard", Some(&format!("booking_session={token}"))).await;
+    let as_token = get(
+        &app,
+        "/dashboard",
+        Some(&format!("booking_session={token}")),
+    )
+    .await;
     as_token.assert_contains("Your sign-in is no longer valid.");
 
     let home = get(&app, "/dashboard", Some(&cookie)).await;

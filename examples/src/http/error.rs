@@ -257,7 +257,9 @@ impl IntoResponse for ApiError {
             fields: &self.fields,
         };
         let mut response = (self.status, Json(body)).into_response();
-        response.extensions_mut().insert(ErrorCode(self.code.clone()));
+        response
+            .extensions_mut()
+            .insert(ErrorCode(self.code.clone()));
         if matches!(
             self.status,
             StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
@@ -274,5 +276,166 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use booking_core::event_type::LimitPeriod;
+    use booking_core::provider::ProviderError;
+    use booking_core::store::StoreError;
+    use booking_core::time::InvalidTimeRange;
+    use booking_core::{Field, SlotRefusal, ValidationErrors};
+    use chrono::Utc;
+
+    use super::*;
+
+    /// Every variant of `ServiceError` this service can meet, with the
+    /// status and code its reply must have.
+    fn cases() -> Vec<(ServiceError, u16, &'static str)> {
+        let now = Utc::now();
+        vec![
+            (
+                ServiceError::Validation(ValidationErrors::single(Field::AttendeeEmail, "bad")),
+                400,
+                "validation_error",
+            ),
+            (
+                ServiceError::InvalidTimeRange(InvalidTimeRange {
+                    start: now,
+                    end: now,
+                }),
+                400,
+                "invalid_time_range",
+            ),
+            (ServiceError::WindowTooLong { max_days: 62 }, 400, "validation_error"),
+            (ServiceError::OrganizerNotFound, 404, "organizer_not_found"),
+            (ServiceError::SettingsNotFound, 409, "settings_not_found"),
+            (ServiceError::EventTypeNotFound, 404, "event_type_not_found"),
+            (ServiceError::ScheduleNotFound, 404, "schedule_not_found"),
+            (ServiceError::SlugTaken("intro".into()), 409, "slug_taken"),
+            (ServiceError::ScheduleInUse("in use".into()), 409, "schedule_in_use"),
+            (
+                ServiceError::BookingLimitReached(LimitPeriod::Day),
+                409,
+                "booking_limit_reached",
+            ),
+            (
+                ServiceError::SlotUnavailable(SlotRefusal::Busy),
+                409,
+                "slot_unavailable",
+            ),
+            (ServiceError::SlotBeingBooked, 409, "slot_being_booked"),
+            (ServiceError::NotFound, 404, "not_found"),
+            (ServiceError::PermissionDenied, 403, "permission_denied"),
+            (ServiceError::Unauthorized, 401, "unauthorized"),
+            (
+                ServiceError::AlreadyCancelled { cancelled_at: now },
+                409,
+                "already_cancelled",
+            ),
+            (ServiceError::UsernameTaken("ada".into()), 409, "username_taken"),
+            (ServiceError::BookingStarted, 409, "booking_started"),
+            (ServiceError::HoldsDisabled, 409, "holds_disabled"),
+            (ServiceError::TooManyHolds { max: 3 }, 429, "too_many_holds"),
+            (ServiceError::HoldNotFound, 404, "hold_not_found"),
+            (
+                ServiceError::IdempotencyKeyReused,
+                422,
+                "idempotency_key_reused",
+            ),
+            (
+                ServiceError::IdempotencyInProgress,
+                409,
+                "idempotency_in_progress",
+            ),
+            (ServiceError::ConcurrentUpdate, 409, "concurrent_update"),
+            (
+                ServiceError::CalendarUnavailable {
+                    calendar: "Work".into(),
+                },
+                503,
+                "calendar_unavailable",
+            ),
+            (
+                ServiceError::Replayed {
+                    code: "slot_unavailable".into(),
+                    message: "this time slot is not available".into(),
+                },
+                409,
+                "slot_unavailable",
+            ),
+            (
+                ServiceError::Replayed {
+                    code: "idempotency_key_reused".into(),
+                    message: "reused".into(),
+                },
+                422,
+                "idempotency_key_reused",
+            ),
+            (
+                ServiceError::Replayed {
+                    code: "a_code_of_a_newer_version".into(),
+                    message: "refused".into(),
+                },
+                400,
+                "a_code_of_a_newer_version",
+            ),
+            (
+                ServiceError::Store(StoreError::backend("disk on fire")),
+                500,
+                "internal",
+            ),
+            (
+                ServiceError::Provider(ProviderError::Failed("down".into())),
+                500,
+                "internal",
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_code_has_its_status() {
+        for (error, status, code) in cases() {
+            let shown = error.to_string();
+            let reply = ApiError::from(error);
+            assert_eq!(reply.status.as_u16(), status, "{code}: {shown}");
+            assert_eq!(reply.code, code, "{shown}");
+            assert!(!reply.message.is_empty(), "{code}");
+        }
+    }
+
+    #[test]
+    fn internal_failures_say_nothing_of_their_cause() {
+        let reply = ApiError::from(ServiceError::Store(StoreError::backend("disk on fire")));
+        assert!(!reply.message.contains("disk"), "{}", reply.message);
+    }
+
+    #[test]
+    fn the_table_has_each_code_once() {
+        let mut codes: Vec<&str> = STATUS_TABLE.iter().map(|(code, _)| *code).collect();
+        codes.sort_unstable();
+        let count = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), count);
+    }
+
+    #[test]
+    fn settings_bounds_come_from_the_rules() {
+        let reply = settings_error(&SettingsError::DurationTooSmall(
+            DurationSetting::SlotDuration,
+        ));
+        assert_eq!(reply.fields["slotMinutes"], "slotMinutes must be at least 5");
+        let reply = settings_error(&SettingsError::DurationTooSmall(
+            DurationSetting::BufferAfter,
+        ));
+        assert_eq!(
+            reply.fields["bufferAfterMinutes"],
+            "bufferAfterMinutes must be zero or more"
+        );
+        let reply = settings_error(&SettingsError::DurationTooSmall(
+            DurationSetting::MaxAdvance,
+        ));
+        assert_eq!(reply.fields["maxAdvanceDays"], "maxAdvanceDays must be at least 1");
     }
 }

@@ -140,9 +140,12 @@ pub fn parse_json_reporting<T: DeserializeOwned>(
         &mut note,
     ))
     .map_err(json_error)?;
-    deserializer
-        .end()
-        .map_err(|error| ApiError::bad_request(format!("malformed JSON: {}", plain_words(&error.to_string()))))?;
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request(format!(
+            "malformed JSON: {}",
+            plain_words(&error.to_string())
+        ))
+    })?;
     Ok((value, unknown))
 }
 
@@ -152,9 +155,10 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     let path = error.path().to_string();
     let inner = error.inner();
     match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request(format!("malformed JSON: {}", plain_words(&inner.to_string())))
-        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(format!(
+            "malformed JSON: {}",
+            plain_words(&inner.to_string())
+        )),
         Category::Data => {
             let message = inner.to_string();
             let bare = strip_position(&message);
@@ -384,6 +388,68 @@ mod tests {
         );
         let error = error_of(r#"{"weeklyHours": {}, "slotMinutes": 30, "slotMinute": 1}"#);
         assert!(error.fields.contains_key("slotMinute"), "{error:?}");
+    }
+
+    #[test]
+    fn messages_name_no_rust_types() {
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        struct RegisterBody {
+            username: Option<String>,
+            count: Option<u32>,
+            flag: Option<bool>,
+            list: Option<Vec<i64>>,
+            inner: Option<Inner>,
+        }
+        let cases = [
+            r#"[1, 2]"#,
+            "null",
+            r#""text""#,
+            r#"{"count": "30"}"#,
+            r#"{"count": -5}"#,
+            r#"{"count": 1.5}"#,
+            r#"{"flag": "yes"}"#,
+            r#"{"list": {"a": 1}}"#,
+            r#"{"list": ["x"]}"#,
+            r#"{"inner": [1]}"#,
+            r#"{"username": 7}"#,
+        ];
+        for body in cases {
+            let error = parse_json::<RegisterBody>(body.as_bytes()).unwrap_err();
+            let text = format!("{} {:?}", error.message, error.fields);
+            for rust in ["struct", "RegisterBody", "Inner", "i64", "u32", "bool", "sequence", "::"] {
+                assert!(!text.contains(rust), "{body}: {text}");
+            }
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
+        }
+        let error = parse_json::<RegisterBody>(br#"{"count": "30"}"#).unwrap_err();
+        assert_eq!(
+            error.fields["count"],
+            "expected a whole number, found string \"30\""
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_by_path() {
+        let (_, unknown) = parse_json_reporting::<Outer>(
+            br#"{"weeklyHours": {}, "slotMinutes": 30}"#,
+        )
+        .unwrap();
+        assert!(unknown.is_empty());
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Loose {
+            a: Option<Vec<LooseInner>>,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct LooseInner {
+            b: Option<i64>,
+        }
+        let (_, unknown) =
+            parse_json_reporting::<Loose>(br#"{"a": [{"b": 1, "c": 2}], "d": {"e": 1}}"#).unwrap();
+        assert_eq!(unknown, ["a[0].c", "d"]);
     }
 
     #[test]

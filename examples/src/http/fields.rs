@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(body(Field::EndTime), "endTime");
         assert_eq!(body(Field::Duration), "durationMinutes");
         assert_eq!(body(Field::LimitPerDay), "limits.perDay");
-        assert_eq!(body(Field::WeeklyHours(Weekday::Tue)), "weeklyHours.tuesday");
+        assert_eq!(
+            body(Field::WeeklyHours(Weekday::Tue)),
+            "weeklyHours.tuesday"
+        );
         assert_eq!(body(Field::Schedule), "scheduleId");
         assert_eq!(body(Field::HoldDuration), "holdMinutes");
         let query = |field| json_name(field, Surface::Query);

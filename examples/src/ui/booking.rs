@@ -50,7 +50,7 @@ pub(super) struct Host {
 /// What `/{username}` shows.
 pub(super) enum Landing {
     /// The organizer's only active event type: its booking page.
-    One(Host),
+    One(Box<Host>),
     /// Several: the list to choose from.
     Several {
         organizer: Organizer,
@@ -70,7 +70,12 @@ async fn load_organizer(ui: &Ui, username: &str) -> Result<Organizer, Response> 
     }
 }
 
-async fn host(ui: &Ui, organizer: Organizer, event_type: EventType, url: String) -> Result<Host, Response> {
+async fn host(
+    ui: &Ui,
+    organizer: Organizer,
+    event_type: EventType,
+    url: String,
+) -> Result<Host, Response> {
     let zone = ui
         .service
         .display_zone(organizer.id)
@@ -98,7 +103,9 @@ pub(super) async fn landing(ui: &Ui, username: &str) -> Result<Landing, Response
         1 => {
             let url = format!("/{}", organizer.username);
             let event_type = event_types.remove(0);
-            host(ui, organizer, event_type, url).await.map(Landing::One)
+            host(ui, organizer, event_type, url)
+                .await
+                .map(|host| Landing::One(Box::new(host)))
         }
         _ => Ok(Landing::Several {
             organizer,
@@ -298,7 +305,7 @@ pub(super) async fn book(
         Ok(Landing::One(host))
             if form.event_type.is_empty() || host.event_type.slug == *form.event_type.as_str() =>
         {
-            host
+            *host
         }
         Ok(_) => match event_type_host(&ui, &username, &form.event_type).await {
             Ok(host) => host,
@@ -612,11 +619,12 @@ async fn booking_page(
         .and_then(|date| by_day.get(&date))
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let title_value = if form.values.title.is_empty() && form.errors.is_empty() && status == StatusCode::OK {
-        event_type.title.as_str()
-    } else {
-        form.values.title.as_str()
-    };
+    let title_value =
+        if form.values.title.is_empty() && form.errors.is_empty() && status == StatusCode::OK {
+            event_type.title.as_str()
+        } else {
+            form.values.title.as_str()
+        };
     let selected_iso = selected.map(|date| date.format("%Y-%m-%d").to_string());
 
     let body = html! {

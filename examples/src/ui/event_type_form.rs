@@ -68,18 +68,24 @@ impl EventTypeForm {
 
     fn of(draft: &EventTypeDraft) -> Self {
         let (window_kind, window_days, window_start, window_end) = match draft.booking_window {
-            BookingWindow::RollingBusinessDays { days } => {
-                ("rollingBusinessDays", days.to_string(), String::new(), String::new())
-            }
+            BookingWindow::RollingBusinessDays { days } => (
+                "rollingBusinessDays",
+                days.to_string(),
+                String::new(),
+                String::new(),
+            ),
             BookingWindow::Range { first, last } => (
                 "range",
                 String::new(),
                 first.format("%Y-%m-%d").to_string(),
                 last.format("%Y-%m-%d").to_string(),
             ),
-            BookingWindow::Rolling { horizon } => {
-                ("rollingDays", horizon.num_days().to_string(), String::new(), String::new())
-            }
+            BookingWindow::Rolling { horizon } => (
+                "rollingDays",
+                horizon.num_days().to_string(),
+                String::new(),
+                String::new(),
+            ),
             _ => ("rollingDays", String::new(), String::new(), String::new()),
         };
         let (location_kind, location_detail) = match &draft.location {
@@ -115,7 +121,10 @@ impl EventTypeForm {
             week_starts_on: weekday_name(draft.limits.week_starts_on).to_owned(),
             location_kind: location_kind.to_owned(),
             location_detail,
-            schedule: draft.schedule_id.map(|id| id.to_string()).unwrap_or_default(),
+            schedule: draft
+                .schedule_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             hold_minutes: shown(draft.hold_duration),
             active: draft.active,
         }
@@ -175,7 +184,12 @@ impl EventTypeForm {
             }
         }
         let slot_step = length(&self.slot_step, "slotStepMinutes", &mut errors, false);
-        let buffer_before = length(&self.buffer_before, "bufferBeforeMinutes", &mut errors, true);
+        let buffer_before = length(
+            &self.buffer_before,
+            "bufferBeforeMinutes",
+            &mut errors,
+            true,
+        );
         let buffer_after = length(&self.buffer_after, "bufferAfterMinutes", &mut errors, true);
         let min_notice = length(&self.min_notice, "minNoticeMinutes", &mut errors, true);
         let hold = length(&self.hold_minutes, "holdMinutes", &mut errors, false);
@@ -214,10 +228,20 @@ impl EventTypeForm {
             }),
         };
         let description = Some(self.description.clone()).filter(|d| !d.trim().is_empty());
-        match (duration, buffer_before, buffer_after, min_notice, booking_window) {
-            (Some(duration), Some(buffer_before), Some(buffer_after), Some(min_notice), Some(booking_window))
-                if errors.is_empty() =>
-            {
+        match (
+            duration,
+            buffer_before,
+            buffer_after,
+            min_notice,
+            booking_window,
+        ) {
+            (
+                Some(duration),
+                Some(buffer_before),
+                Some(buffer_after),
+                Some(min_notice),
+                Some(booking_window),
+            ) if errors.is_empty() => {
                 let duration_options = if others.is_empty() {
                     Vec::new()
                 } else {
@@ -249,14 +273,20 @@ impl EventTypeForm {
 
     fn window(&self, errors: &mut FieldErrors) -> Option<BookingWindow> {
         match self.window_kind.as_str() {
-            "rollingDays" | "" => number(&self.window_days, "bookingWindow", errors, true)
-                .map(|days| BookingWindow::Rolling {
-                    horizon: crate::http::dto::days(days),
-                }),
-            "rollingBusinessDays" => number(&self.window_days, "bookingWindow", errors, true)
-                .map(|days| BookingWindow::RollingBusinessDays {
-                    days: crate::http::dto::count(days),
-                }),
+            "rollingDays" | "" => {
+                number(&self.window_days, "bookingWindow", errors, true).map(|days| {
+                    BookingWindow::Rolling {
+                        horizon: crate::http::dto::days(days),
+                    }
+                })
+            }
+            "rollingBusinessDays" => {
+                number(&self.window_days, "bookingWindow", errors, true).map(|days| {
+                    BookingWindow::RollingBusinessDays {
+                        days: crate::http::dto::count(days),
+                    }
+                })
+            }
             "range" => {
                 let date = |text: &str, errors: &mut FieldErrors| match text.trim() {
                     "" => {
@@ -293,7 +323,11 @@ pub(super) struct FormContext<'a> {
 }
 
 /// The form.
-pub(super) fn render(values: &EventTypeForm, errors: &FieldErrors, context: &FormContext<'_>) -> Markup {
+pub(super) fn render(
+    values: &EventTypeForm,
+    errors: &FieldErrors,
+    context: &FormContext<'_>,
+) -> Markup {
     html! {
         form.card.event-type-form #event-type-form method="post" action=(context.action) novalidate {
             (csrf_field(context.form_token))
@@ -420,7 +454,13 @@ fn capitalized(word: &str) -> String {
     }
 }
 
-fn text_input(name: &str, label: &str, value: &str, errors: &FieldErrors, help: Option<&str>) -> Markup {
+fn text_input(
+    name: &str,
+    label: &str,
+    value: &str,
+    errors: &FieldErrors,
+    help: Option<&str>,
+) -> Markup {
     html! {
         div.field {
             label for=(name) { (label) }
@@ -433,7 +473,13 @@ fn text_input(name: &str, label: &str, value: &str, errors: &FieldErrors, help: 
     }
 }
 
-fn number_input(name: &str, label: &str, value: &str, errors: &FieldErrors, help: Option<&str>) -> Markup {
+fn number_input(
+    name: &str,
+    label: &str,
+    value: &str,
+    errors: &FieldErrors,
+    help: Option<&str>,
+) -> Markup {
     html! {
         div.field {
             label for=(name) { (label) }

@@ -13,7 +13,10 @@ use super::{location, zones};
 
 /// The list page; a known `tz` the visitor chose is kept in the links.
 pub(super) fn page(organizer: &Organizer, event_types: &[EventType], tz: Option<&str>) -> Response {
-    let tz = tz.and_then(zones::parse).map(|zone| zone.name()).unwrap_or("");
+    let tz = tz
+        .and_then(zones::parse)
+        .map(|zone| zone.name())
+        .unwrap_or("");
     let name = organizer.display_name.as_str();
     let body = html! {
         section.booking-intro {

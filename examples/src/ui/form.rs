@@ -12,7 +12,12 @@ use crate::http::fields::FieldErrors;
 pub(super) const LARGEST_NUMBER: i64 = 100_000_000;
 
 /// A whole, non-negative number; empty is an error when `required`.
-pub(super) fn number(text: &str, field: &str, errors: &mut FieldErrors, required: bool) -> Option<i64> {
+pub(super) fn number(
+    text: &str,
+    field: &str,
+    errors: &mut FieldErrors,
+    required: bool,
+) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
         if required {
@@ -36,7 +41,6 @@ pub(super) fn number(text: &str, field: &str, errors: &mut FieldErrors, required
         }
     }
 }
-
 
 /// The fields of an `application/x-www-form-urlencoded` body: every value of
 /// each name, in the order sent (browsers send fields in page order).

@@ -1,8 +1,8 @@
 //! The page shell shared by every page, and small building blocks.
 
+use crate::http::fields::FieldErrors;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use crate::http::fields::FieldErrors;
 use maud::{DOCTYPE, Markup, html};
 
 /// Options of the page shell.

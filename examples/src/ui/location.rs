@@ -56,6 +56,10 @@ mod tests {
         let place = Location::InPerson {
             address: "<b>1 Main St</b>".into(),
         };
-        assert!(summary(&place).into_string().contains("&lt;b&gt;1 Main St&lt;/b&gt;"));
+        assert!(
+            summary(&place)
+                .into_string()
+                .contains("&lt;b&gt;1 Main St&lt;/b&gt;")
+        );
     }
 }

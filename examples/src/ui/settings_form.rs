@@ -217,7 +217,9 @@ pub(super) fn event_type_errors(refused: FieldErrors) -> FieldErrors {
         let field = match error.field.as_str() {
             "durationMinutes" => "slotMinutes",
             "bookingWindow" => "maxAdvanceDays",
-            same @ ("slotStepMinutes" | "bufferBeforeMinutes" | "bufferAfterMinutes"
+            same @ ("slotStepMinutes"
+            | "bufferBeforeMinutes"
+            | "bufferAfterMinutes"
             | "minNoticeMinutes") => same,
             _ => "form",
         };

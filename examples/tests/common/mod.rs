@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+pub mod event_types;
 pub mod flow;
 pub mod proxy;
 pub mod wire;

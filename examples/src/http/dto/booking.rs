@@ -43,7 +43,11 @@ pub struct CreateBookingBody {
 impl RequestBody for CreateBookingBody {}
 
 /// The instant in `text`, or an error against `field`.
-fn read_instant(field: &str, text: Option<&str>, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+fn read_instant(
+    field: &str,
+    text: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<DateTime<Utc>> {
     text.and_then(|text| errors.check(field, parse_instant(text)))
 }
 
@@ -135,9 +139,9 @@ impl CreateBookingBody {
                 request.time = time;
                 Ok(request)
             }
-            Some(Err(error)) => Err(ApiError::from(booking_core::ServiceError::InvalidTimeRange(
-                error,
-            ))),
+            Some(Err(error)) => Err(ApiError::from(
+                booking_core::ServiceError::InvalidTimeRange(error),
+            )),
             None => Err(ApiError::field("startTime", "startTime is required")),
         }
     }
@@ -224,14 +228,19 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(booked.event_type.as_deref(), Some("intro"));
-        assert!(matches!(booked.time, BookingTime::Start { duration: Some(d), .. } if d == chrono::Duration::minutes(45)));
+        assert!(
+            matches!(booked.time, BookingTime::Start { duration: Some(d), .. } if d == chrono::Duration::minutes(45))
+        );
         assert_eq!(booked.title, None, "the event type's title");
         let mismatch = request(serde_json::json!({
             "organizerUsername": "ada", "attendantName": "Grace", "attendantEmail": "g@example.com",
             "startTime": "2026-12-01T09:00:00Z", "endTime": "2026-12-01T10:00:00Z", "durationMinutes": 45
         }))
         .unwrap_err();
-        assert!(mismatch.fields.contains_key("durationMinutes"), "{mismatch:?}");
+        assert!(
+            mismatch.fields.contains_key("durationMinutes"),
+            "{mismatch:?}"
+        );
         let backwards = request(serde_json::json!({
             "organizerUsername": "ada", "attendantName": "Grace", "attendantEmail": "g@example.com",
             "startTime": "2026-12-01T09:00:00Z", "endTime": "2026-12-01T08:00:00Z"

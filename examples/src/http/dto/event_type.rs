@@ -20,9 +20,7 @@
 
 use booking_core::event_type::DEFAULT_HOLD_DURATION;
 use booking_core::schedule::weekday_name;
-use booking_core::{
-    BookingLimits, BookingWindow, EventType, EventTypeDraft, Location, ScheduleId,
-};
+use booking_core::{BookingLimits, BookingWindow, EventType, EventTypeDraft, Location, ScheduleId};
 use chrono::{Duration, Weekday};
 use serde::{Deserialize, Serialize};
 
@@ -125,13 +123,15 @@ fn present<T>(field: &str, value: Option<T>, errors: &mut FieldErrors) -> Option
 
 impl WindowBody {
     fn read(&self, errors: &mut FieldErrors) -> Option<BookingWindow> {
-        let rolling_days = |errors: &mut FieldErrors| present("bookingWindow.days", self.days, errors);
+        let rolling_days =
+            |errors: &mut FieldErrors| present("bookingWindow.days", self.days, errors);
         match self.kind.as_deref() {
-            Some("rollingDays") => rolling_days(errors).map(|n| BookingWindow::Rolling {
-                horizon: days(n),
-            }),
-            Some("rollingBusinessDays") => rolling_days(errors)
-                .map(|n| BookingWindow::RollingBusinessDays { days: count(n) }),
+            Some("rollingDays") => {
+                rolling_days(errors).map(|n| BookingWindow::Rolling { horizon: days(n) })
+            }
+            Some("rollingBusinessDays") => {
+                rolling_days(errors).map(|n| BookingWindow::RollingBusinessDays { days: count(n) })
+            }
             Some("range") => {
                 let date = |field: &str, text: &Option<String>, errors: &mut FieldErrors| {
                     present(field, text.as_deref(), errors)
@@ -187,10 +187,11 @@ impl LocationBody {
         match self.kind.as_deref() {
             Some("inPerson") => detail("location.address", &self.address, errors)
                 .map(|address| Location::InPerson { address }),
-            Some("phone") => {
-                detail("location.number", &self.number, errors).map(|number| Location::Phone { number })
+            Some("phone") => detail("location.number", &self.number, errors)
+                .map(|number| Location::Phone { number }),
+            Some("video") => {
+                detail("location.url", &self.url, errors).map(|url| Location::Video { url })
             }
-            Some("video") => detail("location.url", &self.url, errors).map(|url| Location::Video { url }),
             None => {
                 errors.add("location.kind", "location.kind is required");
                 None
@@ -237,7 +238,9 @@ impl EventTypeBody {
         });
         let or_zero = |value: Option<i64>| value.map_or(Duration::zero(), minutes);
         match (slug, title, duration, booking_window) {
-            (Some(slug), Some(title), Some(duration), Some(booking_window)) if errors.is_empty() => {
+            (Some(slug), Some(title), Some(duration), Some(booking_window))
+                if errors.is_empty() =>
+            {
                 Ok(EventTypeDraft {
                     description: self.description,
                     duration_options: self
@@ -461,11 +464,19 @@ mod tests {
             "active": false, "holdMinutes": 0
         }))
         .unwrap();
-        assert_eq!(draft.duration_options, [Duration::minutes(30), Duration::minutes(60)]);
+        assert_eq!(
+            draft.duration_options,
+            [Duration::minutes(30), Duration::minutes(60)]
+        );
         assert!(matches!(draft.booking_window, BookingWindow::Range { .. }));
         assert_eq!(draft.limits.per_day, Some(3));
         assert_eq!(draft.limits.week_starts_on, Weekday::Sun);
-        assert_eq!(draft.location, Some(Location::InPerson { address: "1 Main St".into() }));
+        assert_eq!(
+            draft.location,
+            Some(Location::InPerson {
+                address: "1 Main St".into()
+            })
+        );
         assert!(!draft.active);
         assert_eq!(draft.hold_duration, Duration::zero());
         draft.validate().unwrap();
@@ -498,7 +509,10 @@ mod tests {
     #[test]
     fn windows_show_as_they_are_written() {
         let shown = |window: BookingWindow| serde_json::to_value(WindowDto::from(&window)).unwrap();
-        assert_eq!(shown(BookingWindow::rolling_days(60)), json!({"kind": "rollingDays", "days": 60}));
+        assert_eq!(
+            shown(BookingWindow::rolling_days(60)),
+            json!({"kind": "rollingDays", "days": 60})
+        );
         assert_eq!(
             shown(BookingWindow::RollingBusinessDays { days: 10 }),
             json!({"kind": "rollingBusinessDays", "days": 10})

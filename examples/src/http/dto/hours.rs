@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use booking_core::WeeklyHours;
 use booking_core::schedule::{ALL_WEEKDAYS, DateOverrides, weekday_name};
 use booking_core::time::{LocalInterval, WallTime};
-use booking_core::WeeklyHours;
 use serde::{Deserialize, Serialize};
 
 use super::{parse_date, weekday_of};
@@ -51,7 +51,11 @@ fn interval(path: &str, body: &IntervalBody, errors: &mut FieldErrors) -> Option
 
 /// The weekly hours of `days` (under `field`, e.g. `weeklyHours`), every
 /// malformed weekday or interval named.
-pub fn read_weekly_hours(field: &str, days: &WeeklyHoursBody, errors: &mut FieldErrors) -> WeeklyHours {
+pub fn read_weekly_hours(
+    field: &str,
+    days: &WeeklyHoursBody,
+    errors: &mut FieldErrors,
+) -> WeeklyHours {
     let mut weekly_hours = WeeklyHours::default();
     for (name, intervals) in days {
         let Some(day) = weekday_of(name) else {

@@ -198,7 +198,8 @@ mod tests {
         }))
         .unwrap();
         assert!(OrganizerSettings::try_from(draft).is_err());
-        let error = settings(serde_json::json!({"timeZone": "UTC", "weeklyHours": {}})).unwrap_err();
+        let error =
+            settings(serde_json::json!({"timeZone": "UTC", "weeklyHours": {}})).unwrap_err();
         assert!(error.fields.contains_key("slotMinutes"));
         assert!(error.fields.contains_key("maxAdvanceDays"));
     }

@@ -86,7 +86,6 @@ pub async fn public(
         return Err(ServiceError::OrganizerNotFound.into());
     };
     let event_types = state.service.active_event_types(username).await?;
-    let shown: Vec<PublicEventTypeDto> =
-        event_types.iter().map(PublicEventTypeDto::from).collect();
+    let shown: Vec<PublicEventTypeDto> = event_types.iter().map(PublicEventTypeDto::from).collect();
     ok(json!({ "eventTypes": shown }))
 }

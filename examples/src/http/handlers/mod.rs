@@ -90,11 +90,7 @@ pub async fn put_settings(
 
 /// An instant from a query string. A `+` of an offset arrives as a space
 /// when the client did not percent-encode it; that is read back as `+`.
-fn query_instant(
-    query: &QueryMap,
-    name: &str,
-    errors: &mut FieldErrors,
-) -> Option<DateTime<Utc>> {
+fn query_instant(query: &QueryMap, name: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
     let Some(text) = query.get(name) else {
         errors.add(
             name,

@@ -135,7 +135,10 @@ pub(in crate::ui) async fn list(
 }
 
 /// The organizer's event types and schedules.
-async fn config(ui: &Ui, organizer: &Organizer) -> Result<(Vec<EventType>, Vec<Schedule>), Response> {
+async fn config(
+    ui: &Ui,
+    organizer: &Organizer,
+) -> Result<(Vec<EventType>, Vec<Schedule>), Response> {
     let config = ui
         .service
         .organizer_config(organizer.id)
@@ -153,7 +156,12 @@ struct FormPage<'a> {
 }
 
 impl FormPage<'_> {
-    fn respond(&self, values: &EventTypeForm, errors: &FieldErrors, status: StatusCode) -> Response {
+    fn respond(
+        &self,
+        values: &EventTypeForm,
+        errors: &FieldErrors,
+        status: StatusCode,
+    ) -> Response {
         let context = FormContext {
             action: &self.action,
             form_token: &self.form_token,
@@ -214,11 +222,17 @@ pub(in crate::ui) async fn edit_page(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Response {
-    let (_, _, event_types, page) =
-        match form_page(&ui, &headers, "Edit event type", format!("{URL}/{slug}/edit")).await {
-            Ok(found) => found,
-            Err(page) => return page,
-        };
+    let (_, _, event_types, page) = match form_page(
+        &ui,
+        &headers,
+        "Edit event type",
+        format!("{URL}/{slug}/edit"),
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
     match event_types.iter().find(|e| e.slug == *slug.as_str()) {
         Some(event_type) => page.respond(
             &EventTypeForm::from_event_type(event_type),
@@ -235,7 +249,8 @@ async fn posted(
     headers: &HeaderMap,
     fields: &FormFields,
 ) -> Result<(Organizer, SessionKey), Response> {
-    ui.check_origin(headers).map_err(IntoResponse::into_response)?;
+    ui.check_origin(headers)
+        .map_err(IntoResponse::into_response)?;
     let (organizer, key) = ui.require_organizer(headers).await?;
     ui.check_form_token(&key, fields.first(super::super::csrf::FIELD))
         .map_err(IntoResponse::into_response)?;
@@ -314,12 +329,20 @@ async fn save(
     };
     let saved = match current {
         None => ui.service.create_event_type(organizer.id, draft).await,
-        Some(slug) => ui.service.update_event_type(organizer.id, slug, draft).await,
+        Some(slug) => {
+            ui.service
+                .update_event_type(organizer.id, slug, draft)
+                .await
+        }
     };
     match saved {
         Ok(event_type) => {
             tracing::info!(organizer = %organizer.id, slug = %event_type.slug, "event type saved on the page");
-            let notice = if current.is_none() { "created" } else { "saved" };
+            let notice = if current.is_none() {
+                "created"
+            } else {
+                "saved"
+            };
             Redirect::to(&url_with(URL, &[("notice", notice)])).into_response()
         }
         Err(ServiceError::EventTypeNotFound) => {
@@ -357,7 +380,11 @@ pub(in crate::ui) async fn set_active(
         active,
         ..current.to_draft()
     };
-    match ui.service.update_event_type(organizer.id, &slug, draft).await {
+    match ui
+        .service
+        .update_event_type(organizer.id, &slug, draft)
+        .await
+    {
         Ok(_) => {
             let notice = if active { "activated" } else { "deactivated" };
             Redirect::to(&url_with(URL, &[("notice", notice)])).into_response()

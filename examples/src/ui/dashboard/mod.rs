@@ -20,7 +20,9 @@ use serde::Deserialize;
 use super::Ui;
 use super::calendar::parse_date;
 use super::format::{range, url_with};
-use super::layout::{Shell, csrf_field, described_by, document, field_error, internal_error, respond};
+use super::layout::{
+    Shell, csrf_field, described_by, document, field_error, internal_error, respond,
+};
 use super::location;
 use super::session::{NotStarted, Session};
 use crate::http::fields::FieldErrors;
@@ -530,4 +532,3 @@ pub(super) async fn cancel(
     };
     Redirect::to(&filter.url(page, notice)).into_response()
 }
-

@@ -85,7 +85,8 @@ pub(in crate::ui) async fn list(
             .event_types
             .iter()
             .filter(|e| {
-                e.schedule_id == Some(schedule.id) || (e.schedule_id.is_none() && schedule.is_default)
+                e.schedule_id == Some(schedule.id)
+                    || (e.schedule_id.is_none() && schedule.is_default)
             })
             .map(|e| e.title.clone())
             .collect()
@@ -232,7 +233,8 @@ async fn posted(
     headers: &HeaderMap,
     fields: &FormFields,
 ) -> Result<(Organizer, SessionKey), Response> {
-    ui.check_origin(headers).map_err(IntoResponse::into_response)?;
+    ui.check_origin(headers)
+        .map_err(IntoResponse::into_response)?;
     let (organizer, key) = ui.require_organizer(headers).await?;
     ui.check_form_token(&key, fields.first(super::super::csrf::FIELD))
         .map_err(IntoResponse::into_response)?;
@@ -367,11 +369,10 @@ pub(in crate::ui) async fn delete(
                         .map(|e| e.title)
                 });
             match user {
-                Some(title) => Redirect::to(&url_with(
-                    URL,
-                    &[("notice", "in_use"), ("slug", &title)],
-                ))
-                .into_response(),
+                Some(title) => {
+                    Redirect::to(&url_with(URL, &[("notice", "in_use"), ("slug", &title)]))
+                        .into_response()
+                }
                 None => back("is_default"),
             }
         }

@@ -136,12 +136,7 @@ struct SettingsPage<'a> {
 }
 
 impl SettingsPage<'_> {
-    fn respond(
-        &self,
-        values: &SettingsForm,
-        errors: &FieldErrors,
-        status: StatusCode,
-    ) -> Response {
+    fn respond(&self, values: &SettingsForm, errors: &FieldErrors, status: StatusCode) -> Response {
         let body = html! {
             section.dashboard-head {
                 h1 { "Settings" }
