@@ -308,13 +308,21 @@ mod tests {
                 400,
                 "invalid_time_range",
             ),
-            (ServiceError::WindowTooLong { max_days: 62 }, 400, "validation_error"),
+            (
+                ServiceError::WindowTooLong { max_days: 62 },
+                400,
+                "validation_error",
+            ),
             (ServiceError::OrganizerNotFound, 404, "organizer_not_found"),
             (ServiceError::SettingsNotFound, 409, "settings_not_found"),
             (ServiceError::EventTypeNotFound, 404, "event_type_not_found"),
             (ServiceError::ScheduleNotFound, 404, "schedule_not_found"),
             (ServiceError::SlugTaken("intro".into()), 409, "slug_taken"),
-            (ServiceError::ScheduleInUse("in use".into()), 409, "schedule_in_use"),
+            (
+                ServiceError::ScheduleInUse("in use".into()),
+                409,
+                "schedule_in_use",
+            ),
             (
                 ServiceError::BookingLimitReached(LimitPeriod::Day),
                 409,
@@ -334,7 +342,11 @@ mod tests {
                 409,
                 "already_cancelled",
             ),
-            (ServiceError::UsernameTaken("ada".into()), 409, "username_taken"),
+            (
+                ServiceError::UsernameTaken("ada".into()),
+                409,
+                "username_taken",
+            ),
             (ServiceError::BookingStarted, 409, "booking_started"),
             (ServiceError::HoldsDisabled, 409, "holds_disabled"),
             (ServiceError::TooManyHolds { max: 3 }, 429, "too_many_holds"),
@@ -425,7 +437,10 @@ mod tests {
         let reply = settings_error(&SettingsError::DurationTooSmall(
             DurationSetting::SlotDuration,
         ));
-        assert_eq!(reply.fields["slotMinutes"], "slotMinutes must be at least 5");
+        assert_eq!(
+            reply.fields["slotMinutes"],
+            "slotMinutes must be at least 5"
+        );
         let reply = settings_error(&SettingsError::DurationTooSmall(
             DurationSetting::BufferAfter,
         ));
@@ -436,6 +451,9 @@ mod tests {
         let reply = settings_error(&SettingsError::DurationTooSmall(
             DurationSetting::MaxAdvance,
         ));
-        assert_eq!(reply.fields["maxAdvanceDays"], "maxAdvanceDays must be at least 1");
+        assert_eq!(
+            reply.fields["maxAdvanceDays"],
+            "maxAdvanceDays must be at least 1"
+        );
     }
 }

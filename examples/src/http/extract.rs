@@ -418,7 +418,16 @@ mod tests {
         for body in cases {
             let error = parse_json::<RegisterBody>(body.as_bytes()).unwrap_err();
             let text = format!("{} {:?}", error.message, error.fields);
-            for rust in ["struct", "RegisterBody", "Inner", "i64", "u32", "bool", "sequence", "::"] {
+            for rust in [
+                "struct",
+                "RegisterBody",
+                "Inner",
+                "i64",
+                "u32",
+                "bool",
+                "sequence",
+                "::",
+            ] {
                 assert!(!text.contains(rust), "{body}: {text}");
             }
             assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
@@ -432,10 +441,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named_by_path() {
-        let (_, unknown) = parse_json_reporting::<Outer>(
-            br#"{"weeklyHours": {}, "slotMinutes": 30}"#,
-        )
-        .unwrap();
+        let (_, unknown) =
+            parse_json_reporting::<Outer>(br#"{"weeklyHours": {}, "slotMinutes": 30}"#).unwrap();
         assert!(unknown.is_empty());
         #[derive(Debug, Deserialize)]
         #[allow(dead_code)]

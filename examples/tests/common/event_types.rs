@@ -23,7 +23,9 @@ fn expect(reply: &Reply, status: StatusCode, code: &str) {
 }
 
 async fn put(server: &Server, path: &str, token: &str, body: Value) -> Reply {
-    server.call(Method::PUT, path, Some(token), Some(body)).await
+    server
+        .call(Method::PUT, path, Some(token), Some(body))
+        .await
 }
 
 async fn delete(server: &Server, path: &str, token: &str) -> Reply {
@@ -184,13 +186,22 @@ pub async fn walk(server: &Server) {
     let day = tomorrow(Berlin);
     let window = whole_day(Berlin, day);
     let long = starts(&slots(server, &ada, window, "&eventType=intro&duration=60").await);
-    let hours: Vec<String> = [8, 9, 10, 11].iter().map(|h| iso(local(Berlin, day, *h))).collect();
+    let hours: Vec<String> = [8, 9, 10, 11]
+        .iter()
+        .map(|h| iso(local(Berlin, day, *h)))
+        .collect();
     assert_eq!(long, hours);
     let short = starts(&slots(server, &ada, window, "&eventType=intro").await);
     assert_eq!(short.len(), 8, "{short:?}");
     let ny_day = tomorrow(New_York);
     let evening_slots = starts(
-        &slots(server, &ada, whole_day(New_York, ny_day), "&eventType=evening").await,
+        &slots(
+            server,
+            &ada,
+            whole_day(New_York, ny_day),
+            "&eventType=evening",
+        )
+        .await,
     );
     let ny_hours: Vec<String> = [18, 19, 20]
         .iter()
@@ -204,7 +215,10 @@ pub async fn walk(server: &Server) {
     );
     let not_offered = slots(server, &ada, window, "&eventType=intro&duration=45").await;
     expect(&not_offered, StatusCode::BAD_REQUEST, "validation_error");
-    assert!(not_offered.json["fields"].get("duration").is_some(), "{not_offered:?}");
+    assert!(
+        not_offered.json["fields"].get("duration").is_some(),
+        "{not_offered:?}"
+    );
     // No event type named: the default one, which this organizer lacks.
     expect(
         &slots(server, &ada, window, "").await,
@@ -230,7 +244,9 @@ pub async fn walk(server: &Server) {
         .post("/api/bookings", None, book(local(Berlin, day, 11), 30))
         .await;
     assert_eq!(second.status, StatusCode::CREATED, "{second:?}");
-    let third = server.post("/api/bookings", None, book(local(Berlin, day, 8), 30)).await;
+    let third = server
+        .post("/api/bookings", None, book(local(Berlin, day, 8), 30))
+        .await;
     expect(&third, StatusCode::CONFLICT, "booking_limit_reached");
     // A full day offers nothing more of this event type.
     assert!(starts(&slots(server, &ada, window, "&eventType=intro").await).is_empty());
@@ -256,7 +272,9 @@ pub async fn walk(server: &Server) {
         "event_type_not_found",
     );
     expect(
-        &server.post("/api/bookings", None, book(local(Berlin, day, 10), 30)).await,
+        &server
+            .post("/api/bookings", None, book(local(Berlin, day, 10), 30))
+            .await,
         StatusCode::NOT_FOUND,
         "event_type_not_found",
     );
@@ -278,7 +296,11 @@ pub async fn walk(server: &Server) {
     .await;
     assert_eq!(renamed.status, StatusCode::OK, "{renamed:?}");
     assert_eq!(renamed.json["slug"], "evening-call");
-    assert_eq!(renamed.json["location"], Value::Null, "a PUT replaces it all");
+    assert_eq!(
+        renamed.json["location"],
+        Value::Null,
+        "a PUT replaces it all"
+    );
     expect(
         &server.get("/api/event-types/evening", Some(&token)).await,
         StatusCode::NOT_FOUND,
@@ -366,7 +388,10 @@ async fn usernames_ignore_case(server: &Server) {
             )
             .await;
         expect(&refused, StatusCode::BAD_REQUEST, "validation_error");
-        assert!(refused.json["fields"].get("username").is_some(), "{refused:?}");
+        assert!(
+            refused.json["fields"].get("username").is_some(),
+            "{refused:?}"
+        );
     }
 }
 
@@ -376,7 +401,10 @@ async fn rotation(server: &Server, old: &str) {
         .call(Method::POST, "/api/token/rotate", Some(old), None)
         .await;
     assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
-    let new = rotated.json["apiToken"].as_str().expect("apiToken").to_owned();
+    let new = rotated.json["apiToken"]
+        .as_str()
+        .expect("apiToken")
+        .to_owned();
     assert_ne!(new, old);
     expect(
         &server.get("/api/settings", Some(old)).await,
