@@ -7,157 +7,14 @@ mod ui_support;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use booking_core::service::{Credential, ListQuery};
 use booking_examples::ui::{CookieSecurity, UiOptions};
-use tower::ServiceExt as _;
+use ui_support::pages::{
+    app, cookie_pair, cookie_value, get, hidden_value, post, post_owned, send, session, session_of,
+    signed_in, signed_in_from,
+};
 use ui_support::{Fixture, dec, encode, fixture, form_body, slot_value};
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-
-    fn set_cookie(&self) -> &str {
-        self.headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-
-    /// The page without its long zone list, for failure messages.
-    fn shown(&self) -> String {
-        let main = self
-            .body
-            .find("<main")
-            .map_or(&self.body[..], |at| &self.body[at..]);
-        let mut text = String::new();
-        let mut in_select = false;
-        for part in main.split_inclusive('>') {
-            if part.starts_with("<select") || part.contains("<select") {
-                in_select = true;
-                text.push_str(part);
-                text.push_str("...");
-            } else if part.contains("</select>") {
-                in_select = false;
-                text.push_str("</select>");
-            } else if !in_select {
-                text.push_str(part);
-            }
-        }
-        text
-    }
-
-    #[track_caller]
-    fn assert_contains(&self, needle: &str) {
-        assert!(
-            self.body.contains(needle),
-            "expected {needle:?} in the page (status {}):\n{}",
-            self.status,
-            self.shown()
-        );
-    }
-
-    #[track_caller]
-    fn assert_lacks(&self, needle: &str) {
-        assert!(
-            !self.body.contains(needle),
-            "did not expect {needle:?} in the page:\n{}",
-            self.shown()
-        );
-    }
-}
-
-fn app(fixture: &Fixture) -> Router {
-    booking_examples::ui::router_with(fixture.service.clone(), UiOptions::default())
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn get(app: &Router, uri: &str, cookie: Option<&str>) -> Reply {
-    let mut request = Request::get(uri);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(app, request.body(Body::empty()).unwrap()).await
-}
-
-async fn post(app: &Router, uri: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
-    let mut request =
-        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(app, request.body(Body::from(form_body(form))).unwrap()).await
-}
-
-/// A session cookie of the fixture's organizer (a session started with
-/// their API token, as signing in does), as a browser on plain HTTP sends
-/// it.
-async fn session(fixture: &Fixture) -> String {
-    session_of(fixture, &fixture.api_token).await
-}
-
-/// A session cookie for the organizer whose API token is `api_token`.
-async fn session_of(fixture: &Fixture, api_token: &str) -> String {
-    let started = fixture.service.start_session(api_token).await.unwrap();
-    format!("booking_session={}", started.token.expose())
-}
-
-/// The value of a `name=value` cookie pair.
-fn cookie_value(pair: &str) -> &str {
-    pair.split_once('=').map_or("", |(_, value)| value)
-}
-
-/// A signed-in organizer: the cookie, and the form token their pages carry.
-struct SignedIn {
-    cookie: String,
-    csrf: String,
-}
-
-/// Reads the form token from the settings page, as a browser would.
-async fn signed_in(app: &Router, cookie: String) -> SignedIn {
-    let page = get(app, "/dashboard/settings", Some(&cookie)).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.shown());
-    let csrf = hidden_value(&page.body, "csrf").expect("the page's forms carry a token");
-    SignedIn { cookie, csrf }
-}
-
-/// The fixture's organizer, signed in.
-async fn signed_in_from(app: &Router, fixture: &Fixture) -> SignedIn {
-    signed_in(app, session(fixture).await).await
-}
-
-/// The value the first `Set-Cookie` of `reply` gives, as `name=value`.
-fn cookie_pair(reply: &Reply) -> String {
-    reply
-        .set_cookie()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// How many of the fixture organizer's bookings are active.
 async fn active_bookings(fixture: &Fixture) -> u64 {
@@ -819,11 +676,6 @@ fn settings_form<'a>(
     form
 }
 
-async fn post_owned(app: &Router, uri: &str, form: &[(String, String)], cookie: &str) -> Reply {
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    post(app, uri, &pairs, Some(cookie)).await
-}
-
 /// Replaces the value of `name` in `form`.
 fn set(form: &mut [(String, String)], name: &str, value: &str) {
     for pair in form.iter_mut().filter(|(k, _)| k == name) {
@@ -1256,14 +1108,6 @@ async fn sign_in_over_http(server: &common::Server, api_token: &str) -> String {
             .map(str::to_owned),
     );
     cookies.join("; ")
-}
-
-/// The value of the hidden input `name` in `page`.
-fn hidden_value(page: &str, name: &str) -> Option<String> {
-    let marker = format!(r#"name="{name}" value=""#);
-    let at = page.find(&marker)? + marker.len();
-    let end = page[at..].find('"')?;
-    Some(page[at..at + end].to_owned())
 }
 
 /// Each hostile URL against a real server: never a 5xx.

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod browser;
+pub mod pages;
 
 use std::sync::Arc;
 
