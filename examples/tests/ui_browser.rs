@@ -531,3 +531,90 @@ async fn the_hours_editor_works_without_javascript() {
     })
     .await;
 }
+
+/// A visitor picks one of the organizer's event types and one of its
+/// lengths, books it, sees where it takes place, and the organizer finds it
+/// in the dashboard with its event type.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visitor_picks_an_event_type_books_it_and_the_dashboard_shows_it() {
+    let _one = ONE_BROWSER.lock().await;
+    let fixture = fixture().await;
+    let consultation = booking_core::EventTypeDraft {
+        description: Some("Bring your questions.".into()),
+        duration_options: vec![chrono::Duration::minutes(30), chrono::Duration::minutes(60)],
+        location: Some(booking_core::Location::Video {
+            url: "https://meet.example.com/ada".into(),
+        }),
+        ..booking_core::EventTypeDraft::new(
+            "consult",
+            "Consultation",
+            chrono::Duration::minutes(30),
+        )
+    };
+    fixture
+        .service
+        .create_event_type(fixture.organizer.id, consultation)
+        .await
+        .unwrap();
+    let base = serve(booking_examples::router(fixture.service.clone())).await;
+    let browser = Browser::start(NEW_YORK).await;
+    let token = fixture.api_token.clone();
+    run(browser, move |client| async move {
+        client.goto(&format!("{base}/ada")).await.unwrap();
+        wait_for(&client, "#event-types").await;
+        // Oldest first, to the millisecond (ids are ULIDs): order aside.
+        let mut listed = texts_of(&client, "#event-types h2").await;
+        listed.sort();
+        assert_eq!(listed, ["Consultation", "Meeting"]);
+        screenshot(&client, "22-event-types").await;
+        click(&client, r#"li[data-slug="consult"] h2 a"#).await;
+        wait_for_text(&client, "#event-title", "Consultation").await;
+        assert_eq!(text_of(&client, "#event-location").await, "Video call");
+        // The chooser of lengths: an hour.
+        click(&client, "#length-60").await;
+        wait_for(&client, r#"#length-60[aria-current="true"]"#).await;
+        click(&client, r#"a[data-date="2026-12-02"]"#).await;
+        wait_for_text(&client, "#day-heading", "Wed 2 Dec 2026").await;
+        assert_eq!(
+            texts_of(&client, ".slot span").await,
+            ["09:00", "10:00", "11:00"]
+        );
+        screenshot(&client, "23-event-type-page").await;
+        pick_slot(&client, dec(2, 15, 0)).await;
+        type_into(&client, "#name", "Grace Hopper").await;
+        type_into(&client, "#email", "grace@example.com").await;
+        assert_eq!(
+            value_of(&client, "#title").await.as_deref(),
+            Some("Consultation")
+        );
+        click(&client, "#book-button").await;
+        wait_for(&client, "#booking-location").await;
+        assert_eq!(
+            text_of(&client, "#booking-location").await,
+            "Video call: https://meet.example.com/ada"
+        );
+        assert_eq!(
+            text_of(&client, "#organizer-time").await,
+            "Wed 2 Dec 2026, 10:00 – 11:00 (America/New_York)"
+        );
+        screenshot(&client, "24-event-type-booked").await;
+
+        sign_in(&client, &base, &token).await;
+        wait_for_text(&client, "#list-summary", "1 booking").await;
+        assert_eq!(
+            texts_of(&client, "#bookings .booking-type").await,
+            ["Consultation · Video call: https://meet.example.com/ada"]
+        );
+        assert_eq!(
+            texts_of(&client, "#bookings td.when").await,
+            ["Wed 2 Dec 2026, 10:00 – 11:00 (America/New_York)"]
+        );
+        client
+            .goto(&format!("{base}/dashboard/event-types"))
+            .await
+            .unwrap();
+        wait_for(&client, r#"tr[data-slug="consult"]"#).await;
+        screenshot(&client, "25-dashboard-event-types").await;
+    })
+    .await;
+}

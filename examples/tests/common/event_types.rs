@@ -169,18 +169,27 @@ pub async fn walk(server: &Server) {
     let read = server.get("/api/event-types/evening", Some(&token)).await;
     assert_eq!(read.json, evening.json, "{read:?}");
 
-    // The public list: active ones, without private fields.
+    // The public list: active ones, without private fields (oldest first,
+    // to the millisecond: ids are ULIDs).
     let public = server
         .get(&format!("/api/organizers/{ada}/event-types"), None)
         .await;
     assert_eq!(public.status, StatusCode::OK, "{public:?}");
+    let listed = public.json["eventTypes"].as_array().expect("eventTypes");
+    assert_eq!(listed.len(), 2, "{public:?}");
+    let by_slug = |slug: &str| listed.iter().find(|e| e["slug"] == slug).cloned();
     assert_eq!(
-        public.json["eventTypes"][0],
-        json!({"slug": "intro", "title": "Introduction", "description": "Let's meet.",
+        by_slug("intro"),
+        Some(
+            json!({"slug": "intro", "title": "Introduction", "description": "Let's meet.",
                "durationMinutes": 30, "durationOptions": [30, 60],
                "location": {"kind": "video", "url": "https://meet.example.com/ada"}})
+        )
     );
-    assert_eq!(public.json["eventTypes"][1]["slug"], "evening");
+    assert_eq!(
+        by_slug("evening").map(|e| e["title"].clone()),
+        Some(json!("Evening call"))
+    );
 
     // Slots of each event type, of each length.
     let day = tomorrow(Berlin);
@@ -355,13 +364,14 @@ pub async fn walk(server: &Server) {
     // Settings still make the default event type, listed with the others.
     server.open_all_week(&token, "Europe/Berlin").await;
     let all = server.get("/api/event-types", Some(&token)).await;
-    let slugs: Vec<&str> = all.json["eventTypes"]
+    let mut slugs: Vec<&str> = all.json["eventTypes"]
         .as_array()
         .expect("eventTypes")
         .iter()
         .filter_map(|e| e["slug"].as_str())
         .collect();
-    assert_eq!(slugs, ["intro", "default"]);
+    slugs.sort_unstable();
+    assert_eq!(slugs, ["default", "intro"]);
 
     usernames_ignore_case(server).await;
     rotation(server, &token).await;
