@@ -295,11 +295,9 @@ pub(super) async fn book(
     Path(username): Path<String>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
-    if let Err(refused) = ui.check_origin(&headers) {
-        return refused.into_response();
-    }
-    let Ok(Form(form)) = form else {
-        return unreadable_form();
+    let form = match posted(&ui, &headers, form) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
     let host = match landing(&ui, &username).await {
         Ok(Landing::One(host))
@@ -323,11 +321,9 @@ pub(super) async fn book_event_type(
     Path((username, slug)): Path<(String, String)>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
-    if let Err(refused) = ui.check_origin(&headers) {
-        return refused.into_response();
-    }
-    let Ok(Form(form)) = form else {
-        return unreadable_form();
+    let form = match posted(&ui, &headers, form) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
     let host = match event_type_host(&ui, &username, &slug).await {
         Ok(host) => host,
@@ -336,12 +332,37 @@ pub(super) async fn book_event_type(
     book_on(&ui, host, form).await
 }
 
-fn unreadable_form() -> Response {
-    message_page(
-        StatusCode::BAD_REQUEST,
-        "Could not read the form",
-        "The form could not be read. Please go back and try again.",
-    )
+/// Why a booking form is not read.
+enum NotPosted {
+    /// It came from another site.
+    Foreign(super::session::Refused),
+    /// It could not be read.
+    Unreadable,
+}
+
+impl IntoResponse for NotPosted {
+    fn into_response(self) -> Response {
+        match self {
+            NotPosted::Foreign(refused) => refused.into_response(),
+            NotPosted::Unreadable => message_page(
+                StatusCode::BAD_REQUEST,
+                "Could not read the form",
+                "The form could not be read. Please go back and try again.",
+            ),
+        }
+    }
+}
+
+/// The booking form, when it comes from this site's own pages (it carries
+/// no form token: it acts with no sign-in anybody could borrow).
+fn posted(
+    ui: &Ui,
+    headers: &HeaderMap,
+    form: Result<Form<BookForm>, FormRejection>,
+) -> Result<BookForm, NotPosted> {
+    ui.check_origin(headers).map_err(NotPosted::Foreign)?;
+    form.map(|Form(form)| form)
+        .map_err(|_| NotPosted::Unreadable)
 }
 
 /// Books the chosen slot of `host`'s event type (a form from this site

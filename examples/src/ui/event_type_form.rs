@@ -16,7 +16,7 @@ use maud::{Markup, html};
 
 use super::calendar::parse_date;
 use super::form::{FormFields, number};
-use super::layout::{csrf_field, described_by, field_error};
+use super::layout::{csrf_field, described_by, field_error, input_field};
 use crate::http::dto::{minutes, weekday_of};
 use crate::http::fields::FieldErrors;
 
@@ -334,8 +334,8 @@ pub(super) fn render(
             (field_error(errors, "form"))
             fieldset {
                 legend { "What people book" }
-                (text_input("title", "Title", &values.title, errors, None))
-                (text_input("slug", "Link name", &values.slug, errors,
+                (input_field("title", "Title", "text", &values.title, errors, None))
+                (input_field("slug", "Link name", "text", &values.slug, errors,
                     Some("Its address: lowercase letters, digits and “-”, such as intro-call.")))
                 div.field {
                     label for="description" { "Description " span.muted { "(optional)" } }
@@ -354,18 +354,18 @@ pub(super) fn render(
             fieldset {
                 legend { "Length" }
                 div.grid-fields {
-                    (number_input("durationMinutes", "Meeting length (minutes)", &values.duration, errors, None))
-                    (text_input("durationOptions", "Other lengths to choose from (minutes)", &values.other_lengths, errors,
+                    (input_field("durationMinutes", "Meeting length (minutes)", "number", &values.duration, errors, None))
+                    (input_field("durationOptions", "Other lengths to choose from (minutes)", "text", &values.other_lengths, errors,
                         Some("Optional, such as 15, 60. The visitor picks one.")))
-                    (number_input("slotStepMinutes", "A slot starts every (minutes)", &values.slot_step, errors, Some("Empty: the meeting length.")))
-                    (number_input("bufferBeforeMinutes", "Free time before (minutes)", &values.buffer_before, errors, None))
-                    (number_input("bufferAfterMinutes", "Free time after (minutes)", &values.buffer_after, errors, None))
+                    (input_field("slotStepMinutes", "A slot starts every (minutes)", "number", &values.slot_step, errors, Some("Empty: the meeting length.")))
+                    (input_field("bufferBeforeMinutes", "Free time before (minutes)", "number", &values.buffer_before, errors, None))
+                    (input_field("bufferAfterMinutes", "Free time after (minutes)", "number", &values.buffer_after, errors, None))
                 }
             }
             fieldset #booking-window {
                 legend { "When people can book" }
                 div.grid-fields {
-                    (number_input("minNoticeMinutes", "Minimum notice (minutes)", &values.min_notice, errors, None))
+                    (input_field("minNoticeMinutes", "Minimum notice (minutes)", "number", &values.min_notice, errors, None))
                 }
                 div.field role="radiogroup" aria-label="How far ahead"
                     aria-describedby=[described_by(errors, "bookingWindow")] {
@@ -392,8 +392,8 @@ pub(super) fn render(
             fieldset {
                 legend { "Limits" }
                 div.grid-fields {
-                    (number_input("limits.perDay", "At most per day", &values.per_day, errors, Some("Empty: no limit.")))
-                    (number_input("limits.perWeek", "At most per week", &values.per_week, errors, Some("Empty: no limit.")))
+                    (input_field("limits.perDay", "At most per day", "number", &values.per_day, errors, Some("Empty: no limit.")))
+                    (input_field("limits.perWeek", "At most per week", "number", &values.per_week, errors, Some("Empty: no limit.")))
                     div.field {
                         label for="weekStartsOn" { "Weeks start on" }
                         select #weekStartsOn name="weekStartsOn" {
@@ -404,7 +404,7 @@ pub(super) fn render(
                         }
                         (field_error(errors, "limits.weekStartsOn"))
                     }
-                    (number_input("holdMinutes", "Keep a picked time for (minutes)", &values.hold_minutes, errors,
+                    (input_field("holdMinutes", "Keep a picked time for (minutes)", "number", &values.hold_minutes, errors,
                         Some("While the visitor fills in the form; 0 to 15, 0: not kept.")))
                 }
             }
@@ -420,7 +420,7 @@ pub(super) fn render(
                             option value="video" selected[values.location_kind == "video"] { "Video call" }
                         }
                     }
-                    (text_input("location", "Address, phone number or video link", &values.location_detail, errors, None))
+                    (input_field("location", "Address, phone number or video link", "text", &values.location_detail, errors, None))
                 }
             }
             fieldset {
@@ -451,44 +451,6 @@ fn capitalized(word: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-fn text_input(
-    name: &str,
-    label: &str,
-    value: &str,
-    errors: &FieldErrors,
-    help: Option<&str>,
-) -> Markup {
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type="text" value=(value)
-                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                aria-describedby=[described_by(errors, name)];
-            @if let Some(help) = help { span.help { (help) } }
-            (field_error(errors, name))
-        }
-    }
-}
-
-fn number_input(
-    name: &str,
-    label: &str,
-    value: &str,
-    errors: &FieldErrors,
-    help: Option<&str>,
-) -> Markup {
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type="number" min="0" step="1" inputmode="numeric" value=(value)
-                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                aria-describedby=[described_by(errors, name)];
-            @if let Some(help) = help { span.help { (help) } }
-            (field_error(errors, name))
-        }
     }
 }
 

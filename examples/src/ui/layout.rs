@@ -144,3 +144,27 @@ pub(super) fn text_field(
         }
     }
 }
+
+/// A labelled optional input with its help and its error next to it;
+/// `kind` is `text` or `number` (whole numbers of 0 or more).
+pub(super) fn input_field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    errors: &FieldErrors,
+    help: Option<&str>,
+) -> Markup {
+    let number = kind == "number";
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            input id=(name) name=(name) type=(kind) min=[number.then_some("0")]
+                step=[number.then_some("1")] inputmode=[number.then_some("numeric")] value=(value)
+                aria-invalid=[errors.message_for(name).map(|_| "true")]
+                aria-describedby=[described_by(errors, name)];
+            @if let Some(help) = help { span.help { (help) } }
+            (field_error(errors, name))
+        }
+    }
+}

@@ -63,10 +63,7 @@ impl ScheduleForm {
     /// Reads the form; every field that cannot be read is named.
     pub(super) fn to_draft(&self) -> Result<ScheduleDraft, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let time_zone = zones::parse(&self.time_zone);
-        if time_zone.is_none() {
-            errors.add("timeZone", "Pick a time zone from the list.");
-        }
+        let time_zone = zones::read(&self.time_zone, &mut errors);
         let hours = self.hours.read().map_err(|found| errors.extend(found)).ok();
         match (time_zone, hours) {
             (Some(time_zone), Some((weekly_hours, date_overrides))) if errors.is_empty() => {

@@ -18,6 +18,8 @@
 //! [`BookingService::end_session`]: booking_core::BookingService::end_session
 //! [`BookingService::end_all_sessions`]: booking_core::BookingService::end_all_sessions
 
+use axum::Form;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use booking_core::{Organizer, ServiceError};
@@ -34,6 +36,18 @@ pub(super) struct SessionKey(String);
 impl std::fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionKey(<secret>)")
+    }
+}
+
+/// A form a signed-in organizer posts; it carries the session's form token.
+pub(super) trait SignedInForm: Default {
+    /// The form token it carries (empty when none).
+    fn csrf(&self) -> &str;
+}
+
+impl SignedInForm for super::form::FormFields {
+    fn csrf(&self) -> &str {
+        self.first(csrf::FIELD)
     }
 }
 
@@ -143,6 +157,25 @@ impl Ui {
     /// The `Set-Cookie` that forgets the session cookie in this browser.
     pub(super) fn forget_session(&self, request: &HeaderMap) -> HeaderValue {
         self.transport(request).clear(Cookie::Session)
+    }
+
+    /// The checks every signed-in organizer's form post passes, in order: it
+    /// comes from the service's own pages, from a live session, and carries
+    /// that session's token. Gives the organizer, the session and the form
+    /// (an unreadable form reads as empty, so it fails the token check), or
+    /// the response to send instead.
+    pub(super) async fn signed_in_post<T: SignedInForm>(
+        &self,
+        request: &HeaderMap,
+        form: Result<Form<T>, FormRejection>,
+    ) -> Result<(Organizer, SessionKey, T), Response> {
+        self.check_origin(request)
+            .map_err(IntoResponse::into_response)?;
+        let (organizer, key) = self.require_organizer(request).await?;
+        let form = form.map(|Form(f)| f).unwrap_or_default();
+        self.check_form_token(&key, form.csrf())
+            .map_err(IntoResponse::into_response)?;
+        Ok((organizer, key, form))
     }
 
     /// The token a signed-in organizer's forms carry.

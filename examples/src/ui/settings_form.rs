@@ -14,7 +14,7 @@ use maud::{Markup, html};
 
 use super::form::{FormFields, number};
 use super::hours_editor::{Edit, HoursEditor};
-use super::layout::{csrf_field, described_by, field_error};
+use super::layout::{csrf_field, described_by, field_error, input_field};
 use super::zones;
 
 /// Where the settings form posts.
@@ -90,10 +90,7 @@ impl SettingsForm {
     /// Reads the form; every field that cannot be read is named.
     pub(super) fn to_draft(&self) -> Result<SettingsDraft, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let time_zone = zones::parse(&self.time_zone);
-        if time_zone.is_none() {
-            errors.add("timeZone", "Pick a time zone from the list.");
-        }
+        let time_zone = zones::read(&self.time_zone, &mut errors);
         let hours = match self.hours.read() {
             Ok(hours) => Some(hours),
             Err(found) => {
@@ -268,39 +265,20 @@ pub(super) fn render(values: &SettingsForm, errors: &FieldErrors, form_token: &s
             fieldset {
                 legend { "Meetings" }
                 div.grid-fields {
-                    (number_field("slotMinutes", "Meeting length (minutes)", &values.slot_minutes, errors, None))
-                    (number_field("slotStepMinutes", "A slot starts every (minutes)", &values.slot_step_minutes, errors, Some("Empty: the meeting length.")))
-                    (number_field("bufferBeforeMinutes", "Free time before (minutes)", &values.buffer_before_minutes, errors, None))
-                    (number_field("bufferAfterMinutes", "Free time after (minutes)", &values.buffer_after_minutes, errors, None))
+                    (input_field("slotMinutes", "Meeting length (minutes)", "number", &values.slot_minutes, errors, None))
+                    (input_field("slotStepMinutes", "A slot starts every (minutes)", "number", &values.slot_step_minutes, errors, Some("Empty: the meeting length.")))
+                    (input_field("bufferBeforeMinutes", "Free time before (minutes)", "number", &values.buffer_before_minutes, errors, None))
+                    (input_field("bufferAfterMinutes", "Free time after (minutes)", "number", &values.buffer_after_minutes, errors, None))
                 }
             }
             fieldset {
                 legend { "Limits" }
                 div.grid-fields {
-                    (number_field("minNoticeMinutes", "Minimum notice (minutes)", &values.min_notice_minutes, errors, None))
-                    (number_field("maxAdvanceDays", "Bookable up to (days ahead)", &values.max_advance_days, errors, None))
+                    (input_field("minNoticeMinutes", "Minimum notice (minutes)", "number", &values.min_notice_minutes, errors, None))
+                    (input_field("maxAdvanceDays", "Bookable up to (days ahead)", "number", &values.max_advance_days, errors, None))
                 }
             }
             button.primary #save-settings type="submit" name="action" value="save" { "Save settings" }
-        }
-    }
-}
-
-fn number_field(
-    name: &str,
-    label: &str,
-    value: &str,
-    errors: &FieldErrors,
-    help: Option<&str>,
-) -> Markup {
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type="number" min="0" step="1" inputmode="numeric" value=(value)
-                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                aria-describedby=[described_by(errors, name)];
-            @if let Some(help) = help { span.help { (help) } }
-            (field_error(errors, name))
         }
     }
 }

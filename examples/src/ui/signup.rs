@@ -57,10 +57,7 @@ pub(super) async fn sign_up(
         return refused.into_response();
     }
     let mut errors = FieldErrors::new();
-    let zone = zones::parse(&form.time_zone);
-    if zone.is_none() {
-        errors.add("timeZone", "Pick a time zone from the list.");
-    }
+    let zone = zones::read(&form.time_zone, &mut errors);
     let new = NewOrganizer::new(
         form.username.trim(),
         form.email.trim(),

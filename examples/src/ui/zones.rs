@@ -48,3 +48,13 @@ pub(super) fn options_with(current: Tz) -> Vec<Tz> {
 pub(super) fn parse(name: &str) -> Option<Tz> {
     booking_core::time::parse_time_zone(name.trim()).ok()
 }
+
+/// The zone a form's `timeZone` picker sent; an unknown one is an error
+/// against `timeZone`.
+pub(super) fn read(name: &str, errors: &mut crate::http::fields::FieldErrors) -> Option<Tz> {
+    let zone = parse(name);
+    if zone.is_none() {
+        errors.add("timeZone", "Pick a time zone from the list.");
+    }
+    zone
+}

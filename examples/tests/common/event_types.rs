@@ -10,7 +10,7 @@ use chrono_tz::Europe::Berlin;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Reply, Server, iso, local, tomorrow, unique, whole_day};
+use super::{Reply, Server, iso, local, starts_of as starts, tomorrow, unique, whole_day};
 
 fn every_day(start: &str, end: &str) -> Value {
     let day = json!([{"start": start, "end": end}]);
@@ -49,16 +49,6 @@ async fn slots(
             None,
         )
         .await
-}
-
-fn starts(reply: &Reply) -> Vec<String> {
-    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-    reply.json["slots"]
-        .as_array()
-        .expect("slots")
-        .iter()
-        .map(|slot| slot["startTime"].as_str().expect("startTime").to_owned())
-        .collect()
 }
 
 pub async fn walk(server: &Server) {

@@ -222,13 +222,7 @@ impl Server {
                 None,
             )
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        reply.json["slots"]
-            .as_array()
-            .expect("slots")
-            .iter()
-            .map(|slot| slot["startTime"].as_str().expect("startTime").to_owned())
-            .collect()
+        starts_of(&reply)
     }
 
     /// Books `[start, start + 1h)` with `username`.
@@ -240,6 +234,17 @@ impl Server {
         )
         .await
     }
+}
+
+/// The slot starts of a `200 {slots}` reply.
+pub fn starts_of(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    reply.json["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|slot| slot["startTime"].as_str().expect("startTime").to_owned())
+        .collect()
 }
 
 pub fn booking_body(

@@ -243,20 +243,6 @@ pub(in crate::ui) async fn edit_page(
     }
 }
 
-/// The checks of every post here: the origin, the session, its form token.
-async fn posted(
-    ui: &Ui,
-    headers: &HeaderMap,
-    fields: &FormFields,
-) -> Result<(Organizer, SessionKey), Response> {
-    ui.check_origin(headers)
-        .map_err(IntoResponse::into_response)?;
-    let (organizer, key) = ui.require_organizer(headers).await?;
-    ui.check_form_token(&key, fields.first(super::super::csrf::FIELD))
-        .map_err(IntoResponse::into_response)?;
-    Ok((organizer, key))
-}
-
 /// A refusal of booking-core as the form shows it, with its status; `None`
 /// for failures that are not about the form.
 fn refusal(error: ServiceError) -> Result<(FieldErrors, StatusCode), ServiceError> {
@@ -282,8 +268,7 @@ pub(in crate::ui) async fn create(
     headers: HeaderMap,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, _) = match posted(&ui, &headers, &fields).await {
+    let (organizer, _, fields) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -297,8 +282,7 @@ pub(in crate::ui) async fn update(
     Path(slug): Path<String>,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, _) = match posted(&ui, &headers, &fields).await {
+    let (organizer, _, fields) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -363,8 +347,7 @@ pub(in crate::ui) async fn set_active(
     Path(slug): Path<String>,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, _) = match posted(&ui, &headers, &fields).await {
+    let (organizer, _, fields) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -403,8 +386,7 @@ pub(in crate::ui) async fn delete(
     Path(slug): Path<String>,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, _) = match posted(&ui, &headers, &fields).await {
+    let (organizer, _, _) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };

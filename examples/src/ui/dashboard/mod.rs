@@ -24,7 +24,7 @@ use super::layout::{
     Shell, csrf_field, described_by, document, field_error, internal_error, respond,
 };
 use super::location;
-use super::session::{NotStarted, Session};
+use super::session::{NotStarted, Session, SignedInForm};
 use crate::http::fields::FieldErrors;
 
 pub(super) mod event_types;
@@ -423,6 +423,12 @@ pub(super) struct TokenOnly {
     csrf: String,
 }
 
+impl SignedInForm for TokenOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/logout`: ends this browser's session, on the server
 /// too (a copy of its cookie stops working).
 pub(super) async fn logout(
@@ -460,17 +466,10 @@ pub(super) async fn logout_everywhere(
     headers: HeaderMap,
     form: Result<Form<TokenOnly>, FormRejection>,
 ) -> Response {
-    if let Err(refused) = ui.check_origin(&headers) {
-        return refused.into_response();
-    }
-    let (organizer, key) = match ui.require_organizer(&headers).await {
+    let (organizer, _, _) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
-        return refused.into_response();
-    }
     let cookie = match ui.end_all_sessions(&headers, &organizer).await {
         Ok(cookie) => cookie,
         Err(page) => return page,
@@ -492,6 +491,12 @@ pub(super) struct CancelForm {
     page: String,
 }
 
+impl SignedInForm for CancelForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/bookings/{id}/cancel`: cancels as the organizer and
 /// returns to the same page of the list.
 pub(super) async fn cancel(
@@ -500,17 +505,10 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
     form: Result<Form<CancelForm>, FormRejection>,
 ) -> Response {
-    if let Err(refused) = ui.check_origin(&headers) {
-        return refused.into_response();
-    }
-    let (organizer, key) = match ui.require_organizer(&headers).await {
+    let (organizer, _, form) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(refused) = ui.check_form_token(&key, &form.csrf) {
-        return refused.into_response();
-    }
     let filter = Filter {
         from: form.from.trim().to_owned(),
         to: form.to.trim().to_owned(),

@@ -15,7 +15,7 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking_core::{Organizer, Schedule, ScheduleId, ServiceError};
+use booking_core::{Schedule, ScheduleId, ServiceError};
 use maud::html;
 use serde::Deserialize;
 
@@ -227,20 +227,6 @@ pub(in crate::ui) async fn edit_page(
     }
 }
 
-/// The checks of every post here: the origin, the session, its form token.
-async fn posted(
-    ui: &Ui,
-    headers: &HeaderMap,
-    fields: &FormFields,
-) -> Result<(Organizer, SessionKey), Response> {
-    ui.check_origin(headers)
-        .map_err(IntoResponse::into_response)?;
-    let (organizer, key) = ui.require_organizer(headers).await?;
-    ui.check_form_token(&key, fields.first(super::super::csrf::FIELD))
-        .map_err(IntoResponse::into_response)?;
-    Ok((organizer, key))
-}
-
 /// `POST /dashboard/schedules/new`.
 pub(in crate::ui) async fn create(
     State(ui): State<Ui>,
@@ -271,8 +257,7 @@ async fn save(
     id: Option<ScheduleId>,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, key) = match posted(&ui, &headers, &fields).await {
+    let (organizer, key, fields) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -313,8 +298,7 @@ pub(in crate::ui) async fn make_default(
     Path(id): Path<String>,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, _) = match posted(&ui, &headers, &fields).await {
+    let (organizer, _, _) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -344,8 +328,7 @@ pub(in crate::ui) async fn delete(
     Path(id): Path<String>,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let (organizer, _) = match posted(&ui, &headers, &fields).await {
+    let (organizer, _, _) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(page) => return page,
     };

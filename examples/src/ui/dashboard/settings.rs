@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::super::Ui;
 use super::super::form::FormFields;
 use super::super::hours_editor::{ACTION_FIELD, Edit};
-use super::super::layout::{Shell, document, internal_error, message_page, respond};
+use super::super::layout::{Shell, document, internal_error, respond};
 use super::super::settings_form::{self, SettingsForm};
 use crate::http::fields::{FieldErrors, Surface, renamed};
 
@@ -69,23 +69,10 @@ pub(in crate::ui) async fn save_settings(
     headers: HeaderMap,
     form: Result<Form<FormFields>, FormRejection>,
 ) -> Response {
-    if let Err(refused) = ui.check_origin(&headers) {
-        return refused.into_response();
-    }
-    let (organizer, key) = match ui.require_organizer(&headers).await {
+    let (organizer, key, fields) = match ui.signed_in_post(&headers, form).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Ok(Form(fields)) = form else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Could not read the form",
-            "The form could not be read. Please go back and try again.",
-        );
-    };
-    if let Err(refused) = ui.check_form_token(&key, fields.first(super::super::csrf::FIELD)) {
-        return refused.into_response();
-    }
     let mut values = SettingsForm::from_form(&fields);
     let form_token = ui.form_token(&key);
     let mut page = SettingsPage {
