@@ -168,3 +168,25 @@ pub(super) fn input_field(
         }
     }
 }
+
+/// A one-button form that posts to `action` with the session's form token
+/// and `hidden` fields; `class` is the button's (`secondary`, `danger`),
+/// `confirm` the question the script asks first.
+pub(super) fn post_button(
+    action: &str,
+    form_token: &str,
+    hidden: &[(&str, &str)],
+    class: &str,
+    label: &str,
+    confirm: Option<&str>,
+) -> Markup {
+    html! {
+        form method="post" action=(action) data-confirm=[confirm] {
+            (csrf_field(form_token))
+            @for (name, value) in hidden {
+                input type="hidden" name=(name) value=(value);
+            }
+            button class=(format!("{class} small")) type="submit" { (label) }
+        }
+    }
+}

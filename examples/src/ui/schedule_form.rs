@@ -108,7 +108,6 @@ pub(super) fn render(
     form_token: &str,
     submit: &str,
 ) -> Markup {
-    let zone = zones::parse(&values.time_zone).unwrap_or(Tz::UTC);
     html! {
         form.card.settings #schedule-form method="post" action=(action) novalidate {
             (csrf_field(form_token))
@@ -126,17 +125,7 @@ pub(super) fn render(
                     span.help { "Such as “Working hours” or “Evenings”." }
                     (field_error(errors, "name"))
                 }
-                div.field {
-                    label for="timeZone" { "The hours are in" }
-                    select #timeZone name="timeZone"
-                        aria-invalid=[errors.message_for("timeZone").map(|_| "true")]
-                        aria-describedby=[described_by(errors, "timeZone")] {
-                        @for option in zones::options_with(zone) {
-                            option value=(option.name()) selected[option.name() == values.time_zone] { (option.name()) }
-                        }
-                    }
-                    (field_error(errors, "timeZone"))
-                }
+                (zones::field("The hours are in", &values.time_zone, errors))
                 div.field.checkbox {
                     label for="isDefault" {
                         input #isDefault type="checkbox" name="isDefault" value="on" checked[values.is_default];

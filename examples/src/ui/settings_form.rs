@@ -14,7 +14,7 @@ use maud::{Markup, html};
 
 use super::form::{FormFields, number};
 use super::hours_editor::{Edit, HoursEditor};
-use super::layout::{csrf_field, described_by, field_error, input_field};
+use super::layout::{csrf_field, field_error, input_field};
 use super::zones;
 
 /// Where the settings form posts.
@@ -239,7 +239,6 @@ fn field_of(setting: DurationSetting) -> &'static str {
 
 /// The form; `form_token` is the session's CSRF token.
 pub(super) fn render(values: &SettingsForm, errors: &FieldErrors, form_token: &str) -> Markup {
-    let zone = zones::parse(&values.time_zone).unwrap_or(Tz::UTC);
     html! {
         form.card.settings #settings-form method="post" action=(URL) novalidate {
             (csrf_field(form_token))
@@ -249,17 +248,7 @@ pub(super) fn render(values: &SettingsForm, errors: &FieldErrors, form_token: &s
             (field_error(errors, "form"))
             fieldset {
                 legend { "Time zone" }
-                div.field {
-                    label for="timeZone" { "Your hours are in" }
-                    select #timeZone name="timeZone"
-                        aria-invalid=[errors.message_for("timeZone").map(|_| "true")]
-                        aria-describedby=[described_by(errors, "timeZone")] {
-                        @for option in zones::options_with(zone) {
-                            option value=(option.name()) selected[option.name() == values.time_zone] { (option.name()) }
-                        }
-                    }
-                    (field_error(errors, "timeZone"))
-                }
+                (zones::field("Your hours are in", &values.time_zone, errors))
             }
             (values.hours.render(errors, URL))
             fieldset {

@@ -58,3 +58,26 @@ pub(super) fn read(name: &str, errors: &mut crate::http::fields::FieldErrors) ->
     }
     zone
 }
+
+/// The `timeZone` picker of a form, `label` above it, `value` selected.
+pub(super) fn field(
+    label: &str,
+    value: &str,
+    errors: &crate::http::fields::FieldErrors,
+) -> maud::Markup {
+    use super::layout::{described_by, field_error};
+    let zone = parse(value).unwrap_or(Tz::UTC);
+    maud::html! {
+        div.field {
+            label for="timeZone" { (label) }
+            select #timeZone name="timeZone"
+                aria-invalid=[errors.message_for("timeZone").map(|_| "true")]
+                aria-describedby=[described_by(errors, "timeZone")] {
+                @for option in options_with(zone) {
+                    option value=(option.name()) selected[option.name() == value] { (option.name()) }
+                }
+            }
+            (field_error(errors, "timeZone"))
+        }
+    }
+}

@@ -23,7 +23,7 @@ use super::super::booking::lengths_text;
 use super::super::event_type_form::{self, EventTypeForm, FormContext};
 use super::super::form::FormFields;
 use super::super::format::url_with;
-use super::super::layout::{Shell, csrf_field, document, internal_error, respond};
+use super::super::layout::{Shell, document, internal_error, post_button, respond};
 use super::super::location;
 use super::super::session::SessionKey;
 use crate::http::fields::{FieldErrors, Surface, renamed};
@@ -106,21 +106,10 @@ pub(in crate::ui) async fn list(
                             }
                             td data-label="Hours" { (schedule_name(event_type)) }
                             td.actions {
-                                form method="post" action=(format!("{URL}/{slug}/active")) {
-                                    (csrf_field(&form_token))
-                                    @if event_type.active {
-                                        input type="hidden" name="active" value="off";
-                                        button.secondary.small type="submit" { "Hide" }
-                                    } @else {
-                                        input type="hidden" name="active" value="on";
-                                        button.secondary.small type="submit" { "Show" }
-                                    }
-                                }
-                                form method="post" action=(format!("{URL}/{slug}/delete"))
-                                    data-confirm=(format!("Delete “{}”? Its bookings stay.", event_type.title)) {
-                                    (csrf_field(&form_token))
-                                    button.danger.small type="submit" { "Delete" }
-                                }
+                                @let (switch, label) = if event_type.active { ("off", "Hide") } else { ("on", "Show") };
+                                (post_button(&format!("{URL}/{slug}/active"), &form_token, &[("active", switch)], "secondary", label, None))
+                                (post_button(&format!("{URL}/{slug}/delete"), &form_token, &[], "danger", "Delete",
+                                    Some(&format!("Delete “{}”? Its bookings stay.", event_type.title))))
                             }
                         }
                     }

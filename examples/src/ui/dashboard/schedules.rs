@@ -23,7 +23,7 @@ use super::super::Ui;
 use super::super::form::FormFields;
 use super::super::format::url_with;
 use super::super::hours_editor::{ACTION_FIELD, Edit};
-use super::super::layout::{Shell, csrf_field, document, internal_error, respond};
+use super::super::layout::{Shell, document, internal_error, post_button, respond};
 use super::super::schedule_form::{self, ScheduleForm};
 use super::super::session::SessionKey;
 use crate::http::fields::{FieldErrors, Surface, renamed};
@@ -120,15 +120,9 @@ pub(in crate::ui) async fn list(
                             }
                             td.actions {
                                 @if !schedule.is_default {
-                                    form method="post" action=(format!("{URL}/{id}/default")) {
-                                        (csrf_field(&form_token))
-                                        button.secondary.small type="submit" { "Make default" }
-                                    }
-                                    form method="post" action=(format!("{URL}/{id}/delete"))
-                                        data-confirm=(format!("Delete the schedule “{}”?", schedule.name)) {
-                                        (csrf_field(&form_token))
-                                        button.danger.small type="submit" { "Delete" }
-                                    }
+                                    (post_button(&format!("{URL}/{id}/default"), &form_token, &[], "secondary", "Make default", None))
+                                    (post_button(&format!("{URL}/{id}/delete"), &form_token, &[], "danger", "Delete",
+                                        Some(&format!("Delete the schedule “{}”?", schedule.name))))
                                 }
                             }
                         }
