@@ -4,9 +4,9 @@
 //!
 //! | class | requests | default |
 //! |---|---|---|
-//! | public reads | `GET /api/organizers/{username}/slots`, `GET /{username}` | 120 per minute |
-//! | bookings | `POST /api/bookings`, `POST /{username}` | 10 per minute |
-//! | registrations | `POST /api/organizers` | 5 per hour |
+//! | public reads | `GET /api/organizers/{username}/slots`, `GET /api/organizers/{username}/event-types`, `GET /{username}`, `GET /{username}/{slug}` | 120 per minute |
+//! | bookings | `POST /api/bookings`, `POST /{username}`, `POST /{username}/{slug}` | 10 per minute |
+//! | registrations | `POST /api/organizers`, `POST /dashboard/signup` | 5 per hour |
 //! | failed authentications | wrong API tokens, cancel tokens and sign-ins | 10 per minute |
 //!
 //! A budget of `N/min` allows a burst of `N` and then one request every
@@ -192,10 +192,14 @@ impl Class {
 /// this table.
 const CLASSES: &[(&str, &str, Class)] = &[
     ("GET", "/api/organizers/{username}/slots", Class::Reads),
+    ("GET", "/api/organizers/{username}/event-types", Class::Reads),
     ("GET", "/{username}", Class::Reads),
+    ("GET", "/{username}/{slug}", Class::Reads),
     ("POST", "/api/bookings", Class::Bookings),
     ("POST", "/{username}", Class::Bookings),
+    ("POST", "/{username}/{slug}", Class::Bookings),
     ("POST", "/api/organizers", Class::Registrations),
+    ("POST", "/dashboard/signup", Class::Registrations),
 ];
 
 fn class_of(method: &Method, route: &str) -> Option<Class> {
@@ -450,5 +454,22 @@ mod tests {
         assert_eq!(class_of(&Method::GET, "/api/bookings"), None);
         assert_eq!(class_of(&Method::GET, "/healthz"), None);
         assert_eq!(class_of(&Method::GET, "/{username}"), Some(Class::Reads));
+        assert_eq!(
+            class_of(&Method::GET, "/{username}/{slug}"),
+            Some(Class::Reads)
+        );
+        assert_eq!(
+            class_of(&Method::POST, "/{username}/{slug}"),
+            Some(Class::Bookings)
+        );
+        assert_eq!(
+            class_of(&Method::GET, "/api/organizers/{username}/event-types"),
+            Some(Class::Reads)
+        );
+        assert_eq!(
+            class_of(&Method::POST, "/dashboard/signup"),
+            Some(Class::Registrations)
+        );
+        assert_eq!(class_of(&Method::POST, "/api/event-types"), None);
     }
 }
