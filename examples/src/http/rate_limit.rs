@@ -192,7 +192,11 @@ impl Class {
 /// this table.
 const CLASSES: &[(&str, &str, Class)] = &[
     ("GET", "/api/organizers/{username}/slots", Class::Reads),
-    ("GET", "/api/organizers/{username}/event-types", Class::Reads),
+    (
+        "GET",
+        "/api/organizers/{username}/event-types",
+        Class::Reads,
+    ),
     ("GET", "/{username}", Class::Reads),
     ("GET", "/{username}/{slug}", Class::Reads),
     ("POST", "/api/bookings", Class::Bookings),
