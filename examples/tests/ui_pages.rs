@@ -1039,8 +1039,13 @@ async fn the_services_router_serves_the_pages_beside_the_json_api() {
 /// Page parameters a person can type into the address bar, each far outside
 /// what any store keeps (PostgreSQL's timestamps end at 4713 BC, chrono's at
 /// ±262143): every one is clamped or answered with a message, never a 5xx.
-const HOSTILE_PAGE_URLS: [&str; 22] = [
+const HOSTILE_PAGE_URLS: [&str; 27] = [
     "/{user}?month=-5000-01",
+    "/{user}/default?month=-5000-01",
+    "/{user}/default?date=+262143-12-31&duration=99999999999999999999",
+    "/{user}/default?duration=-60&month=262143-12",
+    "/{user}/Not%20A%20Slug?month=-5000-01",
+    "/{user}?duration=0",
     "/{user}?month=-262143-01",
     "/{user}?month=+262143-12",
     "/{user}?month=262143-12",
