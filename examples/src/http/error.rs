@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use booking_core::ServiceError;
 use booking_core::schedule::weekday_name;
-use booking_core::settings::{DurationSetting, SettingsError};
+use booking_core::settings::SettingsError;
 use serde::Serialize;
 
-use super::fields::{FieldErrors, Surface, renamed};
+use super::fields::{FieldErrors, Surface, renamed, setting_name as duration_field};
 
 /// An error reply: an HTTP status, a stable snake_case `code` clients branch
 /// on, a human `error` message and, for `validation_error`, the offending
@@ -196,19 +196,6 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-/// The JSON name of a duration setting and the unit it is given in.
-fn duration_field(which: DurationSetting) -> (&'static str, &'static str) {
-    match which {
-        DurationSetting::SlotDuration => ("slotMinutes", "minutes"),
-        DurationSetting::SlotStep => ("slotStepMinutes", "minutes"),
-        DurationSetting::BufferBefore => ("bufferBeforeMinutes", "minutes"),
-        DurationSetting::BufferAfter => ("bufferAfterMinutes", "minutes"),
-        DurationSetting::MinNotice => ("minNoticeMinutes", "minutes"),
-        DurationSetting::MaxAdvance => ("maxAdvanceDays", "days"),
-        _ => ("settings", "minutes"),
-    }
-}
-
 /// Settings refused by booking-core, reported against the JSON field.
 pub fn settings_error(error: &SettingsError) -> ApiError {
     match error {
@@ -283,6 +270,7 @@ impl IntoResponse for ApiError {
 mod tests {
     use booking_core::event_type::LimitPeriod;
     use booking_core::provider::ProviderError;
+    use booking_core::settings::DurationSetting;
     use booking_core::store::StoreError;
     use booking_core::time::InvalidTimeRange;
     use booking_core::{Field, SlotRefusal, ValidationErrors};

@@ -10,6 +10,7 @@
 
 use booking_core::Field;
 use booking_core::schedule::weekday_name;
+use booking_core::settings::DurationSetting;
 use booking_core::validation::ValidationErrors;
 
 /// Validation errors keyed by the names clients use (JSON field paths or
@@ -73,6 +74,20 @@ pub fn json_name(field: Field, surface: Surface) -> String {
         other => return camel_case(other.name()),
     };
     name.to_owned()
+}
+
+/// The JSON name of a duration of the settings (`PUT /api/settings`) and
+/// the unit it is given in (`minutes` or `days`).
+pub fn setting_name(which: DurationSetting) -> (&'static str, &'static str) {
+    match which {
+        DurationSetting::SlotDuration => ("slotMinutes", "minutes"),
+        DurationSetting::SlotStep => ("slotStepMinutes", "minutes"),
+        DurationSetting::BufferBefore => ("bufferBeforeMinutes", "minutes"),
+        DurationSetting::BufferAfter => ("bufferAfterMinutes", "minutes"),
+        DurationSetting::MinNotice => ("minNoticeMinutes", "minutes"),
+        DurationSetting::MaxAdvance => ("maxAdvanceDays", "days"),
+        _ => ("settings", "minutes"),
+    }
 }
 
 /// `errors` with every field given its client-facing name on `surface`.

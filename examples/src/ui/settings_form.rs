@@ -225,16 +225,9 @@ pub(super) fn event_type_errors(refused: FieldErrors) -> FieldErrors {
     errors
 }
 
+/// The form's field of a duration setting: named as in the API.
 fn field_of(setting: DurationSetting) -> &'static str {
-    match setting {
-        DurationSetting::SlotDuration => "slotMinutes",
-        DurationSetting::SlotStep => "slotStepMinutes",
-        DurationSetting::BufferBefore => "bufferBeforeMinutes",
-        DurationSetting::BufferAfter => "bufferAfterMinutes",
-        DurationSetting::MinNotice => "minNoticeMinutes",
-        DurationSetting::MaxAdvance => "maxAdvanceDays",
-        _ => "form",
-    }
+    crate::http::fields::setting_name(setting).0
 }
 
 /// The form; `form_token` is the session's CSRF token.
