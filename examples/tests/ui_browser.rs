@@ -615,6 +615,21 @@ async fn a_visitor_picks_an_event_type_books_it_and_the_dashboard_shows_it() {
             .unwrap();
         wait_for(&client, r#"tr[data-slug="consult"]"#).await;
         screenshot(&client, "25-dashboard-event-types").await;
+        click(&client, "#new-event-type").await;
+        wait_for(&client, "#event-type-form").await;
+        screenshot(&client, "26-new-event-type").await;
+        client.set_window_size(390, 844).await.unwrap();
+        assert!(
+            fits_width(&client).await,
+            "the event type form fits a phone's width"
+        );
+        client.goto(&format!("{base}/ada/consult")).await.unwrap();
+        wait_for(&client, "#booking-form").await;
+        assert!(
+            fits_width(&client).await,
+            "the event type's page fits a phone's width"
+        );
+        client.set_window_size(1280, 1000).await.unwrap();
     })
     .await;
 }

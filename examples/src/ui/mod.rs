@@ -67,8 +67,10 @@
 //!   with 403. The service's own origin is `BOOKING_PUBLIC_ORIGIN` when set
 //!   (needed behind a proxy that rewrites `Host`), else the request's host.
 //!   When a browser sends neither header, the token alone decides.
-//! * **token**: the organizer's forms (cancel, settings, sign out) carry an
-//!   HMAC-SHA256 of the session cookie's value under a server key; the
+//! * **token**: the organizer's forms (cancel, settings, event types,
+//!   schedules, sign out, sign out everywhere) carry an HMAC-SHA256 of the
+//!   session cookie's value under a server key (checked in one place,
+//!   `Ui::signed_in_post`); the
 //!   sign-in and sign-up forms carry one of a random pre-session cookie
 //!   (`__Host-booking_presession` / `booking_presession`), so nobody can be
 //!   signed into someone else's account either. A missing or wrong token is

@@ -44,7 +44,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// minutes is 1,900 years) are clamped for booking-core to refuse.
 const MINUTES_BOUND: i64 = 1_000_000_000;
 
-/// `value` minutes, clamped to ±[`MINUTES_BOUND`].
+/// `value` minutes, clamped to ± a billion minutes.
 pub fn minutes(value: i64) -> Duration {
     Duration::minutes(value.clamp(-MINUTES_BOUND, MINUTES_BOUND))
 }
