@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL (with btree_gist, trust auth for `postgres` on
 # 127.0.0.1) and Redis listen on 127.0.0.1, as the test suites need.
-# Starts them when installed but stopped; installs them from Debian's
-# packages when missing. Idempotent; prints what it did; fails loudly.
+# Starts them when installed but stopped. On a machine that lacks them it
+# CHANGES THE SYSTEM: it installs Debian packages with apt-get and adds a
+# `host all all 127.0.0.1/32 trust` line to PostgreSQL's pg_hba.conf; it
+# says so on stderr before each such change. Set BOOKING_NO_SYSTEM_CHANGES=1
+# to have it stop with a message instead of changing anything.
+# Idempotent; prints what it did; fails loudly.
 set -euo pipefail
 
 log() { echo "ensure-services: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+# Announces a change to the system before it is made, or stops when the
+# caller asked for no changes.
+about_to() {
+  if [ "${BOOKING_NO_SYSTEM_CHANGES:-0}" = 1 ]; then
+    die "this machine needs a change to run the tests: $*; BOOKING_NO_SYSTEM_CHANGES=1 forbids it, so make it by hand"
+  fi
+  log "CHANGING THIS MACHINE: $* (set BOOKING_NO_SYSTEM_CHANGES=1 to stop instead)"
+}
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -22,6 +35,7 @@ wait_for_port() {
 apt_updated=0
 apt_install() {
   command -v apt-get >/dev/null || die "apt-get not found: install $* by hand"
+  about_to "installing Debian packages $* with apt-get"
   if [ "$apt_updated" = 0 ]; then
     log "apt-get update"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -43,7 +57,7 @@ ensure_postgres() {
     version=$(pg_cluster_version)
     [ -n "$version" ] || die "PostgreSQL installed but no cluster under /etc/postgresql"
     if [ ! -d "/etc/postgresql/$version/main" ]; then
-      log "creating cluster $version/main"
+      about_to "creating the PostgreSQL cluster $version/main"
       pg_createcluster "$version" main >/dev/null
     fi
     log "starting PostgreSQL $version"
@@ -57,7 +71,7 @@ ensure_postgres() {
     local hba
     hba=$(su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null || true)
     [ -n "$hba" ] || die "cannot connect to PostgreSQL as postgres on 127.0.0.1, and cannot reach it over the socket to fix it"
-    log "allowing trust auth for 127.0.0.1 in $hba"
+    about_to "adding 'host all all 127.0.0.1/32 trust' to $hba (passwordless PostgreSQL logins from this machine) and reloading PostgreSQL"
     sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
     su postgres -c "psql -tAc 'select pg_reload_conf()'" >/dev/null
     psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null \

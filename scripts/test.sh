@@ -2,9 +2,13 @@
 # Runs every test of the workspace against real PostgreSQL and Redis, and
 # the web pages' tests in headless Chromium, setting all of them up first
 # (see ensure-services.sh and examples/scripts/ensure-browser.sh).
-# This is the README's test command.
+# This is the README's test command. On a machine that lacks PostgreSQL,
+# Redis or Chromium it installs them with apt-get and lets PostgreSQL trust
+# logins from 127.0.0.1 (pg_hba.conf); it says so before each change, and
+# BOOKING_NO_SYSTEM_CHANGES=1 makes it stop instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "test.sh: checking for PostgreSQL, Redis and Chromium; missing ones are installed (apt-get) and pg_hba.conf may be changed, each announced first; BOOKING_NO_SYSTEM_CHANGES=1 stops instead" >&2
 bash scripts/ensure-services.sh
 bash examples/scripts/ensure-browser.sh
 

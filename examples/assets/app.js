@@ -1,6 +1,10 @@
 // The pages' only script. Everything works without it; it adds:
 // - the visitor's time zone on a booking page reached without ?tz=,
+// - the browser's time zone preselected on the sign-up page,
 // - submitting the time-zone picker when it changes,
+// - adding and removing rows of hours and dates in the hours editor in place
+//   (without the script, those buttons submit the form and the server does it),
+// - copying the new API token,
 // - a confirmation before an organizer cancels a booking,
 // - times in the browser's own zone on the attendee's cancel page,
 // - no double submission of a form.
@@ -9,15 +13,18 @@
 
   document.documentElement.className += " js";
 
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   // 1. Time-zone detection: runs in <head>, before the page is drawn, and
   // only when the server asked for it (a booking page without ?tz=).
   if (document.querySelector('meta[name="detect-time-zone"]')) {
-    var zone = null;
-    try {
-      zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    } catch (e) {
-      zone = null;
-    }
+    var zone = browserZone();
     var params = new URLSearchParams(window.location.search);
     if (zone && !params.has("tz")) {
       params.set("tz", zone);
@@ -28,6 +35,121 @@
     }
   }
 
+  // Dates as the server writes them: "Thu 3 Dec 2026", "09:00".
+  function parts(date, zone) {
+    var found = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, weekday: "short", day: "numeric", month: "short",
+      year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+    }).formatToParts(date).forEach(function (part) {
+      found[part.type] = part.value;
+    });
+    return {
+      day: found.weekday + " " + found.day + " " + found.month + " " + found.year,
+      clock: found.hour + ":" + found.minute
+    };
+  }
+
+  // "Thu 3 Dec 2026, 00:00 – 01:00 (Asia/Tokyo)", the end's date written
+  // when it is a later day (other than at midnight), as format::range does.
+  function rangeText(start, end, zone) {
+    var from = parts(start, zone);
+    var until = parts(end, zone);
+    var nextDay = parts(new Date(start.getTime() + 86400000), zone).day;
+    var sameDay = until.day === from.day ||
+      (until.clock === "00:00" && until.day === nextDay);
+    return from.day + ", " + from.clock + " – " +
+      (sameDay ? "" : until.day + ", ") + until.clock + " (" + zone + ")";
+  }
+
+  // The hours editor: Add and Remove buttons work in place.
+  var rowCounter = 0;
+
+  function fromTemplate(id, replacements) {
+    var template = document.getElementById(id);
+    if (!template) {
+      return null;
+    }
+    var html = template.innerHTML;
+    Object.keys(replacements).forEach(function (key) {
+      html = html.split(key).join(replacements[key]);
+    });
+    var holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    return holder.firstElementChild;
+  }
+
+  function editHours(button) {
+    var kind = button.getAttribute("data-edit");
+    if (kind === "add") {
+      var group = button.getAttribute("data-group");
+      var list = button.closest(".intervals").querySelector(".interval-list");
+      rowCounter += 1;
+      var row = fromTemplate("hours-row-template", {
+        "__GROUP__": group,
+        "__INDEX__": "new" + rowCounter,
+        "__LABEL__": button.getAttribute("data-label") || ""
+      });
+      if (!row || !list) {
+        return false;
+      }
+      var last = list.querySelector(".interval:last-child input[name$='-end']");
+      list.appendChild(row);
+      if (last && last.value && last.value !== "00:00") {
+        // Continue where the last row ended, for an hour.
+        var start = last.value.slice(0, 5);
+        var hour = parseInt(start.slice(0, 2), 10) + 1;
+        if (hour < 24) {
+          row.querySelector("input[name$='-start']").value = start;
+          row.querySelector("input[name$='-end']").value =
+            (hour < 10 ? "0" : "") + hour + start.slice(2);
+        }
+      }
+      var owner = button.closest(".day-row");
+      var toggle = owner && owner.querySelector("input.switch-input");
+      if (toggle) {
+        toggle.checked = true;
+      }
+      var custom = button.closest(".override");
+      var own = custom && custom.querySelector("input[value='custom']");
+      if (own) {
+        own.checked = true;
+      }
+      row.querySelector("input").focus();
+      return true;
+    }
+    if (kind === "remove") {
+      var interval = button.closest(".interval");
+      if (interval) {
+        interval.parentNode.removeChild(interval);
+      }
+      return true;
+    }
+    if (kind === "add-override") {
+      var container = document.querySelector("[data-overrides]");
+      if (!container) {
+        return false;
+      }
+      var key = parseInt(container.getAttribute("data-next-key") || "1", 10);
+      container.setAttribute("data-next-key", String(key + 1));
+      var item = fromTemplate("override-template", { "__KEY__": String(key) });
+      if (!item) {
+        return false;
+      }
+      container.appendChild(item);
+      item.querySelector("input[type='date']").focus();
+      return true;
+    }
+    if (kind === "remove-override") {
+      var override = button.closest(".override");
+      if (override) {
+        override.parentNode.removeChild(override);
+      }
+      return true;
+    }
+    return false;
+  }
+
   function ready() {
     // 2. The zone picker shows the new zone at once.
     var pickers = document.querySelectorAll("select[data-autosubmit]");
@@ -35,6 +157,53 @@
       select.addEventListener("change", function () {
         if (select.form) {
           select.form.submit();
+        }
+      });
+    });
+
+    // The sign-up page starts in the browser's zone.
+    var zone = browserZone();
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-detect-zone]"), function (select) {
+      if (zone && select.querySelector('option[value="' + zone.replace(/"/g, "") + '"]')) {
+        select.value = zone;
+      }
+    });
+
+    // The hours editor.
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("button[data-edit]");
+      if (button && editHours(button)) {
+        event.preventDefault();
+      }
+    });
+
+    // Copying the API token.
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+      button.addEventListener("click", function () {
+        var field = document.getElementById(button.getAttribute("data-copy"));
+        var status = document.getElementById("copy-status");
+        if (!field) {
+          return;
+        }
+        field.select();
+        var done = function () {
+          if (status) {
+            status.textContent = "Copied. Keep it somewhere safe.";
+          }
+        };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(field.value).then(done, function () {
+            if (status) {
+              status.textContent = "Select the token and copy it yourself.";
+            }
+          });
+        } else {
+          try {
+            document.execCommand("copy");
+            done();
+          } catch (e) {
+            // The token is selected; the person copies it.
+          }
         }
       });
     });
@@ -63,15 +232,7 @@
       try {
         var start = new Date(element.getAttribute("datetime"));
         var end = new Date(element.getAttribute("data-local-range"));
-        var day = new Intl.DateTimeFormat(undefined, {
-          weekday: "long", day: "numeric", month: "long", year: "numeric"
-        });
-        var clock = new Intl.DateTimeFormat(undefined, {
-          hour: "2-digit", minute: "2-digit", hourCycle: "h23"
-        });
-        var zoneName = Intl.DateTimeFormat().resolvedOptions().timeZone;
-        element.textContent = day.format(start) + ", " + clock.format(start) +
-          " – " + clock.format(end) + " (" + zoneName + ")";
+        element.textContent = rangeText(start, end, browserZone() || "UTC");
       } catch (e) {
         // Leave the UTC text as it is.
       }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the UI browser tests (examples/tests/ui_browser.rs) have what
 # they drive: Debian's headless-capable Chromium and its matching
-# chromedriver. Installs them with apt-get when missing; does nothing when
-# both are present (fonts-liberation comes along so screenshots have text).
+# chromedriver. Installs them with apt-get when missing, saying so first
+# (BOOKING_NO_SYSTEM_CHANGES=1 stops instead); does nothing when both are
+# present (fonts-liberation comes along so screenshots have text).
 # Idempotent; needs root (or sudo) only to install.
 set -euo pipefail
 
@@ -29,7 +30,11 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 
-echo "ensure-browser: installing chromium and chromium-driver from Debian"
+if [ "${BOOKING_NO_SYSTEM_CHANGES:-0}" = 1 ]; then
+    echo "ensure-browser: chromium and chromium-driver are missing; BOOKING_NO_SYSTEM_CHANGES=1 forbids installing them, so install them by hand" >&2
+    exit 1
+fi
+echo "ensure-browser: CHANGING THIS MACHINE: installing Debian packages chromium, chromium-driver and fonts-liberation with apt-get (set BOOKING_NO_SYSTEM_CHANGES=1 to stop instead)" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation >/dev/null

@@ -1,19 +1,180 @@
-//! Configuration from environment variables: where to listen, which store
-//! and which lock.
+//! Configuration: where to listen, which store and lock, how connections,
+//! requests and clients are bounded, and how to log. Every setting is an
+//! environment variable and a command-line flag of the service program
+//! (flags win); [`SETTINGS`] lists them all, and `booking-service --help`
+//! prints that list.
 //!
-//! | variable | meaning | default |
+//! | variable | flag | default |
 //! |---|---|---|
-//! | `BOOKING_ADDR` | listen address | `127.0.0.1:3000` |
-//! | `DATABASE_URL` | `sqlite://PATH`, `postgres://...` or `memory://` | `sqlite://booking.db` |
-//! | `REDIS_URL` | a Redis server for the slot lock; unset: in-process lock | unset |
+//! | `BOOKING_ADDR` | `--addr` | `127.0.0.1:3000` (`IP:PORT` or `localhost:PORT`) |
+//! | `DATABASE_URL` | `--database-url` | `sqlite://booking.db` (`sqlite://PATH`, `postgres://...` or `memory://`) |
+//! | `REDIS_URL` | `--redis-url` | unset: the in-process lock |
+//! | `RUST_LOG` | `--log` | `info` |
+//! | `LOG_FORMAT` | `--log-format` | `text` (or `json`) |
+//! | `BOOKING_HEADER_TIMEOUT_SECS` | `--header-timeout-secs` | 10 |
+//! | `BOOKING_IDLE_TIMEOUT_SECS` | `--idle-timeout-secs` | 5 |
+//! | `BOOKING_BODY_TIMEOUT_SECS` | `--body-timeout-secs` | 30 |
+//! | `BOOKING_MAX_CONNECTIONS` | `--max-connections` | 512 |
+//! | `BOOKING_SHUTDOWN_TIMEOUT_SECS` | `--shutdown-timeout-secs` | 10 |
+//! | `BOOKING_READINESS_TIMEOUT_SECS` | `--readiness-timeout-secs` | 3 |
+//! | `BOOKING_RATE_LIMIT` | `--rate-limit` | `on` (`off` turns every limit off) |
+//! | `BOOKING_RATE_LIMIT_READS` | `--rate-limit-reads` | `120/min` |
+//! | `BOOKING_RATE_LIMIT_BOOKINGS` | `--rate-limit-bookings` | `10/min` |
+//! | `BOOKING_RATE_LIMIT_REGISTRATIONS` | `--rate-limit-registrations` | `5/h` |
+//! | `BOOKING_RATE_LIMIT_AUTH_FAILURES` | `--rate-limit-auth-failures` | `10/min` |
+//! | `BOOKING_TRUSTED_PROXIES` | `--trusted-proxies` | unset (comma-separated IPs or CIDRs) |
 //!
 //! Parsing only reads and checks text; nothing is connected here, so a
 //! configuration can be tested without servers. Whether this build can serve
 //! a URL (its cargo feature) is decided at start-up by
 //! [`build`](crate::startup::build), which says which feature is missing.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::http::{HttpConfig, Rate, RateLimits};
+use crate::serve::ServerLimits;
+
+/// One setting: its environment variable, its flag and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The environment variable, e.g. `BOOKING_ADDR`.
+    pub variable: &'static str,
+    /// The long flag without dashes, e.g. `addr`.
+    pub flag: &'static str,
+    /// What the value looks like in `--help`, e.g. `IP:PORT`.
+    pub value_name: &'static str,
+    /// The default, as text; `None` for unset.
+    pub default: Option<&'static str>,
+    /// One sentence for `--help`.
+    pub help: &'static str,
+}
+
+/// Every setting of the service, in the order `--help` lists them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        variable: "BOOKING_ADDR",
+        flag: "addr",
+        value_name: "IP:PORT",
+        default: Some(DEFAULT_ADDR),
+        help: "Listen address; localhost:PORT means 127.0.0.1:PORT, 0.0.0.0:PORT accepts other machines",
+    },
+    Setting {
+        variable: "DATABASE_URL",
+        flag: "database-url",
+        value_name: "URL",
+        default: Some(DEFAULT_DATABASE_URL),
+        help: "The store: sqlite://PATH (created and migrated), postgres://USER:PASSWORD@HOST:PORT/DB (migrated) or memory:// (nothing kept)",
+    },
+    Setting {
+        variable: "REDIS_URL",
+        flag: "redis-url",
+        value_name: "URL",
+        default: None,
+        help: "redis://HOST:PORT for slot locks shared by every process of the service; unset: the in-process lock",
+    },
+    Setting {
+        variable: "RUST_LOG",
+        flag: "log",
+        value_name: "FILTER",
+        default: Some(DEFAULT_LOG_FILTER),
+        help: "Log filter, e.g. debug or info,booking_core=debug",
+    },
+    Setting {
+        variable: "LOG_FORMAT",
+        flag: "log-format",
+        value_name: "text|json",
+        default: Some("text"),
+        help: "text: lines for people (colours only on a terminal); json: one JSON object per line",
+    },
+    Setting {
+        variable: "BOOKING_HEADER_TIMEOUT_SECS",
+        flag: "header-timeout-secs",
+        value_name: "SECS",
+        default: Some("10"),
+        help: "A request head must arrive within this many seconds, or the connection is closed",
+    },
+    Setting {
+        variable: "BOOKING_IDLE_TIMEOUT_SECS",
+        flag: "idle-timeout-secs",
+        value_name: "SECS",
+        default: Some("5"),
+        help: "A connection silent this long with no request in progress is closed",
+    },
+    Setting {
+        variable: "BOOKING_BODY_TIMEOUT_SECS",
+        flag: "body-timeout-secs",
+        value_name: "SECS",
+        default: Some("30"),
+        help: "A request body must arrive within this many seconds (else 408)",
+    },
+    Setting {
+        variable: "BOOKING_MAX_CONNECTIONS",
+        flag: "max-connections",
+        value_name: "COUNT",
+        default: Some("512"),
+        help: "Most connections at once; at the cap the idlest connection is closed for a new one (503 when all are busy). Keep it below the file limit",
+    },
+    Setting {
+        variable: "BOOKING_SHUTDOWN_TIMEOUT_SECS",
+        flag: "shutdown-timeout-secs",
+        value_name: "SECS",
+        default: Some("10"),
+        help: "On SIGTERM or Ctrl-C, requests in progress get this long to finish; then the process exits",
+    },
+    Setting {
+        variable: "BOOKING_READINESS_TIMEOUT_SECS",
+        flag: "readiness-timeout-secs",
+        value_name: "SECS",
+        default: Some("3"),
+        help: "How long /readyz and /metrics wait for the store and the lock to answer",
+    },
+    Setting {
+        variable: "BOOKING_RATE_LIMIT",
+        flag: "rate-limit",
+        value_name: "on|off",
+        default: Some("on"),
+        help: "off turns every per-client rate limit off (load tests, benchmarks)",
+    },
+    Setting {
+        variable: "BOOKING_RATE_LIMIT_READS",
+        flag: "rate-limit-reads",
+        value_name: "N/UNIT",
+        default: Some("120/min"),
+        help: "Slot queries and public booking pages per client address (UNIT: s, min or h)",
+    },
+    Setting {
+        variable: "BOOKING_RATE_LIMIT_BOOKINGS",
+        flag: "rate-limit-bookings",
+        value_name: "N/UNIT",
+        default: Some("10/min"),
+        help: "Booking requests per client address",
+    },
+    Setting {
+        variable: "BOOKING_RATE_LIMIT_REGISTRATIONS",
+        flag: "rate-limit-registrations",
+        value_name: "N/UNIT",
+        default: Some("5/h"),
+        help: "Organizer registrations per client address",
+    },
+    Setting {
+        variable: "BOOKING_RATE_LIMIT_AUTH_FAILURES",
+        flag: "rate-limit-auth-failures",
+        value_name: "N/UNIT",
+        default: Some("10/min"),
+        help: "Failed authentications (wrong API token, cancel token or sign-in) per client address; beyond it, its credentials are refused unchecked",
+    },
+    Setting {
+        variable: "BOOKING_TRUSTED_PROXIES",
+        flag: "trusted-proxies",
+        value_name: "LIST",
+        default: None,
+        help: "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client; unset: the header is ignored",
+    },
+];
 
 /// The listen address used when `BOOKING_ADDR` is unset: loopback only, so a
 /// newcomer's first run is not exposed to the network.
@@ -24,6 +185,9 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 /// with no database server.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://booking.db";
 
+/// The log filter used when `RUST_LOG` is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
 /// Everything the service is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -33,6 +197,54 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// The Redis server for the slot lock; `None` for the in-process lock.
     pub redis_url: Option<String>,
+    /// Connection limits and the shutdown deadline.
+    pub server: ServerLimits,
+    /// Request timeouts and per-client rate limits.
+    pub http: HttpConfig,
+    /// How the program logs.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    /// Every documented default.
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
+            database: DatabaseUrl::Sqlite(PathBuf::from("booking.db")),
+            redis_url: None,
+            server: ServerLimits::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// How the program logs (`RUST_LOG`, `LOG_FORMAT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info,booking_core=debug`.
+    pub filter: String,
+    /// Lines for people, or JSON objects.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: DEFAULT_LOG_FILTER.to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One line per event for people; coloured only on a terminal.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`,
+    /// `span`), for log collectors.
+    Json,
 }
 
 /// A parsed `DATABASE_URL`: which store it selects.
@@ -120,44 +332,176 @@ impl Config {
     /// embedders can configure the service without touching the process
     /// environment. Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let addr_text = get("BOOKING_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        let addr = addr_text
-            .trim()
-            .parse::<SocketAddr>()
-            .map_err(|_| ConfigError::Invalid {
-                variable: "BOOKING_ADDR",
-                value: addr_text.clone(),
-                reason: "expected IP:PORT, e.g. 127.0.0.1:3000 or 0.0.0.0:8080".to_owned(),
-            })?;
+        let get = |name: &str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let invalid = |variable: &'static str, value: &str, reason: &str| ConfigError::Invalid {
+            variable,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let addr = match get("BOOKING_ADDR") {
+            None => SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
+            Some(text) => parse_addr(&text).ok_or_else(|| {
+                invalid(
+                    "BOOKING_ADDR",
+                    &text,
+                    "expected IP:PORT or localhost:PORT, e.g. 127.0.0.1:3000 or 0.0.0.0:8080",
+                )
+            })?,
+        };
         let database = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
         )?;
         let redis_url = match get("REDIS_URL") {
             None => None,
             Some(url) => {
-                let url = url.trim().to_owned();
                 let lower = url.to_ascii_lowercase();
                 if !(lower.starts_with("redis://")
                     || lower.starts_with("rediss://")
                     || lower.starts_with("redis+unix://")
                     || lower.starts_with("unix://"))
                 {
-                    return Err(ConfigError::Invalid {
-                        variable: "REDIS_URL",
-                        value: redact_url(&url),
-                        reason: "expected redis://HOST:PORT (or rediss://, unix://)".to_owned(),
-                    });
+                    return Err(invalid(
+                        "REDIS_URL",
+                        &redact_url(&url),
+                        "expected redis://HOST:PORT (or rediss://, unix://)",
+                    ));
                 }
                 Some(url)
             }
+        };
+        let log = LogConfig {
+            filter: get("RUST_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
+            format: match get("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => return Err(invalid("LOG_FORMAT", other, "expected text or json")),
+            },
+        };
+        let seconds =
+            |variable: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+                match get(variable) {
+                    None => Ok(default),
+                    Some(text) => match text.parse::<u64>() {
+                        Ok(secs) if (1..=86_400).contains(&secs) => Ok(Duration::from_secs(secs)),
+                        _ => Err(invalid(
+                            variable,
+                            &text,
+                            "expected whole seconds from 1 to 86400",
+                        )),
+                    },
+                }
+            };
+        let max_connections = match get("BOOKING_MAX_CONNECTIONS") {
+            None => ServerLimits::DEFAULT_MAX_CONNECTIONS,
+            Some(text) => match text.parse::<usize>() {
+                Ok(count) if (1..=1_000_000).contains(&count) => count,
+                _ => {
+                    return Err(invalid(
+                        "BOOKING_MAX_CONNECTIONS",
+                        &text,
+                        "expected a whole number from 1 to 1000000",
+                    ));
+                }
+            },
+        };
+        let server = ServerLimits {
+            header_timeout: seconds(
+                "BOOKING_HEADER_TIMEOUT_SECS",
+                ServerLimits::DEFAULT_HEADER_TIMEOUT,
+            )?,
+            idle_timeout: seconds(
+                "BOOKING_IDLE_TIMEOUT_SECS",
+                ServerLimits::DEFAULT_IDLE_TIMEOUT,
+            )?,
+            max_connections,
+            shutdown_timeout: seconds(
+                "BOOKING_SHUTDOWN_TIMEOUT_SECS",
+                ServerLimits::DEFAULT_SHUTDOWN_TIMEOUT,
+            )?,
+        };
+        let rate = |variable: &'static str, default: Rate| -> Result<Rate, ConfigError> {
+            match get(variable) {
+                None => Ok(default),
+                Some(text) => {
+                    Rate::parse(&text).map_err(|reason| invalid(variable, &text, &reason))
+                }
+            }
+        };
+        let enabled = match get("BOOKING_RATE_LIMIT")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(invalid("BOOKING_RATE_LIMIT", other, "expected on or off")),
+        };
+        let trusted_proxies = match get("BOOKING_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(text) => parse_networks(&text)
+                .map_err(|reason| invalid("BOOKING_TRUSTED_PROXIES", &text, &reason))?,
+        };
+        let http = HttpConfig {
+            body_timeout: seconds(
+                "BOOKING_BODY_TIMEOUT_SECS",
+                HttpConfig::DEFAULT_BODY_TIMEOUT,
+            )?,
+            readiness_timeout: seconds(
+                "BOOKING_READINESS_TIMEOUT_SECS",
+                crate::http::health::DEFAULT_READINESS_TIMEOUT,
+            )?,
+            rate_limits: RateLimits {
+                enabled,
+                reads: rate("BOOKING_RATE_LIMIT_READS", RateLimits::DEFAULT_READS)?,
+                bookings: rate("BOOKING_RATE_LIMIT_BOOKINGS", RateLimits::DEFAULT_BOOKINGS)?,
+                registrations: rate(
+                    "BOOKING_RATE_LIMIT_REGISTRATIONS",
+                    RateLimits::DEFAULT_REGISTRATIONS,
+                )?,
+                auth_failures: rate(
+                    "BOOKING_RATE_LIMIT_AUTH_FAILURES",
+                    RateLimits::DEFAULT_AUTH_FAILURES,
+                )?,
+                trusted_proxies,
+            },
         };
         Ok(Config {
             addr,
             database,
             redis_url,
+            server,
+            http,
+            log,
         })
     }
+}
+
+/// `IP:PORT`, or `localhost:PORT` as `127.0.0.1:PORT` (IPv4 loopback:
+/// "localhost" may also name `::1`, but one listener binds one address).
+fn parse_addr(text: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port = port.parse::<u16>().ok()?;
+    host.eq_ignore_ascii_case("localhost")
+        .then_some(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
+
+/// A comma-separated list of IPs (`10.0.0.1`) and networks (`10.0.0.0/8`).
+fn parse_networks(text: &str) -> Result<Vec<IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{item:?} is not an IP address or CIDR network"))
+        })
+        .collect()
 }
 
 /// `url` with the password of its `user:password@` part replaced by `***`,
@@ -231,6 +575,77 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("mysql://root@db/x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn localhost_means_the_ipv4_loopback() {
+        let config = config(&[("BOOKING_ADDR", "localhost:8081")]).unwrap();
+        assert_eq!(config.addr, "127.0.0.1:8081".parse().unwrap());
+        assert_eq!(
+            self::config(&[("BOOKING_ADDR", "LOCALHOST:80")])
+                .unwrap()
+                .addr
+                .port(),
+            80
+        );
+        assert!(self::config(&[("BOOKING_ADDR", "example.com:80")]).is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_settings_table() {
+        assert_eq!(config(&[]).unwrap(), Config::default());
+        let mut from_table = HashMap::new();
+        for setting in SETTINGS {
+            if let Some(default) = setting.default {
+                from_table.insert(setting.variable.to_owned(), default.to_owned());
+            }
+        }
+        assert_eq!(
+            Config::from_lookup(|name| from_table.get(name).cloned()).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn limits_and_timeouts_are_read() {
+        let config = config(&[
+            ("BOOKING_HEADER_TIMEOUT_SECS", "3"),
+            ("BOOKING_IDLE_TIMEOUT_SECS", "4"),
+            ("BOOKING_BODY_TIMEOUT_SECS", "6"),
+            ("BOOKING_MAX_CONNECTIONS", "7"),
+            ("BOOKING_SHUTDOWN_TIMEOUT_SECS", "8"),
+            ("BOOKING_READINESS_TIMEOUT_SECS", "1"),
+            ("BOOKING_RATE_LIMIT", "OFF"),
+            ("BOOKING_RATE_LIMIT_READS", "9/s"),
+            ("BOOKING_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(config.server.header_timeout, Duration::from_secs(3));
+        assert_eq!(config.server.idle_timeout, Duration::from_secs(4));
+        assert_eq!(config.http.body_timeout, Duration::from_secs(6));
+        assert_eq!(config.server.max_connections, 7);
+        assert_eq!(config.server.shutdown_timeout, Duration::from_secs(8));
+        assert_eq!(config.http.readiness_timeout, Duration::from_secs(1));
+        assert!(!config.http.rate_limits.enabled);
+        assert_eq!(config.http.rate_limits.reads.to_string(), "9/s");
+        assert_eq!(config.http.rate_limits.trusted_proxies.len(), 2);
+        assert_eq!(config.log.format, LogFormat::Json);
+        for (variable, value) in [
+            ("BOOKING_IDLE_TIMEOUT_SECS", "0"),
+            ("BOOKING_IDLE_TIMEOUT_SECS", "5s"),
+            ("BOOKING_MAX_CONNECTIONS", "0"),
+            ("BOOKING_RATE_LIMIT", "maybe"),
+            ("BOOKING_RATE_LIMIT_BOOKINGS", "10"),
+            ("BOOKING_TRUSTED_PROXIES", "proxy.local"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let error = self::config(&[(variable, value)]).unwrap_err();
+            assert!(
+                error.to_string().starts_with(&format!("{variable}=")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

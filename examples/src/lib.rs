@@ -4,15 +4,16 @@
 //! adapters: the project's "run it and try it" crate.
 //!
 //! ```text
-//! cargo run --release --example service
+//! cargo run --release --bin booking-service
 //! ```
 //!
 //! starts the service on `127.0.0.1:3000` with an embedded SQLite file
 //! (`booking.db`, created and migrated on start) and the in-process slot
 //! lock: nothing to install. `DATABASE_URL=postgres://...` switches to
-//! PostgreSQL and `REDIS_URL=redis://...` to the Redis slot lock (see
-//! [`config`]). The service logs which store and lock it chose, and stops at
-//! start with one clear line when a configured server cannot be reached
+//! PostgreSQL and `REDIS_URL=redis://...` to the Redis slot lock; every
+//! setting is also a flag (`--help`, [`config`]). The service logs which
+//! store and lock it chose, and stops at start with one clear line when a
+//! configured server cannot be reached or a SQLite file cannot be written
 //! ([`startup::StartupError`]).
 //!
 //! ## Cargo features
@@ -25,22 +26,28 @@
 //!
 //! ## Pieces
 //!
-//! * [`config::Config`]: the environment variables;
+//! * [`config::Config`]: the settings (environment variables and flags);
 //! * [`startup::build`]: connects and migrates the chosen backends into a
 //!   [`BookingService`](booking_core::service::BookingService);
-//! * [`http::router`]: the JSON API (endpoints, error codes and statuses are
-//!   listed in [`http`]);
-//! * [`startup::serve`]: runs the router until a shutdown signal.
+//! * [`http::router_with`]: the JSON API and the pages, with readiness,
+//!   metrics and rate limits (endpoints, error codes and statuses are listed
+//!   in [`http`]); [`http::router`] is the same without rate limits;
+//! * [`serve::serve`]: the HTTP/1.1 server with its timeouts, connection cap
+//!   and shutdown deadline; [`startup::serve`] runs the configured router on
+//!   it until a shutdown signal;
+//! * [`program`]: the `booking-service` binary (`src/main.rs`, and
+//!   `examples/service.rs` under its first name).
 //!
-//! The runnable program is `examples/service.rs`; the integration tests in
-//! `tests/` start the same router on an ephemeral port and talk to it over
-//! real HTTP.
+//! The integration tests in `tests/` start the same router on an ephemeral
+//! port and talk to it over real HTTP, or spawn the binary itself.
 
 pub mod config;
 pub mod http;
+pub mod program;
+pub mod serve;
 pub mod startup;
 pub mod ui;
 
 pub use config::Config;
-pub use http::router;
+pub use http::{router, router_with};
 pub use startup::{Backends, StartupError, build, build_with, serve};

@@ -2,18 +2,16 @@
 //! serving it.
 //!
 //! Every backend is reached once before the service is handed back, so a
-//! server that is down, a wrong password or a missing cargo feature stops the
-//! process at start with one clear line ([`StartupError`]) instead of failing
-//! the first request.
+//! server that is down, a wrong password, a SQLite file that cannot be
+//! written or a missing cargo feature stops the process at start with one
+//! clear line ([`StartupError`]) instead of failing the first request.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking_core::lock::SlotLock;
-use booking_core::memory::{MemoryLock, MemoryStore};
-use booking_core::service::BookingService;
-use booking_core::store::{BookingStore, BoxError};
+use booking_core::store::BoxError;
+use booking_core::{BookingService, BookingStore, MemoryLock, MemoryStore, SlotLock};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, DatabaseUrl};
@@ -63,6 +61,16 @@ pub enum StartupError {
     /// The SQLite file could not be opened, created or migrated.
     #[error("cannot open the SQLite database {path}")]
     Sqlite {
+        /// The file.
+        path: String,
+        /// What SQLite said.
+        #[source]
+        source: BoxError,
+    },
+    /// The SQLite file opened but cannot take a write (read-only file,
+    /// directory or file system), so no booking could ever be stored.
+    #[error("the SQLite database {path} is not writable")]
+    SqliteNotWritable {
         /// The file.
         path: String,
         /// What SQLite said.
@@ -131,7 +139,8 @@ impl StartupError {
 /// returns the service with a description of what was chosen.
 ///
 /// * `DATABASE_URL=sqlite://PATH` (default `sqlite://booking.db`): the file is
-///   created if missing and migrated (feature `sqlite`).
+///   created if missing, migrated, and must take a write lock (feature
+///   `sqlite`).
 /// * `DATABASE_URL=postgres://...`: connected (pool of 16, 5 s acquire
 ///   timeout) and migrated; tables land in the first schema of the
 ///   connection's `search_path` (feature `postgres`).
@@ -152,7 +161,7 @@ pub async fn build(config: &Config) -> Result<(BookingService, Backends), Startu
 
 /// A service over a store and lock the caller built (tests, embedders).
 pub fn build_with(store: Arc<dyn BookingStore>, lock: Arc<dyn SlotLock>) -> BookingService {
-    BookingService::new(store, lock)
+    BookingService::new(store).with_lock(lock)
 }
 
 async fn connect_store(
@@ -172,10 +181,23 @@ async fn connect_store(
 async fn open_sqlite(
     path: &std::path::Path,
 ) -> Result<(Arc<dyn BookingStore>, String), StartupError> {
+    use booking_sqlite::{SqliteOptions, SqliteStore};
+
     let shown = path.display().to_string();
-    let store = booking_sqlite::SqliteStore::open(path)
+    let open_error = |error: booking_sqlite::Error| StartupError::Sqlite {
+        path: shown.clone(),
+        source: error.into(),
+    };
+    let store = SqliteStore::open(path, SqliteOptions::default())
         .await
-        .map_err(|error| StartupError::Sqlite {
+        .map_err(open_error)?;
+    store.migrate().await.map_err(open_error)?;
+    // A read-only file opens (read-only) and migrates when it is already
+    // migrated; only a write shows it, and the store's health check writes.
+    store
+        .check_health()
+        .await
+        .map_err(|error| StartupError::SqliteNotWritable {
             path: shown.clone(),
             source: error.into(),
         })?;
@@ -201,8 +223,9 @@ async fn open_sqlite(
 async fn connect_postgres(url: &str) -> Result<(Arc<dyn BookingStore>, String), StartupError> {
     use std::str::FromStr as _;
 
+    use booking_postgres::{PostgresOptions, PostgresStore};
     use sqlx::Connection as _;
-    use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
 
     let shown = crate::config::redact_url(url);
     let connect_error = |source: BoxError| StartupError::PostgresConnect {
@@ -223,13 +246,13 @@ async fn connect_postgres(url: &str) -> Result<(Arc<dyn BookingStore>, String), 
             ));
         }
     }
-    let pool = PgPoolOptions::new()
+    let pool_options = PostgresOptions::default()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
+        .connect_timeout(CONNECT_TIMEOUT);
+    let store = PostgresStore::connect(url, pool_options)
         .await
         .map_err(|error| connect_error(error.into()))?;
-    let store = booking_postgres::PostgresStore::new(pool);
     store
         .migrate()
         .await
@@ -313,16 +336,18 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
         })
 }
 
-/// Serves [`router`](crate::http::router) for `service` on `listener` until
-/// `shutdown` completes, then lets requests in flight finish.
+/// Serves [`router_with`](crate::http::router_with) for `service` on
+/// `listener` with `config`'s limits ([`crate::serve`](mod@crate::serve)) until `shutdown`
+/// completes, then lets requests in flight finish within the shutdown
+/// deadline.
 pub async fn serve(
     listener: TcpListener,
     service: BookingService,
+    config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, crate::http::router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = crate::http::router_with(service, &config.http);
+    crate::serve::serve(listener, router, &config.server, shutdown).await
 }
 
 #[cfg(test)]
@@ -346,7 +371,7 @@ mod tests {
         let config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseUrl::Memory,
-            redis_url: None,
+            ..Config::default()
         };
         let (_service, backends) = build(&config).await.unwrap();
         assert!(backends.store.contains("in-memory"), "{backends}");
@@ -359,7 +384,7 @@ mod tests {
         let config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseUrl::Postgres("postgres://postgres@127.0.0.1/postgres".into()),
-            redis_url: None,
+            ..Config::default()
         };
         let error = build(&config).await.unwrap_err();
         assert!(
@@ -376,6 +401,7 @@ mod tests {
             addr: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseUrl::Memory,
             redis_url: Some("redis://127.0.0.1:6379".into()),
+            ..Config::default()
         };
         let error = build(&config).await.unwrap_err();
         assert!(

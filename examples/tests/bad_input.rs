@@ -172,6 +172,28 @@ async fn bad_input_gets_documented_errors_and_the_service_stays_healthy() {
     let book = Method::POST;
     let bookings = "/api/bookings";
     let huge = "x".repeat(10_000);
+    let event_type = |patch: Value| {
+        let mut body = json!({"slug": "intro", "title": "Intro", "durationMinutes": 30});
+        for (key, value) in patch.as_object().expect("patch") {
+            body[key] = value.clone();
+        }
+        json_bytes(body)
+    };
+    let schedule = |patch: Value| {
+        let mut body = json!({"name": "Hours", "weeklyHours": {"monday": [{"start": "09:00", "end": "17:00"}]}});
+        for (key, value) in patch.as_object().expect("patch") {
+            body[key] = value.clone();
+        }
+        json_bytes(body)
+    };
+    let types = "/api/event-types";
+    let schedules = "/api/schedules";
+    let unknown_ulid = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    let with_type = |slug: &str| {
+        let mut body = good.clone();
+        body["eventType"] = json!(slug);
+        json_bytes(body)
+    };
 
     let cases = vec![
         // Bodies that are not the JSON expected.
@@ -702,12 +724,245 @@ async fn bad_input_gets_documented_errors_and_the_service_stays_healthy() {
         )
         .auth(Auth::Ada)
         .expect(404, "not_found"),
+        // Event types.
+        case("event types without a token", Method::GET, types, None).expect(401, "unauthorized"),
+        case("create without a token", Method::POST, types, event_type(json!({})))
+            .expect(401, "unauthorized"),
+        case("missing slug", Method::POST, types, {
+            let mut body = json!({"title": "Intro", "durationMinutes": 30});
+            body.as_object_mut().expect("object").remove("slug");
+            json_bytes(body)
+        })
+        .auth(Auth::Bob)
+        .expect(400, "validation_error")
+        .field("slug"),
+        case("bad slug", Method::POST, types, event_type(json!({"slug": "Not A Slug"})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("slug"),
+        case("65-character slug", Method::POST, types, event_type(json!({"slug": "x".repeat(65)})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("slug"),
+        case("missing title", Method::POST, types, json_bytes(json!({"slug": "a", "durationMinutes": 30})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("title"),
+        case("10,000-character event title", Method::POST, types, event_type(json!({"title": huge})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("title"),
+        case("zero durationMinutes", Method::POST, types, event_type(json!({"durationMinutes": 0})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("durationMinutes"),
+        case("3-minute meetings", Method::POST, types, event_type(json!({"durationMinutes": 3})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("durationMinutes"),
+        case("enormous durationMinutes", Method::POST, types, event_type(json!({"durationMinutes": i64::MAX})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("durationMinutes"),
+        case("string durationMinutes", Method::POST, types, event_type(json!({"durationMinutes": "30"})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("durationMinutes"),
+        case("options without the default", Method::POST, types, event_type(json!({"durationOptions": [45, 60]})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("durationOptions"),
+        case("1-minute step", Method::POST, types, event_type(json!({"slotStepMinutes": 1})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("slotStepMinutes"),
+        case("negative buffer before", Method::POST, types, event_type(json!({"bufferBeforeMinutes": -5})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("bufferBeforeMinutes"),
+        case("limit per day of 0", Method::POST, types, event_type(json!({"limits": {"perDay": 0}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("limits.perDay"),
+        case("negative limit per day", Method::POST, types, event_type(json!({"limits": {"perDay": -1}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("limits.perDay"),
+        case("absurd limit per week", Method::POST, types, event_type(json!({"limits": {"perWeek": 1_000_000_000_000_i64}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("limits.perWeek"),
+        case("week starting someday", Method::POST, types, event_type(json!({"limits": {"perWeek": 3, "weekStartsOn": "someday"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("limits.weekStartsOn"),
+        case("unknown window kind", Method::POST, types, event_type(json!({"bookingWindow": {"kind": "weekly"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("bookingWindow.kind"),
+        case("window without days", Method::POST, types, event_type(json!({"bookingWindow": {"kind": "rollingDays"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("bookingWindow.days"),
+        case("zero business days", Method::POST, types, event_type(json!({"bookingWindow": {"kind": "rollingBusinessDays", "days": 0}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("bookingWindow"),
+        case("range ending before it starts", Method::POST, types, event_type(json!({"bookingWindow": {"kind": "range", "start": "2027-03-01", "end": "2027-01-01"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("bookingWindow"),
+        case("range with a bad date", Method::POST, types, event_type(json!({"bookingWindow": {"kind": "range", "start": "2027-02-30", "end": "2027-03-01"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("bookingWindow.start"),
+        case("javascript video link", Method::POST, types, event_type(json!({"location": {"kind": "video", "url": "javascript:alert(1)"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("location"),
+        case("location without a kind", Method::POST, types, event_type(json!({"location": {"address": "1 Main St"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("location.kind"),
+        case("in person without an address", Method::POST, types, event_type(json!({"location": {"kind": "inPerson"}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("location.address"),
+        case("scheduleId not an id", Method::POST, types, event_type(json!({"scheduleId": "nope"})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("scheduleId"),
+        case("someone else's schedule", Method::POST, types, event_type(json!({"scheduleId": unknown_ulid})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("scheduleId"),
+        case("16-minute hold", Method::POST, types, event_type(json!({"holdMinutes": 16})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("holdMinutes"),
+        case("misspelt event type field", Method::POST, types, event_type(json!({"durationMinute": 30})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("durationMinute"),
+        case("unknown field inside limits", Method::POST, types, event_type(json!({"limits": {"perMonth": 3}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("limits.perMonth"),
+        case("body that is a list", Method::POST, types, raw("[1]"))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error"),
+        case("read an unknown slug", Method::GET, format!("{types}/nope"), None)
+            .auth(Auth::Bob)
+            .expect(404, "event_type_not_found"),
+        case("read a malformed slug", Method::GET, format!("{types}/Not%20A%20Slug"), None)
+            .auth(Auth::Bob)
+            .expect(404, "event_type_not_found"),
+        case("replace an unknown slug", Method::PUT, format!("{types}/nope"), event_type(json!({})))
+            .auth(Auth::Bob)
+            .expect(404, "event_type_not_found"),
+        case("delete an unknown slug", Method::DELETE, format!("{types}/nope"), None)
+            .auth(Auth::Bob)
+            .expect(404, "event_type_not_found"),
+        case("event types of an unknown organizer", Method::GET, "/api/organizers/nobody_here/event-types", None)
+            .expect(404, "organizer_not_found"),
+        // Schedules.
+        case("schedules without a token", Method::GET, schedules, None).expect(401, "unauthorized"),
+        case("schedule without a name", Method::POST, schedules, json_bytes(json!({"weeklyHours": {}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("name"),
+        case("blank schedule name", Method::POST, schedules, schedule(json!({"name": "  "})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("name"),
+        case("schedule without hours", Method::POST, schedules, json_bytes(json!({"name": "x"})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("weeklyHours"),
+        case("unknown schedule zone", Method::POST, schedules, schedule(json!({"timeZone": "Mars/Olympus"})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("timeZone"),
+        case("schedule hours to 25:00", Method::POST, schedules, schedule(json!({"weeklyHours": {"monday": [{"start": "09:00", "end": "25:00"}]}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("weeklyHours.monday[0].end"),
+        case("49 intervals on a day", Method::POST, schedules, schedule(json!({"weeklyHours": {"monday": vec![json!({"start": "09:00", "end": "10:00"}); 49]}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("weeklyHours.monday"),
+        case("misspelt schedule field", Method::POST, schedules, schedule(json!({"default": true})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("default"),
+        case("misspelt interval field", Method::POST, schedules, schedule(json!({"weeklyHours": {"monday": [{"start": "09:00", "end": "10:00", "until": "11:00"}]}})))
+            .auth(Auth::Bob)
+            .expect(400, "validation_error")
+            .field("weeklyHours.monday[0].until"),
+        case("read an unknown schedule", Method::GET, format!("{schedules}/{unknown_ulid}"), None)
+            .auth(Auth::Bob)
+            .expect(404, "schedule_not_found"),
+        case("read a schedule that is not an id", Method::GET, format!("{schedules}/nope"), None)
+            .auth(Auth::Bob)
+            .expect(404, "schedule_not_found"),
+        case("replace an unknown schedule", Method::PUT, format!("{schedules}/{unknown_ulid}"), schedule(json!({})))
+            .auth(Auth::Bob)
+            .expect(404, "schedule_not_found"),
+        case("delete an unknown schedule", Method::DELETE, format!("{schedules}/{unknown_ulid}"), None)
+            .auth(Auth::Bob)
+            .expect(404, "schedule_not_found"),
+        // Slots and bookings of an event type.
+        case("slots of an unknown event type", Method::GET, format!("{}&eventType=nope", window(Utc::now(), 1)), None)
+            .expect(404, "event_type_not_found"),
+        case("slots of a malformed event type", Method::GET, format!("{}&eventType=Not%20A%20Slug", window(Utc::now(), 1)), None)
+            .expect(400, "validation_error")
+            .field("eventType"),
+        case("a length not offered", Method::GET, format!("{}&duration=45", window(Utc::now(), 1)), None)
+            .expect(400, "validation_error")
+            .field("duration"),
+        case("a length that is not a number", Method::GET, format!("{}&duration=long", window(Utc::now(), 1)), None)
+            .expect(400, "validation_error")
+            .field("duration"),
+        case("booking an unknown event type", book.clone(), bookings, with_type("nope"))
+            .expect(404, "event_type_not_found"),
+        case("booking a malformed event type", book.clone(), bookings, with_type("Not A Slug"))
+            .expect(400, "validation_error")
+            .field("eventType"),
+        case("durationMinutes not matching the end", book.clone(), bookings, with(&good, "durationMinutes", Some(json!(30))))
+            .expect(400, "validation_error")
+            .field("durationMinutes"),
+        case("durationMinutes as text", book.clone(), bookings, with(&good, "durationMinutes", Some(json!("sixty"))))
+            .expect(400, "validation_error")
+            .field("durationMinutes"),
+        case("booking a length not offered", book.clone(), bookings, {
+            let mut body = good.clone();
+            body.as_object_mut().expect("object").remove("endTime");
+            body["durationMinutes"] = json!(45);
+            json_bytes(body)
+        })
+        .expect(409, "slot_unavailable"),
+        // Registration and tokens.
+        case("a reserved username", Method::POST, "/api/organizers", register(json!({"username": "dashboard"})))
+            .expect(400, "validation_error")
+            .field("username"),
+        case("a reserved username in capitals", Method::POST, "/api/organizers", register(json!({"username": "Assets"})))
+            .expect(400, "validation_error")
+            .field("username"),
+        case("a taken username in capitals", Method::POST, "/api/organizers", register(json!({"username": ada.to_uppercase()})))
+            .expect(409, "username_taken"),
+        case("rotate without a token", Method::POST, "/api/token/rotate", None)
+            .expect(401, "unauthorized"),
+        case("rotate with an unknown token", Method::POST, "/api/token/rotate", None)
+            .auth(Auth::Garbage)
+            .expect(401, "unauthorized"),
         // Routing.
         case("unknown path", Method::GET, "/api/nothing-here", None).expect(404, "not_found"),
+        case("unknown nested path", Method::GET, "/api/event-types/intro/nothing", None)
+            .expect(404, "not_found"),
         case("wrong method", Method::DELETE, "/api/bookings", None)
             .expect(405, "method_not_allowed"),
     ];
-    assert!(cases.len() >= 30);
+    assert!(cases.len() >= 130, "{} cases", cases.len());
 
     let mut failures = Vec::new();
     for case in &cases {
@@ -738,7 +993,10 @@ async fn bad_input_gets_documented_errors_and_the_service_stays_healthy() {
         let field_ok = case
             .field
             .is_none_or(|field| json["fields"].get(field).is_some());
-        if status != case.status || code != case.code || !has_message || !field_ok {
+        // Messages are for people: no Rust type names.
+        let rust_words = ["struct ", "enum ", "i64", "u32", "Body", "::", "Option<"];
+        let plain = rust_words.iter().all(|word| !text.contains(word));
+        if status != case.status || code != case.code || !has_message || !field_ok || !plain {
             let shown: String = text.chars().take(300).collect();
             failures.push(format!(
                 "{}: expected {} {}{}, got {status} {shown}",
@@ -873,4 +1131,91 @@ async fn settings_accept_what_clients_send() {
         .slot_starts(&ada, (start + Duration::days(1), start + Duration::days(2)))
         .await;
     assert!(tuesday.is_empty(), "a weekday left out is a day off");
+}
+
+/// The one policy for JSON fields an endpoint does not know: bodies that
+/// replace configuration refuse them (in the table above); every other body
+/// is accepted, as it always was, and the reply names them in
+/// `Ignored-Fields`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unknown_fields_are_named_in_a_header_where_they_are_accepted() {
+    let server = common::sqlite_server().await;
+    let ada = unique("ada");
+    let token = server.register(&ada, "Europe/Berlin").await;
+    server.open_all_week(&token, "Europe/Berlin").await;
+    let send = |path: &str, body: Value| {
+        let request = server
+            .client
+            .post(server.url(path))
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(&body).expect("json"));
+        async move { request.send().await.expect("the service answers") }
+    };
+    let ignored = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("ignored-fields")
+            .map(|value| value.to_str().expect("ASCII").to_owned())
+    };
+
+    let nine = local(Berlin, tomorrow(Berlin), 9);
+    let mut body = booking_body(&ada, nine, nine + Duration::hours(1), "Intro");
+    body["attendeeName"] = json!("Grace");
+    body["metadata"] = json!({"anything": {"goes": true}});
+    let booked = send("/api/bookings", body).await;
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    assert_eq!(ignored(&booked).as_deref(), Some("attendeeName"));
+    let booked: Value = booked.json().await.expect("json");
+    let id = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let cancel_token = booked["cancelToken"].as_str().expect("token").to_owned();
+
+    let registered = send(
+        "/api/organizers",
+        json!({"username": unique("reg"), "email": "r@example.com", "name": "R", "timeZone": "UTC",
+               "nickname": "Rr", "préféré": 1}),
+    )
+    .await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    assert_eq!(
+        ignored(&registered).as_deref(),
+        Some("nickname, pr%C3%A9f%C3%A9r%C3%A9")
+    );
+
+    let cancelled = send(
+        &format!("/api/bookings/{id}/cancel"),
+        json!({"cancelToken": cancel_token, "reason": "changed my mind"}),
+    )
+    .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    assert_eq!(ignored(&cancelled).as_deref(), Some("reason"));
+
+    // Nothing unknown, no header.
+    let plain = send(
+        "/api/bookings",
+        booking_body(&ada, nine, nine + Duration::hours(1), "Again"),
+    )
+    .await;
+    assert_eq!(plain.status(), StatusCode::CREATED);
+    assert_eq!(ignored(&plain), None);
+
+    // Where they are refused, nothing changes.
+    let before = server.get("/api/settings", Some(&token)).await;
+    let refused = server
+        .call(
+            Method::PUT,
+            "/api/settings",
+            Some(&token),
+            Some(
+                json!({"timeZone": "UTC", "weeklyHours": {}, "slotMinutes": 30,
+                        "maxAdvanceDays": 10, "slotStepMinute": 15}),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
+    assert_eq!(
+        refused.json["fields"]["slotStepMinute"],
+        "slotStepMinute is not a field of this request; check its spelling"
+    );
+    let after = server.get("/api/settings", Some(&token)).await;
+    assert_eq!(before.json, after.json);
 }

@@ -58,6 +58,14 @@ async fn postgres_redis_full_flow_over_http() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_redis_event_types_and_schedules_over_http() {
+    let (server, schema) = pg::server().await;
+    common::event_types::walk(&server).await;
+    drop(server);
+    pg::drop_schema(schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_redis_fifty_clients_race_for_one_slot() {
     let (server, schema) = pg::server().await;
     let server = Arc::new(server);

@@ -13,6 +13,12 @@ async fn sqlite_full_flow_over_http() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_event_types_and_schedules_over_http() {
+    let server = common::sqlite_server().await;
+    common::event_types::walk(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_fifty_clients_race_for_one_slot() {
     let server = Arc::new(common::sqlite_server().await);
     common::flow::race(server).await;

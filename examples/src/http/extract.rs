@@ -8,32 +8,42 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use booking_core::booking::BookingId;
-use booking_core::organizer::Organizer;
+use booking_core::{BookingId, Organizer};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use super::unknown_fields::{self, IgnoredFields, UnknownFields};
 
 /// The largest request body accepted: 64 KiB. Larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body of the API, with how it treats fields it does not
+/// know ([`super::unknown_fields`]).
+pub trait RequestBody: DeserializeOwned {
+    /// [`Report`](UnknownFields::Report) unless the body replaces stored
+    /// configuration.
+    const UNKNOWN_FIELDS: UnknownFields = UnknownFields::Report;
+}
 
 /// A JSON body of type `T`. Unlike `axum::Json` it accepts any content type
 /// (so a bare `curl -d` works) and reports problems in the API's shape: 413
 /// for a body over [`MAX_BODY_BYTES`], 400 `validation_error` for bad JSON,
 /// naming the field (`weeklyHours.monday[0].start`) when a value has the
-/// wrong type or a required one is missing.
+/// wrong type or a required one is missing; fields it does not know are
+/// refused or reported as `T` says.
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: RequestBody> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ignored = req.extensions().get::<IgnoredFields>().cloned();
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
-        parse_json(&bytes).map(JsonBody)
+        read_body(&bytes, ignored.as_ref()).map(JsonBody)
     }
 }
 
@@ -41,43 +51,102 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 #[derive(Debug, Clone)]
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+impl<S: Send + Sync, T: RequestBody> FromRequest<S> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ignored = req.extensions().get::<IgnoredFields>().cloned();
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJsonBody(None));
         }
-        parse_json(&bytes).map(|value| OptionalJsonBody(Some(value)))
+        read_body(&bytes, ignored.as_ref()).map(|value| OptionalJsonBody(Some(value)))
+    }
+}
+
+/// Parses a body and applies `T`'s policy to the fields it ignored.
+fn read_body<T: RequestBody>(bytes: &[u8], ignored: Option<&IgnoredFields>) -> Result<T, ApiError> {
+    let (value, unknown) = parse_json_reporting::<T>(bytes)?;
+    if unknown.is_empty() {
+        return Ok(value);
+    }
+    match T::UNKNOWN_FIELDS {
+        UnknownFields::Refuse => Err(ApiError::validation(&unknown_fields::refusal(&unknown))),
+        UnknownFields::Report => {
+            if let Some(slot) = ignored {
+                slot.add(unknown);
+            }
+            Ok(value)
+        }
     }
 }
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else if is_body_timeout(&rejection) {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!(
-                "the request body is larger than {} KiB",
-                MAX_BODY_BYTES / 1024
-            ),
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
         )
     } else {
         ApiError::bad_request(format!("could not read the request body: {rejection}"))
     }
 }
 
-/// Parses `bytes` as a `T`, with the field path of a type error.
+/// 413 `payload_too_large`.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "the request body is larger than {} KiB",
+            MAX_BODY_BYTES / 1024
+        ),
+    )
+}
+
+/// Whether reading the body failed because the body timeout passed
+/// (`tower_http::timeout::RequestBodyTimeoutLayer`).
+fn is_body_timeout(rejection: &BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// Parses `bytes` as a `T`, with the field path of a type error; fields
+/// `T` does not know are ignored.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_reporting(bytes).map(|(value, _)| value)
+}
+
+/// [`parse_json`], and the JSON paths of the fields `T` ignored.
+pub fn parse_json_reporting<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, Vec<String>), ApiError> {
+    let mut unknown = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
-    deserializer
-        .end()
-        .map_err(|error| ApiError::bad_request(format!("malformed JSON: {error}")))?;
-    Ok(value)
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(unknown_fields::path_text(&path));
+    let value = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        &mut deserializer,
+        &mut note,
+    ))
+    .map_err(json_error)?;
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request(format!(
+            "malformed JSON: {}",
+            plain_words(&error.to_string())
+        ))
+    })?;
+    Ok((value, unknown))
 }
 
 fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -86,9 +155,10 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     let path = error.path().to_string();
     let inner = error.inner();
     match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request(format!("malformed JSON: {inner}"))
-        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(format!(
+            "malformed JSON: {}",
+            plain_words(&inner.to_string())
+        )),
         Category::Data => {
             let message = inner.to_string();
             let bare = strip_position(&message);
@@ -106,18 +176,74 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
                 (Some(name), parent) => format!("{parent}.{name}"),
                 (None, ".") => {
                     return ApiError::bad_request(format!(
-                        "the JSON body has the wrong shape: {bare}"
+                        "the request body must be a JSON object: {}",
+                        plain_words(bare)
                     ));
                 }
                 (None, path) => path.to_owned(),
             };
             let text = if bare.starts_with("missing field") {
                 format!("{field} is required")
+            } else if bare.starts_with("unknown field") {
+                format!("{field} is not a field of this request; check its spelling")
             } else {
-                bare.to_owned()
+                plain_words(bare)
             };
             ApiError::field(field, text)
         }
+    }
+}
+
+/// serde's messages in words for people: no Rust type names (`expected
+/// struct RegisterBody`, `expected i64`), no positions.
+pub fn plain_words(message: &str) -> String {
+    let message = strip_position(message);
+    let Some((what, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_owned();
+    };
+    let expected = expected_in_words(expected);
+    if let Some(found) = what.strip_prefix("invalid type: ") {
+        format!("expected {expected}, found {}", found_in_words(found))
+    } else if let Some(found) = what.strip_prefix("invalid value: ") {
+        format!("expected {expected}, found {}", found_in_words(found))
+    } else {
+        format!("{what}, expected {expected}")
+    }
+}
+
+fn expected_in_words(expected: &str) -> String {
+    let rust_integer = [
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    ];
+    if rust_integer.contains(&expected) {
+        "a whole number".to_owned()
+    } else if matches!(expected, "f32" | "f64") {
+        "a number".to_owned()
+    } else if expected.starts_with("struct ")
+        || expected.starts_with("tuple struct ")
+        || expected.starts_with("unit struct ")
+        || expected == "a map"
+    {
+        "a JSON object".to_owned()
+    } else if expected.starts_with("enum ") {
+        "one of the documented values".to_owned()
+    } else if expected == "a sequence" {
+        "a list".to_owned()
+    } else if expected == "a boolean" {
+        "true or false".to_owned()
+    } else if expected == "option" {
+        "a value or null".to_owned()
+    } else {
+        expected.to_owned()
+    }
+}
+
+fn found_in_words(found: &str) -> String {
+    match found {
+        "sequence" => "a list".to_owned(),
+        "map" => "an object".to_owned(),
+        "unit value" | "null" => "null".to_owned(),
+        other => other.to_owned(),
     }
 }
 
@@ -262,6 +388,75 @@ mod tests {
         );
         let error = error_of(r#"{"weeklyHours": {}, "slotMinutes": 30, "slotMinute": 1}"#);
         assert!(error.fields.contains_key("slotMinute"), "{error:?}");
+    }
+
+    #[test]
+    fn messages_name_no_rust_types() {
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        struct RegisterBody {
+            username: Option<String>,
+            count: Option<u32>,
+            flag: Option<bool>,
+            list: Option<Vec<i64>>,
+            inner: Option<Inner>,
+        }
+        let cases = [
+            r#"[1, 2]"#,
+            "null",
+            r#""text""#,
+            r#"{"count": "30"}"#,
+            r#"{"count": -5}"#,
+            r#"{"count": 1.5}"#,
+            r#"{"flag": "yes"}"#,
+            r#"{"list": {"a": 1}}"#,
+            r#"{"list": ["x"]}"#,
+            r#"{"inner": [1]}"#,
+            r#"{"username": 7}"#,
+        ];
+        for body in cases {
+            let error = parse_json::<RegisterBody>(body.as_bytes()).unwrap_err();
+            let text = format!("{} {:?}", error.message, error.fields);
+            for rust in [
+                "struct",
+                "RegisterBody",
+                "Inner",
+                "i64",
+                "u32",
+                "bool",
+                "sequence",
+                "::",
+            ] {
+                assert!(!text.contains(rust), "{body}: {text}");
+            }
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
+        }
+        let error = parse_json::<RegisterBody>(br#"{"count": "30"}"#).unwrap_err();
+        assert_eq!(
+            error.fields["count"],
+            "expected a whole number, found string \"30\""
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_by_path() {
+        let (_, unknown) =
+            parse_json_reporting::<Outer>(br#"{"weeklyHours": {}, "slotMinutes": 30}"#).unwrap();
+        assert!(unknown.is_empty());
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Loose {
+            a: Option<Vec<LooseInner>>,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct LooseInner {
+            b: Option<i64>,
+        }
+        let (_, unknown) =
+            parse_json_reporting::<Loose>(br#"{"a": [{"b": 1, "c": 2}], "d": {"e": 1}}"#).unwrap();
+        assert_eq!(unknown, ["a[0].c", "d"]);
     }
 
     #[test]

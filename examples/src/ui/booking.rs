@@ -1,65 +1,131 @@
-//! The attendee's pages: the booking page of an organizer, the confirmation
-//! and the cancel page.
+//! The attendee's booking pages: `/{username}` (the organizer's one event
+//! type, or the list of them when there are several) and
+//! `/{username}/{slug}` (one event type): the organizer, the event's title,
+//! description, lengths (with a chooser when there are several) and
+//! location, a month calendar, the chosen day's free slots in the visitor's
+//! zone, and the booking form.
 
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use booking_core::availability::SlotRefusal;
-use booking_core::booking::{Booking, BookingId, BookingRequest};
-use booking_core::organizer::{Organizer, OrganizerSettings, validate_username};
-use booking_core::service::{Credential, ServiceError};
-use booking_core::time::{TimeRange, WallTime, local_date, local_days_range, resolve_local};
-use booking_core::validation::ValidationErrors;
-use chrono::{DateTime, NaiveDate, Utc};
+use booking_core::booking::parse_instant;
+use booking_core::organizer::validate_username;
+use booking_core::time::{WallTime, local_date, local_days_range, resolve_local};
+use booking_core::{
+    Attendee, BookingRequest, EventType, Field, Organizer, ServiceError, SlotQuery, TimeRange,
+};
+use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Ui;
 use super::calendar::{
-    first_of_month, last_of_month, next_month, parse_date, parse_month, previous_month, weeks,
+    clamp_month, first_of_month, last_of_month, next_month, parse_date, parse_month,
+    previous_month, weeks,
 };
-use super::format::{clock, long_date, month_name, range_long, rfc3339, url_with, zone_label};
+use super::format::{self, clock, month_name, rfc3339, url_with, zone_label};
 use super::layout::{
-    Shell, described_by, document, field_error, internal_error, message_page, respond,
+    Shell, described_by, document, field_error, internal_error, message_page, respond, text_field,
 };
-use super::zones;
+use super::{location, zones};
+use crate::http::fields::FieldErrors;
 
-/// An organizer whose page can be shown: they have published settings.
-struct Host {
-    organizer: Organizer,
-    settings: OrganizerSettings,
+/// The event type a booking page offers, and whose it is.
+pub(super) struct Host {
+    pub(super) organizer: Organizer,
+    pub(super) event_type: EventType,
+    /// The zone the organizer's dates are shown in (booking-core's display
+    /// zone), also the visitor's until they say otherwise.
+    pub(super) zone: Tz,
+    /// The page's address: `/{username}` when this is the organizer's only
+    /// event type and was reached there, else `/{username}/{slug}`.
+    pub(super) url: String,
 }
 
-impl Host {
-    /// The zone the organizer's hours are written in.
-    fn zone(&self) -> Tz {
-        self.settings.time_zone()
-    }
+/// What `/{username}` shows.
+pub(super) enum Landing {
+    /// The organizer's only active event type: its booking page.
+    One(Box<Host>),
+    /// Several: the list to choose from.
+    Several {
+        organizer: Organizer,
+        event_types: Vec<EventType>,
+    },
 }
 
-/// The organizer named `username` with their settings, or the page to show
-/// instead (unknown organizer, not set up yet, failure).
-async fn load_host(ui: &Ui, username: &str) -> Result<Host, Response> {
+/// The organizer named `username`, or the page to show instead.
+async fn load_organizer(ui: &Ui, username: &str) -> Result<Organizer, Response> {
     if validate_username(username).is_err() {
         return Err(organizer_not_found());
     }
-    let organizer = match ui.service.store().organizer_by_username(username).await {
-        Ok(Some(organizer)) => organizer,
-        Ok(None) => return Err(organizer_not_found()),
-        Err(error) => return Err(internal_error(&error)),
-    };
-    match ui.service.settings(organizer.id).await {
-        Ok(settings) => Ok(Host {
-            organizer,
-            settings,
-        }),
-        Err(ServiceError::SettingsNotFound) => Err(not_bookable_yet(&organizer)),
+    match ui.service.organizer(username).await {
+        Ok(organizer) => Ok(organizer),
+        Err(ServiceError::OrganizerNotFound) => Err(organizer_not_found()),
         Err(error) => Err(internal_error(&error)),
     }
+}
+
+async fn host(
+    ui: &Ui,
+    organizer: Organizer,
+    event_type: EventType,
+    url: String,
+) -> Result<Host, Response> {
+    let zone = ui
+        .service
+        .display_zone(organizer.id)
+        .await
+        .map_err(|error| internal_error(&error))?;
+    Ok(Host {
+        organizer,
+        event_type,
+        zone,
+        url,
+    })
+}
+
+/// What `/{username}` shows for `username`, or the page to show instead
+/// (unknown organizer, nothing to book yet, failure).
+pub(super) async fn landing(ui: &Ui, username: &str) -> Result<Landing, Response> {
+    let organizer = load_organizer(ui, username).await?;
+    let mut event_types = ui
+        .service
+        .active_event_types(organizer.id)
+        .await
+        .map_err(|error| internal_error(&error))?;
+    match event_types.len() {
+        0 => Err(not_bookable_yet(&organizer)),
+        1 => {
+            let url = format!("/{}", organizer.username);
+            let event_type = event_types.remove(0);
+            host(ui, organizer, event_type, url)
+                .await
+                .map(|host| Landing::One(Box::new(host)))
+        }
+        _ => Ok(Landing::Several {
+            organizer,
+            event_types,
+        }),
+    }
+}
+
+/// The booking page of the active event type `slug` of `username`.
+async fn event_type_host(ui: &Ui, username: &str, slug: &str) -> Result<Host, Response> {
+    let organizer = load_organizer(ui, username).await?;
+    let event_type = match ui.service.event_type(organizer.id, slug).await {
+        Ok(found) if found.active => found,
+        Ok(_) | Err(ServiceError::EventTypeNotFound) => {
+            return Err(event_type_not_found(&organizer));
+        }
+        Err(error) => return Err(internal_error(&error)),
+    };
+    let url = format!("/{}/{}", organizer.username, event_type.slug);
+    host(ui, organizer, event_type, url).await
 }
 
 fn organizer_not_found() -> Response {
@@ -67,6 +133,18 @@ fn organizer_not_found() -> Response {
         StatusCode::NOT_FOUND,
         "Page not found",
         "There is no booking page at this address. Check the link you were given.",
+    )
+}
+
+fn event_type_not_found(organizer: &Organizer) -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        &format!(
+            "{} offers nothing to book at this address. Check the link you were given, or see \
+             what they offer at /{}.",
+            organizer.display_name, organizer.username
+        ),
     )
 }
 
@@ -83,7 +161,7 @@ fn not_bookable_yet(organizer: &Organizer) -> Response {
 
 /// The zone to show times in: the visitor's choice when it is a known IANA
 /// name, else the organizer's, with a note saying so.
-fn visitor_zone(asked: Option<&str>, fallback: Tz) -> (Tz, Option<String>) {
+pub(super) fn visitor_zone(asked: Option<&str>, fallback: Tz) -> (Tz, Option<String>) {
     match asked.map(str::trim).filter(|name| !name.is_empty()) {
         None => (fallback, None),
         Some(name) => match zones::parse(name) {
@@ -99,13 +177,14 @@ fn visitor_zone(asked: Option<&str>, fallback: Tz) -> (Tz, Option<String>) {
     }
 }
 
-/// `GET /{username}` parameters.
+/// `GET /{username}` and `GET /{username}/{slug}` parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct PageQuery {
     tz: Option<String>,
     date: Option<String>,
     month: Option<String>,
+    duration: Option<String>,
 }
 
 /// The booking form's fields, as sent.
@@ -119,6 +198,12 @@ pub(super) struct BookForm {
     email: String,
     title: String,
     notes: String,
+    /// The event type's slug, so a form posted to `/{username}` books the
+    /// event type it was shown for.
+    #[serde(rename = "eventType")]
+    event_type: String,
+    /// The length chosen, in minutes.
+    duration: String,
 }
 
 /// What the booking form shows besides the slots: the values typed and what
@@ -126,106 +211,237 @@ pub(super) struct BookForm {
 #[derive(Debug, Default)]
 struct FormState {
     values: BookForm,
-    errors: ValidationErrors,
+    errors: FieldErrors,
     /// Shown at the top of the slot list (slot taken, none picked, ...).
     slot_error: Option<String>,
     /// Shown above the form (a problem with no field of its own).
     form_error: Option<String>,
 }
 
-/// Which month and day to show, and in which zone.
+/// Which month and day to show, in which zone, for which length.
 struct View {
     zone: Tz,
     zone_note: Option<String>,
     month: Option<NaiveDate>,
     date: Option<NaiveDate>,
     detect_time_zone: bool,
+    duration: Duration,
 }
 
-/// `GET /{username}`: the calendar, the chosen day's free slots and the form.
+/// The length `text` names (minutes) when the event type offers it, else
+/// its default length.
+fn chosen_length(event_type: &EventType, text: Option<&str>) -> Duration {
+    text.and_then(|text| text.trim().parse::<i64>().ok())
+        .and_then(Duration::try_minutes)
+        .filter(|length| event_type.offers_duration(*length))
+        .unwrap_or(event_type.duration)
+}
+
+impl View {
+    fn of(query: &PageQuery, host: &Host) -> View {
+        let (zone, zone_note) = visitor_zone(query.tz.as_deref(), host.zone);
+        View {
+            zone,
+            zone_note,
+            month: query.month.as_deref().and_then(parse_month),
+            date: query.date.as_deref().and_then(|text| parse_date(text).ok()),
+            detect_time_zone: query.tz.is_none(),
+            duration: chosen_length(&host.event_type, query.duration.as_deref()),
+        }
+    }
+}
+
+/// `GET /{username}`: the booking page of the organizer's only event type,
+/// or the list of their event types.
 pub(super) async fn page(
     State(ui): State<Ui>,
     Path(username): Path<String>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let host = match load_host(&ui, &username).await {
+    match landing(&ui, &username).await {
+        Ok(Landing::One(host)) => {
+            let view = View::of(&query, &host);
+            booking_page(&ui, &host, view, FormState::default(), StatusCode::OK).await
+        }
+        Ok(Landing::Several {
+            organizer,
+            event_types,
+        }) => super::event_type_list::page(&organizer, &event_types, query.tz.as_deref()),
+        Err(page) => page,
+    }
+}
+
+/// `GET /{username}/{slug}`: the booking page of one event type.
+pub(super) async fn event_type_page(
+    State(ui): State<Ui>,
+    Path((username, slug)): Path<(String, String)>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let host = match event_type_host(&ui, &username, &slug).await {
         Ok(host) => host,
         Err(page) => return page,
     };
-    let (zone, zone_note) = visitor_zone(query.tz.as_deref(), host.zone());
-    let view = View {
-        zone,
-        zone_note,
-        month: query.month.as_deref().and_then(parse_month),
-        date: query.date.as_deref().and_then(parse_date),
-        detect_time_zone: query.tz.is_none(),
-    };
+    let view = View::of(&query, &host);
     booking_page(&ui, &host, view, FormState::default(), StatusCode::OK).await
 }
 
-/// `POST /{username}`: books the chosen slot. Success redirects to the
-/// confirmation; any refusal shows the page again, for the same day with
-/// freshly computed slots, the typed values kept and each error next to its
-/// field or the slot list.
+/// `POST /{username}`: books from the page of the organizer's only event
+/// type (or the event type the form names).
 pub(super) async fn book(
     State(ui): State<Ui>,
+    headers: HeaderMap,
     Path(username): Path<String>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Could not read the form",
-            "The form could not be read. Please go back and try again.",
-        );
+    let form = match posted(&ui, &headers, form) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
-    let host = match load_host(&ui, &username).await {
+    let host = match landing(&ui, &username).await {
+        Ok(Landing::One(host))
+            if form.event_type.is_empty() || host.event_type.slug == *form.event_type.as_str() =>
+        {
+            *host
+        }
+        Ok(_) => match event_type_host(&ui, &username, &form.event_type).await {
+            Ok(host) => host,
+            Err(page) => return page,
+        },
+        Err(page) => return page,
+    };
+    book_on(&ui, host, form).await
+}
+
+/// `POST /{username}/{slug}`: books from the page of one event type.
+pub(super) async fn book_event_type(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    Path((username, slug)): Path<(String, String)>,
+    form: Result<Form<BookForm>, FormRejection>,
+) -> Response {
+    let form = match posted(&ui, &headers, form) {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
+    };
+    let host = match event_type_host(&ui, &username, &slug).await {
         Ok(host) => host,
         Err(page) => return page,
     };
-    let (zone, zone_note) = visitor_zone(Some(&form.tz), host.zone());
-    let (start_time, end_time) = form.slot.split_once('/').unwrap_or(("", ""));
-    let notes = form.notes.trim();
-    let request = BookingRequest {
-        organizer_username: host.organizer.username.clone(),
-        attendant_name: form.name.clone(),
-        attendant_email: form.email.trim().to_owned(),
-        title: form.title.clone(),
-        description: (!notes.is_empty()).then(|| form.notes.clone()),
-        start_time: start_time.to_owned(),
-        end_time: end_time.to_owned(),
-        metadata: None,
-    };
-    let error = match ui.service.create_booking(request).await {
-        Ok(created) => {
-            let to = url_with(
-                &format!("/bookings/{}", created.booking.id),
-                &[
-                    ("token", created.cancel_token.expose()),
-                    ("tz", zone.name()),
-                ],
-            );
-            return Redirect::to(&to).into_response();
+    book_on(&ui, host, form).await
+}
+
+/// Why a booking form is not read.
+enum NotPosted {
+    /// It came from another site.
+    Foreign(super::session::Refused),
+    /// It could not be read.
+    Unreadable,
+}
+
+impl IntoResponse for NotPosted {
+    fn into_response(self) -> Response {
+        match self {
+            NotPosted::Foreign(refused) => refused.into_response(),
+            NotPosted::Unreadable => message_page(
+                StatusCode::BAD_REQUEST,
+                "Could not read the form",
+                "The form could not be read. Please go back and try again.",
+            ),
         }
-        Err(error) => error,
-    };
+    }
+}
+
+/// The booking form, when it comes from this site's own pages (it carries
+/// no form token: it acts with no sign-in anybody could borrow).
+fn posted(
+    ui: &Ui,
+    headers: &HeaderMap,
+    form: Result<Form<BookForm>, FormRejection>,
+) -> Result<BookForm, NotPosted> {
+    ui.check_origin(headers).map_err(NotPosted::Foreign)?;
+    form.map(|Form(form)| form)
+        .map_err(|_| NotPosted::Unreadable)
+}
+
+/// Books the chosen slot of `host`'s event type (a form from this site
+/// only: it carries no form token, because it acts with no sign-in anybody
+/// could borrow; anyone may book through the API). Success redirects to the
+/// confirmation; any refusal shows the page again, for the same day with
+/// freshly computed slots, the typed values kept and each error next to its
+/// field or the slot list.
+async fn book_on(ui: &Ui, host: Host, form: BookForm) -> Response {
+    let (zone, zone_note) = visitor_zone(Some(&form.tz), host.zone);
+    let duration = chosen_length(&host.event_type, Some(&form.duration));
     let slot_chosen = !form.slot.is_empty();
+    let error = match request_of(&host, &form, ui.service.now()) {
+        Err(error) => error,
+        Ok(request) => match ui.service.create_booking(request).await {
+            Ok(created) => {
+                let to = url_with(
+                    &format!("/bookings/{}", created.booking.id),
+                    &[
+                        ("token", created.cancel_token.expose()),
+                        ("tz", zone.name()),
+                    ],
+                );
+                return Redirect::to(&to).into_response();
+            }
+            Err(error) => error,
+        },
+    };
     let (status, state) = match refusal_to_form(error, form.clone(), slot_chosen) {
         Ok(refused) => refused,
         Err(ServiceError::OrganizerNotFound) => return organizer_not_found(),
+        Err(ServiceError::EventTypeNotFound) => return event_type_not_found(&host.organizer),
         Err(ServiceError::SettingsNotFound) => return not_bookable_yet(&host.organizer),
         Err(error) => return internal_error(&error),
     };
-    let date = parse_date(&form.date);
     let view = View {
         zone,
         zone_note,
         month: None,
-        date,
+        date: parse_date(&form.date).ok(),
         detect_time_zone: false,
+        duration,
     };
-    booking_page(&ui, &host, view, state, status).await
+    booking_page(ui, &host, view, state, status).await
+}
+
+/// The booking the form asks for. A slot that cannot be read is refused
+/// together with every other field booking-core refuses, so the page shows
+/// all of them at once.
+fn request_of(
+    host: &Host,
+    form: &BookForm,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<BookingRequest, ServiceError> {
+    let (start, end) = form.slot.split_once('/').unwrap_or(("", ""));
+    let time = parse_instant(start)
+        .ok()
+        .zip(parse_instant(end).ok())
+        .and_then(|(start, end)| TimeRange::new(start, end).ok());
+    // Stands in for a slot that could not be read while the rest is checked.
+    let placeholder = TimeRange::starting_at(now, host.event_type.duration)
+        .map_err(ServiceError::InvalidTimeRange)?;
+    let notes = form.notes.trim();
+    let mut request = BookingRequest::new(
+        host.organizer.username.as_str(),
+        time.unwrap_or(placeholder),
+        Attendee::new(form.name.clone(), form.email.trim()),
+    )
+    .event_type(host.event_type.slug.as_str())
+    .title(form.title.clone());
+    if !notes.is_empty() {
+        request = request.description(form.notes.clone());
+    }
+    if time.is_none() {
+        let mut errors = request.validate().err().unwrap_or_default();
+        errors.add(Field::StartTime, "That time could not be read.");
+        return Err(ServiceError::Validation(errors));
+    }
+    Ok(request)
 }
 
 /// Turns a refused booking into messages next to the fields, or gives the
@@ -240,12 +456,12 @@ fn refusal_to_form(
     let status = match error {
         ServiceError::Validation(errors) => {
             for error in errors.errors() {
-                match error.field.as_str() {
-                    "attendantName" => state.errors.add("name", error.message.clone()),
-                    "attendantEmail" => state.errors.add("email", error.message.clone()),
-                    "title" => state.errors.add("title", error.message.clone()),
-                    "description" => state.errors.add("notes", error.message.clone()),
-                    "startTime" | "endTime" => {
+                match error.field {
+                    Field::AttendeeName => state.errors.add("name", error.message.clone()),
+                    Field::AttendeeEmail => state.errors.add("email", error.message.clone()),
+                    Field::Title => state.errors.add("title", error.message.clone()),
+                    Field::Description => state.errors.add("notes", error.message.clone()),
+                    Field::StartTime | Field::EndTime | Field::Duration => {
                         state.slot_error = Some(if slot_chosen {
                             unreadable.to_owned()
                         } else {
@@ -266,6 +482,13 @@ fn refusal_to_form(
             state.slot_error = Some(slot_refusal_message(&refusal).to_owned());
             StatusCode::CONFLICT
         }
+        ServiceError::BookingLimitReached(period) => {
+            values.slot.clear();
+            state.slot_error = Some(format!(
+                "No more bookings are taken that {period}. Please pick a time on another {period}."
+            ));
+            StatusCode::CONFLICT
+        }
         ServiceError::SlotBeingBooked => {
             values.slot.clear();
             state.slot_error = Some(
@@ -274,6 +497,14 @@ fn refusal_to_form(
                     .to_owned(),
             );
             StatusCode::CONFLICT
+        }
+        ServiceError::CalendarUnavailable { .. } => {
+            state.form_error = Some(
+                "The organizer's calendar cannot be checked right now, so nothing was booked. \
+                 Please try again in a few minutes."
+                    .to_owned(),
+            );
+            StatusCode::SERVICE_UNAVAILABLE
         }
         other => return Err(other),
     };
@@ -305,6 +536,20 @@ fn slot_value(slot: &TimeRange) -> String {
     format!("{}/{}", rfc3339(slot.start()), rfc3339(slot.end()))
 }
 
+/// `30`, `30 or 60`, `15, 30 or 60` (minutes).
+pub(super) fn lengths_text(event_type: &EventType) -> String {
+    let minutes: Vec<String> = event_type
+        .durations()
+        .iter()
+        .map(|d| d.num_minutes().to_string())
+        .collect();
+    match minutes.as_slice() {
+        [] => String::new(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// The booking page for `view`, with fresh slots.
 async fn booking_page(
     ui: &Ui,
@@ -315,20 +560,47 @@ async fn booking_page(
 ) -> Response {
     let zone = view.zone;
     let now = ui.service.now();
+    let event_type = &host.event_type;
+    let slug = event_type.slug.as_str();
+    let username = host.organizer.username.as_str();
     // `None` only within a day of chrono's limits; the UTC date is as good there.
     let today = local_date(zone, now).unwrap_or_else(|| now.date_naive());
-    let month = view
-        .month
-        .or(view.date.map(first_of_month))
-        .unwrap_or_else(|| first_of_month(today));
-    let username = host.organizer.username.as_str();
+    let bookable = match ui.service.bookable_range(username, Some(slug)).await {
+        Ok(range) => range,
+        Err(ServiceError::EventTypeNotFound) => return event_type_not_found(&host.organizer),
+        Err(ServiceError::SettingsNotFound) => return not_bookable_yet(&host.organizer),
+        Err(error) => return internal_error(&error),
+    };
+    // A month typed into the address bar is moved into the months that can
+    // have free times: from this month to the one the booking window ends in.
+    let this_month = first_of_month(today);
+    let latest_start = bookable.map(|range| range.end());
+    let last_month = latest_start
+        .and_then(|latest| local_date(zone, latest))
+        .map_or(this_month, first_of_month)
+        .max(this_month);
+    let month = clamp_month(
+        view.month
+            .or(view.date.map(first_of_month))
+            .unwrap_or(this_month),
+        this_month,
+        last_month,
+    );
     let slots = match local_days_range(zone, month, last_of_month(month)) {
-        Some(window) => match ui.service.available_slots(username, window).await {
-            Ok(slots) => slots,
-            Err(ServiceError::SettingsNotFound) => return not_bookable_yet(&host.organizer),
-            Err(error) => return internal_error(&error),
-        },
-        None => Vec::new(),
+        Some(window) if bookable.is_some() => {
+            let query = SlotQuery::new(username, window)
+                .event_type(slug)
+                .duration(view.duration);
+            match ui.service.available_slots(query).await {
+                Ok(slots) => slots,
+                Err(ServiceError::SettingsNotFound) => return not_bookable_yet(&host.organizer),
+                Err(ServiceError::EventTypeNotFound) => {
+                    return event_type_not_found(&host.organizer);
+                }
+                Err(error) => return internal_error(&error),
+            }
+        }
+        _ => Vec::new(),
     };
     let mut by_day: BTreeMap<NaiveDate, Vec<TimeRange>> = BTreeMap::new();
     for slot in slots {
@@ -341,35 +613,73 @@ async fn booking_page(
         .filter(|date| first_of_month(*date) == month)
         .or_else(|| by_day.keys().next().copied());
 
-    let page_url = format!("/{username}");
+    let page_url = host.url.as_str();
+    let length = view.duration.num_minutes().to_string();
+    let several_lengths = event_type.durations().len() > 1;
+    let length_param = if several_lengths { length.as_str() } else { "" };
     let month_link = |first: NaiveDate| {
         url_with(
-            &page_url,
+            page_url,
             &[
                 ("tz", zone.name()),
                 ("month", &first.format("%Y-%m").to_string()),
+                ("duration", length_param),
             ],
         )
     };
-    let previous = previous_month(month).filter(|_| month > first_of_month(today));
-    let latest_start = now + host.settings.max_advance();
+    let previous = previous_month(month).filter(|_| month > this_month);
     let next = next_month(month).filter(|first| {
         WallTime::MIDNIGHT
             .on(*first)
             .and_then(|midnight| resolve_local(zone, midnight))
-            .is_some_and(|start| start < latest_start)
+            .zip(latest_start)
+            .is_some_and(|(start, latest)| start < latest)
     });
-    let minutes = host.settings.slot_duration().num_minutes();
     let name = host.organizer.display_name.as_str();
     let day_slots: &[TimeRange] = selected
         .and_then(|date| by_day.get(&date))
         .map(Vec::as_slice)
         .unwrap_or(&[]);
+    let title_value =
+        if form.values.title.is_empty() && form.errors.is_empty() && status == StatusCode::OK {
+            event_type.title.as_str()
+        } else {
+            form.values.title.as_str()
+        };
+    let selected_iso = selected.map(|date| date.format("%Y-%m-%d").to_string());
 
     let body = html! {
         section.booking-intro {
             h1 { "Book a meeting with " (name) }
-            p.lead { (minutes) "-minute meetings. Times are shown in your time zone; pick a day, then a time." }
+            div.event-summary #event-summary {
+                p.event-title #event-title { (event_type.title) }
+                @if let Some(description) = &event_type.description {
+                    p.event-description.pre #event-description { (description) }
+                }
+                @if let Some(place) = &event_type.location {
+                    p.event-location #event-location { (location::summary(place)) }
+                }
+            }
+            p.lead {
+                @if several_lengths {
+                    "Meetings of " (lengths_text(event_type)) " minutes."
+                } @else {
+                    (view.duration.num_minutes()) "-minute meetings."
+                }
+                " Times are shown in your time zone; pick a day, then a time."
+            }
+            @if several_lengths {
+                nav.lengths #lengths aria-label="Meeting length" {
+                    span.muted { "Length:" }
+                    @for option in event_type.durations() {
+                        @let minutes = option.num_minutes().to_string();
+                        @let chosen = option == view.duration;
+                        a.length.selected[chosen] id=(format!("length-{minutes}"))
+                            href=(url_with(page_url, &[("tz", zone.name()), ("date", selected_iso.as_deref().unwrap_or("")), ("duration", &minutes)]))
+                            aria-current=[chosen.then_some("true")] { (minutes) " min" }
+                    }
+                }
+            }
             form.zone-picker method="get" action=(page_url) {
                 label for="tz" { "Your time zone" }
                 select #tz name="tz" data-autosubmit {
@@ -377,8 +687,11 @@ async fn booking_page(
                         option value=(option.name()) selected[option == zone] { (option.name()) }
                     }
                 }
-                @if let Some(date) = selected {
-                    input type="hidden" name="date" value=(date.format("%Y-%m-%d").to_string());
+                @if let Some(date) = &selected_iso {
+                    input type="hidden" name="date" value=(date);
+                }
+                @if several_lengths {
+                    input type="hidden" name="duration" value=(length);
                 }
                 button.secondary.js-hide type="submit" { "Show times" }
             }
@@ -410,7 +723,7 @@ async fn booking_page(
                                 @for day in week {
                                     td {
                                         @if let Some(date) = day {
-                                            (calendar_day(date, &page_url, zone, selected, today, by_day.get(&date).map_or(0, Vec::len)))
+                                            (calendar_day(date, page_url, zone, length_param, selected, today, by_day.get(&date).map_or(0, Vec::len)))
                                         }
                                     }
                                 }
@@ -424,7 +737,7 @@ async fn booking_page(
             }
             section.card.day-panel #day-panel aria-labelledby="day-heading" {
                 @if let Some(date) = selected {
-                    h2 #day-heading { (long_date(date)) }
+                    h2 #day-heading { (format::date(date)) }
                 } @else {
                     h2 #day-heading { "Pick a day" }
                 }
@@ -433,8 +746,10 @@ async fn booking_page(
                 }
                 form #booking-form method="post" action=(page_url) novalidate {
                     input type="hidden" name="tz" value=(zone.name());
-                    @if let Some(date) = selected {
-                        input type="hidden" name="date" value=(date.format("%Y-%m-%d").to_string());
+                    input type="hidden" name="eventType" value=(slug);
+                    input type="hidden" name="duration" value=(length);
+                    @if let Some(date) = &selected_iso {
+                        input type="hidden" name="date" value=(date);
                     }
                     fieldset.slots aria-describedby=[form.slot_error.as_ref().map(|_| "slot-error")] {
                         legend { "Free times (" (zone.name()) ")" }
@@ -459,9 +774,9 @@ async fn booking_page(
                     }
                     @if !day_slots.is_empty() {
                         div.fields {
-                            (text_field("name", "Your name", "text", &form.values.name, &form.errors, "name"))
-                            (text_field("email", "Email", "email", &form.values.email, &form.errors, "email"))
-                            (text_field("title", "Meeting title", "text", &form.values.title, &form.errors, "off"))
+                            (text_field("name", "Your name", "text", &form.values.name, &form.errors, "name", None))
+                            (text_field("email", "Email", "email", &form.values.email, &form.errors, "email", None))
+                            (text_field("title", "Meeting title", "text", title_value, &form.errors, "off", None))
                             div.field {
                                 label for="notes" { "Notes " span.muted { "(optional)" } }
                                 textarea #notes name="notes" rows="3"
@@ -482,7 +797,7 @@ async fn booking_page(
             &format!("Book {name}"),
             Shell {
                 detect_time_zone: view.detect_time_zone,
-                organizer_nav: false,
+                organizer_nav: None,
             },
             body,
         ),
@@ -494,6 +809,7 @@ fn calendar_day(
     date: NaiveDate,
     page_url: &str,
     zone: Tz,
+    length: &str,
     selected: Option<NaiveDate>,
     today: NaiveDate,
     free: usize,
@@ -503,7 +819,7 @@ fn calendar_day(
     let is_selected = selected == Some(date);
     let label = format!(
         "{}: {}",
-        long_date(date),
+        format::date(date),
         match free {
             0 => "no free times".to_owned(),
             1 => "1 free time".to_owned(),
@@ -513,261 +829,11 @@ fn calendar_day(
     html! {
         @if free > 0 {
             a.day.available.selected[is_selected].today[date == today]
-                href=(format!("{}#day-panel", url_with(page_url, &[("tz", zone.name()), ("date", &iso)])))
+                href=(format!("{}#day-panel", url_with(page_url, &[("tz", zone.name()), ("date", &iso), ("duration", length)])))
                 data-date=(iso) aria-label=(label)
                 aria-current=[is_selected.then_some("date")] { (day) }
         } @else {
             span.day.selected[is_selected].today[date == today] data-date=(iso) aria-label=(label) { (day) }
         }
     }
-}
-
-/// A labelled text input with its error next to it.
-fn text_field(
-    name: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    errors: &ValidationErrors,
-    autocomplete: &str,
-) -> Markup {
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type=(kind) value=(value) required autocomplete=(autocomplete)
-                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                aria-describedby=[described_by(errors, name)];
-            (field_error(errors, name))
-        }
-    }
-}
-
-/// `?token=..&tz=..` of the confirmation and cancel pages.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct TokenQuery {
-    token: String,
-    tz: String,
-}
-
-/// The cancel page's form.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct CancelForm {
-    token: String,
-}
-
-fn booking_not_found() -> Response {
-    message_page(
-        StatusCode::NOT_FOUND,
-        "Booking not found",
-        "We could not find this booking. It may have been cancelled, or the link may be incomplete: \
-         use the whole link you were given.",
-    )
-}
-
-/// The booking `id` for the holder of `token`, with its organizer and their zone.
-async fn booking_for_token(
-    ui: &Ui,
-    id: &str,
-    token: &str,
-) -> Result<(Booking, Organizer, Tz), Response> {
-    let Ok(id) = id.parse::<BookingId>() else {
-        return Err(booking_not_found());
-    };
-    if token.is_empty() {
-        return Err(booking_not_found());
-    }
-    let credential = Credential::CancelToken(token.to_owned());
-    let booking = match ui.service.get_booking(id, &credential).await {
-        Ok(booking) => booking,
-        Err(ServiceError::NotFound | ServiceError::PermissionDenied) => {
-            return Err(booking_not_found());
-        }
-        Err(error) => return Err(internal_error(&error)),
-    };
-    let (organizer, zone) = organizer_of(ui, &booking).await?;
-    Ok((booking, organizer, zone))
-}
-
-/// A booking's organizer and the zone their hours are written in.
-async fn organizer_of(ui: &Ui, booking: &Booking) -> Result<(Organizer, Tz), Response> {
-    let organizer = match ui
-        .service
-        .store()
-        .organizer_by_id(booking.organizer_id)
-        .await
-    {
-        Ok(Some(organizer)) => organizer,
-        Ok(None) => return Err(booking_not_found()),
-        Err(error) => return Err(internal_error(&error)),
-    };
-    let zone = match ui.service.settings(organizer.id).await {
-        Ok(settings) => settings.time_zone(),
-        Err(ServiceError::SettingsNotFound) => organizer.time_zone,
-        Err(error) => return Err(internal_error(&error)),
-    };
-    Ok((organizer, zone))
-}
-
-/// `GET /bookings/{id}?token=..&tz=..`: the confirmation, with the time in
-/// the visitor's zone and the organizer's, and the cancel link.
-pub(super) async fn confirmation(
-    State(ui): State<Ui>,
-    Path(id): Path<String>,
-    query: Result<Query<TokenQuery>, QueryRejection>,
-) -> Response {
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (booking, organizer, organizer_zone) = match booking_for_token(&ui, &id, &query.token).await
-    {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let (visitor, _) = visitor_zone(Some(&query.tz), organizer_zone);
-    let cancel_url = url_with(
-        &format!("/bookings/{}/cancel", booking.id),
-        &[("token", &query.token)],
-    );
-    let start = booking.start_time();
-    let body = html! {
-        section.card.confirmation {
-            p.eyebrow { "Booking confirmed" }
-            h1 #booking-title { (booking.title) }
-            p.lead { "With " span #organizer-name { (organizer.display_name) } }
-            dl.times {
-                div {
-                    dt { "Your time" br; span.muted #visitor-zone { (zone_label(visitor, start)) } }
-                    dd #visitor-time { (range_long(&booking.time, visitor)) }
-                }
-                div {
-                    dt { (organizer.display_name) "’s time" br; span.muted #organizer-zone { (zone_label(organizer_zone, start)) } }
-                    dd #organizer-time { (range_long(&booking.time, organizer_zone)) }
-                }
-            }
-            (booking_details(&booking))
-            div.notice {
-                p { strong { "Keep this link to cancel." } " It is the only way to cancel without contacting " (organizer.display_name) "." }
-                p { a.button.secondary #cancel-link href=(cancel_url) { "Cancel this booking" } }
-            }
-            p { a href=(url_with(&format!("/{}", organizer.username), &[("tz", visitor.name())])) { "Book another time" } }
-        }
-    };
-    respond(
-        StatusCode::OK,
-        document("Booking confirmed", Shell::default(), body),
-    )
-}
-
-/// Name, email and notes of a booking.
-fn booking_details(booking: &Booking) -> Markup {
-    html! {
-        dl.details {
-            div { dt { "Name" } dd #attendee-name { (booking.attendant_name) } }
-            div { dt { "Email" } dd #attendee-email { (booking.attendant_email) } }
-            @if let Some(notes) = &booking.description {
-                div { dt { "Notes" } dd #booking-notes.pre { (notes) } }
-            }
-        }
-    }
-}
-
-/// The meeting's time in the organizer's zone, and in the browser's zone
-/// once the script has run.
-fn times_for_cancel(booking: &Booking, zone: Tz) -> Markup {
-    html! {
-        dl.times {
-            div {
-                dt { "Time" br; span.muted { (zone_label(zone, booking.start_time())) } }
-                dd #organizer-time { (range_long(&booking.time, zone)) }
-            }
-            div.js-only {
-                dt { "In your time zone" }
-                dd { time #local-time data-local-range=(rfc3339(booking.end_time())) datetime=(rfc3339(booking.start_time())) { (rfc3339(booking.start_time())) } }
-            }
-        }
-    }
-}
-
-/// `GET /bookings/{id}/cancel?token=..`: the booking and a Cancel button.
-pub(super) async fn cancel_page(
-    State(ui): State<Ui>,
-    Path(id): Path<String>,
-    query: Result<Query<TokenQuery>, QueryRejection>,
-) -> Response {
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (booking, organizer, zone) = match booking_for_token(&ui, &id, &query.token).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let body = html! {
-        section.card.cancel {
-            p.eyebrow { "Cancel a booking" }
-            h1 #booking-title { (booking.title) }
-            p.lead { "With " (organizer.display_name) }
-            (times_for_cancel(&booking, zone))
-            (booking_details(&booking))
-            form method="post" action=(format!("/bookings/{}/cancel", booking.id)) {
-                input type="hidden" name="token" value=(query.token);
-                button.danger #cancel-button type="submit" { "Cancel booking" }
-            }
-        }
-    };
-    respond(
-        StatusCode::OK,
-        document("Cancel booking", Shell::default(), body),
-    )
-}
-
-/// `POST /bookings/{id}/cancel`: cancels with the token from the form.
-pub(super) async fn cancel(
-    State(ui): State<Ui>,
-    Path(id): Path<String>,
-    form: Result<Form<CancelForm>, FormRejection>,
-) -> Response {
-    let token = form.map(|Form(f)| f.token).unwrap_or_default();
-    let Ok(booking_id) = id.parse::<BookingId>() else {
-        return booking_not_found();
-    };
-    if token.is_empty() {
-        return booking_not_found();
-    }
-    let credential = Credential::CancelToken(token);
-    match ui.service.cancel_booking(booking_id, &credential).await {
-        Ok(cancelled) => {
-            let (organizer, zone) = match organizer_of(&ui, &cancelled.booking).await {
-                Ok(found) => found,
-                Err(page) => return page,
-            };
-            let booking = &cancelled.booking;
-            let body = html! {
-                section.card.cancelled #cancelled {
-                    p.eyebrow { "Booking cancelled" }
-                    h1 { "Your booking is cancelled" }
-                    p {
-                        "“" (booking.title) "” with " (organizer.display_name) " on "
-                        (range_long(&booking.time, zone)) " (" (zone.name()) ") is cancelled. The time is free again."
-                    }
-                    p { a href=(format!("/{}", organizer.username)) { "Book another time" } }
-                }
-            };
-            respond(
-                StatusCode::OK,
-                document("Booking cancelled", Shell::default(), body),
-            )
-        }
-        Err(ServiceError::AlreadyCancelled { cancelled_at }) => already_cancelled(cancelled_at),
-        Err(ServiceError::NotFound | ServiceError::PermissionDenied) => booking_not_found(),
-        Err(error) => internal_error(&error),
-    }
-}
-
-fn already_cancelled(at: DateTime<Utc>) -> Response {
-    message_page(
-        StatusCode::CONFLICT,
-        "Already cancelled",
-        &format!(
-            "This booking was already cancelled on {} UTC.",
-            at.format("%A %-d %B %Y at %H:%M")
-        ),
-    )
 }

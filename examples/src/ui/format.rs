@@ -1,4 +1,9 @@
 //! How times, dates and URLs are written on the pages.
+//!
+//! Every page writes a date one way, `Mon 7 Dec 2026`, and a moment with its
+//! zone named, `Mon 7 Dec 2026, 09:00 (Europe/London)`; a meeting is
+//! `Mon 7 Dec 2026, 09:00 – 10:00 (Europe/London)`. The script writes the
+//! browser-zone times on the cancel page the same way (`examples/assets/app.js`).
 
 use std::fmt::Write as _;
 
@@ -6,13 +11,8 @@ use booking_core::time::TimeRange;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-/// `Thursday 3 December 2026`.
-pub(super) fn long_date(date: NaiveDate) -> String {
-    date.format("%A %-d %B %Y").to_string()
-}
-
-/// `Thu 3 Dec 2026`.
-pub(super) fn short_date(date: NaiveDate) -> String {
+/// `Thu 3 Dec 2026`: the one way pages write a date.
+pub(super) fn date(date: NaiveDate) -> String {
     date.format("%a %-d %b %Y").to_string()
 }
 
@@ -26,39 +26,38 @@ pub(super) fn clock(instant: DateTime<Utc>, zone: Tz) -> String {
     instant.with_timezone(&zone).format("%H:%M").to_string()
 }
 
-/// `Thursday 3 December 2026, 00:00 – 01:00` in `zone`; the end's date is
-/// written too when the meeting ends on a later day (other than at midnight).
-pub(super) fn range_long(range: &TimeRange, zone: Tz) -> String {
-    range_with(range, zone, long_date)
+/// `Thu 3 Dec 2026, 09:30 (Asia/Tokyo)`: a moment in `zone`.
+pub(super) fn moment(instant: DateTime<Utc>, zone: Tz) -> String {
+    let local = instant.with_timezone(&zone);
+    format!(
+        "{}, {} ({})",
+        date(local.date_naive()),
+        local.format("%H:%M"),
+        zone.name()
+    )
 }
 
-/// `Thu 3 Dec 2026, 00:00 – 01:00` in `zone`.
-pub(super) fn range_short(range: &TimeRange, zone: Tz) -> String {
-    range_with(range, zone, short_date)
-}
-
-fn range_with(range: &TimeRange, zone: Tz, date: fn(NaiveDate) -> String) -> String {
+/// `Thu 3 Dec 2026, 00:00 – 01:00 (Asia/Tokyo)`: a meeting in `zone`; the
+/// end's date is written too when it ends on a later day (other than at
+/// midnight).
+pub(super) fn range(range: &TimeRange, zone: Tz) -> String {
     let start = range.start().with_timezone(&zone);
     let end = range.end().with_timezone(&zone);
     let ends_same_day = end.date_naive() == start.date_naive()
         || (end.format("%H:%M").to_string() == "00:00"
             && start.date_naive().succ_opt() == Some(end.date_naive()));
-    if ends_same_day {
-        format!(
-            "{}, {} – {}",
-            date(start.date_naive()),
-            start.format("%H:%M"),
-            end.format("%H:%M")
-        )
+    let end_text = if ends_same_day {
+        end.format("%H:%M").to_string()
     } else {
-        format!(
-            "{}, {} – {}, {}",
-            date(start.date_naive()),
-            start.format("%H:%M"),
-            date(end.date_naive()),
-            end.format("%H:%M")
-        )
-    }
+        format!("{}, {}", date(end.date_naive()), end.format("%H:%M"))
+    };
+    format!(
+        "{}, {} – {} ({})",
+        date(start.date_naive()),
+        start.format("%H:%M"),
+        end_text,
+        zone.name()
+    )
 }
 
 /// `Asia/Tokyo (UTC+09:00)`: the zone's name and its offset at `at`.
@@ -117,16 +116,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            range_long(&range, chrono_tz::Asia::Tokyo),
-            "Thursday 3 December 2026, 00:00 – 01:00"
+            super::range(&range, chrono_tz::Asia::Tokyo),
+            "Thu 3 Dec 2026, 00:00 – 01:00 (Asia/Tokyo)"
         );
         assert_eq!(
-            range_long(&range, chrono_tz::America::New_York),
-            "Wednesday 2 December 2026, 10:00 – 11:00"
+            super::range(&range, chrono_tz::America::New_York),
+            "Wed 2 Dec 2026, 10:00 – 11:00 (America/New_York)"
         );
         assert_eq!(
-            range_short(&range, chrono_tz::Asia::Kolkata),
-            "Wed 2 Dec 2026, 20:30 – 21:30"
+            super::range(&range, chrono_tz::Asia::Kolkata),
+            "Wed 2 Dec 2026, 20:30 – 21:30 (Asia/Kolkata)"
         );
         let late = TimeRange::new(
             Utc.with_ymd_and_hms(2026, 12, 2, 14, 0, 0).unwrap(),
@@ -134,8 +133,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            range_long(&late, chrono_tz::Asia::Tokyo),
-            "Wednesday 2 December 2026, 23:00 – 00:00"
+            super::range(&late, chrono_tz::Asia::Tokyo),
+            "Wed 2 Dec 2026, 23:00 – 00:00 (Asia/Tokyo)"
         );
         let across = TimeRange::new(
             Utc.with_ymd_and_hms(2026, 12, 2, 14, 30, 0).unwrap(),
@@ -143,8 +142,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            range_short(&across, chrono_tz::Asia::Tokyo),
-            "Wed 2 Dec 2026, 23:30 – Thu 3 Dec 2026, 00:30"
+            super::range(&across, chrono_tz::Asia::Tokyo),
+            "Wed 2 Dec 2026, 23:30 – Thu 3 Dec 2026, 00:30 (Asia/Tokyo)"
+        );
+        assert_eq!(
+            moment(range.start(), chrono_tz::Europe::London),
+            "Wed 2 Dec 2026, 15:00 (Europe/London)"
         );
         assert_eq!(
             zone_label(chrono_tz::America::New_York, range.start()),

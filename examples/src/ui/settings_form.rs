@@ -1,35 +1,30 @@
-//! The organizer's settings as a form: text for the hours (`09:00-12:00,
-//! 13:00-17:00`), one line per date override, whole minutes and days for the
-//! rest; read back into a [`SettingsDraft`] with every mistake named by field.
+//! The organizer's settings as a form: the time zone from a list, the
+//! hours in the [`HoursEditor`], whole minutes and days for the rest; read
+//! back into a [`SettingsDraft`] with every mistake named by field.
 
-use std::collections::BTreeMap;
-
-use booking_core::organizer::{
-    ALL_WEEKDAYS, DurationSetting, SettingsDraft, SettingsError, WeeklyHours, weekday_name,
-};
+use booking_core::schedule::weekday_name;
+use booking_core::settings::{DurationSetting, SettingsError};
 use booking_core::time::LocalInterval;
-use booking_core::validation::ValidationErrors;
-use chrono::{Duration, NaiveDate};
+use booking_core::{SettingsDraft, WeeklyHours};
+use chrono::Duration;
+
+use crate::http::fields::FieldErrors;
 use chrono_tz::Tz;
 use maud::{Markup, html};
-use serde::Deserialize;
 
-use super::layout::{described_by, field_error};
+use super::form::{FormFields, number};
+use super::hours_editor::{Edit, HoursEditor};
+use super::layout::{csrf_field, field_error, input_field};
 use super::zones;
 
-/// The settings form's fields, as text, exactly as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// Where the settings form posts.
+pub(super) const URL: &str = "/dashboard/settings";
+
+/// The settings form's fields, as typed.
+#[derive(Debug, Clone)]
 pub(super) struct SettingsForm {
     time_zone: String,
-    monday: String,
-    tuesday: String,
-    wednesday: String,
-    thursday: String,
-    friday: String,
-    saturday: String,
-    sunday: String,
-    overrides: String,
+    hours: HoursEditor,
     slot_minutes: String,
     slot_step_minutes: String,
     buffer_before_minutes: String,
@@ -38,51 +33,15 @@ pub(super) struct SettingsForm {
     max_advance_days: String,
 }
 
-/// The most a number field accepts before the settings' own limits apply;
-/// keeps the arithmetic far from overflow.
-const LARGEST_NUMBER: i64 = 100_000_000;
-
 impl SettingsForm {
-    fn day(&self, name: &str) -> &str {
-        match name {
-            "monday" => &self.monday,
-            "tuesday" => &self.tuesday,
-            "wednesday" => &self.wednesday,
-            "thursday" => &self.thursday,
-            "friday" => &self.friday,
-            "saturday" => &self.saturday,
-            _ => &self.sunday,
-        }
-    }
-
-    fn day_mut(&mut self, name: &str) -> &mut String {
-        match name {
-            "monday" => &mut self.monday,
-            "tuesday" => &mut self.tuesday,
-            "wednesday" => &mut self.wednesday,
-            "thursday" => &mut self.thursday,
-            "friday" => &mut self.friday,
-            "saturday" => &mut self.saturday,
-            _ => &mut self.sunday,
-        }
-    }
-
     /// The form showing saved settings.
     pub(super) fn from_draft(draft: &SettingsDraft) -> Self {
-        let mut form = SettingsForm {
-            time_zone: draft.time_zone.name().to_owned(),
-            overrides: draft
-                .date_overrides
-                .iter()
-                .map(|(date, hours)| {
-                    if hours.is_empty() {
-                        format!("{date} off")
-                    } else {
-                        format!("{date} {}", hours_text(hours))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
+        SettingsForm {
+            time_zone: draft
+                .time_zone
+                .map(|zone| zone.name().to_owned())
+                .unwrap_or_default(),
+            hours: HoursEditor::new(&draft.weekly_hours, &draft.date_overrides),
             slot_minutes: draft.slot_duration.num_minutes().to_string(),
             slot_step_minutes: draft
                 .slot_step
@@ -92,12 +51,7 @@ impl SettingsForm {
             buffer_after_minutes: draft.buffer_after.num_minutes().to_string(),
             min_notice_minutes: draft.min_notice.num_minutes().to_string(),
             max_advance_days: draft.max_advance.num_days().to_string(),
-            ..SettingsForm::default()
-        };
-        for day in ALL_WEEKDAYS {
-            *form.day_mut(weekday_name(day)) = hours_text(draft.weekly_hours.day(day));
         }
-        form
     }
 
     /// A suggestion for an organizer without settings: weekdays 09:00-17:00
@@ -107,63 +61,78 @@ impl SettingsForm {
             .map(|hours| vec![hours])
             .unwrap_or_default();
         SettingsForm::from_draft(&SettingsDraft {
-            time_zone: zone,
+            time_zone: Some(zone),
             weekly_hours: WeeklyHours::weekdays(nine_to_five),
             ..SettingsDraft::default()
         })
     }
 
+    /// The form as sent.
+    pub(super) fn from_form(fields: &FormFields) -> Self {
+        let text = |name: &str| fields.first(name).to_owned();
+        SettingsForm {
+            time_zone: text("timeZone"),
+            hours: HoursEditor::from_form(fields),
+            slot_minutes: text("slotMinutes"),
+            slot_step_minutes: text("slotStepMinutes"),
+            buffer_before_minutes: text("bufferBeforeMinutes"),
+            buffer_after_minutes: text("bufferAfterMinutes"),
+            min_notice_minutes: text("minNoticeMinutes"),
+            max_advance_days: text("maxAdvanceDays"),
+        }
+    }
+
+    /// Applies an Add or Remove button of the hours editor.
+    pub(super) fn apply(&mut self, edit: Edit) {
+        self.hours.apply(edit);
+    }
+
     /// Reads the form; every field that cannot be read is named.
-    pub(super) fn to_draft(&self) -> Result<SettingsDraft, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        let time_zone = zones::parse(&self.time_zone);
-        if time_zone.is_none() {
-            errors.add("timeZone", "Pick a time zone from the list.");
-        }
-        let mut weekly_hours = WeeklyHours::default();
-        for day in ALL_WEEKDAYS {
-            let name = weekday_name(day);
-            if let Some(hours) = errors.check(name, parse_hours(self.day(name))) {
-                *weekly_hours.day_mut(day) = hours;
+    pub(super) fn to_draft(&self) -> Result<SettingsDraft, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let time_zone = zones::read(&self.time_zone, &mut errors);
+        let hours = match self.hours.read() {
+            Ok(hours) => Some(hours),
+            Err(found) => {
+                for error in found.errors() {
+                    errors.add(error.field.clone(), error.message.clone());
+                }
+                None
             }
-        }
-        let date_overrides = errors
-            .check("overrides", parse_overrides(&self.overrides))
-            .unwrap_or_default();
-        let slot_duration = number(&self.slot_minutes, "slotMinutes", &mut errors, true)
-            .and_then(Duration::try_minutes);
-        let slot_step = number(
+        };
+        let minutes = |text: &str, field: &str, errors: &mut FieldErrors, required: bool| {
+            number(text, field, errors, required).and_then(Duration::try_minutes)
+        };
+        let slot_duration = minutes(&self.slot_minutes, "slotMinutes", &mut errors, true);
+        let slot_step = minutes(
             &self.slot_step_minutes,
             "slotStepMinutes",
             &mut errors,
             false,
-        )
-        .and_then(Duration::try_minutes);
-        let buffer_before = number(
+        );
+        let buffer_before = minutes(
             &self.buffer_before_minutes,
             "bufferBeforeMinutes",
             &mut errors,
             true,
-        )
-        .and_then(Duration::try_minutes);
-        let buffer_after = number(
+        );
+        let buffer_after = minutes(
             &self.buffer_after_minutes,
             "bufferAfterMinutes",
             &mut errors,
             true,
-        )
-        .and_then(Duration::try_minutes);
-        let min_notice = number(
+        );
+        let min_notice = minutes(
             &self.min_notice_minutes,
             "minNoticeMinutes",
             &mut errors,
             true,
-        )
-        .and_then(Duration::try_minutes);
+        );
         let max_advance = number(&self.max_advance_days, "maxAdvanceDays", &mut errors, true)
             .and_then(Duration::try_days);
         match (
             time_zone,
+            hours,
             slot_duration,
             buffer_before,
             buffer_after,
@@ -172,13 +141,14 @@ impl SettingsForm {
         ) {
             (
                 Some(time_zone),
+                Some((weekly_hours, date_overrides)),
                 Some(slot_duration),
                 Some(buffer_before),
                 Some(buffer_after),
                 Some(min_notice),
                 Some(max_advance),
             ) if errors.is_empty() => Ok(SettingsDraft {
-                time_zone,
+                time_zone: Some(time_zone),
                 weekly_hours,
                 date_overrides,
                 slot_duration,
@@ -191,235 +161,107 @@ impl SettingsForm {
             _ => Err(errors),
         }
     }
-}
 
-/// `09:00-12:00, 13:00-17:00`; empty for a day off.
-fn hours_text(hours: &[LocalInterval]) -> String {
-    hours
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `9:00` becomes `09:00`, so people need not type the leading zero.
-fn wall_clock(text: &str) -> String {
-    let text = text.trim();
-    match text.split_once(':') {
-        Some((hour, minute)) if hour.len() == 1 => format!("0{hour}:{minute}"),
-        _ => text.to_owned(),
+    /// The settings' own refusal, placed next to the field it is about.
+    pub(super) fn errors_for(&self, error: &SettingsError) -> FieldErrors {
+        let (field, message) = match error {
+            SettingsError::UnknownTimeZone(_) => ("timeZone".to_owned(), error.to_string()),
+            SettingsError::DurationTooSmall(which) => (
+                field_of(*which).to_owned(),
+                match which.min() {
+                    min if min == Duration::zero() => "Must be zero or more.".to_owned(),
+                    min if *which == DurationSetting::MaxAdvance => {
+                        format!("Must be at least {} day.", min.num_days().max(1))
+                    }
+                    min => format!("Must be at least {} minutes.", min.num_minutes()),
+                },
+            ),
+            SettingsError::DurationTooLarge(which) => (
+                field_of(*which).to_owned(),
+                match which {
+                    DurationSetting::MaxAdvance => {
+                        format!("Must be at most {} days.", which.max().num_days())
+                    }
+                    _ => format!("Must be at most {} minutes.", which.max().num_minutes()),
+                },
+            ),
+            SettingsError::NotWholeMinutes(which) => (
+                field_of(*which).to_owned(),
+                "Must be a whole number of minutes.".to_owned(),
+            ),
+            SettingsError::TooManyWeekdayIntervals { day, .. } => {
+                (weekday_name(*day).to_owned(), format!("{error}."))
+            }
+            SettingsError::TooManyOverrideIntervals { date, .. } => (
+                self.hours
+                    .override_field(*date)
+                    .unwrap_or_else(|| "overrides".to_owned()),
+                format!("{error}."),
+            ),
+            SettingsError::TooManyOverrides(_) => ("overrides".to_owned(), format!("{error}.")),
+            _ => ("form".to_owned(), error.to_string()),
+        };
+        FieldErrors::single(field, message)
     }
 }
 
-/// Reads `09:00-12:00, 13:00-17:00`; empty, `off` or `closed` is a day off.
-fn parse_hours(text: &str) -> Result<Vec<LocalInterval>, String> {
-    let text = text.trim();
-    if text.is_empty() || matches!(text.to_ascii_lowercase().as_str(), "off" | "closed" | "-") {
-        return Ok(Vec::new());
+/// Refusals of the default event type the settings become, next to the
+/// settings' fields (an event type's `durationMinutes` is `slotMinutes`
+/// here; fields settings do not have go to the top of the form).
+pub(super) fn event_type_errors(refused: FieldErrors) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    for error in refused.errors() {
+        let field = match error.field.as_str() {
+            "durationMinutes" => "slotMinutes",
+            "bookingWindow" => "maxAdvanceDays",
+            same @ ("slotStepMinutes"
+            | "bufferBeforeMinutes"
+            | "bufferAfterMinutes"
+            | "minNoticeMinutes") => same,
+            _ => "form",
+        };
+        errors.add(field, error.message.clone());
     }
-    text.split([',', ';', '\n'])
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (start, end) = part
-                .split_once(['-', '–'])
-                .ok_or_else(|| format!("“{part}” is not a time range such as 09:00-17:00."))?;
-            LocalInterval::parse(&wall_clock(start), &wall_clock(end))
-                .map_err(|error| format!("“{part}”: {error}."))
-        })
-        .collect()
+    errors
 }
 
-/// Reads one override per line: `2026-12-24 off` or
-/// `2026-12-31 09:00-12:00, 14:00-16:00`.
-fn parse_overrides(text: &str) -> Result<BTreeMap<NaiveDate, Vec<LocalInterval>>, String> {
-    let mut overrides = BTreeMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let line_no = number + 1;
-        let (date, hours) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let date = date.trim_end_matches(':');
-        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-            .map_err(|_| format!("Line {line_no}: “{date}” is not a date such as 2026-12-24."))?;
-        let hours = parse_hours(hours.trim().trim_start_matches(':'))
-            .map_err(|error| format!("Line {line_no}: {error}"))?;
-        if overrides.insert(date, hours).is_some() {
-            return Err(format!("Line {line_no}: {date} is listed twice."));
-        }
-    }
-    Ok(overrides)
-}
-
-/// A whole, non-negative number; empty is an error when `required`.
-fn number(text: &str, field: &str, errors: &mut ValidationErrors, required: bool) -> Option<i64> {
-    let text = text.trim();
-    if text.is_empty() {
-        if required {
-            errors.add(field, "This field is required.");
-        }
-        return None;
-    }
-    match text.parse::<i64>() {
-        Ok(value) if value < 0 => {
-            errors.add(field, "Must be zero or more.");
-            None
-        }
-        Ok(value) if value > LARGEST_NUMBER => {
-            errors.add(field, "This number is too large.");
-            None
-        }
-        Ok(value) => Some(value),
-        Err(_) => {
-            errors.add(field, "Enter a whole number.");
-            None
-        }
-    }
-}
-
+/// The form's field of a duration setting: named as in the API.
 fn field_of(setting: DurationSetting) -> &'static str {
-    match setting {
-        DurationSetting::SlotDuration => "slotMinutes",
-        DurationSetting::SlotStep => "slotStepMinutes",
-        DurationSetting::BufferBefore => "bufferBeforeMinutes",
-        DurationSetting::BufferAfter => "bufferAfterMinutes",
-        DurationSetting::MinNotice => "minNoticeMinutes",
-        DurationSetting::MaxAdvance => "maxAdvanceDays",
-        _ => "form",
-    }
+    crate::http::fields::setting_name(setting).0
 }
 
-/// The settings' own refusal, placed next to the field it is about.
-pub(super) fn errors_for(error: &SettingsError) -> ValidationErrors {
-    let (field, message) = match error {
-        SettingsError::UnknownTimeZone(_) => ("timeZone", error.to_string()),
-        SettingsError::DurationTooSmall(which) => (
-            field_of(*which),
-            match which {
-                DurationSetting::BufferBefore
-                | DurationSetting::BufferAfter
-                | DurationSetting::MinNotice => "Must be zero or more.".to_owned(),
-                _ => "Must be more than zero.".to_owned(),
-            },
-        ),
-        SettingsError::DurationTooLarge(which) => (
-            field_of(*which),
-            match which {
-                DurationSetting::MaxAdvance => {
-                    format!("Must be at most {} days.", which.max().num_days())
-                }
-                _ => format!("Must be at most {} minutes.", which.max().num_minutes()),
-            },
-        ),
-        SettingsError::NotWholeMinutes(which) => (
-            field_of(*which),
-            "Must be a whole number of minutes.".to_owned(),
-        ),
-        SettingsError::TooManyWeekdayIntervals { day, .. } => {
-            (weekday_name(*day), format!("{error}."))
-        }
-        SettingsError::TooManyOverrideIntervals { .. } | SettingsError::TooManyOverrides(_) => {
-            ("overrides", format!("{error}."))
-        }
-        _ => ("form", error.to_string()),
-    };
-    ValidationErrors::single(field, message)
-}
-
-/// The form.
-pub(super) fn render(values: &SettingsForm, errors: &ValidationErrors) -> Markup {
-    let zone = zones::parse(&values.time_zone).unwrap_or(Tz::UTC);
+/// The form; `form_token` is the session's CSRF token.
+pub(super) fn render(values: &SettingsForm, errors: &FieldErrors, form_token: &str) -> Markup {
     html! {
-        form.card.settings #settings-form method="post" action="/dashboard/settings" novalidate {
+        form.card.settings #settings-form method="post" action=(URL) novalidate {
+            (csrf_field(form_token))
+            // Enter in a field presses the first submit button: Save, not an
+            // editor's Add or Remove.
+            button.visually-hidden type="submit" name="action" value="save" tabindex="-1" aria-hidden="true" { "Save settings" }
             (field_error(errors, "form"))
             fieldset {
                 legend { "Time zone" }
-                div.field {
-                    label for="timeZone" { "Your hours are in" }
-                    select #timeZone name="timeZone"
-                        aria-invalid=[errors.message_for("timeZone").map(|_| "true")]
-                        aria-describedby=[described_by(errors, "timeZone")] {
-                        @for option in zones::options_with(zone) {
-                            option value=(option.name()) selected[option.name() == values.time_zone] { (option.name()) }
-                        }
-                    }
-                    (field_error(errors, "timeZone"))
-                }
+                (zones::field("Your hours are in", &values.time_zone, errors))
             }
-            fieldset {
-                legend { "Weekly hours" }
-                p.help { "Write each day’s hours like " code { "09:00-12:00, 13:00-17:00" } ". Leave a day empty for a day off." }
-                div.week {
-                    @for day in ALL_WEEKDAYS {
-                        @let name = weekday_name(day);
-                        div.field.day-row {
-                            label for=(name) { (capitalized(name)) }
-                            input id=(name) name=(name) type="text" value=(values.day(name)) placeholder="day off"
-                                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                                aria-describedby=[described_by(errors, name)];
-                            (field_error(errors, name))
-                        }
-                    }
-                }
-            }
-            fieldset {
-                legend { "Date overrides" }
-                p.help { "One date per line, replacing that day’s usual hours: " code { "2026-12-24 off" } " or " code { "2026-12-31 09:00-12:00" } "." }
-                div.field {
-                    label for="overrides" { "Overrides" }
-                    textarea #overrides name="overrides" rows="4"
-                        aria-invalid=[errors.message_for("overrides").map(|_| "true")]
-                        aria-describedby=[described_by(errors, "overrides")] { (values.overrides) }
-                    (field_error(errors, "overrides"))
-                }
-            }
+            (values.hours.render(errors, URL))
             fieldset {
                 legend { "Meetings" }
                 div.grid-fields {
-                    (number_field("slotMinutes", "Meeting length (minutes)", &values.slot_minutes, errors, None))
-                    (number_field("slotStepMinutes", "A slot starts every (minutes)", &values.slot_step_minutes, errors, Some("Empty: the meeting length.")))
-                    (number_field("bufferBeforeMinutes", "Free time before (minutes)", &values.buffer_before_minutes, errors, None))
-                    (number_field("bufferAfterMinutes", "Free time after (minutes)", &values.buffer_after_minutes, errors, None))
+                    (input_field("slotMinutes", "Meeting length (minutes)", "number", &values.slot_minutes, errors, None))
+                    (input_field("slotStepMinutes", "A slot starts every (minutes)", "number", &values.slot_step_minutes, errors, Some("Empty: the meeting length.")))
+                    (input_field("bufferBeforeMinutes", "Free time before (minutes)", "number", &values.buffer_before_minutes, errors, None))
+                    (input_field("bufferAfterMinutes", "Free time after (minutes)", "number", &values.buffer_after_minutes, errors, None))
                 }
             }
             fieldset {
                 legend { "Limits" }
                 div.grid-fields {
-                    (number_field("minNoticeMinutes", "Minimum notice (minutes)", &values.min_notice_minutes, errors, None))
-                    (number_field("maxAdvanceDays", "Bookable up to (days ahead)", &values.max_advance_days, errors, None))
+                    (input_field("minNoticeMinutes", "Minimum notice (minutes)", "number", &values.min_notice_minutes, errors, None))
+                    (input_field("maxAdvanceDays", "Bookable up to (days ahead)", "number", &values.max_advance_days, errors, None))
                 }
             }
-            button.primary #save-settings type="submit" { "Save settings" }
+            button.primary #save-settings type="submit" name="action" value="save" { "Save settings" }
         }
-    }
-}
-
-fn number_field(
-    name: &str,
-    label: &str,
-    value: &str,
-    errors: &ValidationErrors,
-    help: Option<&str>,
-) -> Markup {
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type="number" min="0" step="1" inputmode="numeric" value=(value)
-                aria-invalid=[errors.message_for(name).map(|_| "true")]
-                aria-describedby=[described_by(errors, name)];
-            @if let Some(help) = help { span.help { (help) } }
-            (field_error(errors, name))
-        }
-    }
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
@@ -428,64 +270,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hours_are_read_leniently_and_refused_in_plain_words() {
-        assert_eq!(parse_hours(" off ").unwrap(), vec![]);
-        assert_eq!(parse_hours("").unwrap(), vec![]);
-        let hours = parse_hours("9:00-12:00, 13:00 – 17:30").unwrap();
-        assert_eq!(hours_text(&hours), "09:00-12:00, 13:00-17:30");
-        let error = parse_hours("17:00-09:00").unwrap_err();
-        assert!(error.contains("must be after"), "{error}");
-        assert!(
-            parse_hours("morning")
-                .unwrap_err()
-                .contains("not a time range")
-        );
-    }
-
-    #[test]
-    fn overrides_are_one_per_line() {
-        let overrides =
-            parse_overrides("2026-12-24 off\n\n2026-12-31: 09:00-12:00\n2027-01-02").unwrap();
-        assert_eq!(overrides.len(), 3);
-        assert!(overrides[&NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()].is_empty());
-        assert_eq!(
-            hours_text(&overrides[&NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()]),
-            "09:00-12:00"
-        );
-        assert!(
-            parse_overrides("2026-12-24 off\n2026-12-24 off")
-                .unwrap_err()
-                .contains("Line 2")
-        );
-        assert!(
-            parse_overrides("24/12/2026 off")
-                .unwrap_err()
-                .contains("Line 1")
-        );
-    }
-
-    #[test]
-    fn a_draft_round_trips_through_the_form() {
-        let mut form = SettingsForm::starting_point(chrono_tz::Europe::Paris);
-        form.overrides = "2026-12-24 off".into();
-        form.slot_step_minutes = "15".into();
+    fn a_draft_round_trips_through_the_starting_point() {
+        let form = SettingsForm::starting_point(chrono_tz::Europe::Paris);
         let draft = form.to_draft().unwrap();
-        assert_eq!(draft.time_zone, chrono_tz::Europe::Paris);
-        assert_eq!(draft.slot_step, Some(Duration::minutes(15)));
-        let again = SettingsForm::from_draft(&draft);
-        assert_eq!(again.to_draft().unwrap(), draft);
+        assert_eq!(draft.time_zone, Some(chrono_tz::Europe::Paris));
+        assert_eq!(draft.weekly_hours.monday.len(), 1);
+        assert!(draft.weekly_hours.sunday.is_empty());
+        assert_eq!(SettingsForm::from_draft(&draft).to_draft().unwrap(), draft);
     }
 
     #[test]
     fn every_unreadable_field_is_named() {
-        let form = SettingsForm {
-            time_zone: "Mars/Olympus".into(),
-            monday: "nine to five".into(),
-            slot_minutes: "".into(),
-            buffer_before_minutes: "-5".into(),
-            max_advance_days: "lots".into(),
-            ..SettingsForm::default()
-        };
+        let form = SettingsForm::from_form(&FormFields::from_pairs([
+            ("timeZone", "Mars/Olympus"),
+            ("monday-open", "on"),
+            ("monday-start", "nine"),
+            ("monday-end", "five"),
+            ("slotMinutes", ""),
+            ("bufferBeforeMinutes", "-5"),
+            ("maxAdvanceDays", "lots"),
+        ]));
         let errors = form.to_draft().unwrap_err();
         for field in [
             "timeZone",

@@ -46,5 +46,38 @@ pub(super) fn options_with(current: Tz) -> Vec<Tz> {
 
 /// Parses a zone name sent by a browser or a form; `None` if unknown.
 pub(super) fn parse(name: &str) -> Option<Tz> {
-    booking_core::organizer::parse_time_zone(name.trim()).ok()
+    booking_core::time::parse_time_zone(name.trim()).ok()
+}
+
+/// The zone a form's `timeZone` picker sent; an unknown one is an error
+/// against `timeZone`.
+pub(super) fn read(name: &str, errors: &mut crate::http::fields::FieldErrors) -> Option<Tz> {
+    let zone = parse(name);
+    if zone.is_none() {
+        errors.add("timeZone", "Pick a time zone from the list.");
+    }
+    zone
+}
+
+/// The `timeZone` picker of a form, `label` above it, `value` selected.
+pub(super) fn field(
+    label: &str,
+    value: &str,
+    errors: &crate::http::fields::FieldErrors,
+) -> maud::Markup {
+    use super::layout::{described_by, field_error};
+    let zone = parse(value).unwrap_or(Tz::UTC);
+    maud::html! {
+        div.field {
+            label for="timeZone" { (label) }
+            select #timeZone name="timeZone"
+                aria-invalid=[errors.message_for("timeZone").map(|_| "true")]
+                aria-describedby=[described_by(errors, "timeZone")] {
+                @for option in options_with(zone) {
+                    option value=(option.name()) selected[option.name() == value] { (option.name()) }
+                }
+            }
+            (field_error(errors, "timeZone"))
+        }
+    }
 }

@@ -11,7 +11,10 @@ use chrono_tz::Tz;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+pub mod event_types;
 pub mod flow;
+pub mod proxy;
+pub mod wire;
 
 /// A running service and a client for it.
 pub struct Server {
@@ -47,9 +50,12 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// Starts the service exactly as the example does: configuration read
-/// through `Config::from_lookup` (the code path of `Config::from_env`),
-/// backends built and migrated by `build`, the address bound by `bind`.
+/// Starts the service exactly as the program does: configuration read
+/// through `Config::from_lookup` (the code path of the program's settings),
+/// backends built and migrated by `build`, the address bound by `bind`, the
+/// configured router served by `serve`. Rate limits are off unless the test
+/// sets `BOOKING_RATE_LIMIT`, so tests that make many requests from one
+/// address are not throttled.
 pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempDir>) -> Server {
     let mut map: HashMap<String, String> = vars
         .iter()
@@ -57,6 +63,8 @@ pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempD
         .collect();
     map.entry("BOOKING_ADDR".to_owned())
         .or_insert_with(|| "127.0.0.1:0".to_owned());
+    map.entry("BOOKING_RATE_LIMIT".to_owned())
+        .or_insert_with(|| "off".to_owned());
     let config = booking_examples::Config::from_lookup(|name| map.get(name).cloned())
         .expect("valid configuration");
     let (service, backends) = booking_examples::build(&config)
@@ -68,7 +76,7 @@ pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempD
         .expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     let task = tokio::spawn(async move {
-        let _ = booking_examples::serve(listener, service, std::future::pending()).await;
+        let _ = booking_examples::serve(listener, service, &config, std::future::pending()).await;
     });
     Server {
         base: format!("http://{addr}"),
@@ -81,6 +89,13 @@ pub async fn start_with_env(vars: &[(&str, String)], dir: Option<tempfile::TempD
     }
 }
 
+/// The service on `memory://` with the settings `vars` on top.
+pub async fn memory_server(vars: &[(&str, &str)]) -> Server {
+    let mut all: Vec<(&str, String)> = vec![("DATABASE_URL", "memory://".to_owned())];
+    all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    start_with_env(&all, None).await
+}
+
 /// The service on a fresh SQLite file (`DATABASE_URL=sqlite://...`).
 pub async fn sqlite_server() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -91,6 +106,14 @@ pub async fn sqlite_server() -> Server {
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The socket address the service listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the base URL is http://IP:PORT")
     }
 
     /// Sends `body` (raw bytes, if any) and reads the reply.
@@ -199,13 +222,7 @@ impl Server {
                 None,
             )
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        reply.json["slots"]
-            .as_array()
-            .expect("slots")
-            .iter()
-            .map(|slot| slot["startTime"].as_str().expect("startTime").to_owned())
-            .collect()
+        starts_of(&reply)
     }
 
     /// Books `[start, start + 1h)` with `username`.
@@ -217,6 +234,17 @@ impl Server {
         )
         .await
     }
+}
+
+/// The slot starts of a `200 {slots}` reply.
+pub fn starts_of(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    reply.json["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|slot| slot["startTime"].as_str().expect("startTime").to_owned())
+        .collect()
 }
 
 pub fn booking_body(

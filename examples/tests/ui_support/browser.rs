@@ -93,6 +93,16 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium whose time zone is
     /// `time_zone` (through `TZ`, which Chromium inherits), at desktop size.
     pub async fn start(time_zone: &str) -> Browser {
+        Browser::start_with(time_zone, true).await
+    }
+
+    /// [`Browser::start`] with the pages' JavaScript switched off, as some
+    /// people browse.
+    pub async fn start_without_javascript(time_zone: &str) -> Browser {
+        Browser::start_with(time_zone, false).await
+    }
+
+    async fn start_with(time_zone: &str, javascript: bool) -> Browser {
         let driver_path = chromedriver();
         let port = free_port();
         let profile = tempfile::tempdir().unwrap();
@@ -134,11 +144,15 @@ impl Browser {
                 "--disable-sync",
                 "--hide-scrollbars",
                 "--window-size=1280,1000",
+                "--lang=en-US",
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
         if let Some(binary) = chrome_binary() {
             options["binary"] = json!(binary);
+        }
+        if !javascript {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
         }
         let capabilities = json!({
             "browserName": "chrome",
@@ -282,6 +296,39 @@ pub async fn type_into(client: &Client, css: &str, text: &str) {
     let element = wait_for(client, css).await;
     element.clear().await.unwrap();
     element.send_keys(text).await.unwrap();
+}
+
+/// Sets the value of the input `css` matches as a person picking it would
+/// (time and date pickers take no typing that works in every locale).
+pub async fn set_value(client: &Client, css: &str, value: &str) {
+    wait_for(client, css).await;
+    client
+        .execute(
+            "var e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+             e.dispatchEvent(new Event('input', {bubbles: true})); \
+             e.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The current value of the input `css` matches, once it exists.
+pub async fn value_of(client: &Client, css: &str) -> Option<String> {
+    wait_for(client, css).await.prop("value").await.unwrap()
+}
+
+/// How many elements `css` matches now.
+pub async fn count(client: &Client, css: &str) -> usize {
+    client.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+/// Whether the element `css` matches is shown (exists and is not hidden).
+pub async fn displayed(client: &Client, css: &str) -> bool {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 /// Clicks the element `css` matches.

@@ -3,14 +3,14 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod browser;
+pub mod pages;
 
 use std::sync::Arc;
 
-use booking_core::booking::BookingRequest;
-use booking_core::memory::{MemoryLock, MemoryStore};
-use booking_core::organizer::{NewOrganizer, Organizer, SettingsDraft, WeeklyHours};
-use booking_core::service::{BookingService, CreatedBooking};
-use booking_core::time::{LocalInterval, ManualClock};
+use booking_core::{
+    Attendee, BookingRequest, BookingService, CreatedBooking, LocalInterval, ManualClock,
+    MemoryStore, NewOrganizer, Organizer, SettingsDraft, TimeRange, WeeklyHours,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// "Now" in every UI test: Tuesday 1 December 2026, 08:00 UTC (03:00 in
@@ -36,22 +36,21 @@ pub struct Fixture {
 
 pub async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::new(now()));
-    let service = BookingService::new(Arc::new(MemoryStore::new()), Arc::new(MemoryLock::new()))
-        .with_clock(clock.clone());
+    let service = BookingService::new(MemoryStore::new()).with_clock(clock.clone());
     let (organizer, token) = service
-        .register_organizer(NewOrganizer {
-            username: "ada".into(),
-            email: "ada@example.com".into(),
-            display_name: "Ada Lovelace".into(),
-            time_zone: chrono_tz::America::New_York,
-        })
+        .register_organizer(NewOrganizer::new(
+            "ada",
+            "ada@example.com",
+            "Ada Lovelace",
+            chrono_tz::America::New_York,
+        ))
         .await
         .unwrap();
     service
         .put_settings(
             organizer.id,
             SettingsDraft {
-                time_zone: chrono_tz::America::New_York,
+                time_zone: Some(chrono_tz::America::New_York),
                 weekly_hours: WeeklyHours::weekdays(vec![
                     LocalInterval::parse("09:00", "12:00").unwrap(),
                 ]),
@@ -72,17 +71,16 @@ pub async fn fixture() -> Fixture {
 impl Fixture {
     /// Books the one-hour slot starting at `start` for "Grace Hopper".
     pub async fn book(&self, start: DateTime<Utc>, title: &str) -> CreatedBooking {
+        let slot = TimeRange::starting_at(start, Duration::hours(1)).unwrap();
         self.service
-            .create_booking(BookingRequest {
-                organizer_username: "ada".into(),
-                attendant_name: "Grace Hopper".into(),
-                attendant_email: "grace@example.com".into(),
-                title: title.into(),
-                description: None,
-                start_time: start.to_rfc3339(),
-                end_time: (start + Duration::hours(1)).to_rfc3339(),
-                metadata: None,
-            })
+            .create_booking(
+                BookingRequest::new(
+                    "ada",
+                    slot,
+                    Attendee::new("Grace Hopper", "grace@example.com"),
+                )
+                .title(title),
+            )
             .await
             .unwrap()
     }

@@ -1,32 +1,39 @@
 //! One function per endpoint: parse, call [`BookingService`], shape the reply.
 //!
-//! [`BookingService`]: booking_core::service::BookingService
+//! [`BookingService`]: booking_core::BookingService
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use booking_core::booking::parse_instant;
-use booking_core::service::{Credential, ListQuery};
-use booking_core::time::TimeRange;
-use booking_core::validation::ValidationErrors;
+use booking_core::{BookingId, Credential, ListQuery, SlotQuery, TimeRange};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::dto::{
     BookingDto, CancelBody, CreateBookingBody, OrganizerDto, RegisterBody, SettingsBody,
-    SettingsDto, SlotDto, instant, parse_date,
+    SettingsDto, instant, parse_date,
 };
 use super::error::ApiError;
 use super::extract::{
     AuthOrganizer, JsonBody, MaybeBearer, OptionalJsonBody, QueryMap, booking_id,
 };
+use super::fields::{FieldErrors, Surface};
 
-type Reply = Result<(StatusCode, Json<Value>), ApiError>;
+pub mod event_types;
+pub mod schedules;
+
+/// What a handler answers: a status and a JSON body, or an error reply.
+pub type Reply = Result<(StatusCode, Json<Value>), ApiError>;
 
 fn ok(value: Value) -> Reply {
     Ok((StatusCode::OK, Json(value)))
+}
+
+fn created(value: Value) -> Reply {
+    Ok((StatusCode::CREATED, Json(value)))
 }
 
 /// `GET /healthz`: the process is up and serving.
@@ -43,13 +50,22 @@ pub async fn register(
     let new = body.into_new_organizer()?;
     let (organizer, token) = state.service.register_organizer(new).await?;
     tracing::info!(organizer = %organizer.id, username = %organizer.username, "organizer registered");
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "organizer": OrganizerDto::from(&organizer),
-            "apiToken": token.expose(),
-        })),
-    ))
+    created(json!({
+        "organizer": OrganizerDto::from(&organizer),
+        "apiToken": token.expose(),
+    }))
+}
+
+/// `POST /api/token/rotate`: a new API token for the caller, shown in this
+/// reply only; the old one stops working at once, and so does every sign-in
+/// session of the pages started with it.
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    AuthOrganizer(me): AuthOrganizer,
+) -> Reply {
+    let token = state.service.rotate_api_token(me.id).await?;
+    tracing::info!(organizer = %me.id, "API token rotated");
+    ok(json!({ "apiToken": token.expose() }))
 }
 
 /// `GET /api/settings`: the caller's settings.
@@ -74,11 +90,7 @@ pub async fn put_settings(
 
 /// An instant from a query string. A `+` of an offset arrives as a space
 /// when the client did not percent-encode it; that is read back as `+`.
-fn query_instant(
-    query: &QueryMap,
-    name: &str,
-    errors: &mut ValidationErrors,
-) -> Option<DateTime<Utc>> {
+fn query_instant(query: &QueryMap, name: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
     let Some(text) = query.get(name) else {
         errors.add(
             name,
@@ -95,8 +107,18 @@ fn query_instant(
     errors.check(name, parsed)
 }
 
-/// `GET /api/organizers/{username}/slots?start=&end=`: offered slots whose
-/// start lies in `[start, end)`.
+/// One offered slot.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SlotDto {
+    start_time: String,
+    end_time: String,
+}
+
+/// `GET /api/organizers/{username}/slots?start=&end=&eventType=&duration=`:
+/// offered slots whose start lies in `[start, end)`, of the event type named
+/// (the default one when absent) and of the length chosen in minutes (its
+/// default length when absent).
 pub async fn slots(
     State(state): State<AppState>,
     username: Result<Path<String>, PathRejection>,
@@ -109,12 +131,24 @@ pub async fn slots(
             "organizer not found",
         )
     })?;
-    let mut errors = ValidationErrors::new();
+    let mut errors = FieldErrors::new();
     let start = query_instant(&query, "start", &mut errors);
     let end = query_instant(&query, "end", &mut errors);
+    let duration = query.get("duration").and_then(|text| {
+        errors.check(
+            "duration",
+            text.trim()
+                .parse::<i64>()
+                .map(super::dto::minutes)
+                .map_err(|_| format!("duration must be a whole number of minutes, not {text:?}")),
+        )
+    });
     let (Some(start), Some(end)) = (start, end) else {
         return Err(ApiError::validation(&errors));
     };
+    errors
+        .into_result(())
+        .map_err(|e| ApiError::validation(&e))?;
     let window = TimeRange::new(start, end).map_err(|error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -122,8 +156,25 @@ pub async fn slots(
             format!("end must be after start ({error})"),
         )
     })?;
-    let slots = state.service.available_slots(&username, window).await?;
-    let slots: Vec<SlotDto> = slots.iter().map(SlotDto::from).collect();
+    let mut slot_query = SlotQuery::new(username, window);
+    if let Some(slug) = query.get("eventType") {
+        slot_query = slot_query.event_type(slug);
+    }
+    if let Some(duration) = duration {
+        slot_query = slot_query.duration(duration);
+    }
+    let slots = state
+        .service
+        .available_slots(slot_query)
+        .await
+        .map_err(|error| ApiError::service(error, Surface::Query))?;
+    let slots: Vec<SlotDto> = slots
+        .iter()
+        .map(|slot| SlotDto {
+            start_time: instant(slot.start()),
+            end_time: instant(slot.end()),
+        })
+        .collect();
     ok(json!({ "slots": slots }))
 }
 
@@ -135,19 +186,16 @@ pub async fn create_booking(
     let request = body.into_request()?;
     let created = state.service.create_booking(request).await?;
     tracing::info!(booking = %created.booking.id, organizer = %created.booking.organizer_id, "booking created");
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "success": true,
-            "booking": BookingDto::from(&created.booking),
-            "cancelToken": created.cancel_token.expose(),
-        })),
-    ))
+    self::created(json!({
+        "success": true,
+        "booking": BookingDto::from(&created.booking),
+        "cancelToken": created.cancel_token.expose(),
+    }))
 }
 
 /// A positive page number or size; digits beyond `u32` saturate (a huge
 /// `limit` is clamped by the service like any limit over 100).
-fn positive(query: &QueryMap, name: &str, default: u32, errors: &mut ValidationErrors) -> u32 {
+fn positive(query: &QueryMap, name: &str, default: u32, errors: &mut FieldErrors) -> u32 {
     let Some(text) = query.get(name) else {
         return default;
     };
@@ -171,7 +219,7 @@ pub async fn list_bookings(
     AuthOrganizer(me): AuthOrganizer,
     query: QueryMap,
 ) -> Reply {
-    let mut errors = ValidationErrors::new();
+    let mut errors = FieldErrors::new();
     let page = positive(&query, "page", 1, &mut errors);
     let limit = positive(&query, "limit", 20, &mut errors);
     let from = query
@@ -226,9 +274,7 @@ async fn credential(
     }
 }
 
-fn path_id(
-    id: Result<Path<String>, PathRejection>,
-) -> Result<booking_core::booking::BookingId, ApiError> {
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<BookingId, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::not_found("booking not found"))?;
     booking_id(&id)
 }

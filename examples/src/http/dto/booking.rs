@@ -1,0 +1,251 @@
+//! Bookings: the create and cancel bodies, and how a booking is shown.
+
+use booking_core::booking::{BookingTime, parse_instant};
+use booking_core::time::TimeRange;
+use booking_core::{Attendee, Booking, BookingRequest};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{instant, minutes};
+use crate::http::error::ApiError;
+use crate::http::extract::RequestBody;
+use crate::http::fields::{FieldErrors, Surface, renamed};
+
+/// `POST /api/bookings` body: the design document's `createBookingSchema`,
+/// plus the event type and the chosen length. Fields are optional here only
+/// so that every missing one is reported at once.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBookingBody {
+    /// The organizer's username.
+    pub organizer_username: Option<String>,
+    /// The attendee's name.
+    pub attendant_name: Option<String>,
+    /// The attendee's email.
+    pub attendant_email: Option<String>,
+    /// Meeting title; the event type's title when absent.
+    pub title: Option<String>,
+    /// Optional description.
+    pub description: Option<String>,
+    /// RFC 3339 start.
+    pub start_time: Option<String>,
+    /// RFC 3339 end; may be left out when `durationMinutes` is given.
+    pub end_time: Option<String>,
+    /// The length chosen, in minutes (one the event type offers).
+    pub duration_minutes: Option<i64>,
+    /// The event type's slug; the default event type when absent.
+    pub event_type: Option<String>,
+    /// Optional JSON object.
+    pub metadata: Option<Value>,
+}
+
+impl RequestBody for CreateBookingBody {}
+
+/// The instant in `text`, or an error against `field`.
+fn read_instant(
+    field: &str,
+    text: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<DateTime<Utc>> {
+    text.and_then(|text| errors.check(field, parse_instant(text)))
+}
+
+impl CreateBookingBody {
+    /// The request for the service, or 400 naming every missing field
+    /// together with every malformed one (an end before the start is 400
+    /// `invalid_time_range`).
+    pub fn into_request(self) -> Result<BookingRequest, ApiError> {
+        let mut errors = FieldErrors::new();
+        let required = [
+            ("organizerUsername", self.organizer_username.is_none()),
+            ("attendantName", self.attendant_name.is_none()),
+            ("attendantEmail", self.attendant_email.is_none()),
+            ("startTime", self.start_time.is_none()),
+            (
+                "endTime",
+                self.end_time.is_none() && self.duration_minutes.is_none(),
+            ),
+        ];
+        for (field, absent) in required {
+            if absent {
+                errors.add(field, format!("{field} is required"));
+            }
+        }
+        let start = read_instant("startTime", self.start_time.as_deref(), &mut errors);
+        let end = read_instant("endTime", self.end_time.as_deref(), &mut errors);
+        let duration = self.duration_minutes.map(minutes);
+        let metadata = match self.metadata {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(_) => {
+                errors.add("metadata", "metadata must be a JSON object");
+                None
+            }
+        };
+        let time = match (start, end, duration) {
+            (Some(start), Some(end), _) => {
+                let range = TimeRange::new(start, end);
+                if let (Ok(range), Some(duration)) = (&range, duration)
+                    && range.duration() != duration
+                {
+                    errors.add(
+                        "durationMinutes",
+                        "durationMinutes does not match the time from startTime to endTime",
+                    );
+                }
+                Some(range.map(BookingTime::from))
+            }
+            (Some(start), None, Some(duration)) => Some(Ok(BookingTime::Start {
+                start,
+                duration: Some(duration),
+            })),
+            _ => None,
+        };
+        // Every field booking-core checks, checked together with the above;
+        // a time that could not be read stands in as an hour from now.
+        let placeholder = TimeRange::starting_at(Utc::now(), chrono::Duration::hours(1))
+            .map(BookingTime::from)
+            .map_err(|error| ApiError::internal(&error))?;
+        let chosen = match &time {
+            Some(Ok(time)) => *time,
+            _ => placeholder,
+        };
+        let mut request = BookingRequest::new(
+            self.organizer_username.unwrap_or_default(),
+            chosen,
+            Attendee::new(
+                self.attendant_name.unwrap_or_default(),
+                self.attendant_email.unwrap_or_default(),
+            ),
+        );
+        request.title = self.title;
+        request.description = self.description;
+        request.metadata = metadata;
+        request.event_type = self.event_type;
+        if let Err(found) = request.validate() {
+            for error in renamed(found, Surface::Body).errors() {
+                let already = errors.message_for(error.field.as_str()).is_some();
+                if !already {
+                    errors.add(error.field.clone(), error.message.clone());
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(&errors));
+        }
+        match time {
+            Some(Ok(time)) => {
+                request.time = time;
+                Ok(request)
+            }
+            Some(Err(error)) => Err(ApiError::from(
+                booking_core::ServiceError::InvalidTimeRange(error),
+            )),
+            None => Err(ApiError::field("startTime", "startTime is required")),
+        }
+    }
+}
+
+/// A booking as the API shows it (never the cancel token's hash).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingDto {
+    id: String,
+    organizer_id: String,
+    event_type: String,
+    attendant_name: String,
+    attendant_email: String,
+    title: String,
+    description: Option<String>,
+    metadata: Option<serde_json::Map<String, Value>>,
+    start_time: String,
+    end_time: String,
+    duration_minutes: i64,
+    sequence: u32,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Booking> for BookingDto {
+    fn from(booking: &Booking) -> Self {
+        BookingDto {
+            id: booking.id.to_string(),
+            organizer_id: booking.organizer_id.to_string(),
+            event_type: booking.event_type_slug.to_string(),
+            attendant_name: booking.attendee.name.clone(),
+            attendant_email: booking.attendee.email.clone(),
+            title: booking.title.clone(),
+            description: booking.description.clone(),
+            metadata: booking.metadata.clone(),
+            start_time: instant(booking.start_time()),
+            end_time: instant(booking.end_time()),
+            duration_minutes: booking.time.duration().num_minutes(),
+            sequence: booking.sequence,
+            created_at: instant(booking.created_at),
+            updated_at: instant(booking.updated_at),
+        }
+    }
+}
+
+/// `POST /api/bookings/{id}/cancel` body (optional with a bearer token).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelBody {
+    /// The attendee's cancel token.
+    pub cancel_token: Option<String>,
+}
+
+impl RequestBody for CancelBody {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(json: Value) -> Result<BookingRequest, ApiError> {
+        serde_json::from_value::<CreateBookingBody>(json)
+            .unwrap()
+            .into_request()
+    }
+
+    #[test]
+    fn missing_booking_fields_are_reported_with_malformed_ones() {
+        let error = request(serde_json::json!({
+            "organizerUsername": "ada", "attendantEmail": "nope", "title": "Intro",
+            "startTime": "2026-12-01T09:00:00Z"
+        }))
+        .unwrap_err();
+        let fields: Vec<&str> = error.fields.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["attendantEmail", "attendantName", "endTime"]);
+        assert_eq!(error.fields["endTime"], "endTime is required");
+    }
+
+    #[test]
+    fn a_length_may_stand_for_the_end() {
+        let booked = request(serde_json::json!({
+            "organizerUsername": "ada", "attendantName": "Grace", "attendantEmail": "g@example.com",
+            "startTime": "2026-12-01T09:00:00Z", "durationMinutes": 45, "eventType": "intro"
+        }))
+        .unwrap();
+        assert_eq!(booked.event_type.as_deref(), Some("intro"));
+        assert!(
+            matches!(booked.time, BookingTime::Start { duration: Some(d), .. } if d == chrono::Duration::minutes(45))
+        );
+        assert_eq!(booked.title, None, "the event type's title");
+        let mismatch = request(serde_json::json!({
+            "organizerUsername": "ada", "attendantName": "Grace", "attendantEmail": "g@example.com",
+            "startTime": "2026-12-01T09:00:00Z", "endTime": "2026-12-01T10:00:00Z", "durationMinutes": 45
+        }))
+        .unwrap_err();
+        assert!(
+            mismatch.fields.contains_key("durationMinutes"),
+            "{mismatch:?}"
+        );
+        let backwards = request(serde_json::json!({
+            "organizerUsername": "ada", "attendantName": "Grace", "attendantEmail": "g@example.com",
+            "startTime": "2026-12-01T09:00:00Z", "endTime": "2026-12-01T08:00:00Z"
+        }))
+        .unwrap_err();
+        assert_eq!(backwards.code, "invalid_time_range");
+    }
+}
