@@ -442,7 +442,22 @@ async fn a_move_that_deadlocks_inside_postgresql_is_tried_once_more() {
         let mover =
             PostgresStore::from_pool(common::pool_for(&db.schema, 1, &application_name).await);
         let other_pool = common::pool_for(&db.schema, 1, "bk-deadlock-other").await;
+        // PostgreSQL looks for a deadlock once per waiter, `deadlock_timeout`
+        // after that waiter began to wait, and fails the waiter that finds
+        // it. With the default (1 s) on both sides, a loaded machine can let
+        // the move's one look happen before the cycle is closed, and the
+        // transaction's later look then makes the transaction the victim.
+        // The move looks after 5 s (the cycle is closed long before), the
+        // transaction only after a minute, so the move is always the victim.
+        sqlx::query("SET deadlock_timeout = '5s'")
+            .execute(mover.pool())
+            .await
+            .unwrap();
         let mut other = other_pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL deadlock_timeout = '60s'")
+            .execute(&mut *other)
+            .await
+            .unwrap();
         sqlx::query(
             "INSERT INTO bookings (id, organizer_id, event_type_slug, attendant_name, \
                 attendant_email, title, start_time, end_time, occupied_start, occupied_end, \
