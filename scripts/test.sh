@@ -15,7 +15,7 @@ bash examples/scripts/ensure-browser.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log" || status=$?
+cargo test --workspace --all-features --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 
 # cargo prints one result line per test binary; add them up so the run ends
 # with one line that says what ran.
