@@ -175,7 +175,7 @@ pub fn assemble(
             let base = config.public_url.clone();
             Some(
                 EmailWorker::new(service.clone(), email_config, config.host.clone())?
-                    .with_links(move |_: &Booking, recipient| email_links(&base, recipient)),
+                    .with_links(move |_: &Booking, recipient: Recipient| email_links(&base, recipient)),
             )
         }
         None => None,

@@ -419,11 +419,9 @@ pub fn parse_mail(raw: &str) -> Mail {
         .expect("a parsable message");
     let to = message
         .to()
-        .map(|to| {
-            to.iter()
-                .filter_map(|addr| addr.address().map(str::to_owned))
-                .collect()
-        })
+        .and_then(|to| to.first())
+        .and_then(|addr| addr.address())
+        .map(|address| vec![address.to_owned()])
         .unwrap_or_default();
     let mut ics = String::new();
     let mut content_method = String::new();
@@ -441,7 +439,7 @@ pub fn parse_mail(raw: &str) -> Mail {
         subject: message.subject().unwrap_or_default().to_owned(),
         content_method,
         ics,
-        text: message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        text: message.body_text(0).unwrap_or_default().into_owned(),
     }
 }
 

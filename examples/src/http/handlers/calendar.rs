@@ -101,8 +101,8 @@ pub async fn booking_ics(
     let Path(id) = id.map_err(|_| ApiError::not_found("booking not found"))?;
     let id = booking_id(&id)?;
     let cancel_token = query.get("cancelToken").map(str::to_owned);
-    let organizer = match &bearer {
-        Some(_) => Some(organizer(&app, bearer).await?),
+    let organizer = match bearer {
+        Some(token) => Some(organizer(&app, Some(token)).await?),
         None if cancel_token.is_some() => None,
         None => {
             return Err(ApiError::unauthorized(
