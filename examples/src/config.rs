@@ -619,7 +619,10 @@ fn integrations(
             .filter(|_| url.username().is_empty() && url.password().is_none())
             .filter(|_| url.query().is_none() && url.fragment().is_none())
             .ok_or_else(|| invalid("BOOKING_PUBLIC_URL", &text, reason.to_owned()))?;
-        config.host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        config.host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         config.email_from = default_sender(&config.host);
         config.public_url = url.as_str().trim_end_matches('/').to_owned();
     }
@@ -877,7 +880,10 @@ mod tests {
         assert_eq!(set.email_from, "Bookings <bookings@booking.example.com>");
         assert!(set.allow_private_urls);
         let shown = format!("{set:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains(&key), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(&key),
+            "{shown}"
+        );
         for (variable, value) in [
             ("BOOKING_PUBLIC_URL", "ftp://example.com"),
             ("BOOKING_PUBLIC_URL", "booking.example.com"),

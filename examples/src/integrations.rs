@@ -34,9 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use booking_calendar::email::{EmailConfig, EmailSink, EmailWorker, Recipient};
-use booking_calendar::{
-    BookingLinks, CalendarProvider, Connections, FeedTokens, OrganizerFeed,
-};
+use booking_calendar::{BookingLinks, CalendarProvider, Connections, FeedTokens, OrganizerFeed};
 use booking_core::secret::SecretBox;
 use booking_core::{Booking, BookingService, BookingStore, SlotLock};
 use booking_net::{SafeClient, SafeClientOptions, UrlPolicy};
@@ -174,8 +172,9 @@ pub fn assemble(
         Some(email_config) => {
             let base = config.public_url.clone();
             Some(
-                EmailWorker::new(service.clone(), email_config, config.host.clone())?
-                    .with_links(move |_: &Booking, recipient: Recipient| email_links(&base, recipient)),
+                EmailWorker::new(service.clone(), email_config, config.host.clone())?.with_links(
+                    move |_: &Booking, recipient: Recipient| email_links(&base, recipient),
+                ),
             )
         }
         None => None,

@@ -47,8 +47,14 @@ async fn a_booking_is_one_calendar_entry_from_request_to_cancel() {
     let start = tomorrow_at(10);
     let booked = h.server.book(&username, start, "Design review").await;
     assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
-    let id = booked.json["booking"]["id"].as_str().expect("id").to_owned();
-    let cancel_token = booked.json["cancelToken"].as_str().expect("token").to_owned();
+    let id = booked.json["booking"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let cancel_token = booked.json["cancelToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let by_token = format!("/api/bookings/{id}/ics?cancelToken={cancel_token}");
 
     let (status, content_type, ics) = fetch(&h, &by_token, None).await;
@@ -64,9 +70,18 @@ async fn a_booking_is_one_calendar_entry_from_request_to_cancel() {
     assert_eq!(ics_value(&ics, "SEQUENCE"), "0");
     assert_eq!(ics_value(&ics, "SUMMARY"), "Design review");
     assert_eq!(ics_value(&ics, "DTSTART"), utc_stamp(start));
-    assert_eq!(ics_value(&ics, "DTEND"), utc_stamp(start + Duration::hours(1)));
-    assert!(ics_value(&ics, "ATTENDEE").contains("grace@example.com"), "{ics}");
-    assert!(ics_value(&ics, "ORGANIZER").contains(&format!("{username}@example.com")), "{ics}");
+    assert_eq!(
+        ics_value(&ics, "DTEND"),
+        utc_stamp(start + Duration::hours(1))
+    );
+    assert!(
+        ics_value(&ics, "ATTENDEE").contains("grace@example.com"),
+        "{ics}"
+    );
+    assert!(
+        ics_value(&ics, "ORGANIZER").contains(&format!("{username}@example.com")),
+        "{ics}"
+    );
     assert!(
         ics.contains(&format!("/bookings/{id}/cancel?token={cancel_token}")),
         "the cancel link: {ics}"
@@ -82,18 +97,40 @@ async fn a_booking_is_one_calendar_entry_from_request_to_cancel() {
         .await;
     assert!(page.text.contains("Add to calendar"), "{page:?}");
     assert!(
-        page.text.contains(&format!("/api/bookings/{id}/ics?cancelToken={cancel_token}")),
+        page.text.contains(&format!(
+            "/api/bookings/{id}/ics?cancelToken={cancel_token}"
+        )),
         "{page:?}"
     );
 
     // Nobody else.
     let (_, other) = organizer(&h.server).await;
     for (path, bearer, expected) in [
-        (format!("/api/bookings/{id}/ics"), Some(other.as_str()), StatusCode::FORBIDDEN),
-        (format!("/api/bookings/{id}/ics?cancelToken=wrong"), None, StatusCode::FORBIDDEN),
-        (format!("/api/bookings/{id}/ics"), None, StatusCode::UNAUTHORIZED),
-        (format!("/api/bookings/{id}/ics"), Some("not-a-token"), StatusCode::UNAUTHORIZED),
-        ("/api/bookings/nope/ics?cancelToken=x".to_owned(), None, StatusCode::NOT_FOUND),
+        (
+            format!("/api/bookings/{id}/ics"),
+            Some(other.as_str()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/api/bookings/{id}/ics?cancelToken=wrong"),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/api/bookings/{id}/ics"),
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            format!("/api/bookings/{id}/ics"),
+            Some("not-a-token"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/bookings/nope/ics?cancelToken=x".to_owned(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
         (
             "/api/bookings/01ARZ3NDEKTSV4RRFFQ69G5FAV/ics?cancelToken=x".to_owned(),
             None,
@@ -102,7 +139,10 @@ async fn a_booking_is_one_calendar_entry_from_request_to_cancel() {
     ] {
         let (status, content_type, body) = fetch(&h, &path, bearer).await;
         assert_eq!(status, expected, "{path}: {body}");
-        assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{path}: {content_type}"
+        );
         assert!(!body.contains("BEGIN:VCALENDAR"));
     }
 
@@ -166,9 +206,15 @@ async fn the_feed_needs_the_secret_key_and_its_own_rotatable_token() {
     let feed_token = first.json["token"].as_str().expect("token").to_owned();
     assert_ne!(feed_token, token, "not the API token");
     let url = first.json["url"].as_str().expect("url").to_owned();
-    assert!(url.ends_with(&format!("/api/organizers/{username}/calendar.ics?token={feed_token}")));
+    assert!(url.ends_with(&format!(
+        "/api/organizers/{username}/calendar.ics?token={feed_token}"
+    )));
     let again = h.server.get("/api/feed-token", Some(&token)).await;
-    assert_eq!(again.json["token"], feed_token.as_str(), "shown again, unchanged");
+    assert_eq!(
+        again.json["token"],
+        feed_token.as_str(),
+        "shown again, unchanged"
+    );
 
     let kept = h.server.book(&username, tomorrow_at(9), "Kept").await;
     let gone = h.server.book(&username, tomorrow_at(11), "Gone").await;
@@ -258,12 +304,18 @@ async fn connected_calendars_block_slots_and_an_unreadable_one_refuses_bookings(
     let h = harness(&[("BOOKING_SECRET_KEY", SECRET_KEY)]).await;
     let (username, token) = organizer(&h.server).await;
     let feeds = FeedServer::start().await;
-    let day = common::tomorrow(chrono_tz::UTC).format("%Y%m%d").to_string();
+    let day = common::tomorrow(chrono_tz::UTC)
+        .format("%Y%m%d")
+        .to_string();
     let url = feeds.put("work.ics", &busy_feed(&day));
 
     let connected = h
         .server
-        .post("/api/calendars", Some(&token), json!({"kind": "ics", "url": url, "name": "Work"}))
+        .post(
+            "/api/calendars",
+            Some(&token),
+            json!({"kind": "ics", "url": url, "name": "Work"}),
+        )
         .await;
     assert_eq!(connected.status, StatusCode::CREATED, "{connected:?}");
     assert_eq!(connected.json["kind"], "ics");
@@ -272,10 +324,19 @@ async fn connected_calendars_block_slots_and_an_unreadable_one_refuses_bookings(
 
     let window = common::whole_day(chrono_tz::UTC, common::tomorrow(chrono_tz::UTC));
     let starts = h.server.slot_starts(&username, window).await;
-    assert!(!starts.contains(&common::iso(tomorrow_at(10))), "busy: {starts:?}");
-    assert!(starts.contains(&common::iso(tomorrow_at(13))), "transparent: {starts:?}");
+    assert!(
+        !starts.contains(&common::iso(tomorrow_at(10))),
+        "busy: {starts:?}"
+    );
+    assert!(
+        starts.contains(&common::iso(tomorrow_at(13))),
+        "transparent: {starts:?}"
+    );
     assert!(starts.contains(&common::iso(tomorrow_at(9))), "{starts:?}");
-    let refused = h.server.book(&username, tomorrow_at(10), "Over the dentist").await;
+    let refused = h
+        .server
+        .book(&username, tomorrow_at(10), "Over the dentist")
+        .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
     assert_eq!(refused.code(), "slot_unavailable");
 
@@ -303,19 +364,33 @@ async fn connected_calendars_block_slots_and_an_unreadable_one_refuses_bookings(
     let starts = h.server.slot_starts(&username, window).await;
     assert!(starts.contains(&common::iso(tomorrow_at(15))), "{starts:?}");
     let refused = h.server.book(&username, tomorrow_at(15), "Unseen").await;
-    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{refused:?}");
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{refused:?}"
+    );
     assert_eq!(refused.code(), "calendar_unavailable");
 
     let deleted = h
         .server
-        .call(Method::DELETE, &format!("/api/calendars/{caldav_id}"), Some(&token), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/calendars/{caldav_id}"),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
     let booked = h.server.book(&username, tomorrow_at(15), "Seen").await;
     assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
     let again = h
         .server
-        .call(Method::DELETE, &format!("/api/calendars/{caldav_id}"), Some(&token), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/calendars/{caldav_id}"),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "{again:?}");
     let listed = h.server.get("/api/calendars", Some(&token)).await;
@@ -329,20 +404,47 @@ async fn calendar_connections_refuse_bad_input_naming_the_field() {
     let long = format!("https://calendar.example.com/{}", "a".repeat(10_000));
     let cases: Vec<(Value, &str)> = vec![
         (json!({"url": "https://calendar.example.com/a.ics"}), "kind"),
-        (json!({"kind": "exchange", "url": "https://calendar.example.com/a.ics"}), "kind"),
+        (
+            json!({"kind": "exchange", "url": "https://calendar.example.com/a.ics"}),
+            "kind",
+        ),
         (json!({"kind": "ics"}), "url"),
-        (json!({"kind": "ics", "url": "ftp://calendar.example.com/a.ics"}), "url"),
-        (json!({"kind": "ics", "url": "http://127.0.0.1:5232/a.ics"}), "url"),
-        (json!({"kind": "ics", "url": "http://169.254.169.254/latest"}), "url"),
+        (
+            json!({"kind": "ics", "url": "ftp://calendar.example.com/a.ics"}),
+            "url",
+        ),
+        (
+            json!({"kind": "ics", "url": "http://127.0.0.1:5232/a.ics"}),
+            "url",
+        ),
+        (
+            json!({"kind": "ics", "url": "http://169.254.169.254/latest"}),
+            "url",
+        ),
         (json!({"kind": "ics", "url": long}), "url"),
         (json!({"kind": "ics", "url": 5}), "url"),
-        (json!({"kind": "ics", "url": "https://calendar.example.com/a.ics", "password": "x"}), "password"),
-        (json!({"kind": "caldav", "url": "https://dav.example.com/c/", "password": "x"}), "username"),
-        (json!({"kind": "caldav", "url": "https://dav.example.com/c/", "username": "ada"}), "password"),
-        (json!({"kind": "ics", "url": "https://calendar.example.com/a.ics", "name": "a\u{7}b"}), "name"),
+        (
+            json!({"kind": "ics", "url": "https://calendar.example.com/a.ics", "password": "x"}),
+            "password",
+        ),
+        (
+            json!({"kind": "caldav", "url": "https://dav.example.com/c/", "password": "x"}),
+            "username",
+        ),
+        (
+            json!({"kind": "caldav", "url": "https://dav.example.com/c/", "username": "ada"}),
+            "password",
+        ),
+        (
+            json!({"kind": "ics", "url": "https://calendar.example.com/a.ics", "name": "a\u{7}b"}),
+            "name",
+        ),
     ];
     for (body, field) in cases {
-        let reply = keyless.server.post("/api/calendars", Some(&token), body.clone()).await;
+        let reply = keyless
+            .server
+            .post("/api/calendars", Some(&token), body.clone())
+            .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {reply:?}");
         assert_eq!(reply.code(), "validation_error", "{body}");
         assert!(reply.json["fields"][field].is_string(), "{body}: {reply:?}");
@@ -360,13 +462,21 @@ async fn calendar_connections_refuse_bad_input_naming_the_field() {
     assert_eq!(reply.code(), "secret_key_missing");
     let reply = keyless
         .server
-        .post("/api/calendars", None, json!({"kind": "ics", "url": "https://calendar.example.com/a.ics"}))
+        .post(
+            "/api/calendars",
+            None,
+            json!({"kind": "ics", "url": "https://calendar.example.com/a.ics"}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     // Someone else's calendar is not found.
     let mine = keyless
         .server
-        .post("/api/calendars", Some(&token), json!({"kind": "ics", "url": "https://calendar.example.com/a.ics"}))
+        .post(
+            "/api/calendars",
+            Some(&token),
+            json!({"kind": "ics", "url": "https://calendar.example.com/a.ics"}),
+        )
         .await;
     assert_eq!(mine.status, StatusCode::CREATED, "{mine:?}");
     assert_eq!(mine.json["name"], "calendar.example.com");
@@ -374,7 +484,12 @@ async fn calendar_connections_refuse_bad_input_naming_the_field() {
     let (_, other) = organizer(&keyless.server).await;
     let reply = keyless
         .server
-        .call(Method::DELETE, &format!("/api/calendars/{id}"), Some(&other), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/calendars/{id}"),
+            Some(&other),
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{reply:?}");
     let listed = keyless.server.get("/api/calendars", Some(&other)).await;
@@ -406,8 +521,14 @@ async fn invitations_are_emailed_on_create_reschedule_and_cancel() {
     let (username, _token) = organizer(&h.server).await;
     let booked = h.server.book(&username, tomorrow_at(10), "Planning").await;
     assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
-    let id = booked.json["booking"]["id"].as_str().expect("id").to_owned();
-    let cancel_token = booked.json["cancelToken"].as_str().expect("token").to_owned();
+    let id = booked.json["booking"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let cancel_token = booked.json["cancelToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     eventually("two invitations", || async { smtp.received().len() == 2 }).await;
     let moved = TimeRange::starting_at(tomorrow_at(12), Duration::hours(1)).expect("range");
     h.app
@@ -432,7 +553,10 @@ async fn invitations_are_emailed_on_create_reschedule_and_cancel() {
 
     let mails: Vec<_> = smtp.received().iter().map(|raw| parse_mail(raw)).collect();
     let uid = format!("{id}@127.0.0.1");
-    for to in ["grace@example.com".to_owned(), format!("{username}@example.com")] {
+    for to in [
+        "grace@example.com".to_owned(),
+        format!("{username}@example.com"),
+    ] {
         let got = sequences(&mails, &to);
         assert_eq!(
             got,
@@ -444,8 +568,16 @@ async fn invitations_are_emailed_on_create_reschedule_and_cancel() {
             "{to}"
         );
     }
-    assert!(mails.iter().any(|m| m.subject.starts_with("Invitation: Planning")));
-    assert!(mails.iter().any(|m| m.subject.starts_with("Cancelled: Planning")));
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject.starts_with("Invitation: Planning"))
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject.starts_with("Cancelled: Planning"))
+    );
     assert!(mails.iter().all(|m| !m.text.contains(&cancel_token)));
 }
 
@@ -454,10 +586,7 @@ async fn kill_9_before_the_mail_is_sent_then_it_arrives_once() {
     let mut smtp = Smtp::new(false);
     let dir = tempfile::tempdir().expect("temp dir");
     let database = format!("sqlite://{}", dir.path().join("booking.db").display());
-    let env = vec![
-        ("DATABASE_URL", database.clone()),
-        ("SMTP_URL", smtp.url()),
-    ];
+    let env = vec![("DATABASE_URL", database.clone()), ("SMTP_URL", smtp.url())];
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let program = Program::start(addr, &env).await;
     let client = reqwest::Client::new();
@@ -497,7 +626,12 @@ async fn kill_9_before_the_mail_is_sent_then_it_arrives_once() {
     // The mail server is down: nothing can be sent before the kill.
     let booked = client
         .post(format!("{base}/api/bookings"))
-        .json(&common::booking_body(&username, tomorrow_at(10), tomorrow_at(11), "Durable"))
+        .json(&common::booking_body(
+            &username,
+            tomorrow_at(10),
+            tomorrow_at(11),
+            "Durable",
+        ))
         .send()
         .await
         .expect("answers");
@@ -530,6 +664,12 @@ async fn kill_9_before_the_mail_is_sent_then_it_arrives_once() {
     assert_eq!(mails.len(), 2, "once each: {mails:?}");
     let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
-    assert_eq!(to, ["grace@example.com".to_owned(), format!("{username}@example.com")]);
+    assert_eq!(
+        to,
+        [
+            "grace@example.com".to_owned(),
+            format!("{username}@example.com")
+        ]
+    );
     assert!(mails.iter().all(|m| m.ics_value("METHOD") == "REQUEST"));
 }

@@ -14,8 +14,7 @@ mod common;
 mod integrations_support;
 
 use integrations_support::{
-    Harness, Program, Receiver, SECRET_KEY, eventually, free_port, harness, organizer,
-    tomorrow_at,
+    Harness, Program, Receiver, SECRET_KEY, eventually, free_port, harness, organizer, tomorrow_at,
 };
 
 const EVENTS: [&str; 3] = [
@@ -28,15 +27,16 @@ const EVENTS: [&str; 3] = [
 async fn endpoint(h: &Harness, token: &str, url: &str) -> (String, String) {
     let reply = h
         .server
-        .post("/api/webhooks", Some(token), json!({"url": url, "events": EVENTS}))
+        .post(
+            "/api/webhooks",
+            Some(token),
+            json!({"url": url, "events": EVENTS}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
     let secret = reply.json["secret"].as_str().expect("secret").to_owned();
     assert!(secret.starts_with("whsec_"), "{secret}");
-    (
-        reply.json["id"].as_str().expect("id").to_owned(),
-        secret,
-    )
+    (reply.json["id"].as_str().expect("id").to_owned(), secret)
 }
 
 async fn deliveries(h: &Harness, token: &str, id: &str) -> Vec<Value> {
@@ -45,7 +45,10 @@ async fn deliveries(h: &Harness, token: &str, id: &str) -> Vec<Value> {
         .get(&format!("/api/webhooks/{id}/deliveries"), Some(token))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-    reply.json["deliveries"].as_array().expect("deliveries").clone()
+    reply.json["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .clone()
 }
 
 #[tokio::test]
@@ -65,8 +68,14 @@ async fn every_event_arrives_signed_with_the_booking_and_in_order() {
     let start = tomorrow_at(10);
     let booked = h.server.book(&username, start, "Intro").await;
     assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
-    let booking_id = booked.json["booking"]["id"].as_str().expect("id").to_owned();
-    let cancel_token = booked.json["cancelToken"].as_str().expect("token").to_owned();
+    let booking_id = booked.json["booking"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let cancel_token = booked.json["cancelToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     eventually("booking.created delivered", || async {
         receiver.received().len() == 1
     })
@@ -117,8 +126,14 @@ async fn every_event_arrives_signed_with_the_booking_and_in_order() {
         assert!(!text.contains(&cancel_token), "never the cancel token");
         assert!(!text.contains("cancelToken"), "{text}");
     }
-    assert_eq!(received[1].body["data"]["previousTime"]["start"], common::iso(start));
-    assert_eq!(received[1].body["data"]["time"]["start"], common::iso(moved.start()));
+    assert_eq!(
+        received[1].body["data"]["previousTime"]["start"],
+        common::iso(start)
+    );
+    assert_eq!(
+        received[1].body["data"]["time"]["start"],
+        common::iso(moved.start())
+    );
     assert_eq!(received[2].body["data"]["cancelledBy"], "attendee");
     assert_eq!(received[2].body["data"]["booking"]["status"], "cancelled");
     let ids: std::collections::HashSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
@@ -199,12 +214,19 @@ async fn a_rotated_secret_signs_alongside_the_old_one() {
     old_only.trust(&old);
     let rotated = h
         .server
-        .post(&format!("/api/webhooks/{id}/rotate-secret"), Some(&token), json!({}))
+        .post(
+            &format!("/api/webhooks/{id}/rotate-secret"),
+            Some(&token),
+            json!({}),
+        )
         .await;
     assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
     let new = rotated.json["secret"].as_str().expect("secret").to_owned();
     assert!(new.starts_with("whsec_") && new != old);
-    assert!(rotated.json["previousSecretExpiresAt"].is_string(), "{rotated:?}");
+    assert!(
+        rotated.json["previousSecretExpiresAt"].is_string(),
+        "{rotated:?}"
+    );
 
     let booked = h.server.book(&username, tomorrow_at(14), "Rotation").await;
     assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
@@ -212,7 +234,11 @@ async fn a_rotated_secret_signs_alongside_the_old_one() {
     eventually("delivered", || async { old_only.received().len() == 1 }).await;
     let delivery = &old_only.received()[0];
     assert_eq!(delivery.signature.split(' ').count(), 2, "{delivery:?}");
-    assert_eq!(delivery.verified_by, [old, new], "each secret verifies it alone");
+    assert_eq!(
+        delivery.verified_by,
+        [old, new],
+        "each secret verifies it alone"
+    );
 }
 
 #[tokio::test]
@@ -222,21 +248,48 @@ async fn management_refuses_bad_input_naming_the_field() {
     let (_, token) = organizer(&h.server).await;
     let long = format!("https://hooks.example.com/{}", "a".repeat(10_000));
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"url": "ftp://hooks.example.com/x", "events": ["booking.created"]}), "url"),
-        (json!({"url": "http://127.0.0.1:9/hooks", "events": ["booking.created"]}), "url"),
-        (json!({"url": "http://localhost/hooks", "events": ["booking.created"]}), "url"),
-        (json!({"url": "http://10.0.0.5/hooks", "events": ["booking.created"]}), "url"),
+        (
+            json!({"url": "ftp://hooks.example.com/x", "events": ["booking.created"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/hooks", "events": ["booking.created"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://localhost/hooks", "events": ["booking.created"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://10.0.0.5/hooks", "events": ["booking.created"]}),
+            "url",
+        ),
         (json!({"url": long, "events": ["booking.created"]}), "url"),
-        (json!({"url": "not a url", "events": ["booking.created"]}), "url"),
+        (
+            json!({"url": "not a url", "events": ["booking.created"]}),
+            "url",
+        ),
         (json!({"events": ["booking.created"]}), "url"),
-        (json!({"url": "https://hooks.example.com/x", "events": ["booking.moved"]}), "events"),
-        (json!({"url": "https://hooks.example.com/x", "events": []}), "events"),
+        (
+            json!({"url": "https://hooks.example.com/x", "events": ["booking.moved"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/x", "events": []}),
+            "events",
+        ),
         (json!({"url": "https://hooks.example.com/x"}), "events"),
-        (json!({"url": "https://hooks.example.com/x", "events": "booking.created"}), "events"),
+        (
+            json!({"url": "https://hooks.example.com/x", "events": "booking.created"}),
+            "events",
+        ),
         (json!({"url": 7, "events": ["booking.created"]}), "url"),
     ];
     for (body, field) in cases {
-        let reply = h.server.post("/api/webhooks", Some(&token), body.clone()).await;
+        let reply = h
+            .server
+            .post("/api/webhooks", Some(&token), body.clone())
+            .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {reply:?}");
         assert_eq!(reply.code(), "validation_error", "{body}");
         assert!(reply.json["fields"][field].is_string(), "{body}: {reply:?}");
@@ -244,7 +297,11 @@ async fn management_refuses_bad_input_naming_the_field() {
     // Every bad field at once.
     let reply = h
         .server
-        .post("/api/webhooks", Some(&token), json!({"url": "gopher://x", "events": ["nope"]}))
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            json!({"url": "gopher://x", "events": ["nope"]}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
     assert!(reply.json["fields"]["url"].is_string() && reply.json["fields"]["events"].is_string());
@@ -253,7 +310,10 @@ async fn management_refuses_bad_input_naming_the_field() {
     let body = json!({"url": "https://hooks.example.com/x", "events": ["booking.created"]});
     let reply = h.server.post("/api/webhooks", None, body.clone()).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
-    let reply = h.server.post("/api/webhooks", Some("wrong"), body.clone()).await;
+    let reply = h
+        .server
+        .post("/api/webhooks", Some("wrong"), body.clone())
+        .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     let created = h.server.post("/api/webhooks", Some(&token), body).await;
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
@@ -264,15 +324,28 @@ async fn management_refuses_bad_input_naming_the_field() {
         (Method::POST, format!("/api/webhooks/{id}/rotate-secret")),
         (Method::GET, format!("/api/webhooks/{id}/deliveries")),
         (Method::DELETE, "/api/webhooks/not-an-id".to_owned()),
-        (Method::GET, "/api/webhooks/01ARZ3NDEKTSV4RRFFQ69G5FAV/deliveries".to_owned()),
+        (
+            Method::GET,
+            "/api/webhooks/01ARZ3NDEKTSV4RRFFQ69G5FAV/deliveries".to_owned(),
+        ),
     ] {
-        let reply = h.server.call(method.clone(), &path, Some(&other), None).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}: {reply:?}");
+        let reply = h
+            .server
+            .call(method.clone(), &path, Some(&other), None)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {reply:?}"
+        );
         assert_eq!(reply.code(), "not_found");
     }
     let reply = h
         .server
-        .get(&format!("/api/webhooks/{id}/deliveries?limit=0"), Some(&token))
+        .get(
+            &format!("/api/webhooks/{id}/deliveries?limit=0"),
+            Some(&token),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
     assert!(reply.json["fields"]["limit"].is_string());
@@ -280,14 +353,24 @@ async fn management_refuses_bad_input_naming_the_field() {
     assert_eq!(listed.json["webhooks"], json!([]));
     let deleted = h
         .server
-        .call(Method::DELETE, &format!("/api/webhooks/{id}"), Some(&token), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/webhooks/{id}"),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
     let listed = h.server.get("/api/webhooks", Some(&token)).await;
     assert_eq!(listed.json["webhooks"], json!([]));
     let again = h
         .server
-        .call(Method::DELETE, &format!("/api/webhooks/{id}"), Some(&token), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/webhooks/{id}"),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "{again:?}");
 }
@@ -331,7 +414,9 @@ async fn kill_9_between_the_201_and_the_delivery_loses_nothing_and_sends_once() 
         Method::POST,
         "/api/organizers",
         None,
-        Some(json!({"username": username, "email": "k@example.com", "name": "K", "timeZone": "UTC"})),
+        Some(
+            json!({"username": username, "email": "k@example.com", "name": "K", "timeZone": "UTC"}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{registered}");

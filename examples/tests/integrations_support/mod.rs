@@ -74,9 +74,7 @@ pub async fn harness(vars: &[(&str, &str)]) -> Harness {
     all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let server = common::start_with_env(&all, None).await;
     let config = booking_examples::Config::from_lookup(|name| {
-        all.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
+        all.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     })
     .expect("valid configuration");
     let (app, _) = booking_examples::build(&config)
@@ -238,23 +236,25 @@ impl FeedServer {
         let shared = feeds.clone();
         let app = Router::new().route(
             "/{name}",
-            get(move |axum::extract::Path(name): axum::extract::Path<String>| {
-                let feeds = shared.clone();
-                async move {
-                    match feeds.lock().expect("feeds").get(&name) {
-                        Some(text) => (
-                            StatusCode::OK,
-                            [("content-type", "text/calendar; charset=utf-8")],
-                            text.clone(),
-                        ),
-                        None => (
-                            StatusCode::NOT_FOUND,
-                            [("content-type", "text/plain")],
-                            String::new(),
-                        ),
+            get(
+                move |axum::extract::Path(name): axum::extract::Path<String>| {
+                    let feeds = shared.clone();
+                    async move {
+                        match feeds.lock().expect("feeds").get(&name) {
+                            Some(text) => (
+                                StatusCode::OK,
+                                [("content-type", "text/calendar; charset=utf-8")],
+                                text.clone(),
+                            ),
+                            None => (
+                                StatusCode::NOT_FOUND,
+                                [("content-type", "text/plain")],
+                                String::new(),
+                            ),
+                        }
                     }
-                }
-            }),
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -335,8 +335,7 @@ impl ConnectBody {
         }
         let new = match self.kind.as_deref().map(str::trim) {
             Some("ics") => {
-                for (field, value) in [("username", &self.username), ("password", &self.password)]
-                {
+                for (field, value) in [("username", &self.username), ("password", &self.password)] {
                     if value.is_some() {
                         errors.add(field, format!("{field} is for CalDAV calendars only"));
                     }
