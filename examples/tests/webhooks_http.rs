@@ -511,3 +511,77 @@ async fn kill_9_between_the_201_and_the_delivery_loses_nothing_and_sends_once() 
     assert_eq!(per_event.len(), 2, "{per_event:?}");
     assert!(per_event.values().all(|count| *count == 1), "{per_event:?}");
 }
+
+/// Two service processes (here: two servers with their own workers) on one
+/// PostgreSQL database: every event is delivered, each once.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[tokio::test]
+async fn two_processes_on_one_postgres_deliver_each_event_once() {
+    use booking_postgres::testing::{self, IsolatedSchema, PoolSettings};
+
+    let settings = PoolSettings {
+        max_connections: 1,
+        application_name: "booking-examples-webhooks".to_owned(),
+    };
+    let schema = IsolatedSchema::create_with(&testing::database_url(), "bk_e2e", &settings)
+        .await
+        .unwrap_or_else(|error| panic!("{error} (start PostgreSQL: scripts/ensure-services.sh)"));
+    let vars = [
+        ("DATABASE_URL", schema.url_with_search_path()),
+        ("REDIS_URL", common::pg::redis_url()),
+        ("BOOKING_ALLOW_PRIVATE_URLS", "1".to_owned()),
+    ];
+    let one = common::start_with_env(&vars, None).await;
+    let two = common::start_with_env(&vars, None).await;
+    let username = common::unique("pair");
+    let token = one.register(&username, "UTC").await;
+    one.open_all_week(&token, "UTC").await;
+    let receiver = Receiver::start().await;
+    let created = two
+        .post(
+            "/api/webhooks",
+            Some(&token),
+            json!({"url": receiver.url, "events": EVENTS}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    receiver.trust(created.json["secret"].as_str().expect("secret"));
+    let endpoint = created.json["id"].as_str().expect("id").to_owned();
+
+    let mut bookings = Vec::new();
+    for hour in 1..=8 {
+        let server = if hour % 2 == 0 { &one } else { &two };
+        let booked = server.book(&username, tomorrow_at(hour), "Pair").await;
+        assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
+        bookings.push(
+            booked.json["booking"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    let path = format!("/api/webhooks/{endpoint}/deliveries");
+    eventually("every delivery done", || async {
+        let log = one.get(&path, Some(&token)).await;
+        log.json["deliveries"].as_array().is_some_and(|all| {
+            all.len() == bookings.len() && all.iter().all(|d| d["status"] == "done")
+        })
+    })
+    .await;
+    let received = receiver.received();
+    assert_eq!(received.len(), bookings.len(), "once each: {received:?}");
+    assert!(received.iter().all(|r| r.verified));
+    let mut delivered: Vec<String> = received
+        .iter()
+        .filter_map(|r| r.body["data"]["booking"]["id"].as_str().map(str::to_owned))
+        .collect();
+    delivered.sort();
+    bookings.sort();
+    assert_eq!(delivered, bookings);
+    let log = one.get(&path, Some(&token)).await;
+    for delivery in log.json["deliveries"].as_array().expect("deliveries") {
+        assert_eq!(delivery["attempts"], 1, "{delivery}");
+    }
+    drop((one, two));
+    schema.drop().await.expect("drop the schema");
+}
