@@ -15,8 +15,8 @@ mod common;
 mod integrations_support;
 
 use integrations_support::{
-    FeedServer, Harness, Program, SECRET_KEY, Smtp, eventually, free_port, harness, ics_value,
-    organizer, parse_mail, tomorrow_at, unfold,
+    FeedServer, Harness, Program, Radicale, SECRET_KEY, Smtp, eventually, free_port, harness,
+    ics_value, organizer, parse_mail, tomorrow_at, unfold,
 };
 
 /// `GET path` with an optional bearer: status, content type, body.
@@ -273,30 +273,34 @@ async fn the_feed_needs_the_secret_key_and_its_own_rotatable_token() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// A calendar of `events` (iCalendar text of VEVENTs).
+fn calendar_of(events: &[String]) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//booking tests//EN\r\n{}END:VCALENDAR\r\n",
+        events.concat()
+    )
+}
+
+/// One event on `day` (`YYYYMMDD`) from `from` to `to` o'clock UTC.
+fn event(uid: &str, day: &str, (from, to): (u32, u32), transparent: bool) -> String {
+    let transp = if transparent {
+        "TRANSP:TRANSPARENT\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART:{day}T{from:02}0000Z\r\nDTEND:{day}T{to:02}0000Z\r\n{transp}\
+         SUMMARY:{uid}\r\nEND:VEVENT\r\n"
+    )
+}
+
+/// Busy 10:00-11:00 on `day`; a transparent event 13:00-14:00.
 fn busy_feed(day: &str) -> String {
-    [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//booking tests//EN",
-        "BEGIN:VEVENT",
-        "UID:busy@tests",
-        "DTSTAMP:20260101T000000Z",
-        &format!("DTSTART:{day}T100000Z"),
-        &format!("DTEND:{day}T110000Z"),
-        "SUMMARY:Dentist",
-        "END:VEVENT",
-        "BEGIN:VEVENT",
-        "UID:free@tests",
-        "DTSTAMP:20260101T000000Z",
-        &format!("DTSTART:{day}T130000Z"),
-        &format!("DTEND:{day}T140000Z"),
-        "TRANSP:TRANSPARENT",
-        "SUMMARY:Reminder",
-        "END:VEVENT",
-        "END:VCALENDAR",
-        "",
-    ]
-    .join("\r\n")
+    calendar_of(&[
+        event("busy@tests", day, (10, 11), false),
+        event("free@tests", day, (13, 14), true),
+    ])
 }
 
 #[tokio::test]
@@ -395,6 +399,72 @@ async fn connected_calendars_block_slots_and_an_unreadable_one_refuses_bookings(
     assert_eq!(again.status, StatusCode::NOT_FOUND, "{again:?}");
     let listed = h.server.get("/api/calendars", Some(&token)).await;
     assert_eq!(listed.json["calendars"].as_array().map(Vec::len), Some(1));
+}
+
+/// A CalDAV calendar on a real server (Radicale, basic authentication)
+/// connected through the API: its events block slots, so the password
+/// stored encrypted was read back and used.
+#[tokio::test]
+async fn a_caldav_calendar_on_radicale_blocks_its_events() {
+    let (user, password) = ("ada", "s3cret-radicale");
+    let radicale = Radicale::start(user, password);
+    let made = radicale
+        .request("MKCOL", &format!("/{user}/"), (user, password), None)
+        .await;
+    assert!(made == 201 || made == 405, "MKCOL: {made}");
+    let collection = format!("/{user}/work/");
+    assert_eq!(
+        radicale
+            .request("MKCALENDAR", &collection, (user, password), None)
+            .await,
+        201
+    );
+    let day = common::tomorrow(chrono_tz::UTC)
+        .format("%Y%m%d")
+        .to_string();
+    for (name, uid, hours, transparent) in [
+        ("busy.ics", "busy@tests", (10, 11), false),
+        ("free.ics", "free@tests", (13, 14), true),
+    ] {
+        let body = calendar_of(&[event(uid, &day, hours, transparent)]);
+        let path = format!("{collection}{name}");
+        let status = radicale
+            .request("PUT", &path, (user, password), Some(body))
+            .await;
+        assert_eq!(status, 201, "PUT {name}");
+    }
+
+    let h = harness(&[("BOOKING_SECRET_KEY", SECRET_KEY)]).await;
+    let (username, token) = organizer(&h.server).await;
+    let url = format!("http://127.0.0.1:{}{collection}", radicale.port);
+    let connected = h
+        .server
+        .post(
+            "/api/calendars",
+            Some(&token),
+            json!({"kind": "caldav", "url": url, "username": user, "password": password, "name": "Work"}),
+        )
+        .await;
+    assert_eq!(connected.status, StatusCode::CREATED, "{connected:?}");
+    assert!(!connected.text.contains(password));
+    let window = common::whole_day(chrono_tz::UTC, common::tomorrow(chrono_tz::UTC));
+    let starts = h.server.slot_starts(&username, window).await;
+    assert!(
+        !starts.contains(&common::iso(tomorrow_at(10))),
+        "busy: {starts:?}"
+    );
+    assert!(
+        starts.contains(&common::iso(tomorrow_at(13))),
+        "transparent: {starts:?}"
+    );
+    let refused = h.server.book(&username, tomorrow_at(10), "Over it").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
+    assert_eq!(refused.code(), "slot_unavailable");
+    let booked = h
+        .server
+        .book(&username, tomorrow_at(11), "Next to it")
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{booked:?}");
 }
 
 #[tokio::test]

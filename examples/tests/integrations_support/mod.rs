@@ -503,3 +503,79 @@ impl Drop for Program {
         let _ = self.child.wait();
     }
 }
+
+/// Radicale (CalDAV) on loopback with one user (htpasswd, plain).
+pub struct Radicale {
+    pub port: u16,
+    _dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Radicale {
+    pub fn start(user: &str, password: &str) -> Radicale {
+        ensure_python_servers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let users = dir.path().join("users");
+        std::fs::write(&users, format!("{user}:{password}\n")).expect("htpasswd");
+        let mut child = Command::new("python3")
+            .args(["-m", "radicale", "--storage-filesystem-folder"])
+            .arg(dir.path().join("collections"))
+            .arg("--hosts")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--auth-type", "htpasswd", "--auth-htpasswd-filename"])
+            .arg(&users)
+            .args(["--auth-htpasswd-encryption", "plain"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("radicale starts");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("radicale exited with {status}");
+            }
+            assert!(started.elapsed() < BOUND, "radicale did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Radicale {
+            port,
+            _dir: dir,
+            child,
+        }
+    }
+
+    /// A request as `user`, for setting up collections and events.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        auth: (&str, &str),
+        body: Option<String>,
+    ) -> u16 {
+        let mut request = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("a method"),
+                format!("http://127.0.0.1:{}{path}", self.port),
+            )
+            .basic_auth(auth.0, Some(auth.1));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "text/calendar; charset=utf-8")
+                .body(body);
+        }
+        request
+            .send()
+            .await
+            .expect("radicale answers")
+            .status()
+            .as_u16()
+    }
+}
+
+impl Drop for Radicale {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
