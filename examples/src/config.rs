@@ -23,6 +23,11 @@
 //! | `BOOKING_RATE_LIMIT_REGISTRATIONS` | `--rate-limit-registrations` | `5/h` |
 //! | `BOOKING_RATE_LIMIT_AUTH_FAILURES` | `--rate-limit-auth-failures` | `10/min` |
 //! | `BOOKING_TRUSTED_PROXIES` | `--trusted-proxies` | unset (comma-separated IPs or CIDRs) |
+//! | `BOOKING_PUBLIC_URL` | `--public-url` | unset: `http://` and the listen address (`localhost` for `0.0.0.0`) |
+//! | `SMTP_URL` | `--smtp-url` | unset: no email (logged once at start) |
+//! | `SMTP_FROM` | `--smtp-from` | `Bookings <bookings@HOST>`, HOST from the public URL (`localhost` for an address) |
+//! | `BOOKING_SECRET_KEY` | `--secret-key` | unset: CalDAV passwords and feed tokens refused, webhook secrets stored unsealed |
+//! | `BOOKING_ALLOW_PRIVATE_URLS` | `--allow-private-urls` | `0` (`1`: calendars and webhooks may be on loopback or private addresses) |
 //!
 //! Parsing only reads and checks text; nothing is connected here, so a
 //! configuration can be tested without servers. Whether this build can serve
@@ -174,7 +179,45 @@ pub const SETTINGS: &[Setting] = &[
         default: None,
         help: "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client; unset: the header is ignored",
     },
+    Setting {
+        variable: "BOOKING_PUBLIC_URL",
+        flag: "public-url",
+        value_name: "URL",
+        default: None,
+        help: "Where people reach the service, e.g. https://booking.example.com: links in emails and calendar entries, and the host of calendar UIDs; unset: http:// and the listen address",
+    },
+    Setting {
+        variable: "SMTP_URL",
+        flag: "smtp-url",
+        value_name: "URL",
+        default: None,
+        help: "smtp://HOST:PORT (?tls=required for STARTTLS) or smtps://USER:PASSWORD@HOST for invitation emails to attendees and organizers; unset: no email",
+    },
+    Setting {
+        variable: "SMTP_FROM",
+        flag: "smtp-from",
+        value_name: "MAILBOX",
+        default: None,
+        help: "The sender of invitation emails, e.g. \"Bookings <bookings@example.com>\"; unset: bookings@ the public URL's host",
+    },
+    Setting {
+        variable: "BOOKING_SECRET_KEY",
+        flag: "secret-key",
+        value_name: "SECRET",
+        default: None,
+        help: "A long random secret (32 characters or more) that encrypts CalDAV passwords and webhook signing secrets and derives calendar feed tokens; unset: CalDAV calendars and feed tokens are refused. Prefer the variable to the flag",
+    },
+    Setting {
+        variable: "BOOKING_ALLOW_PRIVATE_URLS",
+        flag: "allow-private-urls",
+        value_name: "0|1",
+        default: Some("0"),
+        help: "1 lets calendar and webhook URLs reach loopback, private and link-local addresses (tests and local development only)",
+    },
 ];
+
+/// The shortest `BOOKING_SECRET_KEY` accepted.
+pub const MIN_SECRET_KEY_LEN: usize = 32;
 
 /// The listen address used when `BOOKING_ADDR` is unset: loopback only, so a
 /// newcomer's first run is not exposed to the network.
@@ -203,20 +246,93 @@ pub struct Config {
     pub http: HttpConfig,
     /// How the program logs.
     pub log: LogConfig,
+    /// Calendars, emails and webhooks.
+    pub integrations: IntegrationsConfig,
 }
 
 impl Default for Config {
     /// Every documented default.
     fn default() -> Self {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 3000));
         Config {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
+            addr,
             database: DatabaseUrl::Sqlite(PathBuf::from("booking.db")),
             redis_url: None,
             server: ServerLimits::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            integrations: IntegrationsConfig::for_addr(addr),
         }
     }
+}
+
+/// What calendars, invitation emails and webhooks need: where the service
+/// is reached, the SMTP server, the server's secret key and whether
+/// user-given URLs may reach private addresses.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntegrationsConfig {
+    /// Where people reach the service (`BOOKING_PUBLIC_URL`), without a
+    /// trailing slash: the base of links in emails and calendar entries.
+    pub public_url: String,
+    /// The host of [`public_url`](Self::public_url): calendar UIDs are
+    /// `{booking id}@{host}`.
+    pub host: String,
+    /// The SMTP server (`SMTP_URL`); `None`: no email.
+    pub smtp_url: Option<String>,
+    /// The sender of invitation emails (`SMTP_FROM`).
+    pub email_from: String,
+    /// The server's secret key (`BOOKING_SECRET_KEY`).
+    pub secret_key: Option<String>,
+    /// Whether calendar and webhook URLs may reach loopback and private
+    /// addresses (`BOOKING_ALLOW_PRIVATE_URLS=1`).
+    pub allow_private_urls: bool,
+}
+
+impl std::fmt::Debug for IntegrationsConfig {
+    /// Never prints the secret key or an SMTP password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationsConfig")
+            .field("public_url", &self.public_url)
+            .field("host", &self.host)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("email_from", &self.email_from)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("allow_private_urls", &self.allow_private_urls)
+            .finish()
+    }
+}
+
+impl IntegrationsConfig {
+    /// The defaults for a service listening on `addr`: public URL
+    /// `http://{addr}` (`localhost` for an unspecified address), no email,
+    /// no secret key, public URLs only.
+    pub fn for_addr(addr: SocketAddr) -> Self {
+        let host = if addr.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        let authority = match addr {
+            SocketAddr::V6(_) if !addr.ip().is_unspecified() => format!("[{host}]:{}", addr.port()),
+            _ => format!("{host}:{}", addr.port()),
+        };
+        IntegrationsConfig {
+            public_url: format!("http://{authority}"),
+            email_from: default_sender(&host),
+            host,
+            smtp_url: None,
+            secret_key: None,
+            allow_private_urls: false,
+        }
+    }
+}
+
+/// `Bookings <bookings@HOST>`, or `bookings@localhost` when the host is an
+/// address rather than a name.
+fn default_sender(host: &str) -> String {
+    let named = host.chars().any(|c| c.is_ascii_alphabetic()) && !host.contains(':');
+    let domain = if named { host } else { "localhost" };
+    format!("Bookings <bookings@{domain}>")
 }
 
 /// How the program logs (`RUST_LOG`, `LOG_FORMAT`).
@@ -468,6 +584,7 @@ impl Config {
                 trusted_proxies,
             },
         };
+        let integrations = integrations(addr, &get)?;
         Ok(Config {
             addr,
             database,
@@ -475,8 +592,82 @@ impl Config {
             server,
             http,
             log,
+            integrations,
         })
     }
+}
+
+/// The calendar, email and webhook settings.
+fn integrations(
+    addr: SocketAddr,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<IntegrationsConfig, ConfigError> {
+    let invalid = |variable: &'static str, value: &str, reason: String| ConfigError::Invalid {
+        variable,
+        value: value.to_owned(),
+        reason,
+    };
+    let mut config = IntegrationsConfig::for_addr(addr);
+    if let Some(text) = get("BOOKING_PUBLIC_URL") {
+        let reason = "expected http(s)://HOST[:PORT][/PATH], e.g. https://booking.example.com";
+        let url = booking_net::Url::parse(&text)
+            .map_err(|_| invalid("BOOKING_PUBLIC_URL", &text, reason.to_owned()))?;
+        let host = url
+            .host_str()
+            .filter(|host| !host.is_empty())
+            .filter(|_| matches!(url.scheme(), "http" | "https"))
+            .filter(|_| url.username().is_empty() && url.password().is_none())
+            .filter(|_| url.query().is_none() && url.fragment().is_none())
+            .ok_or_else(|| invalid("BOOKING_PUBLIC_URL", &text, reason.to_owned()))?;
+        config.host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        config.email_from = default_sender(&config.host);
+        config.public_url = url.as_str().trim_end_matches('/').to_owned();
+    }
+    if let Some(from) = get("SMTP_FROM") {
+        config.email_from = from;
+    }
+    if let Some(url) = get("SMTP_URL") {
+        // Checked now (it only parses), so a typo stops the start.
+        booking_calendar::email::EmailConfig::from_url(&url, &config.email_from).map_err(
+            |error| match error {
+                booking_calendar::email::EmailConfigError::From(_) => {
+                    invalid("SMTP_FROM", &config.email_from, error.to_string())
+                }
+                _ => invalid("SMTP_URL", &redact_url(&url), error.to_string()),
+            },
+        )?;
+        config.smtp_url = Some(url);
+    }
+    if let Some(key) = get("BOOKING_SECRET_KEY") {
+        if key.chars().count() < MIN_SECRET_KEY_LEN {
+            return Err(invalid(
+                "BOOKING_SECRET_KEY",
+                "***",
+                format!(
+                    "it must be at least {MIN_SECRET_KEY_LEN} characters long (a long random value, e.g. from `openssl rand -hex 32`)"
+                ),
+            ));
+        }
+        config.secret_key = Some(key);
+    }
+    config.allow_private_urls = match get("BOOKING_ALLOW_PRIVATE_URLS")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("0" | "false" | "off") => false,
+        Some("1" | "true" | "on") => true,
+        Some(other) => {
+            return Err(invalid(
+                "BOOKING_ALLOW_PRIVATE_URLS",
+                other,
+                "expected 0 or 1".to_owned(),
+            ));
+        }
+    };
+    Ok(config)
 }
 
 /// `IP:PORT`, or `localhost:PORT` as `127.0.0.1:PORT` (IPv4 loopback:
@@ -663,6 +854,55 @@ mod tests {
         .unwrap();
         assert_eq!(ok.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(ok.addr.port(), 8080);
+    }
+
+    #[test]
+    fn integrations_are_read_and_checked() {
+        let defaults = config(&[]).unwrap().integrations;
+        assert_eq!(defaults.public_url, "http://127.0.0.1:3000");
+        assert_eq!(defaults.host, "127.0.0.1");
+        assert_eq!(defaults.email_from, "Bookings <bookings@localhost>");
+        assert_eq!(defaults.smtp_url, None);
+        assert!(!defaults.allow_private_urls);
+        let open = config(&[("BOOKING_ADDR", "0.0.0.0:8080")]).unwrap();
+        assert_eq!(open.integrations.public_url, "http://localhost:8080");
+        let key = "k".repeat(MIN_SECRET_KEY_LEN);
+        let set = config(&[
+            ("BOOKING_PUBLIC_URL", "https://booking.example.com/"),
+            ("SMTP_URL", "smtps://user:hunter2@mail.example.com"),
+            ("BOOKING_SECRET_KEY", &key),
+            ("BOOKING_ALLOW_PRIVATE_URLS", "1"),
+        ])
+        .unwrap()
+        .integrations;
+        assert_eq!(set.public_url, "https://booking.example.com");
+        assert_eq!(set.host, "booking.example.com");
+        assert_eq!(set.email_from, "Bookings <bookings@booking.example.com>");
+        assert!(set.allow_private_urls);
+        let shown = format!("{set:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(&key),
+            "{shown}"
+        );
+        for (variable, value) in [
+            ("BOOKING_PUBLIC_URL", "ftp://example.com"),
+            ("BOOKING_PUBLIC_URL", "booking.example.com"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("SMTP_FROM", "not an address"),
+            ("BOOKING_SECRET_KEY", "short"),
+            ("BOOKING_ALLOW_PRIVATE_URLS", "yes please"),
+        ] {
+            let mut vars = vec![(variable, value)];
+            if variable == "SMTP_FROM" {
+                vars.push(("SMTP_URL", "smtp://127.0.0.1:2525"));
+            }
+            let error = self::config(&vars).unwrap_err();
+            assert!(
+                error.to_string().starts_with(&format!("{variable}=")),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("short"), "{error}");
+        }
     }
 
     #[test]

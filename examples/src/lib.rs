@@ -28,8 +28,10 @@
 //!
 //! * [`config::Config`]: the settings (environment variables and flags);
 //! * [`startup::build`]: connects and migrates the chosen backends into a
-//!   [`BookingService`](booking_core::service::BookingService);
-//! * [`http::router_with`]: the JSON API and the pages, with readiness,
+//!   [`BookingService`](booking_core::service::BookingService) with its
+//!   calendars, invitation emails and webhooks ([`integrations`]);
+//! * [`http::app_router`] (and [`http::router_with`] without calendars and
+//!   webhooks): the JSON API and the pages, with readiness,
 //!   metrics and rate limits (endpoints, error codes and statuses are listed
 //!   in [`http`]); [`http::router`] is the same without rate limits;
 //! * [`serve::serve`]: the HTTP/1.1 server with its timeouts, connection cap
@@ -43,6 +45,7 @@
 
 pub mod config;
 pub mod http;
+pub mod integrations;
 pub mod program;
 pub mod serve;
 pub mod startup;
@@ -50,4 +53,5 @@ pub mod ui;
 
 pub use config::Config;
 pub use http::{router, router_with};
+pub use integrations::App;
 pub use startup::{Backends, StartupError, build, build_with, serve};

@@ -129,7 +129,7 @@ fn init_logging(log: &LogConfig) -> Result<(), String> {
 }
 
 async fn run(config: Config) -> Result<(), StartupError> {
-    let (service, backends) = startup::build(&config).await?;
+    let (app, backends) = startup::build(&config).await?;
     tracing::info!(store = %backends.store, "store chosen");
     tracing::info!(lock = %backends.lock, "lock chosen");
     let listener = startup::bind(&config).await?;
@@ -143,7 +143,14 @@ async fn run(config: Config) -> Result<(), StartupError> {
         max_connections = config.server.max_connections,
         "booking service listening on http://{addr} (try GET /healthz)"
     );
-    startup::serve(listener, service, &config, shutdown_signal())
+    tracing::info!(
+        public_url = %config.integrations.public_url,
+        email = if config.integrations.smtp_url.is_some() { "on" } else { "off" },
+        secret_key = if config.integrations.secret_key.is_some() { "set" } else { "unset" },
+        private_urls = if config.integrations.allow_private_urls { "allowed" } else { "refused" },
+        "calendars, emails and webhooks"
+    );
+    startup::serve(listener, app, &config, shutdown_signal())
         .await
         .map_err(|source| StartupError::Listen { addr, source })?;
     tracing::info!("stopped");

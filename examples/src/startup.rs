@@ -1,5 +1,5 @@
-//! Start-up: turning a [`Config`] into a running [`BookingService`], and
-//! serving it.
+//! Start-up: turning a [`Config`] into a running [`BookingService`] with its
+//! calendars, emails and webhooks ([`App`]), and serving it.
 //!
 //! Every backend is reached once before the service is handed back, so a
 //! server that is down, a wrong password, a SQLite file that cannot be
@@ -15,6 +15,7 @@ use booking_core::{BookingService, BookingStore, MemoryLock, MemoryStore, SlotLo
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, DatabaseUrl};
+use crate::integrations::{self, App, Background, IntegrationError};
 
 /// How long start-up waits for a database or Redis server before giving up:
 /// long enough for a server that is starting, short enough that a wrong host
@@ -104,6 +105,9 @@ pub enum StartupError {
         #[source]
         source: BoxError,
     },
+    /// Calendars, emails or webhooks could not be set up.
+    #[error(transparent)]
+    Integrations(#[from] IntegrationError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}")]
     Listen {
@@ -136,7 +140,8 @@ impl StartupError {
 }
 
 /// Connects the store and the lock `config` names, migrating the store, and
-/// returns the service with a description of what was chosen.
+/// returns the service with its calendars, emails and webhooks
+/// ([`integrations::assemble`]) and a description of what was chosen.
 ///
 /// * `DATABASE_URL=sqlite://PATH` (default `sqlite://booking.db`): the file is
 ///   created if missing, migrated, and must take a write lock (feature
@@ -147,11 +152,12 @@ impl StartupError {
 /// * `DATABASE_URL=memory://`: the in-memory store, nothing kept.
 /// * `REDIS_URL` set: the Redis slot lock, checked with one round trip
 ///   (feature `redis`); unset: booking-core's in-process lock.
-pub async fn build(config: &Config) -> Result<(BookingService, Backends), StartupError> {
+pub async fn build(config: &Config) -> Result<(App, Backends), StartupError> {
     let (store, store_name) = connect_store(&config.database).await?;
     let (lock, lock_name) = connect_lock(config.redis_url.as_deref()).await?;
+    let app = integrations::assemble(store, lock, &config.integrations)?;
     Ok((
-        build_with(store, lock),
+        app,
         Backends {
             store: store_name,
             lock: lock_name,
@@ -159,7 +165,9 @@ pub async fn build(config: &Config) -> Result<(BookingService, Backends), Startu
     ))
 }
 
-/// A service over a store and lock the caller built (tests, embedders).
+/// A service over a store and lock the caller built (tests, embedders),
+/// without calendars, emails or webhooks ([`integrations::assemble`] adds
+/// them).
 pub fn build_with(store: Arc<dyn BookingStore>, lock: Arc<dyn SlotLock>) -> BookingService {
     BookingService::new(store).with_lock(lock)
 }
@@ -336,18 +344,23 @@ pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
         })
 }
 
-/// Serves [`router_with`](crate::http::router_with) for `service` on
-/// `listener` with `config`'s limits ([`crate::serve`](mod@crate::serve)) until `shutdown`
-/// completes, then lets requests in flight finish within the shutdown
-/// deadline.
+/// Serves [`app_router`](crate::http::app_router) for `app` on `listener`
+/// with `config`'s limits ([`crate::serve`](mod@crate::serve)) and runs its
+/// background work (event dispatch, webhook and email delivery:
+/// [`Background`]) until `shutdown` completes; then lets requests in
+/// flight finish within the shutdown deadline and stops the workers after
+/// the step each is in.
 pub async fn serve(
     listener: TcpListener,
-    service: BookingService,
+    app: App,
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = crate::http::router_with(service, &config.http);
-    crate::serve::serve(listener, router, &config.server, shutdown).await
+    let background = Background::start(&app.integrations);
+    let router = crate::http::app_router(app, &config.http);
+    let served = crate::serve::serve(listener, router, &config.server, shutdown).await;
+    background.stop().await;
+    served
 }
 
 #[cfg(test)]
@@ -373,7 +386,9 @@ mod tests {
             database: DatabaseUrl::Memory,
             ..Config::default()
         };
-        let (_service, backends) = build(&config).await.unwrap();
+        let (app, backends) = build(&config).await.unwrap();
+        assert!(app.integrations.email.is_none());
+        assert!(app.integrations.feed_tokens.is_none());
         assert!(backends.store.contains("in-memory"), "{backends}");
         assert!(backends.lock.contains("in-process"), "{backends}");
     }

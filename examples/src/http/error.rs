@@ -42,9 +42,11 @@ struct Body<'a> {
     fields: &'a BTreeMap<String, String>,
 }
 
-/// Every error code booking-core's [`ServiceError::code`] can give and the
-/// HTTP status it is answered with. Codes of the HTTP layer itself
-/// (`payload_too_large`, `rate_limited`, ...) are set where they arise.
+/// Every error code booking-core's [`ServiceError::code`] can give, and
+/// those of calendars and webhooks (`secret_key_missing`,
+/// `too_many_calendars`, `too_many_endpoints`), with the HTTP status each
+/// is answered with. Codes of the HTTP layer itself (`payload_too_large`,
+/// `rate_limited`, ...) are set where they arise.
 pub const STATUS_TABLE: &[(&str, StatusCode)] = &[
     ("validation_error", StatusCode::BAD_REQUEST),
     ("invalid_time_range", StatusCode::BAD_REQUEST),
@@ -70,6 +72,9 @@ pub const STATUS_TABLE: &[(&str, StatusCode)] = &[
     ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY),
     ("too_many_holds", StatusCode::TOO_MANY_REQUESTS),
     ("calendar_unavailable", StatusCode::SERVICE_UNAVAILABLE),
+    ("secret_key_missing", StatusCode::CONFLICT),
+    ("too_many_calendars", StatusCode::CONFLICT),
+    ("too_many_endpoints", StatusCode::CONFLICT),
     ("internal", StatusCode::INTERNAL_SERVER_ERROR),
 ];
 

@@ -18,6 +18,17 @@
 //! | `GET /api/bookings?page=&limit=&startDate=&endDate=` | organizer | 200 `{bookings, pagination}` |
 //! | `GET /api/bookings/{id}` | its organizer, or `?cancelToken=` | 200 `{booking}` |
 //! | `POST /api/bookings/{id}/cancel` | its organizer, or `{cancelToken}` | 200 `{success, message, cancelledAt}` |
+//! | `GET /api/bookings/{id}/ics` | its organizer, or `?cancelToken=` | 200 `text/calendar`: the booking's invitation ([`handlers::calendar`]) |
+//! | `GET /api/organizers/{username}/calendar.ics?token=` | the feed token's holder | 200 `text/calendar`: the organizer's feed |
+//! | `GET`/`POST /api/feed-token` | organizer | 200 `{token, url}`: the feed token / a new one (the old one stops working) |
+//! | `GET /api/calendars` | organizer | 200 `{calendars}` (never a password) |
+//! | `POST /api/calendars` | organizer | 201 the connected calendar |
+//! | `DELETE /api/calendars/{id}` | organizer | 204 |
+//! | `POST /api/webhooks` | organizer | 201 the endpoint with its `secret` (`whsec_...`, shown once) ([`handlers::webhooks`]) |
+//! | `GET /api/webhooks` | organizer | 200 `{webhooks}` |
+//! | `DELETE /api/webhooks/{id}` | organizer | 204 |
+//! | `POST /api/webhooks/{id}/rotate-secret` | organizer | 200 `{secret, previousSecretExpiresAt}` |
+//! | `GET /api/webhooks/{id}/deliveries?limit=` | organizer | 200 `{deliveries}` |
 //! | `GET /healthz` | anyone | 200 (liveness: the process serves) |
 //! | `GET /readyz` | anyone | 200, or 503 when the store does not answer ([`health`]) |
 //! | `GET /metrics` | anyone | 200 Prometheus text ([`metrics`]) |
@@ -122,8 +133,24 @@ pub fn router(service: BookingService) -> Router {
 /// `into_make_service_with_connect_info` provide); requests without one are
 /// not limited.
 pub fn router_with(service: BookingService, config: &HttpConfig) -> Router {
+    assemble(service, Router::new(), config)
+}
+
+/// The whole API of `app` as `config` says: [`router_with`] and the
+/// calendar and webhook endpoints. This is what the service program serves.
+pub fn app_router(app: crate::App, config: &HttpConfig) -> Router {
+    let service = app.service.clone();
+    let extra = Router::new()
+        .merge(handlers::calendar::router(app.clone()))
+        .merge(handlers::webhooks::router(app));
+    assemble(service, extra, config)
+}
+
+/// The routes of `service` and `extra`, with every layer.
+fn assemble(service: BookingService, extra: Router<AppState>, config: &HttpConfig) -> Router {
     metrics::install();
     let routes = Router::new()
+        .merge(extra)
         .merge(crate::ui::router(service.clone()))
         .merge(health::router(service.clone(), config.readiness_timeout))
         .merge(metrics::router(service.clone(), config.readiness_timeout))

@@ -126,6 +126,10 @@ pub(super) async fn confirmation(
         &format!("/bookings/{}/cancel", booking.id),
         &[("token", &query.token)],
     );
+    let ics_url = url_with(
+        &format!("/api/bookings/{}/ics", booking.id),
+        &[("cancelToken", &query.token)],
+    );
     let start = booking.start_time();
     let body = html! {
         section.card.confirmation {
@@ -143,6 +147,7 @@ pub(super) async fn confirmation(
                 }
             }
             (booking_details(&booking, location.as_ref()))
+            p { a.button.secondary #add-to-calendar href=(ics_url) download { "Add to calendar" } }
             div.notice {
                 p { strong { "Keep this link to cancel." } " It is the only way to cancel without contacting " (organizer.display_name) "." }
                 p { a.button.secondary #cancel-link href=(cancel_url) { "Cancel this booking" } }

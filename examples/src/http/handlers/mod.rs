@@ -22,8 +22,10 @@ use super::extract::{
 };
 use super::fields::{FieldErrors, Surface};
 
+pub mod calendar;
 pub mod event_types;
 pub mod schedules;
+pub mod webhooks;
 
 /// What a handler answers: a status and a JSON body, or an error reply.
 pub type Reply = Result<(StatusCode, Json<Value>), ApiError>;
