@@ -532,6 +532,8 @@ async fn lifecycle_rows_edited_by_hand_are_reported_as_corrupt() {
         created() + Duration::minutes(5),
         None,
     );
+    // The fixture's token is the hold's id.
+    let token_hash = TokenHash::of(&hold.id.to_string());
     store
         .insert_hold(NewHold {
             hold,
@@ -545,7 +547,7 @@ async fn lifecycle_rows_edited_by_hand_are_reported_as_corrupt() {
     conn.execute("UPDATE holds SET event_type_id = 'not an id'", [])
         .unwrap();
     assert!(matches!(
-        store.hold_by_token_hash(&TokenHash::of("hold")).await,
+        store.hold_by_token_hash(&token_hash).await,
         Err(StoreError::Corrupt(_))
     ));
     conn.execute(
