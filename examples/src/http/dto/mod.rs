@@ -14,12 +14,16 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 
 mod booking;
 mod event_type;
+mod hold;
 mod hours;
 mod organizer;
 mod schedule;
 mod settings;
 
-pub use booking::{BookingDto, CancelBody, CreateBookingBody};
+pub use booking::{
+    BookingDto, CancelBody, CreateBookingBody, RangeDto, RescheduleBody, requested_time,
+};
+pub use hold::{HoldBody, HoldDto, ReleaseHoldBody};
 pub use event_type::{
     EventTypeBody, EventTypeDto, LimitsBody, LocationBody, LocationDto, PublicEventTypeDto,
     WindowBody, WindowDto,
