@@ -258,7 +258,10 @@ async fn reschedule_and_holds(api: &Api) {
     assert_eq!(shown["title"], "Intro");
     assert_eq!(booking_of(api, &ada_token, &id).await, *shown);
     let slots = offered(api, &ada, Berlin, at(12)).await;
-    assert!(slots.contains(&iso(at(10))), "10:00 is free again: {slots:?}");
+    assert!(
+        slots.contains(&iso(at(10))),
+        "10:00 is free again: {slots:?}"
+    );
     assert!(!slots.contains(&iso(at(12))), "12:00 is taken: {slots:?}");
 
     // The organizer moves it to 14:00 giving a length; then to 15:00 with a
@@ -394,7 +397,11 @@ async fn reschedule_and_holds(api: &Api) {
     for by_header in [true, false] {
         let held = post(api, &holds_path, None, range(at(13), at(14))).await;
         assert_eq!(held.status, StatusCode::CREATED, "{held:?}");
-        assert!(!offered(api, &ada, Berlin, at(13)).await.contains(&iso(at(13))));
+        assert!(
+            !offered(api, &ada, Berlin, at(13))
+                .await
+                .contains(&iso(at(13)))
+        );
         let path = format!("/api/holds/{}", held.json["holdId"].as_str().expect("id"));
         let token = held.json["holdToken"].as_str().expect("token");
         let wrong = send(
@@ -412,7 +419,15 @@ async fn reschedule_and_holds(api: &Api) {
             "{wrong:?}"
         );
         let released = if by_header {
-            send(api, Method::DELETE, &path, None, &[("Hold-Token", token)], None).await
+            send(
+                api,
+                Method::DELETE,
+                &path,
+                None,
+                &[("Hold-Token", token)],
+                None,
+            )
+            .await
         } else {
             send(
                 api,
@@ -425,7 +440,11 @@ async fn reschedule_and_holds(api: &Api) {
             .await
         };
         assert_eq!(released.status, StatusCode::NO_CONTENT, "{released:?}");
-        assert!(offered(api, &ada, Berlin, at(13)).await.contains(&iso(at(13))));
+        assert!(
+            offered(api, &ada, Berlin, at(13))
+                .await
+                .contains(&iso(at(13)))
+        );
     }
 
     // At most 3 holds per client address and organizer.
@@ -588,7 +607,10 @@ async fn bad_inputs(api: &Api, ctx: &Ctx<'_>) {
     };
     let yesterday = at(10) - Duration::days(2);
     let mut hold_no_end = range(at(12), at(13));
-    hold_no_end.as_object_mut().expect("object").remove("endTime");
+    hold_no_end
+        .as_object_mut()
+        .expect("object")
+        .remove("endTime");
     let mut unknown_type = free.clone();
     unknown_type["eventType"] = json!("no-such-type");
     let mut bad_slug = free.clone();
@@ -902,7 +924,12 @@ async fn bad_inputs(api: &Api, ctx: &Ctx<'_>) {
             case.body.clone(),
         )
         .await;
-        assert_eq!(reply.status.as_u16(), case.status, "{}: {reply:?}", case.name);
+        assert_eq!(
+            reply.status.as_u16(),
+            case.status,
+            "{}: {reply:?}",
+            case.name
+        );
         assert_eq!(reply.code(), case.code, "{}: {reply:?}", case.name);
         if let Some(field) = case.field {
             assert!(
@@ -1300,6 +1327,9 @@ mod postgres {
             ("REDIS_URL", pg::redis_url()),
         ])
         .await;
-        schema.drop().await.unwrap_or_else(|error| panic!("{error}"));
+        schema
+            .drop()
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
     }
 }

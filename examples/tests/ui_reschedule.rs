@@ -173,7 +173,10 @@ async fn refusals_leave_the_booking_where_it_was() {
     started.assert_contains("This booking has already started");
     fixture
         .service
-        .cancel_booking(other.booking.id, &Credential::CancelToken(other_token.into()))
+        .cancel_booking(
+            other.booking.id,
+            &Credential::CancelToken(other_token.into()),
+        )
         .await
         .unwrap();
     let cancelled = post(

@@ -32,9 +32,8 @@ pub async fn record(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
-    let address = peer.map(|peer| {
-        super::rate_limit::client_address(peer, request.headers(), &trusted_proxies)
-    });
+    let address = peer
+        .map(|peer| super::rate_limit::client_address(peer, request.headers(), &trusted_proxies));
     request.extensions_mut().insert(ClientAddress(address));
     next.run(request).await
 }

@@ -73,11 +73,11 @@ pub fn mark_replayed(response: &mut Response) {
 /// A failed request of an idempotent endpoint: the error reply, marked as a
 /// replay when the service replayed a recorded refusal.
 #[derive(Debug)]
-pub struct Failure(Response);
+pub struct Failure(Box<Response>);
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
-        Failure(error.into_response())
+        Failure(Box::new(error.into_response()))
     }
 }
 
@@ -88,13 +88,13 @@ impl From<ServiceError> for Failure {
         if replayed {
             mark_replayed(&mut response);
         }
-        Failure(response)
+        Failure(Box::new(response))
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
@@ -102,11 +102,7 @@ impl IntoResponse for Failure {
 pub type Answer = Result<Response, Failure>;
 
 /// `status` with `body`, marked as a replay when `replayed`.
-pub fn answer(
-    status: axum::http::StatusCode,
-    body: serde_json::Value,
-    replayed: bool,
-) -> Answer {
+pub fn answer(status: axum::http::StatusCode, body: serde_json::Value, replayed: bool) -> Answer {
     let mut response = (status, axum::Json(body)).into_response();
     if replayed {
         mark_replayed(&mut response);

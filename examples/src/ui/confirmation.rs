@@ -59,11 +59,7 @@ pub(super) struct Shown {
 
 /// The booking `id` for the holder of `token`, with its organizer, their
 /// zone and the meeting's location.
-pub(super) async fn booking_for_token(
-    ui: &Ui,
-    id: &str,
-    token: &str,
-) -> Result<Shown, Response> {
+pub(super) async fn booking_for_token(ui: &Ui, id: &str, token: &str) -> Result<Shown, Response> {
     let Ok(id) = id.parse::<BookingId>() else {
         return Err(booking_not_found());
     };

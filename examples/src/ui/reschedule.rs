@@ -143,7 +143,10 @@ async fn render(
             p { a #keep-link href=(confirmation_url(booking.id, token, visitor)) { "Keep the current time" } }
         }
     };
-    respond(status, document("Reschedule booking", Shell::default(), body))
+    respond(
+        status,
+        document("Reschedule booking", Shell::default(), body),
+    )
 }
 
 /// `start/end` of the form.
@@ -226,13 +229,5 @@ pub(super) async fn reschedule(
         Err(page) => return page,
     };
     let (visitor, _) = visitor_zone(Some(&form.tz), shown.zone);
-    render(
-        &ui,
-        &shown,
-        &form.token,
-        visitor,
-        Some(problem),
-        status,
-    )
-    .await
+    render(&ui, &shown, &form.token, visitor, Some(problem), status).await
 }

@@ -308,7 +308,8 @@ pub fn requested_time(
     match (end, duration) {
         (Some(end), duration) => {
             let range = TimeRange::new(start, end).map_err(|error| {
-                let mut refused = ApiError::from(booking_core::ServiceError::InvalidTimeRange(error));
+                let mut refused =
+                    ApiError::from(booking_core::ServiceError::InvalidTimeRange(error));
                 refused.fields.insert(
                     "endTime".to_owned(),
                     "endTime must be after startTime".to_owned(),

@@ -23,11 +23,11 @@ mod settings;
 pub use booking::{
     BookingDto, CancelBody, CreateBookingBody, RangeDto, RescheduleBody, requested_time,
 };
-pub use hold::{HoldBody, HoldDto, ReleaseHoldBody};
 pub use event_type::{
     EventTypeBody, EventTypeDto, LimitsBody, LocationBody, LocationDto, PublicEventTypeDto,
     WindowBody, WindowDto,
 };
+pub use hold::{HoldBody, HoldDto, ReleaseHoldBody};
 pub use hours::{IntervalBody, OverrideBody, OverrideDto, WeeklyHoursBody};
 pub use organizer::{OrganizerDto, RegisterBody};
 pub use schedule::{ScheduleBody, ScheduleDto};

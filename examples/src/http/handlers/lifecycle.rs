@@ -23,8 +23,8 @@ use serde_json::json;
 use super::super::AppState;
 use super::super::client::ClientAddress;
 use super::super::dto::{
-    BookingDto, CancelBody, CreateBookingBody, HoldBody, HoldDto, ReleaseHoldBody,
-    RescheduleBody, instant,
+    BookingDto, CancelBody, CreateBookingBody, HoldBody, HoldDto, ReleaseHoldBody, RescheduleBody,
+    instant,
 };
 use super::super::error::ApiError;
 use super::super::extract::{JsonBody, MaybeBearer, OptionalJsonBody};
