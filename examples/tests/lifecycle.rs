@@ -886,6 +886,47 @@ async fn bad_inputs(api: &Api, ctx: &Ctx<'_>) {
         )
         .expect(409, "slot_unavailable"),
         bad(
+            "reschedule to the year 9999",
+            Method::POST,
+            &move_path,
+            with_token(json!({"startTime": "9999-12-31T22:00:00Z", "endTime": "9999-12-31T23:00:00Z"})),
+        )
+        .expect(409, "slot_unavailable"),
+        bad(
+            "reschedule with an absurd length",
+            Method::POST,
+            &move_path,
+            with_token(json!({"startTime": iso(at(12)), "durationMinutes": i64::MAX})),
+        )
+        .expect(409, "slot_unavailable"),
+        bad(
+            "hold a slot in the year 1",
+            Method::POST,
+            &holds_path,
+            bytes(&json!({"startTime": "0001-01-01T00:00:00Z", "endTime": "0001-01-01T01:00:00Z"})),
+        )
+        .expect(409, "slot_unavailable"),
+        bad(
+            "book with a hold token that is not text",
+            Method::POST,
+            "/api/bookings",
+            bytes(&{
+                let mut body = booking_body(ctx.ada, at(12), at(13), "X");
+                body["holdToken"] = json!(42);
+                body
+            }),
+        )
+        .expect(400, "validation_error")
+        .field("holdToken"),
+        bad(
+            "release with a token that is not ASCII",
+            Method::DELETE,
+            format!("/api/holds/{}", ulid_like()),
+            None,
+        )
+        .header("Hold-Token", "t\u{f6}ken")
+        .expect(404, "hold_not_found"),
+        bad(
             "release an unknown hold",
             Method::DELETE,
             format!("/api/holds/{}", ulid_like()),
