@@ -989,6 +989,108 @@ fn ulid_like() -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Races: moves and new bookings for one free slot.
+// ---------------------------------------------------------------------------
+
+/// Three bookings move into one free slot while five new bookings and two
+/// holds try to take it, all at once: exactly one request wins, every loser
+/// is a 409 or 429 and its booking stays where it was.
+async fn races(api: &Api) {
+    let erin = unique("erin");
+    let token = register(api, &erin, "UTC").await;
+    hours(api, &token, "UTC", "00:00", "24:00").await;
+    let day = tomorrow(chrono_tz::UTC);
+    let at = |hour| local(chrono_tz::UTC, day, hour);
+    let target = range(at(13), at(14));
+    let mut movers = Vec::new();
+    for hour in [8, 9, 10] {
+        let created = post(
+            api,
+            "/api/bookings",
+            None,
+            booking_body(&erin, at(hour), at(hour + 1), "Mover"),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+        movers.push((
+            hour,
+            created.json["booking"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        ));
+    }
+    let mut tasks = Vec::new();
+    for (_, id) in &movers {
+        let (api, token, target, path) = (
+            api.clone(),
+            token.clone(),
+            target.clone(),
+            format!("/api/bookings/{id}/reschedule"),
+        );
+        tasks.push(tokio::spawn(async move {
+            post(&api, &path, Some(&token), target).await
+        }));
+    }
+    for n in 0..5 {
+        let (api, body) = (
+            api.clone(),
+            booking_body(&erin, at(13), at(14), &format!("New {n}")),
+        );
+        tasks.push(tokio::spawn(async move {
+            post(&api, "/api/bookings", None, body).await
+        }));
+    }
+    for _ in 0..2 {
+        let (api, path, target) = (
+            api.clone(),
+            format!("/api/organizers/{erin}/holds"),
+            target.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            post(&api, &path, None, target).await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        let reply = task.await.expect("the request task");
+        if reply.status.is_success() {
+            winners += 1;
+        } else {
+            assert!(
+                matches!(
+                    reply.code(),
+                    "slot_unavailable" | "slot_being_booked" | "too_many_holds"
+                ),
+                "{reply:?}"
+            );
+        }
+    }
+    assert_eq!(winners, 1, "exactly one request takes the slot");
+    // The movers are each at 13:00 (at most one) or where they were.
+    let mut at_target = 0;
+    for (hour, id) in &movers {
+        let shown = booking_of(api, &token, id).await;
+        if shown["startTime"] == iso(at(13)).as_str() {
+            at_target += 1;
+            assert_eq!(shown["sequence"], 1);
+        } else {
+            assert_eq!(shown["startTime"], iso(at(*hour)).as_str());
+            assert_eq!(shown["sequence"], 0);
+        }
+    }
+    assert!(at_target <= 1);
+    let listed = get(api, "/api/bookings?limit=100", Some(&token)).await;
+    let at_one: usize = listed.json["bookings"]
+        .as_array()
+        .expect("bookings")
+        .iter()
+        .filter(|b| b["startTime"] == iso(at(13)).as_str())
+        .count();
+    assert!(at_one <= 1, "{listed:?}");
+}
+
+// ---------------------------------------------------------------------------
 // Idempotency keys.
 // ---------------------------------------------------------------------------
 
@@ -1297,6 +1399,12 @@ async fn memory_reschedule_and_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_reschedule_races() {
+    let server = common::memory_server(&[]).await;
+    races(&Api::of(&server)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_idempotency_keys() {
     let server = common::memory_server(&[]).await;
     idempotency(&Api::of(&server)).await;
@@ -1315,6 +1423,12 @@ mod sqlite {
     async fn sqlite_reschedule_and_holds() {
         let server = common::sqlite_server().await;
         reschedule_and_holds(&Api::of(&server)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_reschedule_races() {
+        let server = common::sqlite_server().await;
+        races(&Api::of(&server)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1342,6 +1456,14 @@ mod postgres {
     async fn postgres_reschedule_and_holds() {
         let (server, schema) = pg::server().await;
         reschedule_and_holds(&Api::of(&server)).await;
+        drop(server);
+        pg::drop_schema(schema).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_reschedule_races() {
+        let (server, schema) = pg::server().await;
+        races(&Api::of(&server)).await;
         drop(server);
         pg::drop_schema(schema).await;
     }
