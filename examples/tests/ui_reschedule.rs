@@ -25,6 +25,11 @@ async fn the_confirmation_links_to_a_page_that_moves_the_booking() {
         r#"id="reschedule-link" href="/bookings/{id}/reschedule?token={token}&amp;tz=America%2FNew_York""#
     ));
 
+    let cancel_page = get(&app, &format!("/bookings/{id}/cancel?token={token}"), None).await;
+    cancel_page.assert_contains(&format!(
+        r#"id="reschedule-link" href="/bookings/{id}/reschedule?token={token}">Reschedule instead</a>"#
+    ));
+
     let page = get(
         &app,
         &format!("/bookings/{id}/reschedule?token={token}&tz=Asia%2FTokyo"),

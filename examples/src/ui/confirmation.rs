@@ -1,6 +1,7 @@
 //! The attendee's pages after booking: the confirmation (the time in the
 //! visitor's and the organizer's zones, where it takes place, the
-//! reschedule and cancel links) and the cancel page.
+//! reschedule and cancel links) and the cancel page (with a link to
+//! reschedule instead).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
@@ -227,6 +228,10 @@ pub(super) async fn cancel_page(
             form method="post" action=(format!("/bookings/{}/cancel", booking.id)) {
                 input type="hidden" name="token" value=(query.token);
                 button.danger #cancel-button type="submit" { "Cancel booking" }
+            }
+            p {
+                "Another time would suit you better? "
+                a #reschedule-link href=(url_with(&format!("/bookings/{}/reschedule", booking.id), &[("token", &query.token), ("tz", &query.tz)])) { "Reschedule instead" }
             }
         }
     };

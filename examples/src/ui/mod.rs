@@ -10,7 +10,7 @@
 //! | `POST /{username}`, `POST /{username}/{slug}` | books; errors come back next to the field or the slot list, which is recomputed, so a slot taken meanwhile says so and is gone |
 //! | `GET /bookings/{id}?token=..` | the confirmation: the time in the visitor's and the organizer's zones, where it takes place, the reschedule and cancel links |
 //! | `GET`/`POST /bookings/{id}/reschedule?token=..` | the attendee's reschedule page: the free times of the booking's event type over the next two weeks, each a button that moves the booking there (then the confirmation with the new time) |
-//! | `GET`/`POST /bookings/{id}/cancel?token=..` | the attendee's cancel page and its Cancel button |
+//! | `GET`/`POST /bookings/{id}/cancel?token=..` | the attendee's cancel page and its Cancel button, with a link to reschedule instead |
 //! | `GET`/`POST /dashboard/signup` | creates an organizer (username, email, name, time zone with the browser's preselected), shows the API token once and signs them in |
 //! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings (with their event type and place) with a date-range filter and pagination, each with a Cancel button |
 //! | `/dashboard/event-types...` | the event types: list, create, edit (every field: lengths, buffers, notice, window, limits, place, schedule, hold), show or hide, delete |
