@@ -1389,6 +1389,64 @@ async fn in_progress_and_started(vars: &[(&str, String)]) {
 }
 
 // ---------------------------------------------------------------------------
+// Holds are counted per client address, as the rate limits see it.
+// ---------------------------------------------------------------------------
+
+/// Takes a hold of `hour` for the client `forwarded_for` names.
+async fn hold_from(api: &Api, username: &str, at: DateTime<Utc>, forwarded_for: &str) -> Resp {
+    send(
+        api,
+        Method::POST,
+        &format!("/api/organizers/{username}/holds"),
+        None,
+        &[("X-Forwarded-For", forwarded_for)],
+        bytes(&range(at, at + Duration::hours(1))),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holds_are_counted_per_client_behind_a_trusted_proxy_only() {
+    // Behind a trusted proxy, each forwarded client has its own count.
+    let server = common::memory_server(&[("BOOKING_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let api = Api::of(&server);
+    let frank = unique("frank");
+    let token = register(&api, &frank, "UTC").await;
+    hours(&api, &token, "UTC", "00:00", "24:00").await;
+    let day = tomorrow(chrono_tz::UTC);
+    let at = |hour| local(chrono_tz::UTC, day, hour);
+    for hour in [1, 2, 3] {
+        let held = hold_from(&api, &frank, at(hour), "203.0.113.1").await;
+        assert_eq!(held.status, StatusCode::CREATED, "{held:?}");
+    }
+    let fourth = hold_from(&api, &frank, at(4), "203.0.113.1").await;
+    assert_eq!(
+        (fourth.status, fourth.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_holds"),
+        "{fourth:?}"
+    );
+    let other_client = hold_from(&api, &frank, at(4), "203.0.113.2").await;
+    assert_eq!(other_client.status, StatusCode::CREATED, "{other_client:?}");
+
+    // Without one, the header is not believed: the peer is the client.
+    let server = common::memory_server(&[]).await;
+    let api = Api::of(&server);
+    let grace = unique("grace");
+    let token = register(&api, &grace, "UTC").await;
+    hours(&api, &token, "UTC", "00:00", "24:00").await;
+    for (hour, client) in [(1, "203.0.113.1"), (2, "203.0.113.2"), (3, "203.0.113.3")] {
+        let held = hold_from(&api, &grace, at(hour), client).await;
+        assert_eq!(held.status, StatusCode::CREATED, "{held:?}");
+    }
+    let fourth = hold_from(&api, &grace, at(4), "203.0.113.4").await;
+    assert_eq!(
+        (fourth.status, fourth.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_holds"),
+        "{fourth:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // On every store.
 // ---------------------------------------------------------------------------
 
