@@ -14,10 +14,13 @@
 //! | `GET`/`PUT`/`DELETE /api/schedules/{id}` | organizer | 200 the schedule / 200 as stored / 204 |
 //! | `GET /api/organizers/{username}/event-types` | anyone | 200 `{eventTypes}`: the active ones, without private fields |
 //! | `GET /api/organizers/{username}/slots?start=&end=&eventType=&duration=` | anyone | 200 `{slots}` |
-//! | `POST /api/bookings` | anyone | 201 `{success, booking, cancelToken}` |
+//! | `POST /api/bookings` (`holdToken` optional; `Idempotency-Key` header) | anyone | 201 `{success, booking, cancelToken}` |
 //! | `GET /api/bookings?page=&limit=&startDate=&endDate=` | organizer | 200 `{bookings, pagination}` |
 //! | `GET /api/bookings/{id}` | its organizer, or `?cancelToken=` | 200 `{booking}` |
-//! | `POST /api/bookings/{id}/cancel` | its organizer, or `{cancelToken}` | 200 `{success, message, cancelledAt}` |
+//! | `POST /api/bookings/{id}/cancel` (`Idempotency-Key` header) | its organizer, or `{cancelToken}` | 200 `{success, message, cancelledAt, booking}` |
+//! | `POST /api/bookings/{id}/reschedule` (`Idempotency-Key` header) | its organizer, or `cancelToken` in the body | 200 `{success, booking}` |
+//! | `POST /api/organizers/{username}/holds` | anyone | 201 `{holdId, holdToken, expiresAt, startTime, endTime}` |
+//! | `DELETE /api/holds/{id}` | with the hold's token (body `holdToken` or `Hold-Token` header) | 204 |
 //! | `GET /api/bookings/{id}/ics` | its organizer, or `?cancelToken=` | 200 `text/calendar`: the booking's invitation ([`handlers::calendar`]) |
 //! | `GET /api/organizers/{username}/calendar.ics?token=` | the feed token's holder | 200 `text/calendar`: the organizer's feed |
 //! | `GET`/`POST /api/feed-token` | organizer | 200 `{token, url}`: the feed token / a new one (the old one stops working) |
@@ -43,7 +46,8 @@
 //! ([`unknown_fields`]). With [`router_with`], each client address also has
 //! budgets per class of request (429 `rate_limited`: [`rate_limit`]).
 //! Request logs name the method and path only, never the query string,
-//! which may carry a cancel token.
+//! which may carry a cancel token. Rescheduling, idempotency keys and slot
+//! holds are described in [`handlers::lifecycle`] and [`idempotency`].
 
 use std::any::Any;
 use std::time::Duration;
@@ -53,25 +57,27 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, header};
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use booking_core::BookingService;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub mod client;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod handlers;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod oversize;
 pub mod rate_limit;
 pub mod unknown_fields;
 
-use handlers::{event_types, schedules};
+use handlers::{event_types, lifecycle, schedules};
 
 pub use error::ApiError;
 pub use extract::MAX_BODY_BYTES;
@@ -188,10 +194,13 @@ fn assemble(service: BookingService, extra: Router<AppState>, config: &HttpConfi
         )
         .route(
             "/api/bookings",
-            post(handlers::create_booking).get(handlers::list_bookings),
+            post(lifecycle::create_booking).get(handlers::list_bookings),
         )
         .route("/api/bookings/{id}", get(handlers::get_booking))
-        .route("/api/bookings/{id}/cancel", post(handlers::cancel_booking))
+        .route("/api/bookings/{id}/cancel", post(lifecycle::cancel_booking))
+        .route("/api/bookings/{id}/reschedule", post(lifecycle::reschedule))
+        .route("/api/organizers/{username}/holds", post(lifecycle::hold))
+        .route("/api/holds/{id}", delete(lifecycle::release_hold))
         // Every other `/api/` path is the API's JSON 404, never a page.
         .route("/api/{*rest}", any(handlers::no_route))
         .fallback(handlers::no_route)
@@ -200,6 +209,10 @@ fn assemble(service: BookingService, extra: Router<AppState>, config: &HttpConfi
         .layer(RequestBodyDeadlineLayer::new(config.body_timeout))
         .layer(from_fn(oversize::refuse_announced_oversize))
         .layer(from_fn(unknown_fields::report))
+        .layer(from_fn_with_state(
+            std::sync::Arc::new(config.rate_limits.trusted_proxies.clone()),
+            client::record,
+        ))
         .layer(map_response(security_headers));
     // Limits run inside the metrics and the log, so refusals are counted.
     let routes = match rate_limit::Limiter::new(&config.rate_limits) {

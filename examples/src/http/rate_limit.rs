@@ -5,9 +5,9 @@
 //! | class | requests | default |
 //! |---|---|---|
 //! | public reads | `GET /api/organizers/{username}/slots`, `GET /api/organizers/{username}/event-types`, `GET /{username}`, `GET /{username}/{slug}` | 120 per minute |
-//! | bookings | `POST /api/bookings`, `POST /{username}`, `POST /{username}/{slug}` | 10 per minute |
+//! | bookings | `POST /api/bookings`, `POST /api/organizers/{username}/holds`, `POST /{username}`, `POST /{username}/{slug}` | 10 per minute |
 //! | registrations | `POST /api/organizers`, `POST /dashboard/signup` | 5 per hour |
-//! | failed authentications | wrong API tokens, cancel tokens and sign-ins | 10 per minute |
+//! | failed authentications | wrong API tokens, cancel tokens (cancelling or rescheduling) and sign-ins | 10 per minute |
 //!
 //! A budget of `N/min` allows a burst of `N` and then one request every
 //! minute / `N`. Probes (`/healthz`, `/readyz`, `/metrics`), the
@@ -202,6 +202,7 @@ const CLASSES: &[(&str, &str, Class)] = &[
     ("POST", "/api/bookings", Class::Bookings),
     ("POST", "/{username}", Class::Bookings),
     ("POST", "/{username}/{slug}", Class::Bookings),
+    ("POST", "/api/organizers/{username}/holds", Class::Bookings),
     ("POST", "/api/organizers", Class::Registrations),
     ("POST", "/dashboard/signup", Class::Registrations),
 ];
@@ -305,30 +306,42 @@ impl Limiter {
 
     /// The client of a request: the peer, or what trusted proxies say.
     fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.is_trusted(peer) {
-            return peer;
-        }
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|item| item.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        forwarded
-            .iter()
-            .rev()
-            .find(|address| !self.is_trusted(**address))
-            .copied()
-            .unwrap_or(peer)
+        client_address(peer, headers, &self.trusted_proxies)
     }
 
+    #[cfg(test)]
     fn is_trusted(&self, address: IpAddr) -> bool {
-        let address = canonical(address);
-        self.trusted_proxies
-            .iter()
-            .any(|net| net.contains(&address))
+        is_trusted(&self.trusted_proxies, address)
     }
+}
+
+/// The client of a request from `peer`: the peer itself, or, when the peer
+/// is one of `trusted_proxies`, the right-most `X-Forwarded-For` address
+/// that is not itself a trusted proxy. The rate limits and the per-client
+/// cap of slot holds ([`super::client`]) both key on it.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
+    if !is_trusted(trusted_proxies, peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .find(|address| !is_trusted(trusted_proxies, **address))
+        .copied()
+        .unwrap_or(peer)
+}
+
+fn is_trusted(trusted_proxies: &[IpNet], address: IpAddr) -> bool {
+    let address = canonical(address);
+    trusted_proxies.iter().any(|net| net.contains(&address))
 }
 
 /// An IPv4 address that arrived as IPv6 (`::ffff:a.b.c.d`) as IPv4.
@@ -352,8 +365,12 @@ fn presents_credential(request: &Request) -> bool {
     });
     let path = request.uri().path();
     query_has_token
+        || request.headers().contains_key("hold-token")
         || (request.method() == Method::POST
-            && (path.ends_with("/cancel") || path == "/dashboard/login"))
+            && (path.ends_with("/cancel")
+                || path.ends_with("/reschedule")
+                || path == "/dashboard/login"))
+        || (request.method() == Method::DELETE && path.starts_with("/api/holds/"))
 }
 
 /// 429 `rate_limited` with `Retry-After` (whole seconds, at least 1).

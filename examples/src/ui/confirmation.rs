@@ -1,6 +1,7 @@
 //! The attendee's pages after booking: the confirmation (the time in the
-//! visitor's and the organizer's zones, where it takes place, the cancel
-//! link) and the cancel page.
+//! visitor's and the organizer's zones, where it takes place, the
+//! reschedule and cancel links) and the cancel page (with a link to
+//! reschedule instead).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
@@ -22,8 +23,10 @@ use super::location;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct TokenQuery {
-    token: String,
-    tz: String,
+    /// The booking's cancel token.
+    pub(super) token: String,
+    /// The visitor's zone.
+    pub(super) tz: String,
 }
 
 /// The cancel page's form.
@@ -33,7 +36,7 @@ pub(super) struct CancelForm {
     token: String,
 }
 
-fn booking_not_found() -> Response {
+pub(super) fn booking_not_found() -> Response {
     message_page(
         StatusCode::NOT_FOUND,
         "Booking not found",
@@ -43,19 +46,21 @@ fn booking_not_found() -> Response {
 }
 
 /// A booking with what its pages show around it.
-struct Shown {
-    booking: Booking,
-    organizer: Organizer,
+pub(super) struct Shown {
+    /// The booking.
+    pub(super) booking: Booking,
+    /// Its organizer.
+    pub(super) organizer: Organizer,
     /// The organizer's display zone.
-    zone: Tz,
+    pub(super) zone: Tz,
     /// Where the meeting takes place, from its event type (if it still
     /// exists and says).
-    location: Option<Location>,
+    pub(super) location: Option<Location>,
 }
 
 /// The booking `id` for the holder of `token`, with its organizer, their
 /// zone and the meeting's location.
-async fn booking_for_token(ui: &Ui, id: &str, token: &str) -> Result<Shown, Response> {
+pub(super) async fn booking_for_token(ui: &Ui, id: &str, token: &str) -> Result<Shown, Response> {
     let Ok(id) = id.parse::<BookingId>() else {
         return Err(booking_not_found());
     };
@@ -130,6 +135,10 @@ pub(super) async fn confirmation(
         &format!("/api/bookings/{}/ics", booking.id),
         &[("cancelToken", &query.token)],
     );
+    let reschedule_url = url_with(
+        &format!("/bookings/{}/reschedule", booking.id),
+        &[("token", &query.token), ("tz", visitor.name())],
+    );
     let start = booking.start_time();
     let body = html! {
         section.card.confirmation {
@@ -149,8 +158,12 @@ pub(super) async fn confirmation(
             (booking_details(&booking, location.as_ref()))
             p { a.button.secondary #add-to-calendar href=(ics_url) download { "Add to calendar" } }
             div.notice {
-                p { strong { "Keep this link to cancel." } " It is the only way to cancel without contacting " (organizer.display_name) "." }
-                p { a.button.secondary #cancel-link href=(cancel_url) { "Cancel this booking" } }
+                p { strong { "Keep this link to reschedule or cancel." } " It is the only way to change this booking without contacting " (organizer.display_name) "." }
+                p {
+                    a.button.secondary #reschedule-link href=(reschedule_url) { "Reschedule" }
+                    " "
+                    a.button.secondary #cancel-link href=(cancel_url) { "Cancel this booking" }
+                }
             }
             p { a href=(url_with(&format!("/{}", organizer.username), &[("tz", visitor.name())])) { "Book another time" } }
         }
@@ -220,6 +233,10 @@ pub(super) async fn cancel_page(
             form method="post" action=(format!("/bookings/{}/cancel", booking.id)) {
                 input type="hidden" name="token" value=(query.token);
                 button.danger #cancel-button type="submit" { "Cancel booking" }
+            }
+            p {
+                "Another time would suit you better? "
+                a #reschedule-link href=(url_with(&format!("/bookings/{}/reschedule", booking.id), &[("token", &query.token), ("tz", &query.tz)])) { "Reschedule instead" }
             }
         }
     };

@@ -8,8 +8,9 @@
 //! | `GET /{username}` | the organizer's event types to choose from; with only one, straight its booking page |
 //! | `GET /{username}/{slug}` | one event type's booking page: the organizer, its title, description, lengths (a chooser when there are several) and place; a month calendar and the chosen day's free slots in the visitor's time zone (detected by the browser, changeable from a list of IANA zones) and the booking form |
 //! | `POST /{username}`, `POST /{username}/{slug}` | books; errors come back next to the field or the slot list, which is recomputed, so a slot taken meanwhile says so and is gone |
-//! | `GET /bookings/{id}?token=..` | the confirmation: the time in the visitor's and the organizer's zones, where it takes place and the cancel link |
-//! | `GET`/`POST /bookings/{id}/cancel?token=..` | the attendee's cancel page and its Cancel button |
+//! | `GET /bookings/{id}?token=..` | the confirmation: the time in the visitor's and the organizer's zones, where it takes place, the reschedule and cancel links |
+//! | `GET`/`POST /bookings/{id}/reschedule?token=..` | the attendee's reschedule page: the free times of the booking's event type over the next two weeks, each a button that moves the booking there (then the confirmation with the new time) |
+//! | `GET`/`POST /bookings/{id}/cancel?token=..` | the attendee's cancel page and its Cancel button, with a link to reschedule instead |
 //! | `GET`/`POST /dashboard/signup` | creates an organizer (username, email, name, time zone with the browser's preselected), shows the API token once and signs them in |
 //! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings (with their event type and place) with a date-range filter and pagination, each with a Cancel button |
 //! | `/dashboard/event-types...` | the event types: list, create, edit (every field: lengths, buffers, notice, window, limits, place, schedule, hold), show or hide, delete |
@@ -103,6 +104,7 @@ mod landing;
 mod layout;
 mod location;
 mod options;
+mod reschedule;
 mod schedule_form;
 mod session;
 mod settings_form;
@@ -176,7 +178,7 @@ impl Security {
 /// and replaced by the strictest choice.
 ///
 /// It claims `/`, `/assets/*`, `/dashboard*`, `/bookings/{id}`,
-/// `/bookings/{id}/cancel`, and every other one- and two-segment path as an
+/// `/bookings/{id}/cancel`, `/bookings/{id}/reschedule`, and every other one- and two-segment path as an
 /// organizer's booking pages (`/{username}`, `/{username}/{slug}`); those
 /// names are reserved by booking-core, so no organizer is called
 /// `dashboard` or `assets`.
@@ -245,6 +247,10 @@ where
         .route(
             "/bookings/{id}/cancel",
             get(confirmation::cancel_page).post(confirmation::cancel),
+        )
+        .route(
+            "/bookings/{id}/reschedule",
+            get(reschedule::page).post(reschedule::reschedule),
         )
         .route("/{username}", get(booking::page).post(booking::book))
         .route(

@@ -38,6 +38,10 @@ pub struct CreateBookingBody {
     pub event_type: Option<String>,
     /// Optional JSON object.
     pub metadata: Option<Value>,
+    /// The token of a hold on this very slot
+    /// (`POST /api/organizers/{username}/holds`): the hold becomes the
+    /// booking.
+    pub hold_token: Option<String>,
 }
 
 impl RequestBody for CreateBookingBody {}
@@ -123,6 +127,12 @@ impl CreateBookingBody {
         request.description = self.description;
         request.metadata = metadata;
         request.event_type = self.event_type;
+        match self.hold_token {
+            Some(token) if !valid_hold_token(&token) => {
+                errors.add("holdToken", HOLD_TOKEN_RULE);
+            }
+            token => request.hold_token = token,
+        }
         if let Err(found) = request.validate() {
             for error in renamed(found, Surface::Body).errors() {
                 let already = errors.message_for(error.field.as_str()).is_some();
@@ -147,6 +157,33 @@ impl CreateBookingBody {
     }
 }
 
+/// What a hold token must look like to be looked up at all.
+pub(crate) const HOLD_TOKEN_RULE: &str =
+    "holdToken must be the token of a hold: 1 to 200 visible ASCII characters";
+
+/// Whether `token` can be a hold token (the service's own are 64 hex
+/// digits); anything else is refused before any lookup.
+pub(crate) fn valid_hold_token(token: &str) -> bool {
+    (1..=200).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A time range as the API shows it: `{startTime, endTime}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeDto {
+    start_time: String,
+    end_time: String,
+}
+
+impl From<TimeRange> for RangeDto {
+    fn from(range: TimeRange) -> Self {
+        RangeDto {
+            start_time: instant(range.start()),
+            end_time: instant(range.end()),
+        }
+    }
+}
+
 /// A booking as the API shows it (never the cancel token's hash).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -163,6 +200,9 @@ pub struct BookingDto {
     end_time: String,
     duration_minutes: i64,
     sequence: u32,
+    /// The time before the last reschedule; absent until it is moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rescheduled_from: Option<RangeDto>,
     created_at: String,
     updated_at: String,
 }
@@ -182,6 +222,7 @@ impl From<&Booking> for BookingDto {
             end_time: instant(booking.end_time()),
             duration_minutes: booking.time.duration().num_minutes(),
             sequence: booking.sequence,
+            rescheduled_from: booking.rescheduled_from.map(RangeDto::from),
             created_at: instant(booking.created_at),
             updated_at: instant(booking.updated_at),
         }
@@ -197,6 +238,95 @@ pub struct CancelBody {
 }
 
 impl RequestBody for CancelBody {}
+
+/// `POST /api/bookings/{id}/reschedule` body: the new time, and the
+/// attendee's cancel token when no organizer bearer token is sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RescheduleBody {
+    /// RFC 3339 new start.
+    pub start_time: Option<String>,
+    /// RFC 3339 new end; may be left out when `durationMinutes` is given,
+    /// or to keep the booking's length.
+    pub end_time: Option<String>,
+    /// The new length in minutes (one the event type offers); the
+    /// booking's own length when neither this nor `endTime` is given.
+    pub duration_minutes: Option<i64>,
+    /// The attendee's cancel token.
+    pub cancel_token: Option<String>,
+}
+
+impl RequestBody for RescheduleBody {}
+
+impl RescheduleBody {
+    /// The new time, or 400 naming the field.
+    pub fn time(&self) -> Result<BookingTime, ApiError> {
+        requested_time(
+            self.start_time.as_deref(),
+            self.end_time.as_deref(),
+            self.duration_minutes,
+            true,
+        )
+    }
+}
+
+/// The time a body asks for: `startTime` with `endTime` or
+/// `durationMinutes` (both only when they agree), or `startTime` alone when
+/// `start_alone` allows it. Every problem is 400 naming its field; an end
+/// not after its start is 400 `invalid_time_range` naming `endTime`.
+pub fn requested_time(
+    start: Option<&str>,
+    end: Option<&str>,
+    duration_minutes: Option<i64>,
+    start_alone: bool,
+) -> Result<BookingTime, ApiError> {
+    let mut errors = FieldErrors::new();
+    if start.is_none() {
+        errors.add("startTime", "startTime is required");
+    }
+    if end.is_none() && duration_minutes.is_none() && !start_alone {
+        errors.add("endTime", "endTime is required");
+    }
+    let start = read_instant("startTime", start, &mut errors);
+    let end = read_instant("endTime", end, &mut errors);
+    let duration = match duration_minutes {
+        Some(value) if value < 1 => {
+            errors.add(
+                "durationMinutes",
+                "durationMinutes must be a whole number of minutes, 1 or more",
+            );
+            None
+        }
+        value => value.map(minutes),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(&errors));
+    }
+    let Some(start) = start else {
+        return Err(ApiError::field("startTime", "startTime is required"));
+    };
+    match (end, duration) {
+        (Some(end), duration) => {
+            let range = TimeRange::new(start, end).map_err(|error| {
+                let mut refused =
+                    ApiError::from(booking_core::ServiceError::InvalidTimeRange(error));
+                refused.fields.insert(
+                    "endTime".to_owned(),
+                    "endTime must be after startTime".to_owned(),
+                );
+                refused
+            })?;
+            if duration.is_some_and(|duration| duration != range.duration()) {
+                return Err(ApiError::field(
+                    "durationMinutes",
+                    "durationMinutes does not match the time from startTime to endTime",
+                ));
+            }
+            Ok(BookingTime::Range(range))
+        }
+        (None, duration) => Ok(BookingTime::Start { start, duration }),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -14,16 +14,20 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 
 mod booking;
 mod event_type;
+mod hold;
 mod hours;
 mod organizer;
 mod schedule;
 mod settings;
 
-pub use booking::{BookingDto, CancelBody, CreateBookingBody};
+pub use booking::{
+    BookingDto, CancelBody, CreateBookingBody, RangeDto, RescheduleBody, requested_time,
+};
 pub use event_type::{
     EventTypeBody, EventTypeDto, LimitsBody, LocationBody, LocationDto, PublicEventTypeDto,
     WindowBody, WindowDto,
 };
+pub use hold::{HoldBody, HoldDto, ReleaseHoldBody};
 pub use hours::{IntervalBody, OverrideBody, OverrideDto, WeeklyHoursBody};
 pub use organizer::{OrganizerDto, RegisterBody};
 pub use schedule::{ScheduleBody, ScheduleDto};

@@ -13,17 +13,15 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::dto::{
-    BookingDto, CancelBody, CreateBookingBody, OrganizerDto, RegisterBody, SettingsBody,
-    SettingsDto, instant, parse_date,
+    BookingDto, OrganizerDto, RegisterBody, SettingsBody, SettingsDto, instant, parse_date,
 };
 use super::error::ApiError;
-use super::extract::{
-    AuthOrganizer, JsonBody, MaybeBearer, OptionalJsonBody, QueryMap, booking_id,
-};
+use super::extract::{AuthOrganizer, JsonBody, MaybeBearer, QueryMap, booking_id};
 use super::fields::{FieldErrors, Surface};
 
 pub mod calendar;
 pub mod event_types;
+pub mod lifecycle;
 pub mod schedules;
 pub mod webhooks;
 
@@ -180,21 +178,6 @@ pub async fn slots(
     ok(json!({ "slots": slots }))
 }
 
-/// `POST /api/bookings`: books an offered slot for an attendee.
-pub async fn create_booking(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<CreateBookingBody>,
-) -> Reply {
-    let request = body.into_request()?;
-    let created = state.service.create_booking(request).await?;
-    tracing::info!(booking = %created.booking.id, organizer = %created.booking.organizer_id, "booking created");
-    self::created(json!({
-        "success": true,
-        "booking": BookingDto::from(&created.booking),
-        "cancelToken": created.cancel_token.expose(),
-    }))
-}
-
 /// A positive page number or size; digits beyond `u32` saturate (a huge
 /// `limit` is clamped by the service like any limit over 100).
 fn positive(query: &QueryMap, name: &str, default: u32, errors: &mut FieldErrors) -> u32 {
@@ -293,26 +276,6 @@ pub async fn get_booking(
         credential(&state, bearer, query.get("cancelToken").map(str::to_owned)).await?;
     let booking = state.service.get_booking(id, &credential).await?;
     ok(json!({ "booking": BookingDto::from(&booking) }))
-}
-
-/// `POST /api/bookings/{id}/cancel`: for its organizer (bearer) or with
-/// `{cancelToken}` in the body.
-pub async fn cancel_booking(
-    State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    MaybeBearer(bearer): MaybeBearer,
-    OptionalJsonBody(body): OptionalJsonBody<CancelBody>,
-) -> Reply {
-    let id = path_id(id)?;
-    let token = body.and_then(|b| b.cancel_token);
-    let credential = credential(&state, bearer, token).await?;
-    let cancelled = state.service.cancel_booking(id, &credential).await?;
-    tracing::info!(booking = %cancelled.booking.id, "booking cancelled");
-    ok(json!({
-        "success": true,
-        "message": "Booking cancelled successfully",
-        "cancelledAt": instant(cancelled.cancelled_at),
-    }))
 }
 
 /// Any other path.
