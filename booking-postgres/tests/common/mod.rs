@@ -47,7 +47,12 @@ pub const PARTITIONS: u16 = 8;
 /// [`PARTITIONS`] hash partitions. This module, declared inside the suite's
 /// file, sees in its own path which of the two it is part of.
 pub fn migrate_options() -> MigrateOptions {
-    if module_path!().split("::").any(|module| module == "partitioned") {
+    // The first part is the test binary's own name.
+    if module_path!()
+        .split("::")
+        .skip(1)
+        .any(|module| module == "partitioned")
+    {
         MigrateOptions::default().partitions(PARTITIONS)
     } else {
         MigrateOptions::default()
