@@ -11,7 +11,7 @@ use booking_core::organizer::Organizer;
 use booking_core::store::BookingStore;
 use booking_core::testkit::TestStore;
 use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, SchemaGuard, TestingError};
-use booking_postgres::{MigrateOptions, PostgresStore, migrator};
+use booking_postgres::{Layout, MigrateOptions, PostgresStore, migrator};
 use sqlx::postgres::{PgConnection, PgPool};
 
 /// Test schemas are named `bk_test_<unix secs>_<random>`.
@@ -100,9 +100,15 @@ impl TestDb {
     pub async fn with_options(size: u32, options: MigrateOptions) -> Self {
         let db = Self::unmigrated(size).await;
         db.store
-            .migrate_with(options)
+            .migrate_with(options.clone())
             .await
             .expect("migrations apply to a fresh schema");
+        // Every test of a partitioned run checks that it runs on partitions.
+        let expected = match options.partitions {
+            Some(partitions) => Layout::HashPartitioned { partitions },
+            None => Layout::Single,
+        };
+        assert_eq!(db.store.layout().await.unwrap(), Some(expected));
         db
     }
 
