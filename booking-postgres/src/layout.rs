@@ -93,7 +93,9 @@ where
     let Some(row) = row else {
         return Ok(None);
     };
-    let kind: String = row.try_get("kind").map_err(|source| Error::Layout { source })?;
+    let kind: String = row
+        .try_get("kind")
+        .map_err(|source| Error::Layout { source })?;
     let partitions: i64 = row
         .try_get("partitions")
         .map_err(|source| Error::Layout { source })?;

@@ -98,7 +98,10 @@ async fn every_partition_carries_the_exclusion_constraint() {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-        assert!(bound.starts_with("FOR VALUES WITH (modulus 8, remainder "), "{bound}");
+        assert!(
+            bound.starts_with("FOR VALUES WITH (modulus 8, remainder "),
+            "{bound}"
+        );
     }
     let keys = partitions_of(&db.pool, "idempotency_keys").await;
     assert_eq!(keys.len(), 8, "{keys:?}");
@@ -107,12 +110,12 @@ async fn every_partition_carries_the_exclusion_constraint() {
     // partition key; everything else is declared on it.
     let parent = constraints_of(&db.pool, "bookings").await;
     assert!(parent.iter().all(|(_, kind, _)| kind != "x"), "{parent:?}");
-    let has = |name: &str, definition: &str| {
-        parent
-            .iter()
-            .any(|(n, _, d)| n == name && d == definition)
-    };
-    assert!(has("bookings_pkey", "PRIMARY KEY (organizer_id, id)"), "{parent:?}");
+    let has =
+        |name: &str, definition: &str| parent.iter().any(|(n, _, d)| n == name && d == definition);
+    assert!(
+        has("bookings_pkey", "PRIMARY KEY (organizer_id, id)"),
+        "{parent:?}"
+    );
     assert!(
         has(
             "bookings_event_type_fkey",
@@ -245,7 +248,10 @@ async fn one_organizers_rows_all_live_in_one_partition() {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-        assert!(used > 1, "{table}: 24 organizers spread over the partitions");
+        assert!(
+            used > 1,
+            "{table}: 24 organizers spread over the partitions"
+        );
     }
     // The parent holds no rows of its own.
     let in_parent: i64 = sqlx::query_scalar("SELECT count(*) FROM ONLY bookings")
@@ -304,12 +310,14 @@ async fn no_move_across_partitions_makes_an_overlap() {
     );
 
     // Onto the other organizer's booking: the target partition refuses it.
-    let (code, constraint) = refusal(
-        move_to_organizer(&db.pool, ada_booking.id, other_booking.organizer_id).await,
-    );
+    let (code, constraint) =
+        refusal(move_to_organizer(&db.pool, ada_booking.id, other_booking.organizer_id).await);
     assert_eq!(code, "23P01");
     assert_eq!(constraint, format!("{other_home}_no_overlap"));
-    assert_eq!(partition_of(&db.pool, &ada_booking.id.to_string()).await, ada_home);
+    assert_eq!(
+        partition_of(&db.pool, &ada_booking.id.to_string()).await,
+        ada_home
+    );
 
     // Once the way is free, the row moves to its new organizer's partition,
     // whose constraint then keeps it apart from that organizer's bookings.
@@ -320,7 +328,10 @@ async fn no_move_across_partitions_makes_an_overlap() {
     move_to_organizer(&db.pool, ada_booking.id, other_booking.organizer_id)
         .await
         .unwrap();
-    assert_eq!(partition_of(&db.pool, &ada_booking.id.to_string()).await, other_home);
+    assert_eq!(
+        partition_of(&db.pool, &ada_booking.id.to_string()).await,
+        other_home
+    );
     let refused = db
         .store
         .insert_booking(new_booking(
@@ -362,9 +373,10 @@ async fn moves_across_partitions_racing_inserts_never_overlap() {
         let store = Arc::clone(&store);
         let time = moving.time;
         movers.push(tokio::spawn(async move {
-            let insert = tokio::spawn(async move {
-                store.insert_booking(new_booking(other, time, 0, 0)).await
-            });
+            let insert =
+                tokio::spawn(
+                    async move { store.insert_booking(new_booking(other, time, 0, 0)).await },
+                );
             let moved = move_to_organizer(&pool, moving.id, other).await;
             (moved.is_ok(), insert.await.unwrap())
         }));
@@ -464,7 +476,13 @@ async fn an_existing_database_with_data_is_converted() {
         assert_eq!(store.booking(bobs.id).await.unwrap().as_ref(), Some(&bobs));
         let gone = store.booking(cancelled.id).await.unwrap().unwrap();
         assert!(gone.deleted_at.is_some());
-        assert!(store.hold_by_token_hash(&hold_token).await.unwrap().is_some());
+        assert!(
+            store
+                .hold_by_token_hash(&hold_token)
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(
             store.claim_idempotency_key(&claim).await.unwrap(),
             ClaimOutcome::Done("the outcome".into())
