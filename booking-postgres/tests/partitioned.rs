@@ -11,6 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use booking_core::booking::{Booking, BookingId};
 use booking_core::hold::NewHold;
@@ -623,4 +624,75 @@ async fn both_layouts_have_the_same_columns_checks_keys_and_indexes() {
     .await
     .unwrap();
     assert!(comment.is_some_and(|c| c.contains("attendee")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookings_keep_working_while_the_tables_are_converted() {
+    let db = TestDb::new().await;
+    // Another process's store, with its statements prepared on the old
+    // tables before the conversion.
+    let other_pool = common::pool_for(&db.schema, 8, "bk-partition-writers").await;
+    let other = PostgresStore::from_pool(other_pool);
+    let mut organizers = Vec::new();
+    for n in 0..8 {
+        let who = organizer(&db.store, &format!("writer{n}")).await;
+        other
+            .insert_booking(new_booking(who.id, range(at(8, 0), 30), 0, 0))
+            .await
+            .unwrap();
+        organizers.push(who.id);
+    }
+    // Each writer books slot after slot from before the conversion starts
+    // until a few bookings after it committed.
+    let converted = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = organizers
+        .iter()
+        .map(|&who| {
+            let store = other.clone();
+            let (converted, started) = (Arc::clone(&converted), Arc::clone(&started));
+            tokio::spawn(async move {
+                let (mut booked, mut after) = (0, 0);
+                for slot in 0.. {
+                    let time = range(at(9, 0) + Duration::minutes(30 * slot), 30);
+                    let done_before = converted.load(Ordering::SeqCst);
+                    store
+                        .insert_booking(new_booking(who, time, 0, 0))
+                        .await
+                        .unwrap_or_else(|e| panic!("booking {slot} around the conversion: {e}"));
+                    let back = store
+                        .occupied_intervals(who, time, created())
+                        .await
+                        .unwrap();
+                    assert_eq!(back, [time]);
+                    booked += 1;
+                    if slot == 0 {
+                        started.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if done_before {
+                        after += 1;
+                        if after == 5 {
+                            break;
+                        }
+                    }
+                }
+                booked
+            })
+        })
+        .collect();
+    while started.load(Ordering::SeqCst) < organizers.len() {
+        tokio::task::yield_now().await;
+    }
+    db.store.migrate_with(partitions(8)).await.unwrap();
+    converted.store(true, Ordering::SeqCst);
+    let mut total = 8;
+    for writer in writers {
+        total += writer.await.unwrap();
+    }
+    assert_eq!(
+        db.store.layout().await.unwrap(),
+        Some(Layout::HashPartitioned { partitions: 8 })
+    );
+    assert_eq!(common::booking_rows(&db.pool).await, total);
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
 }
