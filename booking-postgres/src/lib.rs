@@ -308,12 +308,14 @@
 //!   `idempotency_keys` and `records`.
 //!
 //! Every table other than `organizers` carries `organizer_id`; schedules,
-//! event types and bookings are keyed by it and every hot-path statement
-//! carries it, so they map onto hash partitioning or Citus by organizer.
-//! Some lookups are global by nature and documented as such: a booking by
-//! id, a hold by its token's hash, a record by its lookup key, and the
-//! outbox (events by number, jobs by queue), which the API reads across
-//! organizers.
+//! event types and idempotency keys are keyed by it (bookings too in the
+//! partitioned layout, where their key is `(organizer_id, id)`) and every
+//! hot-path statement carries it, so they map onto hash partitioning (see
+//! "Partitioned layout") or Citus by organizer. Some lookups are global by
+//! nature and documented as such: a booking by id (and a cancellation,
+//! which names only the booking), a hold by its token's hash, a record by
+//! its lookup key, and the outbox (events by number, jobs by queue), which
+//! the API reads across organizers.
 //!
 //! Tables are created and queried **unqualified**: they live in the first
 //! schema of the connection's `search_path` (normally `public`). The
