@@ -3,8 +3,8 @@
 //! [`MigrateOptions`] when migrating. See the crate docs ("Partitioned
 //! layout").
 
-use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Executor, Postgres, Row};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Error, PostgresStore, sql};
 
@@ -80,14 +80,13 @@ const LAYOUT_LOCK: &str =
 /// out until the conversion commits.
 const LOCK_TABLES: &str = "LOCK TABLE bookings, idempotency_keys IN ACCESS EXCLUSIVE MODE";
 
-/// The layout of `table`, `None` when it does not exist.
-async fn layout_of<'e, E>(executor: E, table: &str) -> Result<Option<Layout>, Error>
-where
-    E: Executor<'e, Database = Postgres>,
-{
+/// The layout of `table`, `None` when it does not exist. (On a connection
+/// rather than any executor: a generic executor would make the futures
+/// that call it not `Send`, a known limit of rustc's lifetime inference.)
+async fn layout_of(conn: &mut PgConnection, table: &str) -> Result<Option<Layout>, Error> {
     let row: Option<PgRow> = sqlx::query(LAYOUT_OF)
         .bind(table)
-        .fetch_optional(executor)
+        .fetch_optional(conn)
         .await
         .map_err(|source| Error::Layout { source })?;
     let Some(row) = row else {
@@ -143,15 +142,17 @@ impl PostgresStore {
             return Err(Error::InvalidPartitions { partitions });
         }
         self.migrate().await?;
+        let layout_error = |source| Error::Layout { source };
         // Already so (every start-up after the first): no lock at all.
+        let mut conn = self.pool.acquire().await.map_err(layout_error)?;
         let mut done = true;
         for table in PARTITIONED_TABLES {
-            done &= !needs_conversion(table, layout_of(&self.pool, table).await?, partitions)?;
+            done &= !needs_conversion(table, layout_of(&mut conn, table).await?, partitions)?;
         }
+        drop(conn);
         if done {
             return Ok(());
         }
-        let layout_error = |source| Error::Layout { source };
         let mut tx = self
             .pool
             .begin_with(sql::BEGIN)
@@ -181,7 +182,12 @@ impl PostgresStore {
     /// The layout of the schema in the connection's `search_path`, as
     /// `bookings` has it; `None` before the first migration.
     pub async fn layout(&self) -> Result<Option<Layout>, Error> {
-        layout_of(&self.pool, "bookings").await
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|source| Error::Layout { source })?;
+        layout_of(&mut conn, "bookings").await
     }
 }
 

@@ -696,3 +696,36 @@ async fn bookings_keep_working_while_the_tables_are_converted() {
     assert_eq!(common::booking_rows(&db.pool).await, total);
     assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_migrating_at_once_convert_once() {
+    let db = TestDb::unmigrated(2).await;
+    let mut stores = Vec::new();
+    for n in 0..4 {
+        let pool = common::pool_for(&db.schema, 2, &format!("bk-partition-migrate-{n}")).await;
+        stores.push(PostgresStore::from_pool(pool));
+    }
+    // At once, each on its own connections (joined rather than spawned:
+    // sqlx's migrator future is not `Send`).
+    let results = tokio::join!(
+        stores[0].migrate_with(partitions(6)),
+        stores[1].migrate_with(partitions(6)),
+        stores[2].migrate_with(partitions(6)),
+        stores[3].migrate_with(partitions(6)),
+    );
+    for result in [results.0, results.1, results.2, results.3] {
+        result.unwrap();
+    }
+    assert_eq!(
+        db.store.layout().await.unwrap(),
+        Some(Layout::HashPartitioned { partitions: 6 })
+    );
+    for table in ["bookings", "idempotency_keys"] {
+        assert_eq!(partitions_of(&db.pool, table).await.len(), 6, "{table}");
+    }
+    let ada = organizer(&db.store, "ada").await;
+    db.store
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0))
+        .await
+        .unwrap();
+}
