@@ -169,7 +169,7 @@ impl PostgresStore {
         // Looked at again under the locks: another process may have
         // converted them meanwhile.
         for table in PARTITIONED_TABLES {
-            if needs_conversion(table, layout_of(&mut *tx, table).await?, partitions)? {
+            if needs_conversion(table, layout_of(&mut tx, table).await?, partitions)? {
                 sqlx::raw_sql(AssertSqlSafe(conversion(table, partitions)))
                     .execute(&mut *tx)
                     .await
