@@ -135,7 +135,8 @@ impl PostgresStore {
     /// of one database with an advisory lock, and each migration runs in a
     /// transaction. Call it once at start-up, before serving; the store never
     /// migrates on its own, so the application stays in charge of when its
-    /// database changes.
+    /// database changes. The table layout stays as it is (see
+    /// [`migrate_with`](Self::migrate_with) for the partitioned one).
     pub async fn migrate(&self) -> Result<(), Error> {
         let mut conn = self
             .pool

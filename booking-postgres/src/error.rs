@@ -41,6 +41,46 @@ pub enum Error {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    /// [`MigrateOptions::partitions`](crate::MigrateOptions::partitions)
+    /// is outside 1 to [`MAX_PARTITIONS`](crate::MAX_PARTITIONS).
+    #[error(
+        "cannot hash-partition into {partitions} partitions: 1 to {} are allowed",
+        crate::MAX_PARTITIONS
+    )]
+    InvalidPartitions {
+        /// The number asked for.
+        partitions: u16,
+    },
+    /// The table is already hash-partitioned into another number of
+    /// partitions than [`MigrateOptions::partitions`](crate::MigrateOptions::partitions)
+    /// asks for; the number cannot be changed in place.
+    #[error(
+        "table {table} is hash-partitioned into {found} partitions, not {requested}: \
+         the number of partitions cannot be changed"
+    )]
+    PartitionCountMismatch {
+        /// The table.
+        table: String,
+        /// How many partitions it has.
+        found: u16,
+        /// How many were asked for.
+        requested: u16,
+    },
+    /// A table of the schema is missing although the migrations ran (it was
+    /// dropped, or the `search_path` changed between connections).
+    #[error("table {table} does not exist after migrating")]
+    MissingTable {
+        /// The table.
+        table: String,
+    },
+    /// Reading or changing the table layout failed; nothing of a failed
+    /// conversion was kept (it runs in one transaction).
+    #[error("changing the table layout failed: {source}")]
+    Layout {
+        /// What the driver said.
+        #[source]
+        source: sqlx::Error,
+    },
 }
 
 /// A driver error as a store operation reports it: a value the columns

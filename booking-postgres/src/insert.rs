@@ -218,10 +218,7 @@ impl PostgresStore {
             return Err(missing_reference(row.organizer_id, &self.pool).await);
         }
         if kind == Some(ErrorKind::UniqueViolation) {
-            return Err(StoreError::Corrupt(format!(
-                "a booking or hold with id {} already exists",
-                row.id
-            )));
+            return Err(duplicate_id(row));
         }
         if lost_race(&error) {
             return Ok(Attempt::Unexplained);
@@ -244,6 +241,11 @@ fn outcome(inserted: PgRow, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreErr
     if decode::get::<Option<bool>>(&inserted, "blocked")? == Some(true) {
         return Err(StoreError::Conflict);
     }
+    // A row with this id: the primary key was the arbiter that refused it
+    // (see `sql::bookings::INSERT`).
+    if decode::get::<Option<bool>>(&inserted, "duplicate")? == Some(true) {
+        return Err(duplicate_id(row));
+    }
     if let Some(number) = decode::get::<Option<i64>>(&inserted, "full_limit")? {
         return Err(StoreError::LimitReached(
             limit_numbered(row.limits, number)?.period,
@@ -255,6 +257,16 @@ fn outcome(inserted: PgRow, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreErr
         return Err(StoreError::TooManyHolds(max));
     }
     Ok(Attempt::Unexplained)
+}
+
+/// A row of `bookings` with the id of `row` exists already: ids are
+/// generated, so this is a bug or a corrupt database, not a client's
+/// mistake.
+fn duplicate_id(row: &NewRow<'_>) -> StoreError {
+    StoreError::Corrupt(format!(
+        "a booking or hold with id {} already exists",
+        row.id
+    ))
 }
 
 /// The limit a statement reported by its 1-based number.

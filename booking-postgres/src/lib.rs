@@ -83,17 +83,24 @@
 //!      refusal AS (...),               -- hold missing? first full limit? client over its cap?
 //!      inserted AS (
 //!          INSERT INTO bookings (...) SELECT ... FROM refusal WHERE <nothing refused>
-//!          ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING
+//!          ON CONFLICT DO NOTHING
 //!          RETURNING ...),
 //!      event AS (INSERT INTO booking_events ... FROM inserted),
 //!      completed AS (UPDATE idempotency_keys SET outcome = ... WHERE EXISTS (SELECT 1 FROM inserted))
-//! SELECT <the refusals>, <whether a live row overlaps, when nothing was inserted>, inserted.*
+//! SELECT <the refusals>, <when nothing was inserted: whether a live row overlaps,
+//!        whether the id exists>, inserted.*
 //! ```
 //!
 //! The event and the idempotency key are written only with the row, in the
-//! same statement, so a refusal writes nothing. `ON CONFLICT ... DO NOTHING`
+//! same statement, so a refusal writes nothing. `ON CONFLICT DO NOTHING`
 //! makes an overlap insert nothing instead of raising 23P01; PostgreSQL
-//! accepts it for exclusion constraints (with `DO NOTHING` only), and its
+//! accepts it for exclusion constraints (with `DO NOTHING` only). It names
+//! no conflict target, so every unique and exclusion constraint of the
+//! table is an arbiter: the exclusion constraint(s) and the primary key (a
+//! second row with the same id is reported as [`StoreError::Corrupt`]);
+//! naming the constraint is impossible in the partitioned layout, where
+//! each partition has its own (see below), so both layouts run the very
+//! same statement. Its
 //! speculative insertion does not deadlock when many transactions race for
 //! one slot, where a plain `INSERT` catching 23P01 can (each waiting on the
 //! others' uncommitted index entries). Why nothing was inserted comes from
@@ -301,12 +308,14 @@
 //!   `idempotency_keys` and `records`.
 //!
 //! Every table other than `organizers` carries `organizer_id`; schedules,
-//! event types and bookings are keyed by it and every hot-path statement
-//! carries it, so they map onto hash partitioning or Citus by organizer.
-//! Some lookups are global by nature and documented as such: a booking by
-//! id, a hold by its token's hash, a record by its lookup key, and the
-//! outbox (events by number, jobs by queue), which the API reads across
-//! organizers.
+//! event types and idempotency keys are keyed by it (bookings too in the
+//! partitioned layout, where their key is `(organizer_id, id)`) and every
+//! hot-path statement carries it, so they map onto hash partitioning (see
+//! "Partitioned layout") or Citus by organizer. Some lookups are global by
+//! nature and documented as such: a booking by id (and a cancellation,
+//! which names only the booking), a hold by its token's hash, a record by
+//! its lookup key, and the outbox (events by number, jobs by queue), which
+//! the API reads across organizers.
 //!
 //! Tables are created and queried **unqualified**: they live in the first
 //! schema of the connection's `search_path` (normally `public`). The
@@ -323,6 +332,81 @@
 //! Values the columns cannot hold (an interval with nanoseconds, an instant
 //! outside PostgreSQL's range, a NUL character in text: SQLSTATE class 22)
 //! are [`StoreError::Unstorable`].
+//!
+//! ## Partitioned layout
+//!
+//! [`PostgresStore::migrate_with`] with
+//! [`MigrateOptions::partitions`] lays the hot path's per-organizer tables,
+//! `bookings` (with the holds) and `idempotency_keys` ([`PARTITIONED_TABLES`]),
+//! out as `PARTITION BY HASH (organizer_id)` into N partitions
+//! (`bookings_p0` ... `bookings_p{N-1}`, `idempotency_keys_p0` ...):
+//!
+//! ```no_run
+//! use booking_postgres::{Layout, MigrateOptions, PostgresOptions, PostgresStore};
+//!
+//! # async fn run() -> Result<(), booking_postgres::Error> {
+//! let store = PostgresStore::connect(
+//!     "postgres://postgres@127.0.0.1:5432/postgres",
+//!     PostgresOptions::default(),
+//! )
+//! .await?;
+//! store.migrate_with(MigrateOptions::default().partitions(8)).await?;
+//! assert_eq!(store.layout().await?, Some(Layout::HashPartitioned { partitions: 8 }));
+//! # Ok(()) }
+//! ```
+//!
+//! The default ([`PostgresStore::migrate`], or `MigrateOptions::default()`)
+//! keeps whatever layout the database has, and a fresh schema gets one plain
+//! table each, so nothing changes for a database that never asks.
+//!
+//! * **The guarantee is the same.** PostgreSQL 15 cannot declare an
+//!   exclusion constraint on a partitioned table, so each partition of
+//!   `bookings` carries its own copy of `bookings_no_overlap`, named
+//!   `bookings_p{i}_no_overlap` ([`constraints::is_no_overlap`] recognizes
+//!   both spellings). The constraint compares `organizer_id WITH =`, and all
+//!   rows of one organizer hash to one partition, so one partition's
+//!   constraint sees every row it must keep apart: exactly the single
+//!   table's guarantee. An `UPDATE` of `organizer_id` (the store never makes
+//!   one) moves the row to the new organizer's partition, whose constraint
+//!   checks it like an insert, so no move across partitions can create an
+//!   overlap either (a test tries).
+//! * **Keys.** A primary key of a partitioned table must include the
+//!   partition key, so `bookings_pkey` becomes `(organizer_id, id)`; ids are
+//!   ULIDs, unique by construction, and unique per organizer by the
+//!   database. An index on `id` alone (`bookings_id_idx`, one per partition)
+//!   serves the lookups by id, which probe every partition's index: a
+//!   booking by id, a cancellation (which names only the booking), a hold's
+//!   release and a hold by its token. `idempotency_keys_pkey` is already
+//!   `(organizer_id, operation, key_hash)`.
+//! * **The statements are the same** in both layouts; every hot-path
+//!   statement names `organizer_id`, so PostgreSQL prunes it to one
+//!   partition. Only the insert's `ON CONFLICT` could not name its
+//!   constraint (see "Inserting").
+//! * **What stays one table:** `organizers` (looked up by username and token
+//!   hash across organizers), `schedules` and `event_types` (small), the
+//!   outbox (`booking_events` and `jobs`, read by number and queue across
+//!   organizers) and `records` (looked up by kind and lookup key).
+//!
+//! **Fresh or converted.** On a fresh schema the migrations create the
+//! plain tables and `migrate_with` converts them at once (empty, so
+//! instantly). On an existing database it converts them too, data included,
+//! in one transaction: the tables are renamed aside, the partitioned ones
+//! created from them (`LIKE`, so columns, defaults, CHECKs and comments come
+//! along), their keys, foreign keys and indexes declared again, the rows
+//! copied and the old tables dropped, under an `ACCESS EXCLUSIVE` lock that
+//! makes every booking wait until it commits (plan it for a quiet moment on
+//! a large table). A failed conversion leaves nothing behind. Later calls
+//! with the same number do nothing and take no lock; another number is
+//! [`Error::PartitionCountMismatch`] (re-partitioning is not supported, nor
+//! is going back to one table). Running processes need no restart: no
+//! statement differs between the layouts. Migrations added later must work
+//! on both layouts (no exclusion or unique constraint without
+//! `organizer_id` on a partitioned table, no `CREATE INDEX CONCURRENTLY`),
+//! and an index they add to `bookings` must be added to the conversion
+//! too; a test compares the two layouts' catalogs.
+//!
+//! The same keys map onto Citus (`create_distributed_table('bookings',
+//! 'organizer_id')`); ARCHITECTURE.md ("Scaling out") has the DDL.
 //!
 //! ## Migrations
 //!
@@ -445,6 +529,7 @@ mod error;
 mod holds;
 mod idempotency;
 mod insert;
+mod layout;
 mod lifecycle;
 mod outbox;
 mod records;
@@ -455,13 +540,36 @@ pub mod testing;
 
 pub use connect::{MIGRATIONS_TABLE, PostgresOptions, PostgresStore, migrator};
 pub use error::Error;
+pub use layout::{Layout, MAX_PARTITIONS, MigrateOptions, PARTITIONED_TABLES};
 
 /// The names of the schema's constraints that the store maps to domain
 /// errors, exposed so tests and operators can refer to them.
 pub mod constraints {
     /// The exclusion constraint that forbids overlapping active bookings of
-    /// one organizer.
+    /// one organizer, on `bookings` in the single-table layout. In the
+    /// partitioned layout each partition `bookings_p{i}` carries its own,
+    /// named `bookings_p{i}_no_overlap`: see [`is_no_overlap`].
     pub const NO_OVERLAP: &str = "bookings_no_overlap";
+
+    /// Whether `constraint` is the exclusion constraint that forbids
+    /// overlaps, in either layout: [`NO_OVERLAP`] on the single table, or
+    /// `bookings_p{i}_no_overlap` on partition `i`.
+    ///
+    /// ```
+    /// use booking_postgres::constraints::is_no_overlap;
+    ///
+    /// assert!(is_no_overlap("bookings_no_overlap"));
+    /// assert!(is_no_overlap("bookings_p7_no_overlap"));
+    /// assert!(!is_no_overlap("bookings_pkey"));
+    /// assert!(!is_no_overlap("bookings_px_no_overlap"));
+    /// ```
+    pub fn is_no_overlap(constraint: &str) -> bool {
+        constraint == NO_OVERLAP
+            || constraint
+                .strip_prefix("bookings_p")
+                .and_then(|rest| rest.strip_suffix("_no_overlap"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    }
     /// The unique constraint on `organizers.username` (as written).
     pub const USERNAME_UNIQUE: &str = "organizers_username_key";
     /// The unique constraint on `organizers.username_key` (the username in

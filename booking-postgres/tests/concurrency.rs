@@ -405,12 +405,13 @@ impl Race {
         }
     }
 
-    /// The test function that runs it, which the workers run too.
-    fn test_name(self) -> &'static str {
-        match self {
+    /// The test function that runs it, which the workers run too (its
+    /// path in this binary: see `common::test_path`).
+    fn test_name(self) -> String {
+        common::test_path(match self {
             Race::Overlaps => "two_processes_booking_at_once_never_double_book",
             Race::LastPlace => "two_processes_racing_for_the_last_place_of_a_day_leave_one_winner",
-        }
+        })
     }
 
     /// Worker `n`'s attempts in `round`.
@@ -493,7 +494,7 @@ async fn parent(
         .map(|n| {
             Command::new(&exe)
                 .args([
-                    race.test_name(),
+                    race.test_name().as_str(),
                     "--exact",
                     "--nocapture",
                     "--test-threads=1",

@@ -40,17 +40,26 @@ macro_rules! write_event {
 ///   of the first full limit, and whether client `$20` already keeps `$25`
 ///   live holds of the organizer (`$25` NULL: no cap);
 /// * `inserted`: the row (updated_at is `$12` too), only when nothing above
-///   refused, `ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING`: an
-///   overlapping live row makes it insert nothing instead of raising 23P01,
-///   and speculative insertion does not deadlock under contention;
+///   refused, `ON CONFLICT DO NOTHING`: an overlapping live row makes it
+///   insert nothing instead of raising 23P01, and speculative insertion
+///   does not deadlock under contention. No conflict target is named, so
+///   the arbiters are all the table's unique and exclusion constraints:
+///   the exclusion constraint and the primary key (a row with id `$1`
+///   already there, reported as `duplicate`). The same statement thus
+///   serves both layouts: in the partitioned one the exclusion constraints
+///   are on the partitions (`bookings_p{i}_no_overlap`), and PostgreSQL 15
+///   cannot name a partition's constraint as the target of an insert into
+///   the parent (`ON CONFLICT ON CONSTRAINT bookings_no_overlap` fails
+///   there with 42704), but uses them all as arbiters when none is named;
 /// * `event`: the booking event (`$26` id, `$27` organizer, `$28` booking,
 ///   `$29` kind, `$30` instant, `$31` payload), only with the row;
 /// * `completed`: the idempotency key (`$32` organizer, `$33` operation,
 ///   `$34` key hash) gets outcome `$35`, only with the row.
 ///
-/// It returns one row: the refusals, `blocked` (only when nothing was
-/// inserted: whether a live row overlaps, in this statement's snapshot) and
-/// the inserted row's columns (NULL when none). When nothing was inserted,
+/// It returns one row: the refusals, `blocked` and `duplicate` (only when
+/// nothing was inserted: whether a live row overlaps, and whether a row with
+/// id `$1` exists, in this statement's snapshot) and the inserted row's
+/// columns (NULL when none). When nothing was inserted,
 /// no refusal is set and nothing live overlaps, the constraint saw a row
 /// this snapshot does not count: an expired hold, or an overlap committed a
 /// moment ago (see `RETIRE_EXPIRED_HOLDS`).
@@ -92,7 +101,7 @@ pub(crate) const INSERT: &str = concat!(
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20 \
          FROM refusal WHERE NOT hold_missing AND full_limit IS NULL AND NOT too_many_holds \
-         ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING \
+         ON CONFLICT DO NOTHING \
          RETURNING ",
     booking_columns!(),
     " ), ",
@@ -109,6 +118,8 @@ pub(crate) const INSERT: &str = concat!(
     "          AND b.id IS DISTINCT FROM $24 \
                AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($15, $16, '[)') \
          ) END AS blocked, \
+         CASE WHEN i.id IS NULL THEN EXISTS (SELECT 1 FROM bookings d WHERE d.id = $1) END \
+             AS duplicate, \
          i.* \
      FROM refusal r LEFT JOIN inserted i ON true"
 );
@@ -210,7 +221,7 @@ pub(crate) const RETIRE_EXPIRED_HOLDS: &str = concat!(
          ORDER BY id FOR UPDATE \
      ), retired AS ( \
          UPDATE bookings b SET deleted_at = b.hold_expires_at FROM expired e \
-         WHERE b.id = e.id RETURNING b.id \
+         WHERE b.organizer_id = $1 AND b.id = e.id RETURNING b.id \
      ) \
      SELECT (SELECT count(*) FROM retired) AS retired, EXISTS ( \
          SELECT 1 FROM bookings b WHERE b.organizer_id = $1 AND ",

@@ -11,7 +11,7 @@ use booking_core::organizer::Organizer;
 use booking_core::store::BookingStore;
 use booking_core::testkit::TestStore;
 use booking_postgres::testing::{self, IsolatedSchema, PoolSettings, SchemaGuard, TestingError};
-use booking_postgres::{PostgresStore, migrator};
+use booking_postgres::{Layout, MigrateOptions, PostgresStore, migrator};
 use sqlx::postgres::{PgConnection, PgPool};
 
 /// Test schemas are named `bk_test_<unix secs>_<random>`.
@@ -38,6 +38,41 @@ pub async fn pool_for(schema: &str, size: u32, application_name: &str) -> PgPool
     or_fail(testing::schema_pool(&testing::database_url(), schema, &settings).await)
 }
 
+/// How many partitions the suites' partitioned runs use.
+pub const PARTITIONS: u16 = 8;
+
+/// What this test binary migrates its schemas with. The store suites run
+/// twice: as their own binaries (the default layout), and included as a
+/// module named `partitioned` by `tests/*_partitioned.rs`, whose schemas get
+/// [`PARTITIONS`] hash partitions. This module, declared inside the suite's
+/// file, sees in its own path which of the two it is part of.
+pub fn migrate_options() -> MigrateOptions {
+    // The first part is the test binary's own name.
+    if module_path!()
+        .split("::")
+        .skip(1)
+        .any(|module| module == "partitioned")
+    {
+        MigrateOptions::default().partitions(PARTITIONS)
+    } else {
+        MigrateOptions::default()
+    }
+}
+
+/// The name of `test` (a function at the top of its suite file) as the
+/// test harness knows it, for running it alone in another process:
+/// `partitioned::test` when the suite is included by its partitioned twin.
+pub fn test_path(test: &str) -> String {
+    match module_path!().rsplit_once("::") {
+        // `crate::common` or `crate::partitioned::common`: drop both ends.
+        Some((outer, _)) => match outer.split_once("::") {
+            Some((_, module)) => format!("{module}::{test}"),
+            None => test.to_owned(),
+        },
+        None => test.to_owned(),
+    }
+}
+
 /// A fresh schema with a pool and a store on it, dropped (schema and all)
 /// when the `TestDb` is dropped, whether the test passed or panicked.
 pub struct TestDb {
@@ -55,13 +90,25 @@ impl TestDb {
         Self::with_pool_size(8).await
     }
 
-    /// Migrated to the current schema.
+    /// Migrated to the current schema, in this binary's layout (see
+    /// [`migrate_options`]).
     pub async fn with_pool_size(size: u32) -> Self {
+        Self::with_options(size, migrate_options()).await
+    }
+
+    /// Migrated to the current schema with `options`.
+    pub async fn with_options(size: u32, options: MigrateOptions) -> Self {
         let db = Self::unmigrated(size).await;
         db.store
-            .migrate()
+            .migrate_with(options.clone())
             .await
             .expect("migrations apply to a fresh schema");
+        // Every test of a partitioned run checks that it runs on partitions.
+        let expected = match options.partitions {
+            Some(partitions) => Layout::HashPartitioned { partitions },
+            None => Layout::Single,
+        };
+        assert_eq!(db.store.layout().await.unwrap(), Some(expected));
         db
     }
 
