@@ -4,6 +4,7 @@ use super::*;
 use crate::event_type::EventTypeDraft;
 use crate::hold::HoldRequest;
 use crate::idempotency::IdempotencyKey;
+use crate::lock::LockError;
 use crate::service::{RescheduleRequest, ServiceError};
 
 fn slot(start: DateTime<Utc>, minutes: i64) -> TimeRange {
@@ -327,4 +328,67 @@ async fn idempotent_reschedules_and_cancellations_replay() {
         f.service.cancel_booking(created.booking.id, &token).await,
         Err(ServiceError::AlreadyCancelled { .. })
     ));
+}
+
+/// A lock whose first acquisitions find the slot held by another booking in
+/// progress, as when two attendees click the same time at once.
+struct BusyThenFree {
+    refusals_left: AtomicUsize,
+    inner: MemoryLock,
+}
+
+#[async_trait]
+impl SlotLock for BusyThenFree {
+    async fn acquire(
+        &self,
+        key: &SlotKey,
+        ttl: std::time::Duration,
+    ) -> Result<LockGuard, LockError> {
+        let refuse = self
+            .refusals_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if refuse {
+            return Err(LockError::Held {
+                key: key.to_string(),
+            });
+        }
+        self.inner.acquire(key, ttl).await
+    }
+
+    async fn release(&self, guard: &LockGuard) -> Result<Release, LockError> {
+        self.inner.release(guard).await
+    }
+}
+
+/// `slot_being_booked` and `concurrent_update` ask the client to try again;
+/// with the same idempotency key the retry must run again, not replay the
+/// transient refusal for a day.
+#[tokio::test]
+async fn a_transient_refusal_is_not_replayed_to_a_retry_with_the_same_key() {
+    let f = fixture_with(Arc::new(BusyThenFree {
+        refusals_left: AtomicUsize::new(1),
+        inner: MemoryLock::new(),
+    }))
+    .await;
+    let retry_key = key("retry");
+    let busy = f
+        .service
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30).idempotency_key(retry_key.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(busy.code(), "slot_being_booked");
+    let booked = f
+        .service
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30).idempotency_key(retry_key.clone()))
+        .await
+        .expect("the retry runs again and books the free slot");
+    assert!(!booked.replayed);
+    let replayed = f
+        .service
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30).idempotency_key(retry_key))
+        .await
+        .unwrap();
+    assert!(replayed.replayed);
+    assert_eq!(replayed.booking.id, booked.booking.id);
 }
