@@ -92,10 +92,10 @@ impl BookingService {
     }
 
     /// Records a failed operation: its refusal when the caller's request was
-    /// at fault (replayed as it was); nothing when the service failed (the
-    /// claim is abandoned, so a retry runs again).
+    /// at fault (replayed as it was); nothing when the service failed or the
+    /// refusal was transient (the claim is abandoned, so a retry runs again).
     pub(super) async fn fail_key(&self, scope: &IdempotencyScope, error: &ServiceError) {
-        if error.is_client_error() {
+        if error.is_client_error() && !is_transient(error) {
             let refused = Recorded::Refused {
                 code: error.code().to_owned(),
                 message: error.to_string(),
@@ -115,6 +115,17 @@ impl BookingService {
             tracing::warn!(%error, "could not record an idempotency outcome; a retry will run again");
         }
     }
+}
+
+/// Refusals that ask the client to try the same request again: another
+/// booking of the slot was in progress, or the organizer's configuration
+/// changed under the request. Replaying them would turn "try again" into
+/// "refused for a day".
+fn is_transient(error: &ServiceError) -> bool {
+    matches!(
+        error,
+        ServiceError::SlotBeingBooked | ServiceError::ConcurrentUpdate
+    )
 }
 
 /// A replayed refusal, as the error it was.
