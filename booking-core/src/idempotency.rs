@@ -14,8 +14,9 @@
 //!    **in the same atomic step** that inserts it, so a process that dies
 //!    right after the insert leaves a finished record, never a second
 //!    booking on retry. Refusals (the slot was taken, ...) are recorded too,
-//!    and replayed as they were; a server failure abandons the claim so a
-//!    retry runs again.
+//!    and replayed as they were; a server failure, or a refusal that asks
+//!    the client to try again (`slot_being_booked`, `concurrent_update`),
+//!    abandons the claim so a retry runs again.
 //! 3. A request arriving while the first is still running waits a little for
 //!    it to finish, then replays its outcome; if it is still running after
 //!    that, it is refused with `IdempotencyInProgress`. A claim whose holder
