@@ -9,7 +9,7 @@ mod ui_support;
 use booking_core::service::Credential;
 use booking_core::{Attendee, BookingRequest, ServiceError, TimeRange};
 use chrono::Duration;
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use tokio::sync::Mutex;
 use ui_support::browser::{
     Browser, click, run, screenshot, serve, text_of, type_into, wait_for, wait_for_text,
@@ -22,11 +22,15 @@ static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
 const NEW_YORK_PAGE: &str = "/ada?tz=America%2FNew_York&date=2026-12-02";
 
 async fn pick_slot(client: &Client, start: chrono::DateTime<chrono::Utc>) {
-    click(
-        client,
-        &format!(r#"input[value="{}"] + span"#, slot_value(start)),
-    )
-    .await;
+    // The label is the clickable pill (the radio inside it is see-through).
+    let label = format!("//input[@value='{}']/parent::label", slot_value(start));
+    client
+        .find(Locator::XPath(&label))
+        .await
+        .unwrap_or_else(|e| panic!("no slot {label}: {e}"))
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn fill_in(client: &Client) {
@@ -181,10 +185,7 @@ async fn the_organizer_reschedules_from_the_dashboard() {
         wait_for_text(&client, "#list-summary", "1 booking").await;
         click(&client, "#bookings .reschedule-link").await;
         wait_for(&client, "#current-time").await;
-        assert_eq!(
-            text_of(&client, "#attendee-name").await,
-            "Grace Hopper"
-        );
+        assert_eq!(text_of(&client, "#attendee-name").await, "Grace Hopper");
         screenshot(&client, "lifecycle-05-dashboard-reschedule").await;
         click(&client, r#"button.slot[data-start="2026-12-03T16:00:00Z"]"#).await;
         wait_for_text(

@@ -26,8 +26,8 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::booking::visitor_zone;
-use super::confirmation::{Shown, TokenQuery, booking_for_token, booking_not_found};
 use super::confirmation::shown;
+use super::confirmation::{Shown, TokenQuery, booking_for_token, booking_not_found};
 use super::format::{clock, date, range, rfc3339, url_with};
 use super::layout::{Shell, csrf_field, document, internal_error, message_page, respond};
 use super::session::SignedInForm;
@@ -206,10 +206,7 @@ async fn render(
             p { a #keep-link href=(back) { (back_text) } }
         }
     };
-    respond(
-        status,
-        document("Reschedule booking", shell, body),
-    )
+    respond(status, document("Reschedule booking", shell, body))
 }
 
 /// `start/end` of the form.
@@ -274,36 +271,36 @@ pub(super) async fn reschedule(
 /// or the page to show instead.
 fn refusal(error: ServiceError) -> Result<(StatusCode, &'static str), Response> {
     Ok(match error {
-                ServiceError::SlotUnavailable(SlotRefusal::Busy) => (
-                    StatusCode::CONFLICT,
-                    "Sorry, that time was just taken. The times below are up to date; please pick another one.",
-                ),
-                ServiceError::SlotUnavailable(_) | ServiceError::BookingLimitReached(_) => (
-                    StatusCode::CONFLICT,
-                    "That time is no longer offered. The times below are up to date; please pick another one.",
-                ),
-                ServiceError::SlotBeingBooked => (
-                    StatusCode::CONFLICT,
-                    "Someone is booking that time right now. Please pick another one, or try again.",
-                ),
-                ServiceError::AlreadyCancelled { .. } => {
-                    return Err(message_page(
-                        StatusCode::CONFLICT,
-                        "Already cancelled",
-                        "This booking was cancelled, so it cannot be moved.",
-                    ));
-                }
-                ServiceError::BookingStarted => {
-                    return Err(message_page(
-                        StatusCode::CONFLICT,
-                        "Already started",
-                        "This booking has already started, so it can no longer be moved.",
-                    ));
-                }
-                ServiceError::NotFound | ServiceError::PermissionDenied => {
-                    return Err(booking_not_found());
-                }
-                error => return Err(internal_error(&error)),
+        ServiceError::SlotUnavailable(SlotRefusal::Busy) => (
+            StatusCode::CONFLICT,
+            "Sorry, that time was just taken. The times below are up to date; please pick another one.",
+        ),
+        ServiceError::SlotUnavailable(_) | ServiceError::BookingLimitReached(_) => (
+            StatusCode::CONFLICT,
+            "That time is no longer offered. The times below are up to date; please pick another one.",
+        ),
+        ServiceError::SlotBeingBooked => (
+            StatusCode::CONFLICT,
+            "Someone is booking that time right now. Please pick another one, or try again.",
+        ),
+        ServiceError::AlreadyCancelled { .. } => {
+            return Err(message_page(
+                StatusCode::CONFLICT,
+                "Already cancelled",
+                "This booking was cancelled, so it cannot be moved.",
+            ));
+        }
+        ServiceError::BookingStarted => {
+            return Err(message_page(
+                StatusCode::CONFLICT,
+                "Already started",
+                "This booking has already started, so it can no longer be moved.",
+            ));
+        }
+        ServiceError::NotFound | ServiceError::PermissionDenied => {
+            return Err(booking_not_found());
+        }
+        error => return Err(internal_error(&error)),
     })
 }
 
