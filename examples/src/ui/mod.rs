@@ -36,8 +36,11 @@
 //! Add and Remove buttons submit the form and the server applies them); the
 //! small script detects the visitor's time zone, submits the zone picker on
 //! change, adds and removes rows of hours in place, copies the new API
-//! token, asks before an organizer cancels, and shows times in the browser's
-//! zone on the cancel page. A strict Content-Security-Policy
+//! token, asks before an organizer cancels, shows times in the browser's
+//! zone on the cancel page, and on a booking page holds the time the visitor
+//! picks (through the JSON API's `POST /api/organizers/{username}/holds`,
+//! which is why `connect-src 'self'` is allowed), counts the hold down and
+//! books with its token. A strict Content-Security-Policy
 //! (`script-src 'self'`) forbids any inline script, as a second line of
 //! defence.
 //!

@@ -252,8 +252,8 @@ pub(super) async fn reschedule(
                         .into_response();
                 }
                 Err(error) => match refusal(error) {
-                    Ok(problem) => problem,
-                    Err(page) => return page,
+                    Refusal::Retry(status, problem) => (status, problem),
+                    Refusal::Page(page) => return page,
                 },
             }
         }
@@ -267,10 +267,18 @@ pub(super) async fn reschedule(
     render(&ui, &shown, authority, visitor, Some(problem), status).await
 }
 
-/// A refused move as the status and the problem to show above the times,
-/// or the page to show instead.
-fn refusal(error: ServiceError) -> Result<(StatusCode, &'static str), Response> {
-    Ok(match error {
+/// What a refused move shows.
+enum Refusal {
+    /// The reschedule page again, with this status and the problem above
+    /// the times (another time may do).
+    Retry(StatusCode, &'static str),
+    /// This page instead (the booking cannot be moved at all).
+    Page(Response),
+}
+
+/// What to show for a refused move.
+fn refusal(error: ServiceError) -> Refusal {
+    let (status, problem) = match error {
         ServiceError::SlotUnavailable(SlotRefusal::Busy) => (
             StatusCode::CONFLICT,
             "Sorry, that time was just taken. The times below are up to date; please pick another one.",
@@ -284,24 +292,25 @@ fn refusal(error: ServiceError) -> Result<(StatusCode, &'static str), Response> 
             "Someone is booking that time right now. Please pick another one, or try again.",
         ),
         ServiceError::AlreadyCancelled { .. } => {
-            return Err(message_page(
+            return Refusal::Page(message_page(
                 StatusCode::CONFLICT,
                 "Already cancelled",
                 "This booking was cancelled, so it cannot be moved.",
             ));
         }
         ServiceError::BookingStarted => {
-            return Err(message_page(
+            return Refusal::Page(message_page(
                 StatusCode::CONFLICT,
                 "Already started",
                 "This booking has already started, so it can no longer be moved.",
             ));
         }
         ServiceError::NotFound | ServiceError::PermissionDenied => {
-            return Err(booking_not_found());
+            return Refusal::Page(booking_not_found());
         }
-        error => return Err(internal_error(&error)),
-    })
+        error => return Refusal::Page(internal_error(&error)),
+    };
+    Refusal::Retry(status, problem)
 }
 
 /// The booking `id` of the signed-in `organizer`, with what its page shows
@@ -385,8 +394,8 @@ pub(super) async fn organizer_reschedule(
                     return Redirect::to("/dashboard?notice=rescheduled").into_response();
                 }
                 Err(error) => match refusal(error) {
-                    Ok(problem) => problem,
-                    Err(page) => return page,
+                    Refusal::Retry(status, problem) => (status, problem),
+                    Refusal::Page(page) => return page,
                 },
             }
         }
