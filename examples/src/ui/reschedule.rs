@@ -335,8 +335,9 @@ async fn organizers_booking(
 }
 
 /// `GET /dashboard/bookings/{id}/reschedule`: the organizer's reschedule
-/// page for one of their bookings (the sign-in page for anybody else), in
-/// their own zone.
+/// page for one of their active bookings (the sign-in page for anybody
+/// else; "not found" for a cancelled, unknown or someone else's booking),
+/// in their own zone.
 pub(super) async fn organizer_page(
     State(ui): State<Ui>,
     headers: HeaderMap,
@@ -350,9 +351,6 @@ pub(super) async fn organizer_page(
         Ok(found) => found,
         Err(page) => return page,
     };
-    if !shown.booking.is_active() {
-        return Redirect::to("/dashboard?notice=already_cancelled").into_response();
-    }
     let form_token = ui.form_token(&key);
     let authority = Authority::Organizer {
         form_token: &form_token,
