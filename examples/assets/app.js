@@ -7,7 +7,11 @@
 // - copying the new API token,
 // - a confirmation before an organizer cancels a booking,
 // - times in the browser's own zone on the attendee's cancel page,
-// - no double submission of a form.
+// - no double submission of a form,
+// - on a booking page, a hold of the time the visitor picks (the JSON API's
+//   POST /api/organizers/{username}/holds), its countdown, and booking with
+//   the hold's token (without the script, or when a hold is refused, the
+//   form books as it always did).
 (function () {
   "use strict";
 
@@ -226,6 +230,11 @@
       });
     });
 
+    var bookingForm = document.getElementById("booking-form");
+    if (bookingForm) {
+      holds(bookingForm);
+    }
+
     // 4. Times in the browser's zone.
     var times = document.querySelectorAll("time[data-local-range]");
     Array.prototype.forEach.call(times, function (element) {
@@ -235,6 +244,176 @@
         element.textContent = rangeText(start, end, browserZone() || "UTC");
       } catch (e) {
         // Leave the UTC text as it is.
+      }
+    });
+  }
+
+  // 6. Holding the picked time while the visitor fills in the form.
+  function holds(form) {
+    var status = form.querySelector("#hold-status");
+    var url = status && status.getAttribute("data-hold-url");
+    var tokenField = form.querySelector("#hold-token");
+    var idField = form.querySelector("#hold-id");
+    var expiresField = form.querySelector("#hold-expires");
+    if (!url || !tokenField || !idField || !expiresField || !status || !window.fetch) {
+      return;
+    }
+    var zoneField = form.querySelector('input[name="tz"]');
+    var zone = (zoneField && zoneField.value) || browserZone() || "UTC";
+    var typeField = form.querySelector('input[name="eventType"]');
+    // The server's clock, not the visitor's, decides when a hold ends.
+    var serverNow = Date.parse(status.getAttribute("data-now") || "");
+    var skew = isNaN(serverNow) ? 0 : serverNow - Date.now();
+    var checked = form.querySelector('input[name="slot"]:checked');
+    var heldSlot = tokenField.value && checked ? checked.value : null;
+    var attempt = 0;
+    var pending = null;
+    var timer = null;
+    var sending = false;
+
+    function say(text) {
+      status.textContent = text;
+    }
+    function forget() {
+      tokenField.value = "";
+      idField.value = "";
+      expiresField.value = "";
+      heldSlot = null;
+      status.removeAttribute("data-expires");
+      if (timer) {
+        clearInterval(timer);
+        timer = null;
+      }
+    }
+    function release(id, token) {
+      if (!id || !token) {
+        return;
+      }
+      try {
+        fetch("/api/holds/" + encodeURIComponent(id), {
+          method: "DELETE", headers: { "Hold-Token": token },
+          credentials: "same-origin", keepalive: true
+        }).catch(function () {});
+      } catch (e) {
+        // The hold ends by itself.
+      }
+    }
+    function tick() {
+      var expires = Date.parse(status.getAttribute("data-expires") || "");
+      if (isNaN(expires)) {
+        return;
+      }
+      var left = Math.floor((expires - (Date.now() + skew)) / 1000);
+      if (left <= 0) {
+        forget();
+        say("Your hold on this time has ended. You can still book it if nobody else has.");
+        return;
+      }
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      say("This time is held for you until " + parts(new Date(expires), zone).clock +
+        " (" + minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left).");
+    }
+    function count(expiresAt) {
+      status.setAttribute("data-expires", expiresAt);
+      if (timer) {
+        clearInterval(timer);
+      }
+      tick();
+      timer = setInterval(tick, 1000);
+    }
+    function take(slot) {
+      if (slot === heldSlot) {
+        return;
+      }
+      release(idField.value, tokenField.value);
+      forget();
+      attempt += 1;
+      var mine = attempt;
+      var bounds = slot.split("/");
+      say("Holding this time for you…");
+      pending = fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({
+          startTime: bounds[0], endTime: bounds[1],
+          eventType: typeField ? typeField.value : undefined
+        })
+      }).then(function (response) {
+        return response.json().then(function (body) {
+          return { ok: response.ok, body: body || {} };
+        });
+      }).then(function (reply) {
+        if (mine !== attempt) {
+          // Another time was picked meanwhile.
+          if (reply.ok) {
+            release(reply.body.holdId, reply.body.holdToken);
+          }
+          return;
+        }
+        if (reply.ok && reply.body.holdToken) {
+          tokenField.value = reply.body.holdToken;
+          idField.value = reply.body.holdId || "";
+          expiresField.value = reply.body.expiresAt || "";
+          heldSlot = slot;
+          count(reply.body.expiresAt);
+        } else if (reply.body.code === "slot_unavailable") {
+          say("Sorry, someone else has just taken or is holding this time. Please pick another one.");
+        } else if (reply.body.code === "holds_disabled") {
+          say("");
+        } else {
+          say("This time could not be held for you, but you can still book it.");
+        }
+      }).catch(function () {
+        if (mine === attempt) {
+          say("This time could not be held for you, but you can still book it.");
+        }
+      }).then(function () {
+        if (mine === attempt) {
+          pending = null;
+        }
+      });
+    }
+
+    if (heldSlot && status.getAttribute("data-expires")) {
+      count(status.getAttribute("data-expires"));
+    }
+    form.addEventListener("change", function (event) {
+      var input = event.target;
+      if (input && input.name === "slot" && input.checked) {
+        take(input.value);
+      }
+    });
+    // Booking waits (a few seconds at most) for a hold being taken, so it
+    // carries the hold's token rather than colliding with the hold.
+    form.addEventListener("submit", function (event) {
+      sending = true;
+      if (!pending) {
+        return;
+      }
+      event.preventDefault();
+      var waited = pending;
+      var send = function () {
+        if (waited) {
+          waited = null;
+          form.submit();
+        }
+      };
+      pending.then(send, send);
+      setTimeout(send, 5000);
+    });
+    // Leaving the page lets the time go at once.
+    window.addEventListener("pagehide", function () {
+      if (!sending) {
+        release(idField.value, tokenField.value);
+      }
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted && !sending) {
+        // Back from the browser's cache: the hold was let go on leaving.
+        forget();
+        say("");
       }
     });
   }

@@ -195,13 +195,20 @@ async fn a_taken_slot_the_zone_picker_phone_width_and_the_organizers_tools() {
         click(&client, r#"a[data-date="2026-12-02"]"#).await;
         wait_for_text(&client, "#day-heading", "Wed 2 Dec 2026").await;
         assert_eq!(texts_of(&client, ".slot span").await, ["19:30", "20:30", "21:30"]);
+        // Someone else takes the slot while the page is open, so picking it
+        // cannot hold it for the visitor any more (the script says so), and
+        // pressing Book says it is taken.
+        fixture.book(dec(2, 14, 0), "Faster").await;
         pick_slot(&client, dec(2, 14, 0)).await;
+        wait_for_text(
+            &client,
+            "#hold-status",
+            "Sorry, someone else has just taken or is holding this time. Please pick another one.",
+        )
+        .await;
         type_into(&client, "#name", "Katherine Johnson").await;
         type_into(&client, "#email", "kj@example.com").await;
         type_into(&client, "#title", "Orbits").await;
-
-        // Someone else takes the slot before the visitor presses Book.
-        fixture.book(dec(2, 14, 0), "Faster").await;
         click(&client, "#book-button").await;
         wait_for_text(
             &client,

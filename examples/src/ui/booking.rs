@@ -204,6 +204,43 @@ pub(super) struct BookForm {
     event_type: String,
     /// The length chosen, in minutes.
     duration: String,
+    /// The token of the hold the page's script took when the visitor picked
+    /// the slot (empty without JavaScript, with holds off, or when the hold
+    /// was refused): booking with it turns the hold into the booking.
+    #[serde(rename = "holdToken")]
+    hold_token: String,
+    /// That hold's id (so the script can release it when another time is
+    /// picked).
+    #[serde(rename = "holdId")]
+    hold_id: String,
+    /// When that hold ends (RFC 3339), for the countdown.
+    #[serde(rename = "holdExpires")]
+    hold_expires: String,
+}
+
+impl BookForm {
+    /// The slot the visitor holds and until when, when the form carries a
+    /// hold that has not yet ended. Only for showing: whether the hold
+    /// really exists is for booking-core to say when the form is booked.
+    fn held_slot(&self, now: chrono::DateTime<chrono::Utc>) -> Option<(TimeRange, String)> {
+        if self.hold_token.trim().is_empty() {
+            return None;
+        }
+        let expires = parse_instant(self.hold_expires.trim()).ok()?;
+        if expires <= now {
+            return None;
+        }
+        let (start, end) = self.slot.split_once('/')?;
+        let slot = TimeRange::new(parse_instant(start).ok()?, parse_instant(end).ok()?).ok()?;
+        Some((slot, rfc3339(expires)))
+    }
+
+    /// Forgets the hold (its slot was refused, so the hold is of no use).
+    fn forget_hold(&mut self) {
+        self.hold_token.clear();
+        self.hold_id.clear();
+        self.hold_expires.clear();
+    }
 }
 
 /// What the booking form shows besides the slots: the values typed and what
@@ -436,6 +473,10 @@ fn request_of(
     if !notes.is_empty() {
         request = request.description(form.notes.clone());
     }
+    let hold_token = form.hold_token.trim();
+    if !hold_token.is_empty() {
+        request = request.hold_token(hold_token);
+    }
     if time.is_none() {
         let mut errors = request.validate().err().unwrap_or_default();
         errors.add(Field::StartTime, "That time could not be read.");
@@ -508,6 +549,9 @@ fn refusal_to_form(
         }
         other => return Err(other),
     };
+    if values.slot.is_empty() {
+        values.forget_hold();
+    }
     state.values = values;
     Ok((status, state))
 }
@@ -608,6 +652,21 @@ async fn booking_page(
             by_day.entry(date).or_default().push(slot);
         }
     }
+    // The visitor's own hold keeps its slot from being offered, to them
+    // too: it is shown again so the form they are filling in keeps it.
+    let held = form.values.held_slot(now);
+    if let Some((slot, _)) = &held
+        && let Some(date) = local_date(zone, slot.start())
+        && first_of_month(date) == month
+    {
+        let day = by_day.entry(date).or_default();
+        if !day.contains(slot) {
+            day.push(*slot);
+            day.sort_by_key(TimeRange::start);
+        }
+    }
+    let hold_url = (event_type.hold_duration > Duration::zero())
+        .then(|| format!("/api/organizers/{username}/holds"));
     let selected = view
         .date
         .filter(|date| first_of_month(*date) == month)
@@ -751,6 +810,11 @@ async fn booking_page(
                     @if let Some(date) = &selected_iso {
                         input type="hidden" name="date" value=(date);
                     }
+                    @if hold_url.is_some() {
+                        input #hold-token type="hidden" name="holdToken" value=[held.as_ref().map(|_| form.values.hold_token.as_str())];
+                        input #hold-id type="hidden" name="holdId" value=[held.as_ref().map(|_| form.values.hold_id.as_str())];
+                        input #hold-expires type="hidden" name="holdExpires" value=[held.as_ref().map(|(_, expires)| expires.as_str())];
+                    }
                     fieldset.slots aria-describedby=[form.slot_error.as_ref().map(|_| "slot-error")] {
                         legend { "Free times (" (zone.name()) ")" }
                         @if let Some(message) = &form.slot_error {
@@ -761,6 +825,9 @@ async fn booking_page(
                                 @if selected.is_some() { "No free times on this day." } @else { "Pick a day with free times in the calendar." }
                             }
                         } @else {
+                            @if let Some(url) = &hold_url {
+                                (hold_status(url, now, held.as_ref(), zone))
+                            }
                             div.slot-list {
                                 @for slot in day_slots {
                                     @let value = slot_value(slot);
@@ -802,6 +869,32 @@ async fn booking_page(
             body,
         ),
     )
+}
+
+/// Where the page's script says whether the picked time is held for the
+/// visitor and for how long (`data-expires`, counted down by the script,
+/// which takes holds at `data-hold-url` and counts from the server's
+/// `data-now`, not the visitor's clock);
+/// after a refused booking the server says it again for a hold the form
+/// still carries.
+fn hold_status(
+    url: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    held: Option<&(TimeRange, String)>,
+    zone: Tz,
+) -> Markup {
+    html! {
+        p.hold-status #hold-status role="status" aria-live="polite"
+            data-hold-url=(url) data-now=(rfc3339(now))
+            data-expires=[held.map(|(_, expires)| expires.as_str())] {
+            @if let Some((slot, expires)) = held {
+                @let until = parse_instant(expires).ok();
+                "The " (clock(slot.start(), zone)) " slot is held for you"
+                @if let Some(until) = until { " until " (clock(until, zone)) }
+                "."
+            }
+        }
+    }
 }
 
 /// One day of the calendar: a link when it has free slots.

@@ -79,7 +79,7 @@ pub(super) async fn booking_for_token(ui: &Ui, id: &str, token: &str) -> Result<
 }
 
 /// `booking` with its organizer, their display zone and its location.
-async fn shown(ui: &Ui, booking: Booking) -> Result<Shown, Response> {
+pub(super) async fn shown(ui: &Ui, booking: Booking) -> Result<Shown, Response> {
     let organizer = match ui.service.organizer(booking.organizer_id).await {
         Ok(organizer) => organizer,
         Err(ServiceError::OrganizerNotFound) => return Err(booking_not_found()),

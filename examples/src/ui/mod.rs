@@ -12,7 +12,8 @@
 //! | `GET`/`POST /bookings/{id}/reschedule?token=..` | the attendee's reschedule page: the free times of the booking's event type over the next two weeks, each a button that moves the booking there (then the confirmation with the new time) |
 //! | `GET`/`POST /bookings/{id}/cancel?token=..` | the attendee's cancel page and its Cancel button, with a link to reschedule instead |
 //! | `GET`/`POST /dashboard/signup` | creates an organizer (username, email, name, time zone with the browser's preselected), shows the API token once and signs them in |
-//! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings (with their event type and place) with a date-range filter and pagination, each with a Cancel button |
+//! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings (with their event type and place) with a date-range filter and pagination, each with Reschedule and Cancel |
+//! | `GET`/`POST /dashboard/bookings/{id}/reschedule` | the organizer's reschedule page: the same free times, the move authorised by the session (and its form token) instead of the cancel token |
 //! | `/dashboard/event-types...` | the event types: list, create, edit (every field: lengths, buffers, notice, window, limits, place, schedule, hold), show or hide, delete |
 //! | `/dashboard/schedules...` | the schedules: list, create, edit with the hours editor, make default, delete |
 //! | `GET`/`POST /dashboard/settings` | version 1's settings (the default schedule and event type together): time zone, the hours editor (a switch per weekday, time pickers, rows added and removed, date overrides), slot length and step, buffers, notice and advance limits |
@@ -35,8 +36,11 @@
 //! Add and Remove buttons submit the form and the server applies them); the
 //! small script detects the visitor's time zone, submits the zone picker on
 //! change, adds and removes rows of hours in place, copies the new API
-//! token, asks before an organizer cancels, and shows times in the browser's
-//! zone on the cancel page. A strict Content-Security-Policy
+//! token, asks before an organizer cancels, shows times in the browser's
+//! zone on the cancel page, and on a booking page holds the time the visitor
+//! picks (through the JSON API's `POST /api/organizers/{username}/holds`,
+//! which is why `connect-src 'self'` is allowed), counts the hold down and
+//! books with its token. A strict Content-Security-Policy
 //! (`script-src 'self'`) forbids any inline script, as a second line of
 //! defence.
 //!
@@ -212,6 +216,10 @@ where
             get(dashboard::settings::settings_page).post(dashboard::settings::save_settings),
         )
         .route("/dashboard/bookings/{id}/cancel", post(dashboard::cancel))
+        .route(
+            "/dashboard/bookings/{id}/reschedule",
+            get(reschedule::organizer_page).post(reschedule::organizer_reschedule),
+        )
         .route(event_types::URL, get(event_types::list))
         .route(
             "/dashboard/event-types/new",
@@ -269,7 +277,7 @@ async fn security_headers(mut response: Response) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );

@@ -1,7 +1,13 @@
-//! The attendee's reschedule page: the booking's current time and the free
-//! times of its event type (and its length) over the next two weeks, each a
-//! button that moves the booking there (`BookingService::reschedule`, with
-//! the cancel token from the link). The booking keeps its id and its links.
+//! The reschedule page: the booking's current time and the free times of
+//! its event type (and its length) over the next two weeks, each a button
+//! that moves the booking there (`BookingService::reschedule`). The booking
+//! keeps its id and its links.
+//!
+//! Two doors lead to it: the attendee's (`/bookings/{id}/reschedule`,
+//! authorised by the cancel token from the link, with the origin check like
+//! the cancel form) and the organizer's (`/dashboard/bookings/{id}/reschedule`,
+//! authorised by the dashboard session, each form carrying the session's
+//! CSRF token like every other dashboard form).
 
 use std::collections::BTreeMap;
 
@@ -20,9 +26,11 @@ use serde::Deserialize;
 
 use super::Ui;
 use super::booking::visitor_zone;
+use super::confirmation::shown;
 use super::confirmation::{Shown, TokenQuery, booking_for_token, booking_not_found};
 use super::format::{clock, date, range, rfc3339, url_with};
-use super::layout::{Shell, document, internal_error, message_page, respond};
+use super::layout::{Shell, csrf_field, document, internal_error, message_page, respond};
+use super::session::SignedInForm;
 
 /// How far ahead the page offers new times.
 const DAYS_SHOWN: i64 = 14;
@@ -35,6 +43,31 @@ pub(super) struct RescheduleForm {
     tz: String,
     /// `start/end`, RFC 3339.
     slot: String,
+}
+
+/// Who moves the booking, which decides the form's fields and where the page
+/// leads back to.
+#[derive(Clone, Copy)]
+enum Authority<'a> {
+    /// The attendee, with the booking's cancel token.
+    Attendee { token: &'a str },
+    /// The signed-in organizer, with their session's form token.
+    Organizer { form_token: &'a str },
+}
+
+/// The organizer's form of one offered time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct OrganizerRescheduleForm {
+    csrf: String,
+    /// `start/end`, RFC 3339.
+    slot: String,
+}
+
+impl SignedInForm for OrganizerRescheduleForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// The confirmation page of `id` for the holder of `token`.
@@ -58,14 +91,17 @@ pub(super) async fn page(
         Err(page) => return page,
     };
     let (visitor, _) = visitor_zone(Some(&query.tz), shown.zone);
-    render(&ui, &shown, &query.token, visitor, None, StatusCode::OK).await
+    let authority = Authority::Attendee {
+        token: &query.token,
+    };
+    render(&ui, &shown, authority, visitor, None, StatusCode::OK).await
 }
 
 /// The page for `shown`, with `problem` above the times.
 async fn render(
     ui: &Ui,
     shown: &Shown,
-    token: &str,
+    authority: Authority<'_>,
     visitor: Tz,
     problem: Option<&str>,
     status: StatusCode,
@@ -103,12 +139,32 @@ async fn render(
             .or_default()
             .push(slot);
     }
-    let action = format!("/bookings/{}/reschedule", booking.id);
+    let (action, back, back_text, shell) = match authority {
+        Authority::Attendee { token } => (
+            format!("/bookings/{}/reschedule", booking.id),
+            confirmation_url(booking.id, token, visitor),
+            "Keep the current time",
+            Shell::default(),
+        ),
+        Authority::Organizer { form_token } => (
+            format!("/dashboard/bookings/{}/reschedule", booking.id),
+            "/dashboard".to_owned(),
+            "Back to your bookings",
+            Shell::organizer(form_token),
+        ),
+    };
     let body = html! {
         section.card.reschedule {
             p.eyebrow { "Reschedule a booking" }
             h1 #booking-title { (booking.title) }
-            p.lead { "With " span #organizer-name { (organizer.display_name) } }
+            @match authority {
+                Authority::Attendee { .. } => {
+                    p.lead { "With " span #organizer-name { (organizer.display_name) } }
+                }
+                Authority::Organizer { .. } => {
+                    p.lead { "With " span #attendee-name { (booking.attendee.name) } " " span.muted { "(" (booking.attendee.email) ")" } }
+                }
+            }
             dl.times {
                 div {
                     dt { "Booked for" }
@@ -129,8 +185,15 @@ async fn render(
                             @for slot in times {
                                 li {
                                     form method="post" action=(action) {
-                                        input type="hidden" name="token" value=(token);
-                                        input type="hidden" name="tz" value=(visitor.name());
+                                        @match authority {
+                                            Authority::Attendee { token } => {
+                                                input type="hidden" name="token" value=(token);
+                                                input type="hidden" name="tz" value=(visitor.name());
+                                            }
+                                            Authority::Organizer { form_token } => {
+                                                (csrf_field(form_token))
+                                            }
+                                        }
                                         input type="hidden" name="slot" value=(format!("{}/{}", rfc3339(slot.start()), rfc3339(slot.end())));
                                         button.slot type="submit" data-start=(rfc3339(slot.start())) { (clock(slot.start(), visitor)) }
                                     }
@@ -140,13 +203,10 @@ async fn render(
                     }
                 }
             }
-            p { a #keep-link href=(confirmation_url(booking.id, token, visitor)) { "Keep the current time" } }
+            p { a #keep-link href=(back) { (back_text) } }
         }
     };
-    respond(
-        status,
-        document("Reschedule booking", Shell::default(), body),
-    )
+    respond(status, document("Reschedule booking", shell, body))
 }
 
 /// `start/end` of the form.
@@ -191,36 +251,10 @@ pub(super) async fn reschedule(
                     return Redirect::to(&confirmation_url(moved.booking.id, &form.token, zone))
                         .into_response();
                 }
-                Err(ServiceError::SlotUnavailable(SlotRefusal::Busy)) => (
-                    StatusCode::CONFLICT,
-                    "Sorry, that time was just taken. The times below are up to date; please pick another one.",
-                ),
-                Err(ServiceError::SlotUnavailable(_) | ServiceError::BookingLimitReached(_)) => (
-                    StatusCode::CONFLICT,
-                    "That time is no longer offered. The times below are up to date; please pick another one.",
-                ),
-                Err(ServiceError::SlotBeingBooked) => (
-                    StatusCode::CONFLICT,
-                    "Someone is booking that time right now. Please pick another one, or try again.",
-                ),
-                Err(ServiceError::AlreadyCancelled { .. }) => {
-                    return message_page(
-                        StatusCode::CONFLICT,
-                        "Already cancelled",
-                        "This booking was cancelled, so it cannot be moved.",
-                    );
-                }
-                Err(ServiceError::BookingStarted) => {
-                    return message_page(
-                        StatusCode::CONFLICT,
-                        "Already started",
-                        "This booking has already started, so it can no longer be moved.",
-                    );
-                }
-                Err(ServiceError::NotFound | ServiceError::PermissionDenied) => {
-                    return booking_not_found();
-                }
-                Err(error) => return internal_error(&error),
+                Err(error) => match refusal(error) {
+                    Refusal::Retry(status, problem) => (status, problem),
+                    Refusal::Page(page) => return page,
+                },
             }
         }
     };
@@ -229,5 +263,149 @@ pub(super) async fn reschedule(
         Err(page) => return page,
     };
     let (visitor, _) = visitor_zone(Some(&form.tz), shown.zone);
-    render(&ui, &shown, &form.token, visitor, Some(problem), status).await
+    let authority = Authority::Attendee { token: &form.token };
+    render(&ui, &shown, authority, visitor, Some(problem), status).await
+}
+
+/// What a refused move shows.
+enum Refusal {
+    /// The reschedule page again, with this status and the problem above
+    /// the times (another time may do).
+    Retry(StatusCode, &'static str),
+    /// This page instead (the booking cannot be moved at all).
+    Page(Response),
+}
+
+/// What to show for a refused move.
+fn refusal(error: ServiceError) -> Refusal {
+    let (status, problem) = match error {
+        ServiceError::SlotUnavailable(SlotRefusal::Busy) => (
+            StatusCode::CONFLICT,
+            "Sorry, that time was just taken. The times below are up to date; please pick another one.",
+        ),
+        ServiceError::SlotUnavailable(_) | ServiceError::BookingLimitReached(_) => (
+            StatusCode::CONFLICT,
+            "That time is no longer offered. The times below are up to date; please pick another one.",
+        ),
+        ServiceError::SlotBeingBooked => (
+            StatusCode::CONFLICT,
+            "Someone is booking that time right now. Please pick another one, or try again.",
+        ),
+        ServiceError::AlreadyCancelled { .. } => {
+            return Refusal::Page(message_page(
+                StatusCode::CONFLICT,
+                "Already cancelled",
+                "This booking was cancelled, so it cannot be moved.",
+            ));
+        }
+        ServiceError::BookingStarted => {
+            return Refusal::Page(message_page(
+                StatusCode::CONFLICT,
+                "Already started",
+                "This booking has already started, so it can no longer be moved.",
+            ));
+        }
+        ServiceError::NotFound | ServiceError::PermissionDenied => {
+            return Refusal::Page(booking_not_found());
+        }
+        error => return Refusal::Page(internal_error(&error)),
+    };
+    Refusal::Retry(status, problem)
+}
+
+/// The booking `id` of the signed-in `organizer`, with what its page shows
+/// around it, or the page to show instead.
+async fn organizers_booking(
+    ui: &Ui,
+    organizer: &booking_core::Organizer,
+    id: &str,
+) -> Result<Shown, Response> {
+    let Ok(id) = id.parse::<BookingId>() else {
+        return Err(booking_not_found());
+    };
+    match ui
+        .service
+        .get_booking(id, &Credential::Organizer(organizer.id))
+        .await
+    {
+        Ok(booking) => shown(ui, booking).await,
+        Err(ServiceError::NotFound | ServiceError::PermissionDenied) => Err(booking_not_found()),
+        Err(error) => Err(internal_error(&error)),
+    }
+}
+
+/// `GET /dashboard/bookings/{id}/reschedule`: the organizer's reschedule
+/// page for one of their active bookings (the sign-in page for anybody
+/// else; "not found" for a cancelled, unknown or someone else's booking),
+/// in their own zone.
+pub(super) async fn organizer_page(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (organizer, key) = match ui.require_organizer(&headers).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let shown = match organizers_booking(&ui, &organizer, &id).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let form_token = ui.form_token(&key);
+    let authority = Authority::Organizer {
+        form_token: &form_token,
+    };
+    let zone = shown.zone;
+    render(&ui, &shown, authority, zone, None, StatusCode::OK).await
+}
+
+/// `POST /dashboard/bookings/{id}/reschedule`: moves one of the signed-in
+/// organizer's bookings to the time chosen (origin check, session and its
+/// form token, like every dashboard form), then back to the list.
+pub(super) async fn organizer_reschedule(
+    State(ui): State<Ui>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<OrganizerRescheduleForm>, FormRejection>,
+) -> Response {
+    let (organizer, key, form) = match ui.signed_in_post(&headers, form).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Ok(booking_id) = id.parse::<BookingId>() else {
+        return booking_not_found();
+    };
+    let (status, problem) = match slot_of(&form.slot) {
+        None => (
+            StatusCode::BAD_REQUEST,
+            "Please pick one of the times below.",
+        ),
+        Some(slot) => {
+            let request = RescheduleRequest::new(booking_id, slot);
+            match ui
+                .service
+                .reschedule(request, &Credential::Organizer(organizer.id))
+                .await
+            {
+                Ok(moved) => {
+                    tracing::info!(booking = %moved.booking.id, "booking rescheduled from the dashboard");
+                    return Redirect::to("/dashboard?notice=rescheduled").into_response();
+                }
+                Err(error) => match refusal(error) {
+                    Refusal::Retry(status, problem) => (status, problem),
+                    Refusal::Page(page) => return page,
+                },
+            }
+        }
+    };
+    let shown = match organizers_booking(&ui, &organizer, &id).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let form_token = ui.form_token(&key);
+    let authority = Authority::Organizer {
+        form_token: &form_token,
+    };
+    let zone = shown.zone;
+    render(&ui, &shown, authority, zone, Some(problem), status).await
 }

@@ -1,5 +1,5 @@
 //! The organizer's pages: sign-in with the API token, the booking list
-//! (date-range filter, pagination, cancel), and the pages of the other
+//! (date-range filter, pagination, reschedule, cancel), and the pages of the other
 //! modules here: settings, event types and schedules. Every form post passes
 //! the origin check and carries the session's (or, for signing in, the
 //! pre-session's) form token; see [`super::csrf`].
@@ -192,6 +192,10 @@ pub(super) async fn home(
     };
     let notice = match params.notice.as_str() {
         "cancelled" => Some(("Booking cancelled. The time is free again.", false)),
+        "rescheduled" => Some((
+            "Booking moved. The attendee's links still work for the new time.",
+            false,
+        )),
         "already_cancelled" => Some(("That booking was already cancelled.", true)),
         "not_found" => Some(("That booking no longer exists.", true)),
         _ => None,
@@ -335,6 +339,8 @@ fn booking_table(
                                 span.muted { (booking.attendee.email) }
                             }
                             td.actions {
+                                a.button.secondary.small.reschedule-link href=(format!("/dashboard/bookings/{}/reschedule", booking.id)) { "Reschedule" }
+                                " "
                                 form method="post" action=(format!("/dashboard/bookings/{}/cancel", booking.id))
                                     data-confirm=(format!("Cancel “{}”? The attendee keeps no booking.", booking.title)) {
                                     (csrf_field(form_token))
