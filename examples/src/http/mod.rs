@@ -56,6 +56,7 @@ pub mod fields;
 pub mod handlers;
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod oversize;
 pub mod rate_limit;
 pub mod unknown_fields;
@@ -128,6 +129,7 @@ pub fn router_with(service: BookingService, config: &HttpConfig) -> Router {
         .merge(health::router(service.clone(), config.readiness_timeout))
         .merge(metrics::router(service.clone(), config.readiness_timeout))
         .route("/healthz", get(handlers::healthz))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/organizers", post(handlers::register))
         .route("/api/token/rotate", post(handlers::rotate_token))
         .route("/api/organizers/{username}/slots", get(handlers::slots))

@@ -15,7 +15,7 @@ use crate::http::fields::{FieldErrors, Surface, renamed};
 /// `POST /api/bookings` body: the design document's `createBookingSchema`,
 /// plus the event type and the chosen length. Fields are optional here only
 /// so that every missing one is reported at once.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBookingBody {
     /// The organizer's username.
@@ -148,7 +148,7 @@ impl CreateBookingBody {
 }
 
 /// A booking as the API shows it (never the cancel token's hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingDto {
     id: String,
@@ -158,6 +158,7 @@ pub struct BookingDto {
     attendant_email: String,
     title: String,
     description: Option<String>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, Value>>,
     start_time: String,
     end_time: String,
@@ -189,7 +190,7 @@ impl From<&Booking> for BookingDto {
 }
 
 /// `POST /api/bookings/{id}/cancel` body (optional with a bearer token).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelBody {
     /// The attendee's cancel token.
