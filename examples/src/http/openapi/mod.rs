@@ -191,7 +191,9 @@ fn add_common_replies(operation: &mut Operation) {
     if has_body {
         add(
             "400",
-            error_reply("`validation_error`: the body is not JSON of this shape, or a field is refused (`fields` names each)"),
+            error_reply(
+                "`validation_error`: the body is not JSON of this shape, or a field is refused (`fields` names each)",
+            ),
         );
         add(
             "408",
@@ -208,7 +210,9 @@ fn add_common_replies(operation: &mut Operation) {
             .header(
                 "WWW-Authenticate",
                 HeaderBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(SchemaType::new(Type::String))))
+                    .schema(Some(
+                        ObjectBuilder::new().schema_type(SchemaType::new(Type::String)),
+                    ))
                     .description(Some("`Bearer`"))
                     .build(),
             )
@@ -217,14 +221,16 @@ fn add_common_replies(operation: &mut Operation) {
         add("401", RefOr::T(reply));
     }
     let reply = ResponseBuilder::new()
-        .description(
-            "`rate_limited`: this client address used its budget for this kind of request",
-        )
+        .description("`rate_limited`: this client address used its budget for this kind of request")
         .header(
             "Retry-After",
             HeaderBuilder::new()
-                .schema(Some(ObjectBuilder::new().schema_type(SchemaType::new(Type::Integer))))
-                .description(Some("Seconds until a request of this kind is accepted again"))
+                .schema(Some(
+                    ObjectBuilder::new().schema_type(SchemaType::new(Type::Integer)),
+                ))
+                .description(Some(
+                    "Seconds until a request of this kind is accepted again",
+                ))
                 .build(),
         )
         .content("application/json", error_content())

@@ -5,7 +5,10 @@
 //! replies every operation of a kind shares (400/408/413 for a body, 401
 //! for a bearer token, 429 for rate limits) are added by
 //! [`super::CommonReplies`], so an operation lists only its own.
-#![allow(dead_code, reason = "each function only carries its operation's description")]
+#![allow(
+    dead_code,
+    reason = "each function only carries its operation's description"
+)]
 
 use crate::http::dto::{
     CancelBody, CreateBookingBody, EventTypeBody, EventTypeDto, RegisterBody, ScheduleBody,
@@ -19,7 +22,8 @@ use super::schemas::{
 
 /// Liveness: the process serves HTTP.
 ///
-/// Always 200 while the process runs ([`handlers::healthz`](crate::http::handlers::healthz)).
+/// Always 200 while the process runs.
+// Handler: `handlers::healthz`.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -32,7 +36,8 @@ fn healthz() {}
 /// Readiness: the store and the lock backend answer.
 ///
 /// 200 when the store answers (`degraded` when only the lock backend does
-/// not), 503 when the store does not ([`health`](crate::http::health)).
+/// not), 503 when the store does not.
+// Handler: `health::readyz`.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -48,7 +53,8 @@ fn readyz() {}
 /// Metrics in the Prometheus text format.
 ///
 /// Requests by route and status, booking outcomes, latencies and backend
-/// health ([`metrics`](crate::http::metrics)).
+/// health.
+// Handler: `metrics::scrape`.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -62,6 +68,7 @@ fn readyz() {}
 fn metrics() {}
 
 /// This description of the API (OpenAPI 3.1).
+// Handler: `openapi::serve`.
 #[utoipa::path(
     get,
     path = "/api/openapi.json",
@@ -74,8 +81,8 @@ fn openapi() {}
 /// Registers an organizer.
 ///
 /// The API token is in this reply only; only its hash is stored. Fields the
-/// endpoint does not know are accepted and named in `Ignored-Fields`
-/// ([`handlers::register`](crate::http::handlers::register)).
+/// endpoint does not know are accepted and named in `Ignored-Fields`.
+// Handler: `handlers::register`.
 #[utoipa::path(
     post,
     path = "/api/organizers",
@@ -94,8 +101,8 @@ fn register() {}
 /// Replaces the caller's API token.
 ///
 /// The new token is in this reply only; the old one stops working at once,
-/// and so does every sign-in session started with it
-/// ([`handlers::rotate_token`](crate::http::handlers::rotate_token)).
+/// and so does every sign-in session started with it.
+// Handler: `handlers::rotate_token`.
 #[utoipa::path(
     post,
     path = "/api/token/rotate",
@@ -107,8 +114,7 @@ fn register() {}
 fn rotate_token() {}
 
 /// The caller's settings (version 1's single schedule and meeting kind).
-///
-/// [`handlers::get_settings`](crate::http::handlers::get_settings).
+// Handler: `handlers::get_settings`.
 #[utoipa::path(
     get,
     path = "/api/settings",
@@ -124,7 +130,8 @@ fn get_settings() {}
 
 /// Replaces the caller's settings.
 ///
-/// Unknown fields are refused ([`handlers::put_settings`](crate::http::handlers::put_settings)).
+/// Unknown fields are refused.
+// Handler: `handlers::put_settings`.
 #[utoipa::path(
     put,
     path = "/api/settings",
@@ -140,8 +147,7 @@ fn get_settings() {}
 fn put_settings() {}
 
 /// The caller's event types, active or not.
-///
-/// [`event_types::list`](crate::http::handlers::event_types::list).
+// Handler: `handlers::event_types::list`.
 #[utoipa::path(
     get,
     path = "/api/event-types",
@@ -154,7 +160,8 @@ fn list_event_types() {}
 
 /// Creates an event type.
 ///
-/// Unknown fields are refused ([`event_types::create`](crate::http::handlers::event_types::create)).
+/// Unknown fields are refused.
+// Handler: `handlers::event_types::create`.
 #[utoipa::path(
     post,
     path = "/api/event-types",
@@ -171,8 +178,7 @@ fn list_event_types() {}
 fn create_event_type() {}
 
 /// One of the caller's event types, active or not.
-///
-/// [`event_types::read`](crate::http::handlers::event_types::read).
+// Handler: `handlers::event_types::read`.
 #[utoipa::path(
     get,
     path = "/api/event-types/{slug}",
@@ -190,8 +196,8 @@ fn get_event_type() {}
 /// Replaces one of the caller's event types.
 ///
 /// Fields left out take their defaults; `slug` defaults to the path's
-/// (another one renames it). Unknown fields are refused
-/// ([`event_types::replace`](crate::http::handlers::event_types::replace)).
+/// (another one renames it). Unknown fields are refused.
+// Handler: `handlers::event_types::replace`.
 #[utoipa::path(
     put,
     path = "/api/event-types/{slug}",
@@ -209,8 +215,7 @@ fn get_event_type() {}
 fn replace_event_type() {}
 
 /// Deletes one of the caller's event types; its bookings stay.
-///
-/// [`event_types::delete`](crate::http::handlers::event_types::delete).
+// Handler: `handlers::event_types::delete`.
 #[utoipa::path(
     delete,
     path = "/api/event-types/{slug}",
@@ -227,8 +232,7 @@ fn replace_event_type() {}
 fn delete_event_type() {}
 
 /// The caller's schedules.
-///
-/// [`schedules::list`](crate::http::handlers::schedules::list).
+// Handler: `handlers::schedules::list`.
 #[utoipa::path(
     get,
     path = "/api/schedules",
@@ -241,7 +245,8 @@ fn list_schedules() {}
 
 /// Creates a schedule.
 ///
-/// Unknown fields are refused ([`schedules::create`](crate::http::handlers::schedules::create)).
+/// Unknown fields are refused.
+// Handler: `handlers::schedules::create`.
 #[utoipa::path(
     post,
     path = "/api/schedules",
@@ -257,8 +262,7 @@ fn list_schedules() {}
 fn create_schedule() {}
 
 /// One of the caller's schedules.
-///
-/// [`schedules::read`](crate::http::handlers::schedules::read).
+// Handler: `handlers::schedules::read`.
 #[utoipa::path(
     get,
     path = "/api/schedules/{id}",
@@ -275,7 +279,8 @@ fn get_schedule() {}
 
 /// Replaces one of the caller's schedules.
 ///
-/// Unknown fields are refused ([`schedules::replace`](crate::http::handlers::schedules::replace)).
+/// Unknown fields are refused.
+// Handler: `handlers::schedules::replace`.
 #[utoipa::path(
     put,
     path = "/api/schedules/{id}",
@@ -293,8 +298,7 @@ fn get_schedule() {}
 fn replace_schedule() {}
 
 /// Deletes one of the caller's schedules.
-///
-/// [`schedules::delete`](crate::http::handlers::schedules::delete).
+// Handler: `handlers::schedules::delete`.
 #[utoipa::path(
     delete,
     path = "/api/schedules/{id}",
@@ -311,8 +315,7 @@ fn replace_schedule() {}
 fn delete_schedule() {}
 
 /// An organizer's active event types, as attendees see them.
-///
-/// [`event_types::public`](crate::http::handlers::event_types::public).
+// Handler: `handlers::event_types::public`.
 #[utoipa::path(
     get,
     path = "/api/organizers/{username}/event-types",
@@ -330,7 +333,8 @@ fn public_event_types() {}
 ///
 /// Of the event type named (the default one when absent) and of the length
 /// chosen (its default length when absent); the window may be at most 62
-/// days long ([`handlers::slots`](crate::http::handlers::slots)).
+/// days long.
+// Handler: `handlers::slots`.
 #[utoipa::path(
     get,
     path = "/api/organizers/{username}/slots",
@@ -356,7 +360,8 @@ fn slots() {}
 /// Books an offered slot for an attendee.
 ///
 /// Fields the endpoint does not know are accepted and named in
-/// `Ignored-Fields` ([`handlers::create_booking`](crate::http::handlers::create_booking)).
+/// `Ignored-Fields`.
+// Handler: `handlers::create_booking`.
 #[utoipa::path(
     post,
     path = "/api/bookings",
@@ -377,8 +382,8 @@ fn create_booking() {}
 
 /// The caller's active bookings by start, a page at a time.
 ///
-/// Dates are whole local days in the organizer's zone
-/// ([`handlers::list_bookings`](crate::http::handlers::list_bookings)).
+/// Dates are whole local days in the organizer's zone.
+// Handler: `handlers::list_bookings`.
 #[utoipa::path(
     get,
     path = "/api/bookings",
@@ -399,8 +404,7 @@ fn create_booking() {}
 fn list_bookings() {}
 
 /// One booking, for its organizer or with its cancel token.
-///
-/// [`handlers::get_booking`](crate::http::handlers::get_booking).
+// Handler: `handlers::get_booking`.
 #[utoipa::path(
     get,
     path = "/api/bookings/{id}",
@@ -423,8 +427,8 @@ fn get_booking() {}
 
 /// Cancels a booking, for its organizer or with its cancel token.
 ///
-/// The body is optional with a bearer token
-/// ([`handlers::cancel_booking`](crate::http::handlers::cancel_booking)).
+/// The body is optional with a bearer token.
+// Handler: `handlers::cancel_booking`.
 #[utoipa::path(
     post,
     path = "/api/bookings/{id}/cancel",
@@ -439,7 +443,7 @@ fn get_booking() {}
         (status = 401, description = "`unauthorized`: neither a bearer token nor a cancel token, or an unknown bearer token", body = ErrorBody),
         (status = 403, description = "`permission_denied`: the token is not this booking's", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`already_cancelled` or `booking_started`", body = ErrorBody),
+        (status = 409, description = "`already_cancelled`", body = ErrorBody),
     ),
     security((), ("bearerAuth" = [])),
 )]

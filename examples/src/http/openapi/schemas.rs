@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::http::dto::{BookingDto, EventTypeDto, OrganizerDto, PublicEventTypeDto, ScheduleDto};
 
-/// Every error reply ([`crate::http::ApiError`]): a message for people, a
+/// Every error reply: a message for people, a
 /// stable code for programs and, for `validation_error`, the refused fields.
 #[derive(Debug, ToSchema)]
 #[schema(as = Error)]
