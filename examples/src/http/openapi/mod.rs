@@ -99,7 +99,8 @@ pub mod schemas;
 )]
 pub struct ApiDoc;
 
-/// The description as a value, with the crate's version.
+/// The description as a value, with the crate's version. The served JSON
+/// ([`json`]) also marks optional query parameters `allowEmptyValue`.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -109,13 +110,49 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The description as JSON text, built once.
 pub fn json() -> Result<&'static str, ApiError> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
-    JSON.get_or_init(|| document().to_json().map_err(|error| error.to_string()))
-        .as_deref()
-        .map_err(|error| {
-            ApiError::internal(&std::io::Error::other(format!(
-                "the API description does not serialize: {error}"
-            )))
-        })
+    JSON.get_or_init(|| {
+        let mut value = serde_json::to_value(document()).map_err(|error| error.to_string())?;
+        allow_empty_query_values(&mut value);
+        serde_json::to_string(&value).map_err(|error| error.to_string())
+    })
+    .as_deref()
+    .map_err(|error| {
+        ApiError::internal(&std::io::Error::other(format!(
+            "the API description does not serialize: {error}"
+        )))
+    })
+}
+
+/// Marks every optional query parameter `allowEmptyValue`: the handlers
+/// read `?page=` like no `page` at all (`QueryMap::get`), and existing
+/// clients rely on it. utoipa's `Parameter` has no such field (it is
+/// deprecated in OpenAPI 3.1, yet still its way to say so), hence JSON.
+fn allow_empty_query_values(doc: &mut serde_json::Value) {
+    let Some(paths) = doc
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(serde_json::Value::as_array_mut)
+            else {
+                continue;
+            };
+            for parameter in parameters {
+                let optional_query = parameter["in"] == "query" && parameter["required"] != true;
+                if let (true, Some(map)) = (optional_query, parameter.as_object_mut()) {
+                    map.insert("allowEmptyValue".to_owned(), serde_json::Value::Bool(true));
+                }
+            }
+        }
+    }
 }
 
 /// `GET /api/openapi.json`: the description.

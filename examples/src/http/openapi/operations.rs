@@ -390,8 +390,8 @@ fn create_booking() {}
     tag = "bookings",
     operation_id = "listBookings",
     params(
-        ("page" = Option<u32>, Query, minimum = 1, description = "The page, from 1 (default 1)"),
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Bookings per page (default 20, at most 100)"),
+        ("page" = Option<u128>, Query, minimum = 1, description = "The page, from 1 (default 1; any number of digits)"),
+        ("limit" = Option<u128>, Query, minimum = 1, description = "Bookings per page (default 20; more than 100 is taken as 100)"),
         ("startDate" = Option<String>, Query, format = Date, description = "First local date (YYYY-MM-DD)"),
         ("endDate" = Option<String>, Query, format = Date, description = "Last local date, inclusive (YYYY-MM-DD)"),
     ),

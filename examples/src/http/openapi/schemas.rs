@@ -114,9 +114,9 @@ pub struct BookingCreated {
 #[schema(rename_all = "camelCase")]
 pub struct Pagination {
     /// This page's number, from 1.
-    pub page: u32,
+    pub page: u64,
     /// Bookings per page (at most 100).
-    pub limit: u32,
+    pub limit: u64,
     /// Bookings in all pages.
     pub total: u64,
     /// Number of pages.
