@@ -532,11 +532,11 @@ async fn every_operation_replies_as_described() {
         .await;
     assert_eq!(registered.status, StatusCode::CREATED, "{registered:?}");
     check("post", "/api/organizers", &registered);
-    let token = registered.json["apiToken"]
+    let api_token = registered.json["apiToken"]
         .as_str()
         .expect("apiToken")
         .to_owned();
-    let token = Some(token.as_str());
+    let token = Some(api_token.as_str());
     let taken = server
         .post(
             "/api/organizers",
@@ -549,9 +549,7 @@ async fn every_operation_replies_as_described() {
 
     let no_settings = server.get("/api/settings", token).await;
     check("get", "/api/settings", &no_settings);
-    let settings = server
-        .open_all_week(token.expect("token"), "Europe/Berlin")
-        .await;
+    let settings = server.open_all_week(&api_token, "Europe/Berlin").await;
     check("put", "/api/settings", &settings);
     check(
         "get",
