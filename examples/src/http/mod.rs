@@ -21,6 +21,7 @@
 //! | `GET /healthz` | anyone | 200 (liveness: the process serves) |
 //! | `GET /readyz` | anyone | 200, or 503 when the store does not answer ([`health`]) |
 //! | `GET /metrics` | anyone | 200 Prometheus text ([`metrics`]) |
+//! | `GET /api/openapi.json` | anyone | 200 the OpenAPI 3.1 description of all of the above ([`openapi`]) |
 //!
 //! "Organizer" means `Authorization: Bearer <apiToken>`. Every error is
 //! `{"error": "...", "code": "..."}` (plus `fields` for `validation_error`,

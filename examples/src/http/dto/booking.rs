@@ -160,11 +160,15 @@ pub struct BookingDto {
     description: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, Value>>,
+    #[schema(format = DateTime)]
     start_time: String,
+    #[schema(format = DateTime)]
     end_time: String,
     duration_minutes: i64,
     sequence: u32,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
