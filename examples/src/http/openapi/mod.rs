@@ -15,7 +15,7 @@
 //!
 //! Every error reply is the [`Error`](schemas::ErrorBody) schema:
 //! `{"error": "message", "code": "snake_case", "fields": {...}}` (`fields`
-//! only for `validation_error`), as [`ApiError`](crate::http::ApiError)
+//! only for `validation_error`), as [`ApiError`]
 //! writes it.
 //!
 //! # Adding a route
