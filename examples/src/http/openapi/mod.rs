@@ -10,8 +10,9 @@
 //! * [`CommonReplies`] adds the replies operations of a kind share: 400
 //!   `validation_error`, 408 `request_timeout` and 413 `payload_too_large`
 //!   to those with a body, 401 `unauthorized` to those that need a bearer
-//!   token, 429 `rate_limited` to every `/api/` operation; and the
-//!   `bearerAuth` scheme.
+//!   token, 429 `rate_limited` to every `/api/` operation; marks optional
+//!   query parameters `allowEmptyValue` (an empty value is no value); and
+//!   adds the `bearerAuth` scheme.
 //!
 //! Every error reply is the [`Error`](schemas::ErrorBody) schema:
 //! `{"error": "message", "code": "snake_case", "fields": {...}}` (`fields`
@@ -36,8 +37,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder, Type,
-    path::Operation,
+    ContentBuilder, HeaderBuilder, Ref, RefOr, Required, ResponseBuilder, Type,
+    path::{Operation, ParameterIn},
     schema::{ObjectBuilder, SchemaType},
 };
 use utoipa::{Modify, OpenApi};
@@ -99,8 +100,7 @@ pub mod schemas;
 )]
 pub struct ApiDoc;
 
-/// The description as a value, with the crate's version. The served JSON
-/// ([`json`]) also marks optional query parameters `allowEmptyValue`.
+/// The description as a value, with the crate's version.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -110,49 +110,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The description as JSON text, built once.
 pub fn json() -> Result<&'static str, ApiError> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
-    JSON.get_or_init(|| {
-        let mut value = serde_json::to_value(document()).map_err(|error| error.to_string())?;
-        allow_empty_query_values(&mut value);
-        serde_json::to_string(&value).map_err(|error| error.to_string())
-    })
-    .as_deref()
-    .map_err(|error| {
-        ApiError::internal(&std::io::Error::other(format!(
-            "the API description does not serialize: {error}"
-        )))
-    })
-}
-
-/// Marks every optional query parameter `allowEmptyValue`: the handlers
-/// read `?page=` like no `page` at all (`QueryMap::get`), and existing
-/// clients rely on it. utoipa's `Parameter` has no such field (it is
-/// deprecated in OpenAPI 3.1, yet still its way to say so), hence JSON.
-fn allow_empty_query_values(doc: &mut serde_json::Value) {
-    let Some(paths) = doc
-        .get_mut("paths")
-        .and_then(serde_json::Value::as_object_mut)
-    else {
-        return;
-    };
-    for item in paths.values_mut() {
-        let Some(operations) = item.as_object_mut() else {
-            continue;
-        };
-        for operation in operations.values_mut() {
-            let Some(parameters) = operation
-                .get_mut("parameters")
-                .and_then(serde_json::Value::as_array_mut)
-            else {
-                continue;
-            };
-            for parameter in parameters {
-                let optional_query = parameter["in"] == "query" && parameter["required"] != true;
-                if let (true, Some(map)) = (optional_query, parameter.as_object_mut()) {
-                    map.insert("allowEmptyValue".to_owned(), serde_json::Value::Bool(true));
-                }
-            }
-        }
-    }
+    JSON.get_or_init(|| document().to_json().map_err(|error| error.to_string()))
+        .as_deref()
+        .map_err(|error| {
+            ApiError::internal(&std::io::Error::other(format!(
+                "the API description does not serialize: {error}"
+            )))
+        })
 }
 
 /// `GET /api/openapi.json`: the description.
@@ -205,8 +169,28 @@ impl Modify for CommonReplies {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
+                allow_empty_query_values(operation);
                 add_common_replies(operation);
             }
+        }
+    }
+}
+
+/// Marks every optional query parameter `allowEmptyValue`: the handlers
+/// read `?page=` like no `page` at all (`QueryMap::get`), and existing
+/// clients rely on it. utoipa's `Parameter` has no such field (the keyword
+/// is deprecated in OpenAPI 3.1, yet still the way to say so), so it goes
+/// in as an extension, which serializes as a field of the parameter.
+fn allow_empty_query_values(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.parameter_in == ParameterIn::Query
+            && parameter.required == Required::False
+        {
+            parameter
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert("allowEmptyValue".to_owned(), serde_json::Value::Bool(true));
         }
     }
 }
