@@ -17,6 +17,7 @@ use crate::http::fields::{FieldErrors, Surface, renamed};
 /// so that every missing one is reported at once.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"organizerUsername": "ada", "attendantName": "Grace Hopper", "attendantEmail": "grace@example.com", "startTime": "2026-12-01T09:00:00Z", "durationMinutes": 30}))]
 pub struct CreateBookingBody {
     /// The organizer's username.
     pub organizer_username: Option<String>,

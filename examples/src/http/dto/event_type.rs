@@ -35,6 +35,7 @@ use crate::http::unknown_fields::UnknownFields;
 /// `slug` defaults to the one in the path (another slug renames it).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"slug": "intro", "title": "Introduction", "durationMinutes": 30, "durationOptions": [30, 60], "bookingWindow": {"kind": "rollingDays", "days": 30}}))]
 pub struct EventTypeBody {
     /// Its name in booking links (required when creating).
     pub slug: Option<String>,

@@ -11,6 +11,7 @@ use crate::http::fields::{FieldErrors, Surface, renamed};
 /// `POST /api/organizers` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"username": "ada", "email": "ada@example.com", "name": "Ada Lovelace", "timeZone": "Europe/London"}))]
 pub struct RegisterBody {
     /// Unique handle.
     pub username: Option<String>,

@@ -20,6 +20,7 @@ use crate::http::unknown_fields::UnknownFields;
 /// replaces the whole schedule.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"name": "Evenings", "timeZone": "Europe/London", "weeklyHours": {"monday": [{"start": "18:00", "end": "21:00"}]}}))]
 pub struct ScheduleBody {
     /// A name for people (required).
     pub name: Option<String>,

@@ -21,6 +21,7 @@ use crate::http::unknown_fields::UnknownFields;
 /// silently ignored.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"timeZone": "Europe/London", "weeklyHours": {"monday": [{"start": "09:00", "end": "17:00"}]}, "slotMinutes": 30, "maxAdvanceDays": 60}))]
 pub struct SettingsBody {
     /// IANA zone the hours are written in (required).
     pub time_zone: Option<String>,
