@@ -175,10 +175,12 @@ PY
 run() {
     local seed_args=()
     [ -n "$SEED" ] && seed_args=(--seed "$SEED")
-    "$schemathesis" --no-color --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" \
+    # From the scratch directory: schemathesis keeps a cache
+    # (`.schemathesis/`) in its working directory.
+    (cd "$work" && "$schemathesis" --no-color --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" \
         --checks "$CHECKS" --exclude-checks "$EXCLUDED_CHECKS" --max-examples "$MAX_EXAMPLES" --workers 1 \
         --request-timeout 10 --suppress-health-check all \
-        ${WARNINGS[@]+"${WARNINGS[@]}"} ${seed_args[@]+"${seed_args[@]}"} "$@"
+        ${WARNINGS[@]+"${WARNINGS[@]}"} ${seed_args[@]+"${seed_args[@]}"} "$@")
 }
 
 status=0
