@@ -23,13 +23,19 @@
 //!
 //! 1. Describe it in `operations.rs`: a function with `#[utoipa::path(METHOD,
 //!    path = "/api/...", ...)]` listing its parameters, body and replies
-//!    (copy the nearest one). A new body or reply type derives
-//!    `utoipa::ToSchema`.
+//!    (copy the nearest one; a request header is `("Idempotency-Key" =
+//!    Option<String>, Header, description = "...")`, a reply that is not
+//!    JSON says `content_type = "text/calendar"`). A new body or reply type
+//!    derives `utoipa::ToSchema`; an envelope the handler builds with
+//!    `json!` gets a struct in [`schemas`].
 //! 2. Add the function's name to `paths(...)` of [`ApiDoc`]: one line.
 //!
 //! The test `examples/tests/openapi.rs` fails, naming the route and method,
-//! while a route of the router is missing here (and while the description
-//! names one the router does not serve).
+//! while a `.route("...", ...)` under `src/http/` is missing here (and
+//! while the description names one the router does not serve); it reads
+//! the routes from the source, so their paths must be string literals.
+//! `examples/scripts/fuzz-api.sh` then checks the new operation's replies
+//! against its description.
 
 use std::sync::OnceLock;
 
