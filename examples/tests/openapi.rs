@@ -147,6 +147,11 @@ fn routes_in_source() -> BTreeMap<String, BTreeSet<String>> {
         let mut from = 0;
         while let Some(at) = text[from..].find(".route(") {
             let open = from + at + ".route(".len();
+            let line_start = text[..from + at].rfind('\n').map_or(0, |i| i + 1);
+            if text[line_start..].trim_start().starts_with("//") {
+                from = open;
+                continue;
+            }
             let args = arguments(text, open);
             let args = args.trim_start();
             let (path, rest) = args

@@ -31,7 +31,7 @@
 //! 2. Add the function's name to `paths(...)` of [`ApiDoc`]: one line.
 //!
 //! The test `examples/tests/openapi.rs` fails, naming the route and method,
-//! while a `.route("...", ...)` under `src/http/` is missing here (and
+//! while a route declared under `src/http/` is missing here (and
 //! while the description names one the router does not serve); it reads
 //! the routes from the source, so their paths must be string literals.
 //! `examples/scripts/fuzz-api.sh` then checks the new operation's replies
