@@ -35,6 +35,7 @@
 //! | `GET /healthz` | anyone | 200 (liveness: the process serves) |
 //! | `GET /readyz` | anyone | 200, or 503 when the store does not answer ([`health`]) |
 //! | `GET /metrics` | anyone | 200 Prometheus text ([`metrics`]) |
+//! | `GET /api/openapi.json` | anyone | 200 the OpenAPI 3.1 description of all of the above ([`openapi`]) |
 //!
 //! "Organizer" means `Authorization: Bearer <apiToken>`. Every error is
 //! `{"error": "...", "code": "..."}` (plus `fields` for `validation_error`,
@@ -73,6 +74,7 @@ pub mod handlers;
 pub mod health;
 pub mod idempotency;
 pub mod metrics;
+pub mod openapi;
 pub mod oversize;
 pub mod rate_limit;
 pub mod unknown_fields;
@@ -161,6 +163,7 @@ fn assemble(service: BookingService, extra: Router<AppState>, config: &HttpConfi
         .merge(health::router(service.clone(), config.readiness_timeout))
         .merge(metrics::router(service.clone(), config.readiness_timeout))
         .route("/healthz", get(handlers::healthz))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/organizers", post(handlers::register))
         .route("/api/token/rotate", post(handlers::rotate_token))
         .route("/api/organizers/{username}/slots", get(handlers::slots))

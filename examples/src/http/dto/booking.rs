@@ -15,8 +15,9 @@ use crate::http::fields::{FieldErrors, Surface, renamed};
 /// `POST /api/bookings` body: the design document's `createBookingSchema`,
 /// plus the event type and the chosen length. Fields are optional here only
 /// so that every missing one is reported at once.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"organizerUsername": "ada", "attendantName": "Grace Hopper", "attendantEmail": "grace@example.com", "startTime": "2026-12-01T09:00:00Z", "durationMinutes": 30}))]
 pub struct CreateBookingBody {
     /// The organizer's username.
     pub organizer_username: Option<String>,
@@ -168,10 +169,12 @@ pub(crate) fn valid_hold_token(token: &str) -> bool {
 }
 
 /// A time range as the API shows it: `{startTime, endTime}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RangeDto {
+    #[schema(format = DateTime)]
     start_time: String,
+    #[schema(format = DateTime)]
     end_time: String,
 }
 
@@ -185,7 +188,7 @@ impl From<TimeRange> for RangeDto {
 }
 
 /// A booking as the API shows it (never the cancel token's hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingDto {
     id: String,
@@ -195,15 +198,20 @@ pub struct BookingDto {
     attendant_email: String,
     title: String,
     description: Option<String>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, Value>>,
+    #[schema(format = DateTime)]
     start_time: String,
+    #[schema(format = DateTime)]
     end_time: String,
     duration_minutes: i64,
     sequence: u32,
     /// The time before the last reschedule; absent until it is moved.
     #[serde(skip_serializing_if = "Option::is_none")]
     rescheduled_from: Option<RangeDto>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -230,7 +238,7 @@ impl From<&Booking> for BookingDto {
 }
 
 /// `POST /api/bookings/{id}/cancel` body (optional with a bearer token).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelBody {
     /// The attendee's cancel token.

@@ -33,8 +33,9 @@ use crate::http::unknown_fields::UnknownFields;
 /// `POST /api/event-types` and `PUT /api/event-types/{slug}` body. A `PUT`
 /// replaces the whole event type: fields left out take their defaults, and
 /// `slug` defaults to the one in the path (another slug renames it).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"slug": "intro", "title": "Introduction", "durationMinutes": 30, "durationOptions": [30, 60], "bookingWindow": {"kind": "rollingDays", "days": 30}}))]
 pub struct EventTypeBody {
     /// Its name in booking links (required when creating).
     pub slug: Option<String>,
@@ -74,7 +75,7 @@ impl RequestBody for EventTypeBody {
 }
 
 /// `bookingWindow`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WindowBody {
     /// `rollingDays`, `rollingBusinessDays` or `range`.
@@ -88,7 +89,7 @@ pub struct WindowBody {
 }
 
 /// `limits`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LimitsBody {
     /// At most this many bookings per local day.
@@ -100,7 +101,7 @@ pub struct LimitsBody {
 }
 
 /// `location`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationBody {
     /// `inPerson`, `phone` or `video`.
@@ -268,7 +269,7 @@ impl EventTypeBody {
 }
 
 /// A booking window as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum WindowDto {
     /// `days` 24-hour days ahead (whole days; a window set through the
@@ -309,7 +310,7 @@ impl From<&BookingWindow> for WindowDto {
 }
 
 /// A location as the API (and the pages) show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum LocationDto {
     /// In person.
@@ -352,16 +353,17 @@ impl From<&Location> for LocationDto {
 }
 
 /// `limits` as shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct LimitsDto {
     per_day: Option<u32>,
     per_week: Option<u32>,
+    #[schema(value_type = String)]
     week_starts_on: &'static str,
 }
 
 /// An event type as its organizer sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeDto {
     id: String,
@@ -419,7 +421,7 @@ impl From<&EventType> for EventTypeDto {
 
 /// An event type as attendees see it: what it is, how long, and where;
 /// none of the organizer's settings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicEventTypeDto {
     slug: String,

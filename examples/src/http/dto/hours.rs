@@ -14,7 +14,7 @@ use super::{parse_date, weekday_of};
 use crate::http::fields::FieldErrors;
 
 /// One `{start: "HH:MM", end: "HH:MM"}` working interval.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct IntervalBody {
     /// First minute, `HH:MM`.
     pub start: String,
@@ -23,7 +23,7 @@ pub struct IntervalBody {
 }
 
 /// One `{date: "YYYY-MM-DD", hours: [...]}` date override.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct OverrideBody {
     /// The local date.
     pub date: String,
@@ -35,9 +35,10 @@ pub struct OverrideBody {
 pub type WeeklyHoursBody = BTreeMap<String, Vec<IntervalBody>>;
 
 /// A date override as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OverrideDto {
     date: String,
+    #[schema(value_type = Vec<IntervalBody>)]
     hours: Vec<LocalInterval>,
 }
 

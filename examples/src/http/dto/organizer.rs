@@ -9,8 +9,9 @@ use crate::http::extract::RequestBody;
 use crate::http::fields::{FieldErrors, Surface, renamed};
 
 /// `POST /api/organizers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"username": "ada", "email": "ada@example.com", "name": "Ada Lovelace", "timeZone": "Europe/London"}))]
 pub struct RegisterBody {
     /// Unique handle.
     pub username: Option<String>,
@@ -68,7 +69,7 @@ impl RegisterBody {
 }
 
 /// An organizer as the API shows it (never the token or its hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizerDto {
     id: String,

@@ -18,14 +18,16 @@ use crate::http::unknown_fields::UnknownFields;
 
 /// `POST /api/schedules` and `PUT /api/schedules/{id}` body; a `PUT`
 /// replaces the whole schedule.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"name": "Evenings", "timeZone": "Europe/London", "weeklyHours": {"monday": [{"start": "18:00", "end": "21:00"}]}}))]
 pub struct ScheduleBody {
     /// A name for people (required).
     pub name: Option<String>,
     /// IANA zone of the hours; the organizer's own when absent.
     pub time_zone: Option<String>,
     /// Weekday name to intervals; a weekday left out is a day off (required).
+    #[schema(value_type = Option<BTreeMap<String, Vec<super::IntervalBody>>>)]
     pub weekly_hours: Option<WeeklyHoursBody>,
     /// Dates whose hours replace their weekday's.
     #[serde(default)]
@@ -76,12 +78,13 @@ impl ScheduleBody {
 }
 
 /// A schedule as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleDto {
     id: String,
     name: String,
     time_zone: String,
+    #[schema(value_type = BTreeMap<String, Vec<super::IntervalBody>>)]
     weekly_hours: BTreeMap<&'static str, Vec<LocalInterval>>,
     date_overrides: Vec<OverrideDto>,
     is_default: bool,

@@ -19,12 +19,14 @@ use crate::http::unknown_fields::UnknownFields;
 
 /// `PUT /api/settings` body. Unknown fields are refused, so a typo is never
 /// silently ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"timeZone": "Europe/London", "weeklyHours": {"monday": [{"start": "09:00", "end": "17:00"}]}, "slotMinutes": 30, "maxAdvanceDays": 60}))]
 pub struct SettingsBody {
     /// IANA zone the hours are written in (required).
     pub time_zone: Option<String>,
     /// Weekday name to intervals; a weekday left out is a day off (required).
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<super::IntervalBody>>>)]
     pub weekly_hours: Option<WeeklyHoursBody>,
     /// Dates whose hours replace their weekday's.
     #[serde(default)]
@@ -106,10 +108,11 @@ impl SettingsBody {
 
 /// Settings as the API shows them: every weekday present, intervals as
 /// given (not merged), overrides sorted by date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsDto {
     time_zone: String,
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<super::IntervalBody>>)]
     weekly_hours: std::collections::BTreeMap<&'static str, Vec<booking_core::LocalInterval>>,
     date_overrides: Vec<OverrideDto>,
     slot_minutes: i64,
