@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real PostgreSQL and Redis, and
 # the web pages' tests in headless Chromium, setting all of them up first
+# (the calendar, email and Redis Cluster tests start their own servers on
+# loopback: Radicale and aiosmtpd from PyPI, three redis-server nodes), then
+# fuzzes the API with schemathesis
 # (see ensure-services.sh and examples/scripts/ensure-browser.sh).
 # This is the README's test command. On a machine that lacks PostgreSQL,
 # Redis or Chromium it installs them with apt-get and lets PostgreSQL trust
@@ -22,6 +25,13 @@ cargo test --workspace --all-features --locked --no-fail-fast "$@" 2>&1 | tee "$
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 summary="tests: $passed passed, $failed failed"
+
+# The API fuzzed from its own OpenAPI description by an independent tool
+# (schemathesis, installed from PyPI into a virtualenv under target/), on
+# the service binary the tests above just built.
+fuzz=passed
+BOOKING_SERVICE_BIN="$(pwd)/target/debug/booking-service" bash examples/scripts/fuzz-api.sh || { fuzz=failed; status=1; }
+summary="$summary; API fuzzing (schemathesis): $fuzz"
 mkdir -p target
 echo "$summary" > target/test-summary.txt
 echo
