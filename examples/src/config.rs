@@ -205,7 +205,7 @@ pub const SETTINGS: &[Setting] = &[
         flag: "secret-key",
         value_name: "SECRET",
         default: None,
-        help: "A long random secret (32 characters or more) that encrypts CalDAV passwords and webhook signing secrets and derives calendar feed tokens; unset: CalDAV calendars and feed tokens are refused. Prefer the variable to the flag",
+        help: "A long random secret (32 characters or more) that encrypts CalDAV passwords and webhook signing secrets, derives calendar feed tokens, and is mixed into the cancel tokens of bookings made with an Idempotency-Key (so the key alone does not give one); keep it stable. Unset: CalDAV calendars and feed tokens are refused. Prefer the variable to the flag",
     },
     Setting {
         variable: "BOOKING_ALLOW_PRIVATE_URLS",

@@ -430,7 +430,10 @@ async fn a_replay_after_the_secret_was_set_still_returns_a_working_cancel_token(
         .await
         .expect("the replayed token of the earlier booking cancels it");
     with_secret
-        .cancel_booking(replayed.booking.id, &Credential::from(&replayed.cancel_token))
+        .cancel_booking(
+            replayed.booking.id,
+            &Credential::from(&replayed.cancel_token),
+        )
         .await
         .expect("the replayed token of the later booking cancels it");
 }
