@@ -164,7 +164,7 @@ pub const SETTINGS: &[Setting] = &[
         flag: "rate-limit-reads",
         value_name: "N/UNIT",
         default: Some("120/min"),
-        help: "Slot queries and public booking pages per client address (UNIT: s, min or h)",
+        help: "Slot queries, calendar feed fetches and public booking pages per client address (UNIT: s, min or h)",
     },
     Setting {
         variable: "BOOKING_RATE_LIMIT_BOOKINGS",
@@ -185,7 +185,7 @@ pub const SETTINGS: &[Setting] = &[
         flag: "rate-limit-auth-failures",
         value_name: "N/UNIT",
         default: Some("10/min"),
-        help: "Failed authentications (wrong API token, cancel token or sign-in) per client address; beyond it, its credentials are refused unchecked",
+        help: "Failed authentications (wrong API token, cancel token, feed token or sign-in) per client address; beyond it, its credentials are refused unchecked",
     },
     Setting {
         variable: "BOOKING_TRUSTED_PROXIES",
