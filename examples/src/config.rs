@@ -644,7 +644,7 @@ impl Config {
             },
             ui: None,
         };
-        let ui = crate::ui::UiOptions::from_lookup(&get).map_err(ui_error)?;
+        let ui = crate::ui::UiOptions::from_lookup(get).map_err(ui_error)?;
         let integrations = integrations(addr, ui.public_origin.as_deref(), &get)?;
         let http = HttpConfig {
             ui: Some(ui),
