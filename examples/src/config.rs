@@ -28,7 +28,22 @@
 //! | `SMTP_FROM` | `--smtp-from` | `Bookings <bookings@HOST>`, HOST from the public URL (`localhost` for an address) |
 //! | `BOOKING_SECRET_KEY` | `--secret-key` | unset: CalDAV passwords and feed tokens refused, webhook secrets stored unsealed |
 //! | `BOOKING_ALLOW_PRIVATE_URLS` | `--allow-private-urls` | `0` (`1`: calendars and webhooks may be on loopback or private addresses) |
+//! | `BOOKING_PUBLIC_ORIGIN` | `--public-origin` | unset: a page's form post must come from the host it was sent to |
+//! | `BOOKING_COOKIE_SECURE` | `--cookie-secure` | `auto` (or `true`, `false`) |
+//! | `BOOKING_CSRF_KEY` | `--csrf-key` | unset: a random key per process |
 //!
+//! **`BOOKING_PUBLIC_URL` and `BOOKING_PUBLIC_ORIGIN`.** The first is the
+//! base of every link the service sends out (emails, calendar entries,
+//! the feed URL) and may carry a path; the second is the one origin the
+//! pages' form posts must come from (the CSRF check, see
+//! [`crate::ui`]). Setting only the origin also makes it the public URL,
+//! so links point where people reach the service. Setting only the URL
+//! does **not** make it the origin: an explicit origin makes the check
+//! strict (posts from any other address, such as the service's own
+//! `http://127.0.0.1:3000` reached directly, are refused), while without
+//! it the check compares the post's `Origin` with the request's `Host`,
+//! which stays right wherever the pages are reached unless a proxy
+//! rewrites `Host`; then set `BOOKING_PUBLIC_ORIGIN` too.
 //! Parsing only reads and checks text; nothing is connected here, so a
 //! configuration can be tested without servers. Whether this build can serve
 //! a URL (its cargo feature) is decided at start-up by
@@ -149,7 +164,7 @@ pub const SETTINGS: &[Setting] = &[
         flag: "rate-limit-reads",
         value_name: "N/UNIT",
         default: Some("120/min"),
-        help: "Slot queries and public booking pages per client address (UNIT: s, min or h)",
+        help: "Slot queries, calendar feed fetches and public booking pages per client address (UNIT: s, min or h)",
     },
     Setting {
         variable: "BOOKING_RATE_LIMIT_BOOKINGS",
@@ -170,7 +185,7 @@ pub const SETTINGS: &[Setting] = &[
         flag: "rate-limit-auth-failures",
         value_name: "N/UNIT",
         default: Some("10/min"),
-        help: "Failed authentications (wrong API token, cancel token or sign-in) per client address; beyond it, its credentials are refused unchecked",
+        help: "Failed authentications (wrong API token, cancel token, feed token or sign-in) per client address; beyond it, its credentials are refused unchecked",
     },
     Setting {
         variable: "BOOKING_TRUSTED_PROXIES",
@@ -205,7 +220,7 @@ pub const SETTINGS: &[Setting] = &[
         flag: "secret-key",
         value_name: "SECRET",
         default: None,
-        help: "A long random secret (32 characters or more) that encrypts CalDAV passwords and webhook signing secrets and derives calendar feed tokens; unset: CalDAV calendars and feed tokens are refused. Prefer the variable to the flag",
+        help: "A long random secret (32 characters or more) that encrypts CalDAV passwords and webhook signing secrets, derives calendar feed tokens, and is mixed into the cancel tokens of bookings made with an Idempotency-Key (so the key alone does not give one); keep it stable. Unset: CalDAV calendars and feed tokens are refused. Prefer the variable to the flag",
     },
     Setting {
         variable: "BOOKING_ALLOW_PRIVATE_URLS",
@@ -213,6 +228,27 @@ pub const SETTINGS: &[Setting] = &[
         value_name: "0|1",
         default: Some("0"),
         help: "1 lets calendar and webhook URLs reach loopback, private and link-local addresses (tests and local development only)",
+    },
+    Setting {
+        variable: crate::ui::PUBLIC_ORIGIN_VAR,
+        flag: "public-origin",
+        value_name: "ORIGIN",
+        default: None,
+        help: "The origin people reach the pages at, e.g. https://booking.example.com: form posts must come from it (needed behind a proxy that rewrites Host); also the public URL when BOOKING_PUBLIC_URL is unset; unset: a post's Origin must match its Host",
+    },
+    Setting {
+        variable: crate::ui::COOKIE_SECURE_VAR,
+        flag: "cookie-secure",
+        value_name: "auto|true|false",
+        default: Some("auto"),
+        help: "Whether the sign-in cookie is Secure with the __Host- prefix: auto (when a proxy says X-Forwarded-Proto: https), true (always; for HTTPS) or false (plain-HTTP local use)",
+    },
+    Setting {
+        variable: crate::ui::CSRF_KEY_VAR,
+        flag: "csrf-key",
+        value_name: "SECRET",
+        default: None,
+        help: "The key the pages' form tokens are signed with (32 characters or more; give every process behind one address the same); unset: a random key per process, so open forms go stale on restart. Prefer the variable to the flag",
     },
 ];
 
@@ -259,7 +295,10 @@ impl Default for Config {
             database: DatabaseUrl::Sqlite(PathBuf::from("booking.db")),
             redis_url: None,
             server: ServerLimits::default(),
-            http: HttpConfig::default(),
+            http: HttpConfig {
+                ui: Some(crate::ui::UiOptions::default()),
+                ..HttpConfig::default()
+            },
             log: LogConfig::default(),
             integrations: IntegrationsConfig::for_addr(addr),
         }
@@ -324,6 +363,26 @@ impl IntegrationsConfig {
             secret_key: None,
             allow_private_urls: false,
         }
+    }
+}
+
+impl IntegrationsConfig {
+    /// Makes `origin` (`scheme://host[:port]`, as `BOOKING_PUBLIC_ORIGIN`
+    /// holds it) the public URL, its host the host of calendar UIDs and of
+    /// the default sender.
+    fn use_public_origin(&mut self, origin: &str) {
+        let Ok(url) = booking_net::Url::parse(origin) else {
+            return;
+        };
+        let Some(host) = url.host_str().filter(|host| !host.is_empty()) else {
+            return;
+        };
+        self.host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        self.email_from = default_sender(&self.host);
+        self.public_url = origin.trim_end_matches('/').to_owned();
     }
 }
 
@@ -583,8 +642,14 @@ impl Config {
                 )?,
                 trusted_proxies,
             },
+            ui: None,
         };
-        let integrations = integrations(addr, &get)?;
+        let ui = crate::ui::UiOptions::from_lookup(get).map_err(ui_error)?;
+        let integrations = integrations(addr, ui.public_origin.as_deref(), &get)?;
+        let http = HttpConfig {
+            ui: Some(ui),
+            ..http
+        };
         Ok(Config {
             addr,
             database,
@@ -597,9 +662,26 @@ impl Config {
     }
 }
 
+/// A page setting that cannot be used, as the configuration's error (the
+/// service refuses to start, like for any other invalid setting).
+fn ui_error(error: crate::ui::UiOptionsError) -> ConfigError {
+    use crate::ui::{COOKIE_SECURE_VAR, CSRF_KEY_VAR, PUBLIC_ORIGIN_VAR, UiOptionsError};
+    let (variable, value) = match &error {
+        UiOptionsError::CookieSecure(value) => (COOKIE_SECURE_VAR, value.clone()),
+        UiOptionsError::CsrfKeyTooShort(_) => (CSRF_KEY_VAR, "***".to_owned()),
+        UiOptionsError::PublicOrigin(value) => (PUBLIC_ORIGIN_VAR, value.clone()),
+    };
+    ConfigError::Invalid {
+        variable,
+        value,
+        reason: error.to_string(),
+    }
+}
+
 /// The calendar, email and webhook settings.
 fn integrations(
     addr: SocketAddr,
+    public_origin: Option<&str>,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IntegrationsConfig, ConfigError> {
     let invalid = |variable: &'static str, value: &str, reason: String| ConfigError::Invalid {
@@ -625,6 +707,9 @@ fn integrations(
             .to_owned();
         config.email_from = default_sender(&config.host);
         config.public_url = url.as_str().trim_end_matches('/').to_owned();
+    } else if let Some(origin) = public_origin {
+        // Only the pages' origin is set: links go there too.
+        config.use_public_origin(origin);
     }
     if let Some(from) = get("SMTP_FROM") {
         config.email_from = from;
@@ -731,6 +816,74 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_pages_settings_are_read_with_the_others() {
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.http.ui, Some(crate::ui::UiOptions::default()));
+        let set = config(&[
+            ("BOOKING_COOKIE_SECURE", "true"),
+            ("BOOKING_CSRF_KEY", "0123456789abcdef0123456789abcdef"),
+            ("BOOKING_PUBLIC_ORIGIN", "https://Booking.Example.com"),
+        ])
+        .unwrap();
+        let ui = set.http.ui.unwrap();
+        assert_eq!(ui.cookie_security, crate::ui::CookieSecurity::Always);
+        assert!(ui.csrf_key.is_some());
+        assert_eq!(
+            ui.public_origin.as_deref(),
+            Some("https://booking.example.com")
+        );
+        for (variable, value) in [
+            ("BOOKING_COOKIE_SECURE", "sometimes"),
+            ("BOOKING_CSRF_KEY", "short"),
+            ("BOOKING_PUBLIC_ORIGIN", "https://x/path"),
+        ] {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert!(error.to_string().contains(variable), "{error}");
+        }
+        assert!(
+            !config(&[("BOOKING_CSRF_KEY", "short-secret")])
+                .unwrap_err()
+                .to_string()
+                .contains("short-secret"),
+            "the key is not printed"
+        );
+    }
+
+    #[test]
+    fn the_public_origin_alone_is_also_the_public_url_but_not_the_reverse() {
+        let origin_only =
+            config(&[("BOOKING_PUBLIC_ORIGIN", "https://booking.example.com")]).unwrap();
+        assert_eq!(
+            origin_only.integrations.public_url,
+            "https://booking.example.com"
+        );
+        assert_eq!(origin_only.integrations.host, "booking.example.com");
+        assert_eq!(
+            origin_only.integrations.email_from,
+            "Bookings <bookings@booking.example.com>"
+        );
+        let url_only =
+            config(&[("BOOKING_PUBLIC_URL", "https://booking.example.com/book")]).unwrap();
+        assert_eq!(
+            url_only.integrations.public_url,
+            "https://booking.example.com/book"
+        );
+        assert_eq!(url_only.http.ui.unwrap().public_origin, None);
+        let both = config(&[
+            ("BOOKING_PUBLIC_URL", "https://links.example.com"),
+            ("BOOKING_PUBLIC_ORIGIN", "https://pages.example.com"),
+            ("SMTP_FROM", "Team <team@example.com>"),
+        ])
+        .unwrap();
+        assert_eq!(both.integrations.public_url, "https://links.example.com");
+        assert_eq!(both.integrations.email_from, "Team <team@example.com>");
+        assert_eq!(
+            both.http.ui.unwrap().public_origin.as_deref(),
+            Some("https://pages.example.com")
+        );
     }
 
     #[test]

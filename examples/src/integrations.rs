@@ -153,8 +153,11 @@ pub fn assemble(
         .map(|key| SecretBox::new(key.as_bytes()));
     let connections = Connections::new(store.clone(), policy, secret_box.clone());
     let client = SafeClient::new(policy, SafeClientOptions::default())?;
-    let mut service = BookingService::new(store.clone())
-        .with_lock(lock)
+    let mut service = BookingService::new(store.clone()).with_lock(lock);
+    if let Some(key) = &config.secret_key {
+        service = service.with_secret(idempotency_secret(key));
+    }
+    let mut service = service
         .with_provider(CalendarProvider::new(connections.clone(), client))
         .with_event_sink(WebhookSink::new(store.clone(), webhook_booking_json));
     let email_config = match &config.smtp_url {
@@ -196,6 +199,23 @@ pub fn assemble(
         service,
         integrations,
     })
+}
+
+/// The secret booking-core mixes into the cancel tokens of bookings made
+/// with an idempotency key ([`BookingService::with_secret`]), derived from
+/// `BOOKING_SECRET_KEY` for that use only (HMAC-SHA256 of a fixed label),
+/// so the key itself is not reused as is. Stable for a given key, so a
+/// replay after a restart returns the token the booking was made with.
+fn idempotency_secret(key: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac as _};
+    type HmacSha256 = Hmac<sha2::Sha256>;
+    // HMAC takes keys of any length; `new_from_slice` cannot fail here.
+    let mut mac = match HmacSha256::new_from_slice(key.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()).into(),
+    };
+    mac.update(b"booking-service: idempotency cancel tokens v1");
+    mac.finalize().into_bytes().into()
 }
 
 /// The links of an invitation email. The attendee's cancel token is stored

@@ -138,7 +138,7 @@ impl BookingService {
         {
             Claimed::Replay(recorded) => match *recorded {
                 Recorded::Created { booking } => Ok(CreatedBooking {
-                    cancel_token: derived_cancel_token(&key, booking.id, self.secret.as_deref()),
+                    cancel_token: self.replayed_cancel_token(&key, &booking),
                     booking,
                     replayed: true,
                 }),
@@ -157,6 +157,23 @@ impl BookingService {
                 result
             }
         }
+    }
+
+    /// The cancel token of a booking made under `key`, derived again for a
+    /// replay. A booking made before the service had a secret (or by a
+    /// process without one) was given the token without it: when the
+    /// token with the secret does not match the booking, the one without
+    /// is returned if it does, so setting a secret never hands a retry a
+    /// token that cannot cancel.
+    fn replayed_cancel_token(&self, key: &IdempotencyKey, booking: &Booking) -> SecretToken {
+        let token = derived_cancel_token(key, booking.id, self.secret.as_deref());
+        if self.secret.is_some() && !booking.cancel_token_hash.verify(token.expose()) {
+            let without = derived_cancel_token(key, booking.id, None);
+            if booking.cancel_token_hash.verify(without.expose()) {
+                return without;
+            }
+        }
+        token
     }
 
     /// Takes the slot lock, decides and inserts, releases the lock.

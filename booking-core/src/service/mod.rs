@@ -339,8 +339,10 @@ impl BookingService {
 
     /// A server-side secret mixed into the cancel tokens of bookings made
     /// with an idempotency key (see [`crate::idempotency`]), so that a
-    /// leaked key alone cannot produce one. Keep it stable: changing it
-    /// changes the tokens replays return.
+    /// leaked key alone cannot produce one. Setting one where there was
+    /// none is safe: replays of bookings made without it still return the
+    /// token they were made with. Keep it stable once set: changing it
+    /// to another value changes the tokens replays return.
     pub fn with_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.secret = Some(Arc::from(secret.as_ref()));
         self

@@ -95,6 +95,10 @@ pub struct HttpConfig {
     pub readiness_timeout: Duration,
     /// Per-client budgets.
     pub rate_limits: RateLimits,
+    /// The pages' settings; `None` reads them from the environment when
+    /// the router is built ([`crate::ui::router`]). The service program
+    /// sets them from its configuration, flags included.
+    pub ui: Option<crate::ui::UiOptions>,
 }
 
 impl HttpConfig {
@@ -109,6 +113,7 @@ impl Default for HttpConfig {
             body_timeout: Self::DEFAULT_BODY_TIMEOUT,
             readiness_timeout: health::DEFAULT_READINESS_TIMEOUT,
             rate_limits: RateLimits::default(),
+            ui: None,
         }
     }
 }
@@ -148,10 +153,12 @@ pub fn router_with(service: BookingService, config: &HttpConfig) -> Router {
 /// calendar and webhook endpoints. This is what the service program serves.
 pub fn app_router(app: crate::App, config: &HttpConfig) -> Router {
     let service = app.service.clone();
+    let integrations = app.integrations.clone();
     let extra = Router::new()
         .merge(handlers::calendar::router(app.clone()))
         .merge(handlers::webhooks::router(app));
-    assemble(service, extra, config)
+    // The dashboard's integrations page finds them here.
+    assemble(service, extra, config).layer(axum::Extension(integrations))
 }
 
 /// The routes of `service` and `extra`, with every layer.
@@ -159,7 +166,10 @@ fn assemble(service: BookingService, extra: Router<AppState>, config: &HttpConfi
     metrics::install();
     let routes = Router::new()
         .merge(extra)
-        .merge(crate::ui::router(service.clone()))
+        .merge(match &config.ui {
+            Some(options) => crate::ui::router_with(service.clone(), options.clone()),
+            None => crate::ui::router(service.clone()),
+        })
         .merge(health::router(service.clone(), config.readiness_timeout))
         .merge(metrics::router(service.clone(), config.readiness_timeout))
         .route("/healthz", get(handlers::healthz))

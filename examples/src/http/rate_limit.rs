@@ -4,10 +4,10 @@
 //!
 //! | class | requests | default |
 //! |---|---|---|
-//! | public reads | `GET /api/organizers/{username}/slots`, `GET /api/organizers/{username}/event-types`, `GET /{username}`, `GET /{username}/{slug}` | 120 per minute |
+//! | public reads | `GET /api/organizers/{username}/slots`, `GET /api/organizers/{username}/event-types`, `GET /api/organizers/{username}/calendar.ics` (the feed), `GET /{username}`, `GET /{username}/{slug}` | 120 per minute |
 //! | bookings | `POST /api/bookings`, `POST /api/organizers/{username}/holds`, `POST /{username}`, `POST /{username}/{slug}` | 10 per minute |
 //! | registrations | `POST /api/organizers`, `POST /dashboard/signup` | 5 per hour |
-//! | failed authentications | wrong API tokens, cancel tokens (cancelling or rescheduling) and sign-ins | 10 per minute |
+//! | failed authentications | wrong API tokens, cancel tokens (cancelling or rescheduling), feed tokens and sign-ins | 10 per minute |
 //!
 //! A budget of `N/min` allows a burst of `N` and then one request every
 //! minute / `N`. Probes (`/healthz`, `/readyz`, `/metrics`), the
@@ -195,6 +195,14 @@ const CLASSES: &[(&str, &str, Class)] = &[
     (
         "GET",
         "/api/organizers/{username}/event-types",
+        Class::Reads,
+    ),
+    // The feed: each fetch renders every recent booking, and its `token=`
+    // is a credential (a wrong one also spends the failed-authentication
+    // budget, so guessing stops there).
+    (
+        "GET",
+        "/api/organizers/{username}/calendar.ics",
         Class::Reads,
     ),
     ("GET", "/{username}", Class::Reads),
@@ -492,5 +500,9 @@ mod tests {
             Some(Class::Registrations)
         );
         assert_eq!(class_of(&Method::POST, "/api/event-types"), None);
+        assert_eq!(
+            class_of(&Method::GET, "/api/organizers/{username}/calendar.ics"),
+            Some(Class::Reads)
+        );
     }
 }

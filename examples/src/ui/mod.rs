@@ -15,6 +15,7 @@
 //! | `GET /dashboard` | the organizer's sign-in (with the API token), then their bookings (with their event type and place) with a date-range filter and pagination, each with Reschedule and Cancel |
 //! | `GET`/`POST /dashboard/bookings/{id}/reschedule` | the organizer's reschedule page: the same free times, the move authorised by the session (and its form token) instead of the cancel token |
 //! | `/dashboard/event-types...` | the event types: list, create, edit (every field: lengths, buffers, notice, window, limits, place, schedule, hold), show or hide, delete |
+//! | `GET`/`POST /dashboard/integrations` | the calendar feed address (and a new one), connected calendars (ICS, CalDAV) and webhook endpoints (the signing secret shown once) |
 //! | `/dashboard/schedules...` | the schedules: list, create, edit with the hours editor, make default, delete |
 //! | `GET`/`POST /dashboard/settings` | version 1's settings (the default schedule and event type together): time zone, the hours editor (a switch per weekday, time pickers, rows added and removed, date overrides), slot length and step, buffers, notice and advance limits |
 //! | `POST /dashboard/logout`, `POST /dashboard/logout-everywhere` | ends this browser's session, or every session of the organizer |
@@ -219,6 +220,10 @@ where
         .route(
             "/dashboard/bookings/{id}/reschedule",
             get(reschedule::organizer_page).post(reschedule::organizer_reschedule),
+        )
+        .route(
+            dashboard::integrations::URL,
+            get(dashboard::integrations::page).post(dashboard::integrations::act),
         )
         .route(event_types::URL, get(event_types::list))
         .route(

@@ -392,3 +392,48 @@ async fn a_transient_refusal_is_not_replayed_to_a_retry_with_the_same_key() {
     assert!(replayed.replayed);
     assert_eq!(replayed.booking.id, booked.booking.id);
 }
+
+#[tokio::test]
+async fn a_replay_after_the_secret_was_set_still_returns_a_working_cancel_token() {
+    let f = fixture().await;
+    let made_before = key("made-before-the-secret");
+    let first = f
+        .service
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30).idempotency_key(made_before.clone()))
+        .await
+        .unwrap();
+    // The operator sets a server secret (a restart with BOOKING_SECRET_KEY)
+    // while the key is still remembered: the retry gets the token the
+    // booking was made with, not one that no longer matches it.
+    let with_secret = f.service.clone().with_secret(b"a server secret, set later");
+    let again = with_secret
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30).idempotency_key(made_before))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.cancel_token.expose(), first.cancel_token.expose());
+    // Bookings made with the secret get tokens that depend on it, and
+    // their replays return the same working token.
+    let made_after = key("made-after-the-secret");
+    let second = with_secret
+        .create_booking(request(utc(2026, 12, 2, 11, 0), 30).idempotency_key(made_after.clone()))
+        .await
+        .unwrap();
+    let replayed = with_secret
+        .create_booking(request(utc(2026, 12, 2, 11, 0), 30).idempotency_key(made_after))
+        .await
+        .unwrap();
+    assert!(replayed.replayed);
+    assert_eq!(replayed.cancel_token.expose(), second.cancel_token.expose());
+    with_secret
+        .cancel_booking(again.booking.id, &Credential::from(&again.cancel_token))
+        .await
+        .expect("the replayed token of the earlier booking cancels it");
+    with_secret
+        .cancel_booking(
+            replayed.booking.id,
+            &Credential::from(&replayed.cancel_token),
+        )
+        .await
+        .expect("the replayed token of the later booking cancels it");
+}

@@ -28,6 +28,7 @@ use super::session::{NotStarted, Session, SignedInForm};
 use crate::http::fields::FieldErrors;
 
 pub(super) mod event_types;
+pub(super) mod integrations;
 pub(super) mod schedules;
 pub(super) mod settings;
 
@@ -208,6 +209,7 @@ pub(super) async fn home(
                 "Your booking page: " a #public-link href=(format!("/{}", organizer.username)) { "/" (organizer.username) }
                 " · Times in " (zone.name())
             }
+            p.muted { a #integrations-link href=(integrations::URL) { "Calendars and webhooks" } }
             @if !bookable {
                 p.notice.warning #setup-notice {
                     "Nobody can book you yet: " a href="/dashboard/settings" { "set your hours" }
