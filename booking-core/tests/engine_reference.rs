@@ -473,8 +473,10 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 /// date is Saturday again from 02:31Z to 03:30Z.
 fn st_johns_2010() -> (Schedule, EventType) {
     let organizer = OrganizerId::generate();
-    let mut weekly_hours = WeeklyHours::default();
-    weekly_hours.sunday = vec![LocalInterval::parse("00:00", "02:00").unwrap()];
+    let weekly_hours = WeeklyHours {
+        sunday: vec![LocalInterval::parse("00:00", "02:00").unwrap()],
+        ..WeeklyHours::default()
+    };
     let schedule = Schedule {
         id: ScheduleId::generate(),
         organizer_id: organizer,
