@@ -2,11 +2,10 @@
 //! one requested range is bookable. Pure functions of their arguments, no
 //! I/O and no clock: callers pass `now`.
 
-use chrono::{DateTime, Datelike as _, Duration, NaiveDate, NaiveTime, Timelike as _, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::event_type::LimitPeriod;
-use crate::schedule::ALL_WEEKDAYS;
-use crate::time::{LocalInterval, TimeRange, local_date, resolve_local};
+use crate::time::{TimeRange, local_date, resolve_local};
 
 mod limits;
 mod rules;
@@ -254,20 +253,8 @@ fn candidate_slots(rules: &SlotRules<'_>, starts: TimeRange) -> Vec<TimeRange> {
     };
     let last = last.succ_opt().unwrap_or(last);
     let mut date = first.pred_opt().unwrap_or(first);
-    // Each weekday's hours merged once, rather than once per date.
-    let schedule = rules.schedule();
-    let weekly: [Vec<LocalInterval>; 7] =
-        ALL_WEEKDAYS.map(|day| crate::time::merge_intervals(schedule.weekly_hours.day(day)));
     while date <= last {
-        let overridden;
-        let hours = match schedule.date_overrides.get(&date) {
-            Some(hours) => {
-                overridden = crate::time::merge_intervals(hours);
-                &overridden
-            }
-            None => &weekly[date.weekday().num_days_from_monday() as usize],
-        };
-        for interval in hours {
+        for interval in rules.schedule().hours_on(date) {
             let (Some(open), Some(close)) = (
                 interval
                     .start()
@@ -292,11 +279,6 @@ fn candidate_slots(rules: &SlotRules<'_>, starts: TimeRange) -> Vec<TimeRange> {
 }
 
 /// Rule 3 for one resolved interval `[open, close)`.
-///
-/// Candidates are stepped in integer nanoseconds from the first one and
-/// turned into instants on its UTC date (the next dates when they pass
-/// midnight), which gives exactly what adding the step with chrono's
-/// calendar arithmetic gives, at a fraction of the cost.
 fn push_interval_slots(
     slots: &mut Vec<TimeRange>,
     open: DateTime<Utc>,
@@ -305,52 +287,7 @@ fn push_interval_slots(
     step: Duration,
     starts: TimeRange,
 ) {
-    let first = skip_to(open, step, starts.start());
-    let (Some(length), Some(step_ns), Some(room), Some(until), Some(mut grid)) = (
-        duration.num_nanoseconds(),
-        step.num_nanoseconds(),
-        (close - first).num_nanoseconds(),
-        (starts.end() - first).num_nanoseconds(),
-        DayGrid::new(first),
-    ) else {
-        return push_interval_slots_slowly(slots, first, close, duration, step, starts);
-    };
-    if step_ns <= 0 {
-        return push_interval_slots_slowly(slots, first, close, duration, step, starts);
-    }
-    let mut offset: i64 = 0;
-    while offset < until {
-        let Some(end_offset) = offset.checked_add(length) else {
-            return;
-        };
-        if end_offset > room {
-            return;
-        }
-        let (Some(start), Some(end)) = (grid.at(offset), grid.at(end_offset)) else {
-            return;
-        };
-        if let Ok(slot) = TimeRange::new(start, end) {
-            slots.push(slot);
-        }
-        match offset.checked_add(step_ns) {
-            Some(next) => offset = next,
-            None => return,
-        }
-    }
-}
-
-/// Rule 3 with chrono's arithmetic for every candidate, for what
-/// [`push_interval_slots`]' integer stepping does not cover (spans beyond
-/// 292 years, leap-second instants).
-fn push_interval_slots_slowly(
-    slots: &mut Vec<TimeRange>,
-    first: DateTime<Utc>,
-    close: DateTime<Utc>,
-    duration: Duration,
-    step: Duration,
-    starts: TimeRange,
-) {
-    let mut start = first;
+    let mut start = skip_to(open, step, starts.start());
     while start < starts.end() {
         let Some(end) = start.checked_add_signed(duration) else {
             return;
@@ -365,54 +302,6 @@ fn push_interval_slots_slowly(
             Some(next) => start = next,
             None => return,
         }
-    }
-}
-
-const NANOS_PER_DAY: i64 = 86_400_000_000_000;
-const NANOS_PER_SECOND: i64 = 1_000_000_000;
-
-/// Instants given as nanoseconds after a base instant, built from the base's
-/// UTC date and the time of day, with the last date used kept.
-struct DayGrid {
-    /// The base's UTC date.
-    base_date: NaiveDate,
-    /// Nanoseconds from that date's midnight to the base.
-    base_ns: i64,
-    /// The last day index (days after `base_date`) and its date.
-    cached: (i64, NaiveDate),
-}
-
-impl DayGrid {
-    /// `None` for a leap-second base, which this arithmetic does not model.
-    fn new(base: DateTime<Utc>) -> Option<Self> {
-        let naive = base.naive_utc();
-        let nanos = i64::from(naive.nanosecond());
-        if nanos >= NANOS_PER_SECOND {
-            return None;
-        }
-        let base_ns = i64::from(naive.num_seconds_from_midnight()) * NANOS_PER_SECOND + nanos;
-        Some(DayGrid {
-            base_date: naive.date(),
-            base_ns,
-            cached: (0, naive.date()),
-        })
-    }
-
-    /// The instant `offset` nanoseconds after the base (`offset >= 0`).
-    fn at(&mut self, offset: i64) -> Option<DateTime<Utc>> {
-        let since_midnight = self.base_ns.checked_add(offset)?;
-        let days = since_midnight.div_euclid(NANOS_PER_DAY);
-        let within = since_midnight.rem_euclid(NANOS_PER_DAY);
-        if days != self.cached.0 {
-            let date = self
-                .base_date
-                .checked_add_signed(Duration::try_days(days)?)?;
-            self.cached = (days, date);
-        }
-        let seconds = u32::try_from(within / NANOS_PER_SECOND).ok()?;
-        let nanos = u32::try_from(within % NANOS_PER_SECOND).ok()?;
-        let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds, nanos)?;
-        Some(self.cached.1.and_time(time).and_utc())
     }
 }
 
