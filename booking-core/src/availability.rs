@@ -238,14 +238,20 @@ fn candidate_slots(rules: &SlotRules<'_>, starts: TimeRange) -> Vec<TimeRange> {
     if duration <= Duration::zero() {
         return slots;
     }
-    // One local day before the first, as a margin: a day's slots can never
-    // start before its own midnight, so extra days only cost a little work.
+    // One local day of margin on each side, because a day's slots need not
+    // start on that day by the clock. Before: a gap across midnight moves the
+    // day's late times, read on the new offset, into the next date.
+    // After: a fall-back across midnight returns the clock to the previous
+    // date once the day has begun (St John's until 2011, at 00:01 back to
+    // 23:01: Sunday's 00:00 is 02:30Z, and 03:00Z reads Saturday 23:30).
+    // Extra days only cost a little work: their slots are filtered by start.
     let (Some(first), Some(last)) = (
         local_date(zone, starts.start()),
         local_date(zone, starts.end()),
     ) else {
         return slots;
     };
+    let last = last.succ_opt().unwrap_or(last);
     let mut date = first.pred_opt().unwrap_or(first);
     while date <= last {
         for interval in rules.schedule().hours_on(date) {
