@@ -1,4 +1,4 @@
-//! The conformance suites every [`BookingStore`](crate::store::BookingStore)
+//! The conformance suites every [`BookingStore`]
 //! and [`SlotLock`](crate::lock::SlotLock) runs (feature `testkit`).
 //!
 //! Like `object_store`'s integration functions, each check is a public async
