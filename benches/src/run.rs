@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use booking_core::store::BookingStore;
 
-use crate::backend::{BackendKind, CheckResult, Env, Instance, LoadError, StoreHandle};
+use crate::backend::{
+    BackendKind, CheckResult, Env, Instance, LoadError, LoadOrganizer, StoreHandle,
+};
 use crate::fixtures::{Bound, Layout, organizer_username};
 use crate::http;
 use crate::pgwire::Snapshot;
@@ -195,10 +197,7 @@ async fn measure_backend(
     let mut raw_cursors = vec![0u64; tasks];
     let pg_raw = match &instance.handle {
         StoreHandle::Postgres { schema, .. } => {
-            let usernames: Vec<String> = (0..layout.organizers())
-                .map(|i| organizer_username(&raw_tag, i))
-                .collect();
-            Some(PgRaw::connect(env, schema, tasks, &raw_orgs, &usernames).await?)
+            Some(PgRaw::connect(env, schema, tasks, &raw_orgs).await?)
         }
         _ => None,
     };
@@ -223,11 +222,6 @@ async fn measure_backend(
         }
         limits.push(Limit::StoreContextInsert);
     }
-    let raw_usernames: Arc<Vec<String>> = Arc::new(
-        (0..layout.organizers())
-            .map(|i| organizer_username(&raw_tag, i))
-            .collect(),
-    );
     let limit_names: Vec<String> = limits.iter().map(|l| l.name(kind)).collect();
     let mut best_limits: Vec<Option<Measurement>> = vec![None; limit_names.len()];
     let mut best_service: Option<Measurement> = None;
@@ -243,7 +237,7 @@ async fn measure_backend(
             &pg_raw,
             *limit,
             layout,
-            (&raw_orgs_shared, &raw_usernames),
+            &raw_orgs_shared,
             &mut raw_cursors,
             warm_bound,
         )
@@ -258,7 +252,7 @@ async fn measure_backend(
                 &pg_raw,
                 limits[index],
                 layout,
-                (&raw_orgs_shared, &raw_usernames),
+                &raw_orgs_shared,
                 &mut raw_cursors,
                 options.bound,
             )
@@ -528,10 +522,7 @@ async fn measure_limit(
     pg_raw: &Option<Arc<PgRaw>>,
     limit: Limit,
     layout: Layout,
-    (raw_orgs, raw_usernames): (
-        &Arc<Vec<booking_core::organizer::OrganizerId>>,
-        &Arc<Vec<String>>,
-    ),
+    raw_orgs: &Arc<Vec<LoadOrganizer>>,
     cursors: &mut [u64],
     bound: Bound,
 ) -> Result<Measurement, LoadError> {
@@ -556,12 +547,7 @@ async fn measure_limit(
         (Limit::StoreContextInsert, _, _) => Ok(scenario::drive(
             cursors,
             bound,
-            scenario::store_context_insert_op(
-                store,
-                Arc::clone(raw_orgs),
-                Arc::clone(raw_usernames),
-                layout,
-            ),
+            scenario::store_context_insert_op(store, Arc::clone(raw_orgs), layout),
         )
         .await),
         (Limit::StoreInsert, _, _) => Ok(scenario::drive(
