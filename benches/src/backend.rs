@@ -334,6 +334,33 @@ impl Instance {
         }
     }
 
+    /// A second service over the same database through a store of its own
+    /// (its own pool or file connections, its own in-process lock and
+    /// caches), as another process of the application would have; `None`
+    /// for the memory store, which no other process can share.
+    pub async fn second_service(&self, env: &Env) -> Result<Option<SecondService>, LoadError> {
+        match &self.handle {
+            StoreHandle::Memory => Ok(None),
+            StoreHandle::Sqlite { path, .. } => {
+                let store = SqliteStore::open(path, SqliteOptions::default())
+                    .await
+                    .map_err(|e| LoadError::Sqlite(format!("opening {}: {e}", path.display())))?;
+                Ok(Some(SecondService {
+                    service: service_over(Arc::new(store), Arc::new(MemoryLock::new())),
+                    pool: None,
+                }))
+            }
+            StoreHandle::Postgres { schema, .. } => {
+                let pool = schema_pool(env, schema, 2, env.pool_ping).await?;
+                let store = PostgresStore::from_pool(pool.clone());
+                Ok(Some(SecondService {
+                    service: service_over(Arc::new(store), Arc::new(MemoryLock::new())),
+                    pool: Some(pool),
+                }))
+            }
+        }
+    }
+
     /// Closes connections and drops the schema or file.
     pub async fn cleanup(self, env: &Env) -> Result<(), LoadError> {
         drop(self.service);
@@ -345,6 +372,25 @@ impl Instance {
                 pool.close().await;
                 drop_schema(&env.database_url, &schema).await
             }
+        }
+    }
+}
+
+/// Another process's view of an [`Instance`]'s database (see
+/// [`Instance::second_service`]).
+pub struct SecondService {
+    /// The service, over a store of its own.
+    pub service: BookingService,
+    /// Its PostgreSQL pool, closed by [`close`](Self::close).
+    pool: Option<PgPool>,
+}
+
+impl SecondService {
+    /// Closes its connections.
+    pub async fn close(self) {
+        drop(self.service);
+        if let Some(pool) = self.pool {
+            pool.close().await;
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::http;
 use crate::pgwire::Snapshot;
 use crate::scenario::{
     self, CONTENDED_FIRST_SLOT, Contended, PgRaw, RAW_INSERT_ON_CONFLICT, RAW_INSERT_PLAIN,
-    RedisCounts,
+    RedisCounts, SettingsCheck,
 };
 use crate::stats::Measurement;
 
@@ -86,6 +86,9 @@ pub struct BackendReport {
     pub redis_per_booking: Option<(RedisCounts, u64)>,
     /// The HTTP figures, when measured.
     pub http: Option<HttpFigures>,
+    /// The settings-version check across two services on one database
+    /// (`None` on the memory store).
+    pub settings_check: Option<SettingsCheck>,
 }
 
 /// The example HTTP service against the same operations in-process, on the
@@ -129,6 +132,11 @@ impl BackendReport {
                 self.kind, self.check.active, self.expected_active
             ));
         }
+        if let Some(check) = &self.settings_check {
+            for problem in &check.problems {
+                problems.push(format!("{}: {problem}", self.kind));
+            }
+        }
         if self.service.ok == 0 {
             problems.push(format!("{}: no booking succeeded", self.kind));
         }
@@ -168,7 +176,7 @@ async fn measure_backend(
     let tasks = layout.tasks;
     eprintln!(
         "[{kind}] registering {} organizers",
-        layout.organizers() * 2 + 1
+        layout.organizers() * 2 + 2
     );
     let service_orgs = instance
         .register_organizers(run, layout.organizers())
@@ -179,6 +187,8 @@ async fn measure_backend(
         .await?;
     let contended_tag = format!("{run}c");
     let contended_orgs = instance.register_organizers(&contended_tag, 1).await?;
+    let settings_tag = format!("{run}s");
+    let settings_orgs = instance.register_organizers(&settings_tag, 1).await?;
     let mut expected_active = 0u64;
 
     // Warm-up: every task books each of its organizers once (fills the
@@ -322,6 +332,31 @@ async fn measure_backend(
         contended.winners
     );
 
+    // A settings change in another process is seen by the next booking.
+    let settings_check = match instance.second_service(env).await? {
+        Some(second) => {
+            let result = scenario::settings_change_seen(
+                &instance.service,
+                &second.service,
+                &organizer_username(&settings_tag, 0),
+            )
+            .await;
+            second.close().await;
+            let check = result?;
+            expected_active += check.booked;
+            eprintln!(
+                "[{kind}] settings change seen across processes: {}",
+                if check.problems.is_empty() {
+                    "yes".to_owned()
+                } else {
+                    check.problems.join("; ")
+                }
+            );
+            Some(check)
+        }
+        None => None,
+    };
+
     // Round trips per booking, through the counting proxy.
     let pg_round_trips = match &instance.handle {
         StoreHandle::Postgres { schema, .. } if options.round_trip_bookings > 0 => {
@@ -348,6 +383,7 @@ async fn measure_backend(
     let mut all_orgs = service_orgs;
     all_orgs.extend(raw_orgs);
     all_orgs.extend(contended_orgs);
+    all_orgs.extend(settings_orgs);
     let check = instance.check(&all_orgs).await?;
     eprintln!(
         "[{kind}] check: {} overlapping, {} active (expected {expected_active})",
@@ -372,6 +408,7 @@ async fn measure_backend(
         redis_per_booking: (kind == BackendKind::PostgresRedis)
             .then_some((redis_total, redis_attempts)),
         http,
+        settings_check,
     })
 }
 

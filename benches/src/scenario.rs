@@ -883,6 +883,71 @@ pub async fn contended(
     Ok(result)
 }
 
+/// What the settings-version check saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsCheck {
+    /// Bookings it made (each must be in the store).
+    pub booked: u64,
+    /// What went wrong (empty when the check passed).
+    pub problems: Vec<String>,
+}
+
+/// A settings change made through `second` (another process, with its own
+/// store connections and caches) must be seen by the very next booking
+/// through `first`: `first` books slot 0 of `username` (so it has the
+/// organizer cached), `second` moves the working hours to 12:00–24:00, and
+/// `first` must then refuse slot 1 (03:00) as not offered; `second` puts the
+/// hours back, and `first` must then book slot 1.
+pub async fn settings_change_seen(
+    first: &BookingService,
+    second: &BookingService,
+    username: &str,
+) -> Result<SettingsCheck, LoadError> {
+    let mut check = SettingsCheck::default();
+    first
+        .create_booking(booking_request(username, load_slot(0)?))
+        .await?;
+    check.booked += 1;
+    let mut afternoons = fixtures::load_settings()?;
+    afternoons.weekly_hours = booking_core::WeeklyHours::every_day(vec![
+        booking_core::LocalInterval::parse("12:00", "24:00")
+            .map_err(fixtures::FixtureError::from)?,
+    ]);
+    second.put_settings(username, afternoons).await?;
+    match first
+        .create_booking(booking_request(username, load_slot(1)?))
+        .await
+    {
+        Err(error) if error.code() == "slot_unavailable" => {}
+        Err(error) => check.problems.push(format!(
+            "after another process moved the working hours, a booking outside them failed              with {} instead of slot_unavailable: {}",
+            error.code(),
+            chain(&error)
+        )),
+        Ok(_) => {
+            check.booked += 1;
+            check.problems.push(
+                "a booking outside the working hours another process had just set was accepted                  (stale settings)"
+                    .into(),
+            );
+        }
+    }
+    second
+        .put_settings(username, fixtures::load_settings()?)
+        .await?;
+    match first
+        .create_booking(booking_request(username, load_slot(1)?))
+        .await
+    {
+        Ok(_) => check.booked += 1,
+        Err(error) => check.problems.push(format!(
+            "after another process restored the working hours, the booking was refused: {}",
+            chain(&error)
+        )),
+    }
+    Ok(check)
+}
+
 /// Pool of the PostgreSQL store behind an instance, if any.
 pub fn postgres_pool(handle: &crate::backend::StoreHandle) -> Option<&PgPool> {
     match handle {
