@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
+use booking_core::event_type::{DEFAULT_SLUG, EventTypeId};
 use booking_core::lock::SlotLock;
 use booking_core::memory::{MemoryLock, MemoryStore};
 use booking_core::organizer::OrganizerId;
@@ -16,7 +17,7 @@ use booking_core::store::{BookingQuery, BookingStore, StoreError};
 use booking_core::time::{ManualClock, TimeRange};
 use booking_postgres::PostgresStore;
 use booking_redis_lock::{RedisLock, RedisLockConfig};
-use booking_sqlite::SqliteStore;
+use booking_sqlite::{SqliteOptions, SqliteStore};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection as _};
 
@@ -239,16 +240,23 @@ impl Instance {
             BackendKind::Sqlite | BackendKind::SqliteNoLock => {
                 let dir = tempfile::Builder::new().prefix("bk_load_").tempdir()?;
                 let path = dir.path().join("bookings.db");
-                let store = SqliteStore::open(&path)
+                let store = SqliteStore::open(&path, SqliteOptions::default())
                     .await
                     .map_err(|e| LoadError::Sqlite(format!("opening {}: {e}", path.display())))?;
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| LoadError::Sqlite(format!("migrating {}: {e}", path.display())))?;
                 (Arc::new(store), StoreHandle::Sqlite { path, dir })
             }
             _ => {
                 let schema = create_schema(&env.database_url).await?;
                 let pool = schema_pool(env, &schema, env.pool_size, env.pool_ping).await?;
-                let store = PostgresStore::new(pool.clone());
-                store.migrate().await?;
+                let store = PostgresStore::from_pool(pool.clone());
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| LoadError::Other(format!("migrating schema {schema}: {e}")))?;
                 (Arc::new(store), StoreHandle::Postgres { pool, schema })
             }
         };
@@ -278,12 +286,12 @@ impl Instance {
     }
 
     /// Registers `count` load organizers named after `run`, with
-    /// [`fixtures::load_settings`]; returns their ids in index order.
+    /// [`fixtures::load_settings`]; returns them in index order.
     pub async fn register_organizers(
         &self,
         run: &str,
         count: usize,
-    ) -> Result<Vec<OrganizerId>, LoadError> {
+    ) -> Result<Vec<LoadOrganizer>, LoadError> {
         register_organizers(&self.service, run, count).await
     }
 
@@ -292,7 +300,7 @@ impl Instance {
     /// recomputed from meeting and buffers rather than read from the stored
     /// bounds. SQL stores answer with one query each; the memory store is
     /// listed organizer by organizer (`organizers`).
-    pub async fn check(&self, organizers: &[OrganizerId]) -> Result<CheckResult, LoadError> {
+    pub async fn check(&self, organizers: &[LoadOrganizer]) -> Result<CheckResult, LoadError> {
         match &self.handle {
             StoreHandle::Memory => {
                 let mut result = CheckResult::default();
@@ -300,9 +308,10 @@ impl Instance {
                     let page = self
                         .store
                         .list_bookings(
-                            *organizer,
+                            organizer.id,
                             BookingQuery {
                                 starts_within: None,
+                                cancelled_since: None,
                                 limit: u32::MAX,
                                 offset: 0,
                             },
@@ -325,6 +334,33 @@ impl Instance {
         }
     }
 
+    /// A second service over the same database through a store of its own
+    /// (its own pool or file connections, its own in-process lock and
+    /// caches), as another process of the application would have; `None`
+    /// for the memory store, which no other process can share.
+    pub async fn second_service(&self, env: &Env) -> Result<Option<SecondService>, LoadError> {
+        match &self.handle {
+            StoreHandle::Memory => Ok(None),
+            StoreHandle::Sqlite { path, .. } => {
+                let store = SqliteStore::open(path, SqliteOptions::default())
+                    .await
+                    .map_err(|e| LoadError::Sqlite(format!("opening {}: {e}", path.display())))?;
+                Ok(Some(SecondService {
+                    service: service_over(Arc::new(store), Arc::new(MemoryLock::new())),
+                    pool: None,
+                }))
+            }
+            StoreHandle::Postgres { schema, .. } => {
+                let pool = schema_pool(env, schema, 2, env.pool_ping).await?;
+                let store = PostgresStore::from_pool(pool.clone());
+                Ok(Some(SecondService {
+                    service: service_over(Arc::new(store), Arc::new(MemoryLock::new())),
+                    pool: Some(pool),
+                }))
+            }
+        }
+    }
+
     /// Closes connections and drops the schema or file.
     pub async fn cleanup(self, env: &Env) -> Result<(), LoadError> {
         drop(self.service);
@@ -340,27 +376,64 @@ impl Instance {
     }
 }
 
-/// A service over `store` and `lock` with the load program's fixed clock.
-pub fn service_over(store: Arc<dyn BookingStore>, lock: Arc<dyn SlotLock>) -> BookingService {
-    BookingService::new(store, lock).with_clock(Arc::new(ManualClock::new(LOAD_NOW)))
+/// Another process's view of an [`Instance`]'s database (see
+/// [`Instance::second_service`]).
+pub struct SecondService {
+    /// The service, over a store of its own.
+    pub service: BookingService,
+    /// Its PostgreSQL pool, closed by [`close`](Self::close).
+    pool: Option<PgPool>,
 }
 
-/// Registers `count` organizers `{run}o{i}` with the load settings.
+impl SecondService {
+    /// Closes its connections.
+    pub async fn close(self) {
+        drop(self.service);
+        if let Some(pool) = self.pool {
+            pool.close().await;
+        }
+    }
+}
+
+/// A service over `store` and `lock` with the load program's fixed clock.
+pub fn service_over(store: Arc<dyn BookingStore>, lock: Arc<dyn SlotLock>) -> BookingService {
+    BookingService::new(store)
+        .with_lock(lock)
+        .with_clock(Arc::new(ManualClock::new(LOAD_NOW)))
+}
+
+/// A registered load organizer: its id, and the id of the default event
+/// type its settings made (what its bookings are of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOrganizer {
+    /// The organizer.
+    pub id: OrganizerId,
+    /// Its default event type (slug `default`).
+    pub event_type_id: EventTypeId,
+}
+
+/// Registers `count` organizers `{run}o{i}` with the load settings (saved
+/// with `put_settings`, which makes the default schedule and the default
+/// event type), and reads back each one's default event type.
 pub async fn register_organizers(
     service: &BookingService,
     run: &str,
     count: usize,
-) -> Result<Vec<OrganizerId>, LoadError> {
+) -> Result<Vec<LoadOrganizer>, LoadError> {
     let draft = fixtures::load_settings()?;
-    let mut ids = Vec::with_capacity(count);
+    let mut organizers = Vec::with_capacity(count);
     for index in 0..count {
         let (organizer, _token) = service
             .register_organizer(fixtures::load_organizer(run, index))
             .await?;
         service.put_settings(organizer.id, draft.clone()).await?;
-        ids.push(organizer.id);
+        let event_type = service.event_type(organizer.id, DEFAULT_SLUG).await?;
+        organizers.push(LoadOrganizer {
+            id: organizer.id,
+            event_type_id: event_type.id,
+        });
     }
-    Ok(ids)
+    Ok(organizers)
 }
 
 /// The result of the double-booking check.
@@ -395,14 +468,16 @@ pub fn overlapping_in_start_order(mut occupied: Vec<TimeRange>) -> u64 {
 /// The same rule in SQL: each active booking against the latest end of the
 /// active bookings of its organizer that start before it (window function,
 /// so it stays O(n log n) on large runs where a self-join would be
-/// quadratic per organizer).
+/// quadratic per organizer). PostgreSQL keeps holds in `bookings` too
+/// (`status = 'held'`); the load program takes none, and only confirmed
+/// rows are bookings.
 const POSTGRES_OVERLAPS: &str = "\
     SELECT count(*) FILTER (WHERE s < prev_end), count(*) FROM ( \
         SELECT start_time - buffer_before AS s, \
                max(end_time + buffer_after) OVER ( \
                    PARTITION BY organizer_id ORDER BY start_time - buffer_before, id \
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end \
-        FROM bookings WHERE deleted_at IS NULL) t";
+        FROM bookings WHERE deleted_at IS NULL AND status = 'confirmed') t";
 
 const SQLITE_OVERLAPS: &str = "\
     SELECT coalesce(sum(s < prev_end), 0), count(*) FROM ( \

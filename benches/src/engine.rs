@@ -6,13 +6,19 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use booking_core::availability::{available_slots, check_booking};
-use booking_core::organizer::OrganizerSettings;
+use booking_core::availability::{SlotRules, Taken, available_slots, check_booking};
 use booking_core::time::TimeRange;
 
 use crate::fixtures::{
-    ENGINE_NOW, FixtureError, busy_around_free_slot, busy_intervals, engine_settings, engine_window,
+    ENGINE_NOW, FixtureError, busy_around_free_slot, busy_intervals, engine_organizer,
+    engine_window,
 };
+
+/// Busy intervals and nothing counted against limits (the engine's
+/// organizer has none).
+fn busy_only(busy: &[TimeRange]) -> Taken<'_> {
+    Taken { busy, booked: &[] }
+}
 
 /// One timed workload.
 #[derive(Debug, Clone)]
@@ -95,13 +101,18 @@ enum Workload {
 }
 
 impl Workload {
-    fn time(&self, settings: &OrganizerSettings, budget: Duration) -> Duration {
+    fn time(&self, rules: &SlotRules<'_>, budget: Duration) -> Duration {
         match self {
             Workload::Slots { window, busy } => time_per_call(budget, || {
-                available_slots(settings, black_box(busy), *window, ENGINE_NOW)
+                available_slots(rules, busy_only(black_box(busy)), *window, ENGINE_NOW)
             }),
             Workload::Check { slot, busy } => time_per_call(budget, || {
-                check_booking(settings, black_box(*slot), black_box(busy), ENGINE_NOW)
+                check_booking(
+                    rules,
+                    black_box(*slot),
+                    busy_only(black_box(busy)),
+                    ENGINE_NOW,
+                )
             }),
             Workload::Copy { slots } => time_per_call(budget, || black_box(slots).to_vec()),
         }
@@ -119,9 +130,10 @@ const PASSES: u32 = 3;
 /// (or per extra slot) from one size to the next, so a fixed cost per call
 /// does not hide or fake a trend. Linear growth means equal increments.
 pub fn engine_table(budget: Duration) -> Result<EngineReport, FixtureError> {
-    let settings = engine_settings()?;
+    let organizer = engine_organizer()?;
+    let rules = organizer.rules()?;
     let window = engine_window(62)?;
-    let candidates = available_slots(&settings, &[], window, ENGINE_NOW);
+    let candidates = available_slots(&rules, Taken::default(), window, ENGINE_NOW);
 
     // (label, days, busy count, workload)
     let mut plan: Vec<(String, i64, usize, Workload)> = Vec::new();
@@ -183,7 +195,7 @@ pub fn engine_table(budget: Duration) -> Result<EngineReport, FixtureError> {
     let mut best = vec![Duration::MAX; plan.len()];
     for _ in 0..PASSES {
         for (i, (_, _, _, workload)) in plan.iter().enumerate() {
-            best[i] = best[i].min(workload.time(&settings, budget / PASSES));
+            best[i] = best[i].min(workload.time(&rules, budget / PASSES));
         }
     }
     let time_of = |label: &str| -> Duration {
@@ -195,10 +207,10 @@ pub fn engine_table(budget: Duration) -> Result<EngineReport, FixtureError> {
     let offered = |workload: &Workload| -> usize {
         match workload {
             Workload::Slots { window, busy } => {
-                available_slots(&settings, busy, *window, ENGINE_NOW).len()
+                available_slots(&rules, busy_only(busy), *window, ENGINE_NOW).len()
             }
             Workload::Check { slot, busy } => {
-                usize::from(check_booking(&settings, *slot, busy, ENGINE_NOW).is_ok())
+                usize::from(check_booking(&rules, *slot, busy_only(busy), ENGINE_NOW).is_ok())
             }
             Workload::Copy { slots } => slots.len(),
         }

@@ -5,11 +5,16 @@
 
 use std::time::Duration as StdDuration;
 
-use booking_core::booking::BookingRequest;
-use booking_core::organizer::{
-    NewOrganizer, OrganizerSettings, SettingsDraft, SettingsError, WeeklyHours,
-};
+use booking_core::availability::{SlotRefusal, SlotRules, Taken};
+use booking_core::event_type::{EventType, EventTypeId};
+use booking_core::organizer::OrganizerId;
+use booking_core::schedule::{Schedule, ScheduleId};
+use booking_core::settings::SettingsError;
 use booking_core::time::{LocalInterval, LocalIntervalError, TimeRange};
+use booking_core::{
+    Attendee, BookingRequest, NewOrganizer, OrganizerSettings, SettingsDraft, ValidationErrors,
+    WeeklyHours,
+};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 /// A fixture could not be built (only possible if booking-core's rules
@@ -22,6 +27,12 @@ pub enum FixtureError {
     /// The settings were refused.
     #[error("bad fixture settings")]
     Settings(#[from] SettingsError),
+    /// The event type the settings amount to was refused.
+    #[error("bad fixture event type: {0}")]
+    EventType(#[from] ValidationErrors),
+    /// The engine refused the fixture's rules.
+    #[error("bad fixture rules: {0}")]
+    Rules(#[from] SlotRefusal),
     /// A range was empty or reversed.
     #[error("bad fixture range")]
     Range(#[from] booking_core::time::InvalidTimeRange),
@@ -54,13 +65,59 @@ pub const ENGINE_WINDOW_START: DateTime<Utc> = utc(2026, 2, 16, 5, 0);
 /// enough ahead (400 days) that a 366-day window is offered entirely.
 pub fn engine_settings() -> Result<OrganizerSettings, FixtureError> {
     Ok(OrganizerSettings::try_from(SettingsDraft {
-        time_zone: chrono_tz::America::New_York,
+        time_zone: Some(chrono_tz::America::New_York),
         weekly_hours: WeeklyHours::weekdays(vec![LocalInterval::parse("09:00", "17:00")?]),
         slot_duration: Duration::minutes(30),
         slot_step: Some(Duration::minutes(30)),
         max_advance: Duration::days(400),
         ..SettingsDraft::default()
     })?)
+}
+
+/// What the engine works on: a schedule and an event type, here the default
+/// schedule and default event type that [`engine_settings`] amount to (as
+/// `BookingService::put_settings` would store them). The engine borrows
+/// both through [`SlotRules`], so this owns them and lends the rules.
+#[derive(Debug, Clone)]
+pub struct EngineOrganizer {
+    /// The working hours.
+    pub schedule: Schedule,
+    /// What is booked: lengths, step, buffers, notice, window.
+    pub event_type: EventType,
+}
+
+impl EngineOrganizer {
+    /// The default schedule and event type of `settings`, with fresh ids.
+    pub fn from_settings(settings: &OrganizerSettings) -> Result<Self, FixtureError> {
+        let organizer = OrganizerId::generate();
+        let draft = settings.schedule_draft();
+        let schedule = Schedule {
+            id: ScheduleId::generate(),
+            organizer_id: organizer,
+            name: draft.name,
+            time_zone: settings.time_zone(),
+            weekly_hours: draft.weekly_hours,
+            date_overrides: draft.date_overrides,
+            is_default: true,
+        };
+        let event_type = settings
+            .event_type_draft(None)
+            .build(EventTypeId::generate(), organizer)?;
+        Ok(EngineOrganizer {
+            schedule,
+            event_type,
+        })
+    }
+
+    /// The rules of the event type's default length on the schedule.
+    pub fn rules(&self) -> Result<SlotRules<'_>, FixtureError> {
+        Ok(SlotRules::new(&self.schedule, &self.event_type, None)?)
+    }
+}
+
+/// The engine's organizer ([`engine_settings`]) as the engine sees it.
+pub fn engine_organizer() -> Result<EngineOrganizer, FixtureError> {
+    EngineOrganizer::from_settings(&engine_settings()?)
 }
 
 /// The engine window of `days` days from [`ENGINE_WINDOW_START`].
@@ -73,8 +130,9 @@ pub fn engine_window(days: i64) -> Result<TimeRange, FixtureError> {
 
 /// `count` busy intervals spread evenly over `window`, disjoint (each half
 /// its share of the window, at most 45 minutes), in a fixed shuffled order:
-/// stores return occupied intervals in no particular order, so the engine's
-/// sort is part of what is measured.
+/// stores return occupied intervals sorted by start, but an external
+/// calendar may not, so the engine's sort is part of what is measured (the
+/// engine table also times the same lists sorted).
 pub fn busy_intervals(count: usize, window: TimeRange) -> Result<Vec<TimeRange>, FixtureError> {
     if count == 0 {
         return Ok(Vec::new());
@@ -95,9 +153,14 @@ pub fn busy_intervals(count: usize, window: TimeRange) -> Result<Vec<TimeRange>,
 /// intervals spread over the window, none overlapping that slot: the input
 /// for `check_booking`, which then has to look at every interval.
 pub fn busy_around_free_slot(count: usize) -> Result<(TimeRange, Vec<TimeRange>), FixtureError> {
-    let settings = engine_settings()?;
+    let organizer = engine_organizer()?;
     let window = engine_window(62)?;
-    let slots = booking_core::availability::available_slots(&settings, &[], window, ENGINE_NOW);
+    let slots = booking_core::availability::available_slots(
+        &organizer.rules()?,
+        Taken::default(),
+        window,
+        ENGINE_NOW,
+    );
     let slot = slots
         .get(slots.len() / 2)
         .copied()
@@ -149,7 +212,7 @@ pub const LOAD_SLOTS_PER_ORGANIZER: u64 = (LOAD_MAX_ADVANCE_DAYS as u64 - 2) * 8
 /// 15-minute slots, no buffers, no notice, 3650 days ahead.
 pub fn load_settings() -> Result<SettingsDraft, FixtureError> {
     Ok(SettingsDraft {
-        time_zone: chrono_tz::UTC,
+        time_zone: Some(chrono_tz::UTC),
         weekly_hours: WeeklyHours::every_day(vec![LocalInterval::parse("00:00", "24:00")?]),
         slot_duration: Duration::minutes(LOAD_SLOT_MINUTES),
         max_advance: Duration::days(LOAD_MAX_ADVANCE_DAYS),
@@ -160,12 +223,12 @@ pub fn load_settings() -> Result<SettingsDraft, FixtureError> {
 /// The `index`-th load organizer of a run tagged `run`.
 pub fn load_organizer(run: &str, index: usize) -> NewOrganizer {
     let username = organizer_username(run, index);
-    NewOrganizer {
-        email: format!("{username}@example.com"),
-        display_name: format!("Load organizer {index}"),
-        username,
-        time_zone: chrono_tz::UTC,
-    }
+    NewOrganizer::new(
+        username.clone(),
+        format!("{username}@example.com"),
+        format!("Load organizer {index}"),
+        chrono_tz::UTC,
+    )
 }
 
 /// The username of the `index`-th load organizer of run `run`.
@@ -184,19 +247,27 @@ pub fn load_slot(slot: u64) -> Result<TimeRange, FixtureError> {
     )?)
 }
 
-/// A booking request for `range` on `username`, shaped like a real one
-/// (name, email, title, a short description, no metadata).
+/// The attendee of every load-program booking.
+pub const ATTENDEE_NAME: &str = "Grace Hopper";
+/// Their email address.
+pub const ATTENDEE_EMAIL: &str = "grace@example.com";
+/// The title of every load-program booking.
+pub const BOOKING_TITLE: &str = "Load test";
+/// The description of every load-program booking.
+pub const BOOKING_DESCRIPTION: &str = "Booked by the benches load program";
+
+/// A booking request for `range` on `username`'s default event type (the
+/// one `put_settings` made: a request that names no event type books it),
+/// shaped like a real one (name, email, title, a short description, no
+/// metadata).
 pub fn booking_request(username: &str, range: TimeRange) -> BookingRequest {
-    BookingRequest {
-        organizer_username: username.to_owned(),
-        attendant_name: "Grace Hopper".into(),
-        attendant_email: "grace@example.com".into(),
-        title: "Load test".into(),
-        description: Some("Booked by the benches load program".into()),
-        start_time: range.start().to_rfc3339(),
-        end_time: range.end().to_rfc3339(),
-        metadata: None,
-    }
+    BookingRequest::new(
+        username,
+        range,
+        Attendee::new(ATTENDEE_NAME, ATTENDEE_EMAIL),
+    )
+    .title(BOOKING_TITLE)
+    .description(BOOKING_DESCRIPTION)
 }
 
 /// How a run's bookings are laid out: each of `tasks` tasks owns
@@ -240,13 +311,18 @@ pub enum Bound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use booking_core::availability::available_slots;
+    use booking_core::availability::{available_slots, check_booking};
 
     #[test]
     fn the_62_day_window_crosses_a_dst_change_and_offers_weekday_slots() {
-        let settings = engine_settings().unwrap();
+        let organizer = engine_organizer().unwrap();
         let window = engine_window(62).unwrap();
-        let slots = available_slots(&settings, &[], window, ENGINE_NOW);
+        let slots = available_slots(
+            &organizer.rules().unwrap(),
+            Taken::default(),
+            window,
+            ENGINE_NOW,
+        );
         // 45 weekdays from Monday 16 Feb to Saturday 18 Apr 2026, 16 slots each.
         assert_eq!(slots.len(), 45 * 16);
         // 09:00 New York is 14:00 UTC before 8 March and 13:00 UTC after.
@@ -268,10 +344,14 @@ mod tests {
 
     #[test]
     fn the_check_booking_input_keeps_its_slot_free() {
-        let settings = engine_settings().unwrap();
+        let organizer = engine_organizer().unwrap();
         let (slot, busy) = busy_around_free_slot(10_000).unwrap();
         assert_eq!(busy.len(), 10_000);
-        booking_core::availability::check_booking(&settings, slot, &busy, ENGINE_NOW).unwrap();
+        let taken = Taken {
+            busy: &busy,
+            booked: &[],
+        };
+        check_booking(&organizer.rules().unwrap(), slot, taken, ENGINE_NOW).unwrap();
     }
 
     #[test]
@@ -292,9 +372,11 @@ mod tests {
     #[test]
     fn load_slots_are_bookable_under_the_load_settings() {
         let settings = OrganizerSettings::try_from(load_settings().unwrap()).unwrap();
+        let organizer = EngineOrganizer::from_settings(&settings).unwrap();
+        let rules = organizer.rules().unwrap();
         for slot in [0, 1, 7, 8, LOAD_SLOTS_PER_ORGANIZER - 1] {
             let range = load_slot(slot).unwrap();
-            booking_core::availability::check_booking(&settings, range, &[], LOAD_NOW).unwrap();
+            check_booking(&rules, range, Taken::default(), LOAD_NOW).unwrap();
         }
     }
 }

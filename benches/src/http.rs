@@ -7,13 +7,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use booking_core::service::BookingService;
+use booking_core::service::{BookingService, SlotQuery};
 use booking_core::time::TimeRange;
 use chrono::Duration as ChronoDuration;
 use tokio::task::JoinHandle;
 
 use crate::backend::LoadError;
-use crate::fixtures::{LOAD_FIRST_SLOT, Layout, booking_request, load_slot, organizer_username};
+use crate::fixtures::{
+    ATTENDEE_EMAIL, ATTENDEE_NAME, BOOKING_DESCRIPTION, BOOKING_TITLE, LOAD_FIRST_SLOT, Layout,
+    load_slot, organizer_username,
+};
 use crate::scenario::{OpError, chain};
 
 /// A boxed operation future, as [`crate::scenario::drive`] takes them.
@@ -92,8 +95,9 @@ pub fn slots_op(
                 .booking(task, n)
                 .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
             let window = day_window(n)?;
+            let query = SlotQuery::new(organizer_username(&run, organizer), window);
             let slots = service
-                .available_slots(&organizer_username(&run, organizer), window)
+                .available_slots(query)
                 .await
                 .map_err(|e| OpError::new(e.code(), chain(&e)))?;
             std::hint::black_box(slots);
@@ -136,7 +140,8 @@ pub fn http_slots_op(
     }
 }
 
-/// `POST /api/bookings` with the same request the in-process phase sends.
+/// `POST /api/bookings` with the same request the in-process phase sends
+/// (no `eventType`: the organizer's default event type, as in-process).
 pub fn http_booking_op(
     client: reqwest::Client,
     base: Arc<str>,
@@ -152,15 +157,14 @@ pub fn http_booking_op(
                 .booking(task, n)
                 .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
             let range = load_slot(slot).map_err(|e| OpError::new("fixture", e.to_string()))?;
-            let request = booking_request(&organizer_username(&run, organizer), range);
             let body = serde_json::json!({
-                "organizerUsername": request.organizer_username,
-                "attendantName": request.attendant_name,
-                "attendantEmail": request.attendant_email,
-                "title": request.title,
-                "description": request.description,
-                "startTime": request.start_time,
-                "endTime": request.end_time,
+                "organizerUsername": organizer_username(&run, organizer),
+                "attendantName": ATTENDEE_NAME,
+                "attendantEmail": ATTENDEE_EMAIL,
+                "title": BOOKING_TITLE,
+                "description": BOOKING_DESCRIPTION,
+                "startTime": range.start().to_rfc3339(),
+                "endTime": range.end().to_rfc3339(),
             });
             let response = client
                 .post(format!("{base}/api/bookings"))

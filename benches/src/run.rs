@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use booking_core::store::BookingStore;
 
-use crate::backend::{BackendKind, CheckResult, Env, Instance, LoadError, StoreHandle};
+use crate::backend::{
+    BackendKind, CheckResult, Env, Instance, LoadError, LoadOrganizer, StoreHandle,
+};
 use crate::fixtures::{Bound, Layout, organizer_username};
 use crate::http;
 use crate::pgwire::Snapshot;
 use crate::scenario::{
     self, CONTENDED_FIRST_SLOT, Contended, PgRaw, RAW_INSERT_ON_CONFLICT, RAW_INSERT_PLAIN,
-    RedisCounts,
+    RedisCounts, SettingsCheck,
 };
 use crate::stats::Measurement;
 
@@ -84,6 +86,9 @@ pub struct BackendReport {
     pub redis_per_booking: Option<(RedisCounts, u64)>,
     /// The HTTP figures, when measured.
     pub http: Option<HttpFigures>,
+    /// The settings-version check across two services on one database
+    /// (`None` on the memory store).
+    pub settings_check: Option<SettingsCheck>,
 }
 
 /// The example HTTP service against the same operations in-process, on the
@@ -127,6 +132,11 @@ impl BackendReport {
                 self.kind, self.check.active, self.expected_active
             ));
         }
+        if let Some(check) = &self.settings_check {
+            for problem in &check.problems {
+                problems.push(format!("{}: {problem}", self.kind));
+            }
+        }
         if self.service.ok == 0 {
             problems.push(format!("{}: no booking succeeded", self.kind));
         }
@@ -166,7 +176,7 @@ async fn measure_backend(
     let tasks = layout.tasks;
     eprintln!(
         "[{kind}] registering {} organizers",
-        layout.organizers() * 2 + 1
+        layout.organizers() * 2 + 2
     );
     let service_orgs = instance
         .register_organizers(run, layout.organizers())
@@ -177,6 +187,8 @@ async fn measure_backend(
         .await?;
     let contended_tag = format!("{run}c");
     let contended_orgs = instance.register_organizers(&contended_tag, 1).await?;
+    let settings_tag = format!("{run}s");
+    let settings_orgs = instance.register_organizers(&settings_tag, 1).await?;
     let mut expected_active = 0u64;
 
     // Warm-up: every task books each of its organizers once (fills the
@@ -195,10 +207,7 @@ async fn measure_backend(
     let mut raw_cursors = vec![0u64; tasks];
     let pg_raw = match &instance.handle {
         StoreHandle::Postgres { schema, .. } => {
-            let usernames: Vec<String> = (0..layout.organizers())
-                .map(|i| organizer_username(&raw_tag, i))
-                .collect();
-            Some(PgRaw::connect(env, schema, tasks, &raw_orgs, &usernames).await?)
+            Some(PgRaw::connect(env, schema, tasks, &raw_orgs).await?)
         }
         _ => None,
     };
@@ -223,11 +232,6 @@ async fn measure_backend(
         }
         limits.push(Limit::StoreContextInsert);
     }
-    let raw_usernames: Arc<Vec<String>> = Arc::new(
-        (0..layout.organizers())
-            .map(|i| organizer_username(&raw_tag, i))
-            .collect(),
-    );
     let limit_names: Vec<String> = limits.iter().map(|l| l.name(kind)).collect();
     let mut best_limits: Vec<Option<Measurement>> = vec![None; limit_names.len()];
     let mut best_service: Option<Measurement> = None;
@@ -243,7 +247,7 @@ async fn measure_backend(
             &pg_raw,
             *limit,
             layout,
-            (&raw_orgs_shared, &raw_usernames),
+            &raw_orgs_shared,
             &mut raw_cursors,
             warm_bound,
         )
@@ -258,7 +262,7 @@ async fn measure_backend(
                 &pg_raw,
                 limits[index],
                 layout,
-                (&raw_orgs_shared, &raw_usernames),
+                &raw_orgs_shared,
                 &mut raw_cursors,
                 options.bound,
             )
@@ -328,6 +332,31 @@ async fn measure_backend(
         contended.winners
     );
 
+    // A settings change in another process is seen by the next booking.
+    let settings_check = match instance.second_service(env).await? {
+        Some(second) => {
+            let result = scenario::settings_change_seen(
+                &instance.service,
+                &second.service,
+                &organizer_username(&settings_tag, 0),
+            )
+            .await;
+            second.close().await;
+            let check = result?;
+            expected_active += check.booked;
+            eprintln!(
+                "[{kind}] settings change seen across processes: {}",
+                if check.problems.is_empty() {
+                    "yes".to_owned()
+                } else {
+                    check.problems.join("; ")
+                }
+            );
+            Some(check)
+        }
+        None => None,
+    };
+
     // Round trips per booking, through the counting proxy.
     let pg_round_trips = match &instance.handle {
         StoreHandle::Postgres { schema, .. } if options.round_trip_bookings > 0 => {
@@ -354,6 +383,7 @@ async fn measure_backend(
     let mut all_orgs = service_orgs;
     all_orgs.extend(raw_orgs);
     all_orgs.extend(contended_orgs);
+    all_orgs.extend(settings_orgs);
     let check = instance.check(&all_orgs).await?;
     eprintln!(
         "[{kind}] check: {} overlapping, {} active (expected {expected_active})",
@@ -378,6 +408,7 @@ async fn measure_backend(
         redis_per_booking: (kind == BackendKind::PostgresRedis)
             .then_some((redis_total, redis_attempts)),
         http,
+        settings_check,
     })
 }
 
@@ -528,10 +559,7 @@ async fn measure_limit(
     pg_raw: &Option<Arc<PgRaw>>,
     limit: Limit,
     layout: Layout,
-    (raw_orgs, raw_usernames): (
-        &Arc<Vec<booking_core::organizer::OrganizerId>>,
-        &Arc<Vec<String>>,
-    ),
+    raw_orgs: &Arc<Vec<LoadOrganizer>>,
     cursors: &mut [u64],
     bound: Bound,
 ) -> Result<Measurement, LoadError> {
@@ -556,12 +584,7 @@ async fn measure_limit(
         (Limit::StoreContextInsert, _, _) => Ok(scenario::drive(
             cursors,
             bound,
-            scenario::store_context_insert_op(
-                store,
-                Arc::clone(raw_orgs),
-                Arc::clone(raw_usernames),
-                layout,
-            ),
+            scenario::store_context_insert_op(store, Arc::clone(raw_orgs), layout),
         )
         .await),
         (Limit::StoreInsert, _, _) => Ok(scenario::drive(

@@ -8,12 +8,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use booking_core::booking::{BookingId, NewBooking};
+use booking_core::availability::counted_range_for;
+use booking_core::booking::{Booking, BookingId, NewBooking};
+use booking_core::event::{BookingEvent, BookingEventKind, EventId};
+use booking_core::event_type::{DEFAULT_SLUG, Slug};
 use booking_core::lock::{DEFAULT_LOCK_TTL, SlotKey, SlotLock};
-use booking_core::organizer::OrganizerId;
+use booking_core::organizer::{OrganizerId, OrganizerRef};
 use booking_core::secret::TokenHash;
 use booking_core::service::BookingService;
-use booking_core::store::{BookingStore, StoreError};
+use booking_core::store::{BookingStore, ContextQuery, StoreError};
+use booking_core::{Attendee, TimeRange};
 use booking_postgres::PostgresStore;
 use booking_redis_lock::{RELEASE_SCRIPT, RedisLock, RedisLockConfig};
 use chrono::Duration as ChronoDuration;
@@ -22,9 +26,10 @@ use sqlx::types::Json;
 use sqlx::{Connection as _, PgPool};
 use tokio::sync::Mutex as AsyncMutex;
 
-use crate::backend::{Env, LoadError, schema_options};
+use crate::backend::{Env, LoadError, LoadOrganizer, schema_options};
 use crate::fixtures::{
-    self, Bound, LOAD_FIRST_SLOT, LOAD_NOW, Layout, booking_request, load_slot, organizer_username,
+    self, ATTENDEE_EMAIL, ATTENDEE_NAME, BOOKING_DESCRIPTION, BOOKING_TITLE, Bound,
+    LOAD_FIRST_SLOT, LOAD_NOW, Layout, booking_request, load_slot, organizer_username,
 };
 use crate::pgwire::{CountingProxy, Snapshot};
 use crate::stats::Measurement;
@@ -160,30 +165,62 @@ pub fn booking_op(
     }
 }
 
-/// A booking row for the raw inserts: the same values the service would
-/// write (attendee, title, description, no buffers, a cancel-token hash).
-pub fn new_booking(organizer: OrganizerId, slot: u64) -> Result<NewBooking, OpError> {
+/// The booking the service would hand the store for `organizer`'s `slot`:
+/// its default event type, the same attendee, title and description, no
+/// buffers, no limits, a cancel-token hash, and the `booking.created` event
+/// the store writes in the same atomic step.
+pub fn new_booking(organizer: LoadOrganizer, slot: u64) -> Result<NewBooking, OpError> {
     let time = load_slot(slot).map_err(|e| OpError::new("fixture", e.to_string()))?;
-    Ok(NewBooking {
+    let mut new = NewBooking {
         id: BookingId::generate(),
-        organizer_id: organizer,
-        attendant_name: "Grace Hopper".into(),
-        attendant_email: "grace@example.com".into(),
+        organizer_id: organizer.id,
+        event_type_id: organizer.event_type_id,
+        event_type_slug: Slug::default_slug(),
+        attendee: Attendee::new(ATTENDEE_NAME, ATTENDEE_EMAIL),
         metadata: None,
-        title: "Load test".into(),
-        description: Some("Booked by the benches load program".into()),
+        title: BOOKING_TITLE.into(),
+        description: Some(BOOKING_DESCRIPTION.into()),
         time,
         buffer_before: ChronoDuration::zero(),
         buffer_after: ChronoDuration::zero(),
         cancel_token_hash: TokenHash::of("raw insert"),
         created_at: LOAD_NOW,
-    })
+        limits: Vec::new(),
+        replaces_hold: None,
+        idempotency: None,
+        event: None,
+    };
+    let event = BookingEvent {
+        seq: 0,
+        id: EventId::generate(),
+        kind: BookingEventKind::Created,
+        occurred_at: LOAD_NOW,
+        booking: Booking::from_new(new.clone()),
+        previous_time: None,
+        cancelled_by: None,
+    };
+    new.event = Some(event.to_record());
+    Ok(new)
+}
+
+/// What the service reads before a booking of `time` on `organizer`: the
+/// context of its default event type, occupied intervals within two days
+/// (the widest reach of buffers and lengths) and, were there limits, the
+/// starts they count.
+pub fn context_query(organizer: OrganizerId, time: TimeRange) -> ContextQuery {
+    ContextQuery {
+        organizer: OrganizerRef::Id(organizer),
+        event_type: Slug::default_slug(),
+        occupied_within: time.widened(ChronoDuration::days(2), ChronoDuration::days(2)),
+        counted_within: counted_range_for(time),
+        now: LOAD_NOW,
+    }
 }
 
 /// `store.insert_booking` alone, without the service around it.
 pub fn store_insert_op(
     store: Arc<dyn BookingStore>,
-    organizers: Arc<Vec<OrganizerId>>,
+    organizers: Arc<Vec<LoadOrganizer>>,
     layout: Layout,
 ) -> impl Fn(usize, u64) -> std::pin::Pin<Box<dyn Future<Output = Result<(), OpError>> + Send>>
 + Send
@@ -211,8 +248,7 @@ pub fn store_insert_op(
 /// check, cancel token) around them.
 pub fn store_context_insert_op(
     store: Arc<dyn BookingStore>,
-    organizers: Arc<Vec<OrganizerId>>,
-    usernames: Arc<Vec<String>>,
+    organizers: Arc<Vec<LoadOrganizer>>,
     layout: Layout,
 ) -> impl Fn(usize, u64) -> std::pin::Pin<Box<dyn Future<Output = Result<(), OpError>> + Send>>
 + Send
@@ -221,17 +257,13 @@ pub fn store_context_insert_op(
     move |task, n| {
         let store = Arc::clone(&store);
         let organizers = Arc::clone(&organizers);
-        let usernames = Arc::clone(&usernames);
         Box::pin(async move {
             let (organizer, slot) = layout
                 .booking(task, n)
                 .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
             let booking = new_booking(organizers[organizer], slot)?;
-            let reach = booking
-                .time
-                .widened(ChronoDuration::days(2), ChronoDuration::days(2));
             store
-                .booking_context(&usernames[organizer], reach)
+                .booking_context(&context_query(booking.organizer_id, booking.time))
                 .await
                 .map_err(|e| OpError::new("store", chain(&e)))?
                 .ok_or_else(|| OpError::new("store", "organizer not found"))?;
@@ -246,60 +278,92 @@ pub fn store_context_insert_op(
 
 // ------------------------------------------------------------- PostgreSQL
 
-/// The raw INSERT in the shape the store uses: one statement, all columns,
-/// `ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING`.
+/// The raw INSERT in the shape of the store's row insert: one statement,
+/// every column a booking of the default event type has, `ON CONFLICT ON
+/// CONSTRAINT bookings_no_overlap DO NOTHING`. (The store's own statement
+/// also checks limits, replaces a hold and writes the `booking.created` event
+/// in data-modifying `WITH` parts; this is the bare row.)
 pub const RAW_INSERT_ON_CONFLICT: &str = "\
-    INSERT INTO bookings (id, organizer_id, attendant_name, attendant_email, metadata, title, description, \
-        start_time, end_time, created_at, updated_at, buffer_before, buffer_after, \
-        occupied_start, occupied_end, cancel_token_hash) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15) \
+    INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, \
+        attendant_email, metadata, title, description, start_time, end_time, created_at, updated_at, \
+        buffer_before, buffer_after, occupied_start, occupied_end, cancel_token_hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17) \
     ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING RETURNING id";
 
 /// The plain INSERT (an overlap raises 23P01 instead).
 pub const RAW_INSERT_PLAIN: &str = "\
-    INSERT INTO bookings (id, organizer_id, attendant_name, attendant_email, metadata, title, description, \
-        start_time, end_time, created_at, updated_at, buffer_before, buffer_after, \
-        occupied_start, occupied_end, cancel_token_hash) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15) RETURNING id";
+    INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, \
+        attendant_email, metadata, title, description, start_time, end_time, created_at, updated_at, \
+        buffer_before, buffer_after, occupied_start, occupied_end, cancel_token_hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17) \
+    RETURNING id";
 
-/// A copy of `PostgresStore`'s one-query booking context (organizer,
-/// settings and occupied intervals in one row), for the raw "read + insert"
-/// figure: the floor of the one-read-one-insert design on dedicated
-/// connections, without the pool and the store's decoding. Keep it in step
-/// with `BOOKING_CONTEXT` in booking-postgres/src/store.rs.
+/// A copy of `PostgresStore`'s one-query booking context by organizer id
+/// (organizer, configuration version, event type `$1`, its schedule, the
+/// occupied intervals of live rows at `$6` overlapping `[$2, $3)`, and the
+/// starts its limits count in `[$4, $5)` when it has limits; organizer
+/// `$7`), for the raw "read + insert" figure: the floor of the
+/// one-read-one-insert design on dedicated connections, without the pool and
+/// the store's decoding. Keep it in step with `booking_context!` in
+/// booking-postgres/src/sql/mod.rs (here with its macros expanded).
 pub const RAW_BOOKING_CONTEXT: &str = "\
+    WITH o AS (SELECT id, username, email, display_name, time_zone, api_token_hash, created_at, \
+        config_version FROM organizers WHERE id = $7) \
     SELECT o.id, o.username, o.email, o.display_name, o.time_zone, o.api_token_hash, o.created_at, \
-        s.organizer_id IS NOT NULL AS has_settings, \
-        s.time_zone AS settings_time_zone, s.weekly_hours, s.date_overrides, s.slot_duration, s.slot_step, \
-        s.buffer_before, s.buffer_after, s.min_notice, s.max_advance, \
-        COALESCE(b.starts, '{}') AS occupied_starts, COALESCE(b.ends, '{}') AS occupied_ends \
-    FROM organizers o \
-    LEFT JOIN organizer_settings s ON s.organizer_id = o.id \
+        o.config_version, \
+        et.id AS et_id, et.slug AS et_slug, et.title AS et_title, et.description AS et_description, \
+        et.duration AS et_duration, et.duration_options AS et_duration_options, \
+        et.slot_step AS et_slot_step, et.buffer_before AS et_buffer_before, \
+        et.buffer_after AS et_buffer_after, et.min_notice AS et_min_notice, \
+        et.booking_window_kind AS et_booking_window_kind, \
+        et.booking_window_horizon AS et_booking_window_horizon, \
+        et.booking_window_days AS et_booking_window_days, \
+        et.booking_window_first AS et_booking_window_first, \
+        et.booking_window_last AS et_booking_window_last, \
+        et.limit_per_day AS et_limit_per_day, et.limit_per_week AS et_limit_per_week, \
+        et.limit_week_starts_on AS et_limit_week_starts_on, et.schedule_id AS et_schedule_id, \
+        et.location AS et_location, et.active AS et_active, et.hold_duration AS et_hold_duration, \
+        sc.id AS sc_id, sc.name AS sc_name, sc.time_zone AS sc_time_zone, \
+        sc.weekly_hours AS sc_weekly_hours, sc.date_overrides AS sc_date_overrides, \
+        sc.is_default AS sc_is_default, \
+        COALESCE(occ.starts, '{}') AS occupied_starts, COALESCE(occ.ends, '{}') AS occupied_ends, \
+        COALESCE(cnt.starts, '{}') AS booked_starts \
+    FROM o \
+    LEFT JOIN event_types et ON et.organizer_id = o.id AND et.slug = $1 \
+    LEFT JOIN schedules sc ON sc.organizer_id = o.id AND et.id IS NOT NULL \
+        AND (sc.id = et.schedule_id OR (et.schedule_id IS NULL AND sc.is_default)) \
     CROSS JOIN LATERAL ( \
-        SELECT array_agg(bk.occupied_start) AS starts, array_agg(bk.occupied_end) AS ends \
-        FROM bookings bk \
-        WHERE bk.organizer_id = o.id AND bk.deleted_at IS NULL \
-          AND tstzrange(bk.occupied_start, bk.occupied_end, '[)') && tstzrange($2, $3, '[)') \
-    ) b \
-    WHERE o.username = $1";
+        SELECT array_agg(b.occupied_start ORDER BY b.occupied_start, b.occupied_end) AS starts, \
+            array_agg(b.occupied_end ORDER BY b.occupied_start, b.occupied_end) AS ends \
+        FROM bookings b \
+        WHERE b.organizer_id = o.id \
+          AND b.deleted_at IS NULL AND (b.status = 'confirmed' OR b.hold_expires_at > $6) \
+          AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($2, $3, '[)') \
+    ) occ \
+    CROSS JOIN LATERAL ( \
+        SELECT array_agg(b.start_time ORDER BY b.start_time) AS starts \
+        FROM bookings b \
+        WHERE (et.limit_per_day IS NOT NULL OR et.limit_per_week IS NOT NULL) \
+          AND b.organizer_id = o.id AND b.event_type_id = et.id \
+          AND b.deleted_at IS NULL AND (b.status = 'confirmed' OR b.hold_expires_at > $6) \
+          AND b.start_time >= $4 AND b.start_time < $5 \
+    ) cnt";
 
 /// Dedicated connections for the raw INSERTs, one per task: nothing between
 /// the task and PostgreSQL (no pool, no ping).
 pub struct PgRaw {
     conns: Vec<AsyncMutex<PgConnection>>,
-    organizers: Vec<String>,
-    usernames: Vec<String>,
+    /// Each organizer's id and its default event type's id, as text.
+    organizers: Vec<(String, String)>,
 }
 
 impl PgRaw {
-    /// Opens `tasks` connections on `schema`, inserting for `organizers`
-    /// (named `usernames`).
+    /// Opens `tasks` connections on `schema`, inserting for `organizers`.
     pub async fn connect(
         env: &Env,
         schema: &str,
         tasks: usize,
-        organizers: &[OrganizerId],
-        usernames: &[String],
+        organizers: &[LoadOrganizer],
     ) -> Result<Arc<PgRaw>, LoadError> {
         let options = schema_options(&env.database_url, schema)?;
         let mut conns = Vec::with_capacity(tasks);
@@ -311,8 +375,10 @@ impl PgRaw {
         }
         Ok(Arc::new(PgRaw {
             conns,
-            organizers: organizers.iter().map(|o| o.to_string()).collect(),
-            usernames: usernames.to_vec(),
+            organizers: organizers
+                .iter()
+                .map(|o| (o.id.to_string(), o.event_type_id.to_string()))
+                .collect(),
         }))
     }
 
@@ -338,13 +404,19 @@ impl PgRaw {
                     .booking(task, n)
                     .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
                 let range = load_slot(slot).map_err(|e| OpError::new("fixture", e.to_string()))?;
+                let (organizer_id, event_type_id) = &raw.organizers[organizer];
                 let mut conn = raw.conns[task].lock().await;
                 if read_first {
                     let reach = range.widened(ChronoDuration::days(2), ChronoDuration::days(2));
+                    let counted = counted_range_for(range);
                     sqlx::query(RAW_BOOKING_CONTEXT)
-                        .bind(&raw.usernames[organizer])
+                        .bind(DEFAULT_SLUG)
                         .bind(reach.start())
                         .bind(reach.end())
+                        .bind(counted.start())
+                        .bind(counted.end())
+                        .bind(LOAD_NOW)
+                        .bind(organizer_id)
                         .fetch_optional(&mut *conn)
                         .await
                         .map_err(|e| OpError::new("postgres", chain(&e)))?
@@ -352,12 +424,14 @@ impl PgRaw {
                 }
                 let row: Option<(String,)> = sqlx::query_as(sql)
                     .bind(BookingId::generate().to_string())
-                    .bind(&raw.organizers[organizer])
-                    .bind("Grace Hopper")
-                    .bind("grace@example.com")
+                    .bind(organizer_id)
+                    .bind(event_type_id)
+                    .bind(DEFAULT_SLUG)
+                    .bind(ATTENDEE_NAME)
+                    .bind(ATTENDEE_EMAIL)
                     .bind(None::<Json<serde_json::Value>>)
-                    .bind("Load test")
-                    .bind(Some("Booked by the benches load program"))
+                    .bind(BOOKING_TITLE)
+                    .bind(Some(BOOKING_DESCRIPTION))
                     .bind(range.start())
                     .bind(range.end())
                     .bind(LOAD_NOW)
@@ -415,7 +489,8 @@ pub async fn postgres_round_trips(
         )
         .await
         .map_err(LoadError::postgres(url))?;
-    let service = crate::backend::service_over(Arc::new(PostgresStore::new(pool.clone())), lock);
+    let service =
+        crate::backend::service_over(Arc::new(PostgresStore::from_pool(pool.clone())), lock);
     let tag = format!("{run}rt");
     crate::backend::register_organizers(&service, &tag, 1).await?;
     let username = organizer_username(&tag, 0);
@@ -442,7 +517,7 @@ pub async fn postgres_round_trips(
 /// wait on each other.
 pub async fn sqlite_raw_inserts(
     path: std::path::PathBuf,
-    organizers: Vec<OrganizerId>,
+    organizers: Vec<LoadOrganizer>,
     layout: Layout,
     cursors: &mut [u64],
     bound: Bound,
@@ -460,7 +535,7 @@ pub async fn sqlite_raw_inserts(
 
 fn sqlite_raw_loop(
     path: &std::path::Path,
-    organizers: &[OrganizerId],
+    organizers: &[LoadOrganizer],
     layout: Layout,
     cursors: &mut [u64],
     bound: Bound,
@@ -473,7 +548,10 @@ fn sqlite_raw_loop(
         .map_err(sqlite)?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         .map_err(sqlite)?;
-    let organizers: Vec<String> = organizers.iter().map(|o| o.to_string()).collect();
+    let organizers: Vec<(String, String)> = organizers
+        .iter()
+        .map(|o| (o.id.to_string(), o.event_type_id.to_string()))
+        .collect();
     let hash = TokenHash::of("raw insert").to_hex();
     let mut m = Measurement::default();
     let cpu_before = crate::cpu::CpuSample::now();
@@ -497,19 +575,22 @@ fn sqlite_raw_loop(
         let result = (|| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.prepare_cached(
-                "INSERT INTO bookings (id, organizer_id, attendant_name, attendant_email, metadata, title, \
-                   description, start_time, end_time, buffer_before_secs, buffer_after_secs, occupied_start, \
-                   occupied_end, cancel_token_hash, created_at, updated_at, deleted_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, NULL)",
+                "INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, \
+                   attendant_email, metadata, title, description, start_time, end_time, buffer_before_secs, \
+                   buffer_after_secs, occupied_start, occupied_end, cancel_token_hash, created_at, \
+                   updated_at, deleted_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, NULL)",
             )?
             .execute(rusqlite::params![
                 BookingId::generate().to_string(),
-                organizers[organizer],
-                "Grace Hopper",
-                "grace@example.com",
+                organizers[organizer].0,
+                organizers[organizer].1,
+                DEFAULT_SLUG,
+                ATTENDEE_NAME,
+                ATTENDEE_EMAIL,
                 None::<String>,
-                "Load test",
-                Some("Booked by the benches load program"),
+                BOOKING_TITLE,
+                Some(BOOKING_DESCRIPTION),
                 range.start().timestamp_micros(),
                 range.end().timestamp_micros(),
                 0i64,
@@ -775,7 +856,10 @@ pub async fn contended(
                 barrier.wait().await;
                 let t0 = Instant::now();
                 let outcome = service.create_booking(request).await;
-                (outcome.map(|_| ()).map_err(|e| e.code()), t0.elapsed())
+                (
+                    outcome.map(|_| ()).map_err(|e| e.code().to_owned()),
+                    t0.elapsed(),
+                )
             }));
         }
         let mut winners = 0;
@@ -789,7 +873,7 @@ pub async fn contended(
                     result.winner_latencies.push(latency);
                 }
                 Err(code) => {
-                    result.losers.add_error(code);
+                    result.losers.add_error(&code);
                     result.losers.latencies.push(latency);
                 }
             }
@@ -797,6 +881,71 @@ pub async fn contended(
         result.winners.push(winners);
     }
     Ok(result)
+}
+
+/// What the settings-version check saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsCheck {
+    /// Bookings it made (each must be in the store).
+    pub booked: u64,
+    /// What went wrong (empty when the check passed).
+    pub problems: Vec<String>,
+}
+
+/// A settings change made through `second` (another process, with its own
+/// store connections and caches) must be seen by the very next booking
+/// through `first`: `first` books slot 0 of `username` (so it has the
+/// organizer cached), `second` moves the working hours to 12:00–24:00, and
+/// `first` must then refuse slot 1 (03:00) as not offered; `second` puts the
+/// hours back, and `first` must then book slot 1.
+pub async fn settings_change_seen(
+    first: &BookingService,
+    second: &BookingService,
+    username: &str,
+) -> Result<SettingsCheck, LoadError> {
+    let mut check = SettingsCheck::default();
+    first
+        .create_booking(booking_request(username, load_slot(0)?))
+        .await?;
+    check.booked += 1;
+    let mut afternoons = fixtures::load_settings()?;
+    afternoons.weekly_hours = booking_core::WeeklyHours::every_day(vec![
+        booking_core::LocalInterval::parse("12:00", "24:00")
+            .map_err(fixtures::FixtureError::from)?,
+    ]);
+    second.put_settings(username, afternoons).await?;
+    match first
+        .create_booking(booking_request(username, load_slot(1)?))
+        .await
+    {
+        Err(error) if error.code() == "slot_unavailable" => {}
+        Err(error) => check.problems.push(format!(
+            "after another process moved the working hours, a booking outside them failed              with {} instead of slot_unavailable: {}",
+            error.code(),
+            chain(&error)
+        )),
+        Ok(_) => {
+            check.booked += 1;
+            check.problems.push(
+                "a booking outside the working hours another process had just set was accepted                  (stale settings)"
+                    .into(),
+            );
+        }
+    }
+    second
+        .put_settings(username, fixtures::load_settings()?)
+        .await?;
+    match first
+        .create_booking(booking_request(username, load_slot(1)?))
+        .await
+    {
+        Ok(_) => check.booked += 1,
+        Err(error) => check.problems.push(format!(
+            "after another process restored the working hours, the booking was refused: {}",
+            chain(&error)
+        )),
+    }
+    Ok(check)
 }
 
 /// Pool of the PostgreSQL store behind an instance, if any.
