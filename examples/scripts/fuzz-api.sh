@@ -9,11 +9,20 @@
 # cargo target directory the first time (and reuses it after), builds the
 # `booking-service` binary, starts it on a free loopback port with the
 # in-memory store and rate limits off, registers an organizer with working
-# hours, an event type and a booking so that fuzzed requests also reach the
-# code behind authentication and lookups, runs schemathesis twice (every
-# operation with that organizer's token; then token rotation alone, which
-# would end that token), and stops the service. Takes 1 to 2 minutes, plus
-# the build and, the first time, the install.
+# hours, an event type, a booking, a hold and a webhook endpoint so that
+# fuzzed requests also reach the code behind authentication and lookups,
+# runs schemathesis three times (every operation with that organizer's
+# token but the two below; token rotation alone, which would end that
+# token; connecting calendars as another organizer, whose slots are not
+# fuzzed, since a connected calendar that cannot be fetched makes every
+# slot lookup 503 `calendar_unavailable`), and stops the service. Takes 1 to
+# 2 minutes, plus the build and, the first time, the install.
+#
+# The service gets a test BOOKING_SECRET_KEY (feed tokens and CalDAV
+# passwords need one) and keeps the default outbound URL policy
+# (BOOKING_ALLOW_PRIVATE_URLS=0): calendar and webhook URLs must name public
+# addresses, so fuzzing never reaches loopback or the private network. The
+# fixtures' URLs are under `.invalid`, which never resolves.
 #
 #   bash examples/scripts/fuzz-api.sh              # the default budget
 #   FUZZ_MAX_EXAMPLES=100 bash examples/scripts/fuzz-api.sh   # more cases per operation
@@ -64,6 +73,7 @@ trap cleanup EXIT
 
 # Port 0: the service picks a free port and logs it.
 BOOKING_ADDR=127.0.0.1:0 DATABASE_URL=memory:// BOOKING_RATE_LIMIT=off RUST_LOG=warn,booking_examples=info \
+    BOOKING_SECRET_KEY=fuzz-api-test-secret-key-not-for-production BOOKING_ALLOW_PRIVATE_URLS=0 \
     "$service" >"$work/service.log" 2>&1 &
 pid=$!
 base=
@@ -85,8 +95,10 @@ fi
 echo "fuzz-api.sh: booking-service at $base" >&2
 
 # Fixtures: an organizer with working hours every day, an event type, a
-# schedule and a booking; the config binds path and body values to them
-# half of the time, so fuzzed requests get past "not found".
+# schedule, a booking, a hold, a webhook endpoint and a feed token; another
+# organizer with a connected calendar; the config binds path, query, header
+# and body values to them half of the time, so fuzzed requests get past
+# "not found".
 python3 - "$base" "$work" <<'PY'
 import json
 import sys
@@ -130,11 +142,24 @@ start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(minute=0, secon
 booked = call("POST", "/api/bookings", {
     "organizerUsername": "fuzz", "attendantName": "Grace", "attendantEmail": "grace@example.com",
     "startTime": start.isoformat().replace("+00:00", "Z"), "durationMinutes": 30})
+held = call("POST", "/api/organizers/fuzz/holds", {
+    "startTime": (start + timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+    "durationMinutes": 30})
+webhook = call("POST", "/api/webhooks", {
+    "url": "https://hooks.example.invalid/booking",
+    "events": ["booking.created", "booking.rescheduled", "booking.cancelled"]}, token)
+feed = call("GET", "/api/feed-token", None, token)
+calendar_token = register("fuzzcal")
+calendar = call("POST", "/api/calendars", {
+    "kind": "ics", "url": "https://calendar.example.invalid/busy.ics", "name": "Busy"},
+    calendar_token)
 
 with open(f"{work}/token", "w") as f:
     f.write(token)
 with open(f"{work}/rotate-token", "w") as f:
     f.write(register("fuzzrotate"))
+with open(f"{work}/calendar-token", "w") as f:
+    f.write(calendar_token)
 
 soon = datetime.now(timezone.utc).replace(microsecond=0)
 instants = [(soon + timedelta(days=d)).isoformat().replace("+00:00", "Z") for d in (0, 1, 7, 60)]
@@ -144,9 +169,13 @@ values = ["fuzz", "FUZZ"]
 [dictionaries.slugs]
 values = ["intro", "default"]
 [dictionaries.ids]
-values = ["{booked['booking']['id']}", "{schedule['id']}"]
+values = ["{booked['booking']['id']}", "{schedule['id']}", "{held['holdId']}", "{webhook['id']}", "{calendar['id']}"]
 [dictionaries.tokens]
 values = ["{booked['cancelToken']}"]
+[dictionaries.holdTokens]
+values = ["{held['holdToken']}"]
+[dictionaries.feedTokens]
+values = ["{feed['token']}"]
 [dictionaries.instants]
 values = {json.dumps(instants)}
 [dictionaries.minutes]
@@ -164,6 +193,9 @@ values = [30, 60]
 "body.organizerUsername" = {{ dictionary = "usernames", probability = 0.5 }}
 "body.startTime" = {{ dictionary = "instants", probability = 0.5 }}
 "body.cancelToken" = {{ dictionary = "tokens", probability = 0.5 }}
+"body.holdToken" = {{ dictionary = "holdTokens", probability = 0.5 }}
+"header.Hold-Token" = {{ dictionary = "holdTokens", probability = 0.5 }}
+"query.token" = {{ dictionary = "feedTokens", probability = 0.5 }}
 """
 with open(f"{work}/schemathesis.toml", "w") as f:
     f.write(config)
@@ -184,12 +216,16 @@ run() {
 }
 
 status=0
-echo "fuzz-api.sh: every operation but token rotation, as organizer 'fuzz'" >&2
+echo "fuzz-api.sh: every operation but token rotation and connecting calendars, as organizer 'fuzz'" >&2
 run -H "Authorization: Bearer $(cat "$work/token")" \
-    --exclude-operation-id rotateToken || status=$?
+    --exclude-operation-id rotateToken --exclude-operation-id connectCalendar || status=$?
 echo "fuzz-api.sh: token rotation" >&2
 run -H "Authorization: Bearer $(cat "$work/rotate-token")" \
     --include-operation-id rotateToken || status=$?
+echo "fuzz-api.sh: connected calendars, as organizer 'fuzzcal'" >&2
+run -H "Authorization: Bearer $(cat "$work/calendar-token")" \
+    --include-operation-id connectCalendar --include-operation-id listCalendars \
+    --include-operation-id deleteCalendar || status=$?
 
 if ! kill -0 "$pid" 2>/dev/null; then
     cat "$work/service.log" >&2

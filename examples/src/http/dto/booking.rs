@@ -172,8 +172,10 @@ pub(crate) fn valid_hold_token(token: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RangeDto {
+    /// The start.
     #[schema(format = DateTime)]
     start_time: String,
+    /// The end (exclusive).
     #[schema(format = DateTime)]
     end_time: String,
 }
@@ -249,8 +251,9 @@ impl RequestBody for CancelBody {}
 
 /// `POST /api/bookings/{id}/reschedule` body: the new time, and the
 /// attendee's cancel token when no organizer bearer token is sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"startTime": "2026-12-02T09:00:00Z"}))]
 pub struct RescheduleBody {
     /// RFC 3339 new start.
     pub start_time: Option<String>,

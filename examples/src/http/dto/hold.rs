@@ -9,8 +9,9 @@ use crate::http::error::ApiError;
 use crate::http::extract::RequestBody;
 
 /// `POST /api/organizers/{username}/holds` body: the slot, as for a booking.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"startTime": "2026-12-01T09:00:00Z", "durationMinutes": 30}))]
 pub struct HoldBody {
     /// RFC 3339 start.
     pub start_time: Option<String>,
@@ -53,13 +54,22 @@ impl HoldBody {
 
 /// A hold just taken: `{holdId, holdToken, expiresAt, startTime, endTime}`.
 /// The token is shown only here.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldDto {
+    /// The hold's id (for `DELETE /api/holds/{id}`).
     hold_id: String,
+    /// The hold's secret token: `holdToken` when booking the slot or
+    /// releasing the hold. Shown in this reply only.
     hold_token: String,
+    /// When the hold lapses unless booked or released.
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// The held slot's start.
+    #[schema(format = DateTime)]
     start_time: String,
+    /// The held slot's end (exclusive).
+    #[schema(format = DateTime)]
     end_time: String,
 }
 
@@ -77,7 +87,7 @@ impl From<&CreatedHold> for HoldDto {
 
 /// `DELETE /api/holds/{id}` body (optional when the `Hold-Token` header
 /// carries the token).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseHoldBody {
     /// The hold's token.
