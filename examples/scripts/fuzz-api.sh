@@ -57,8 +57,14 @@ if ! "$schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; th
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --locked --quiet -p booking-examples --bin booking-service
-service="$target_dir/debug/booking-service"
+# BOOKING_SERVICE_BIN: a binary already built (scripts/test.sh passes the
+# one its tests built, so nothing is compiled twice).
+if [ -n "${BOOKING_SERVICE_BIN:-}" ] && [ -x "$BOOKING_SERVICE_BIN" ]; then
+    service=$BOOKING_SERVICE_BIN
+else
+    cargo build --locked --quiet -p booking-examples --bin booking-service
+    service="$target_dir/debug/booking-service"
+fi
 
 work=$(mktemp -d)
 pid=
