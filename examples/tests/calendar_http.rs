@@ -344,6 +344,21 @@ async fn connected_calendars_block_slots_and_an_unreadable_one_refuses_bookings(
     assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
     assert_eq!(refused.code(), "slot_unavailable");
 
+    // Every calendar fresh: the slot reply has no `staleCalendars`.
+    let fresh = h
+        .server
+        .get(
+            &format!(
+                "/api/organizers/{username}/slots?start={}&end={}",
+                common::iso(window.0),
+                common::iso(window.1)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(fresh.status, StatusCode::OK, "{fresh:?}");
+    assert!(fresh.json.get("staleCalendars").is_none(), "{fresh:?}");
+
     // A CalDAV calendar: the password is stored encrypted and never shown.
     let password = "correct horse battery staple";
     let dead_url = format!("http://127.0.0.1:{}/calendars/ada/work/", free_port());
@@ -364,7 +379,20 @@ async fn connected_calendars_block_slots_and_an_unreadable_one_refuses_bookings(
     assert_eq!(listed.json["calendars"].as_array().map(Vec::len), Some(2));
     assert!(!listed.text.contains(password) && !listed.text.contains("password"));
 
-    // It cannot be read: slot lists go on, bookings are refused with 503.
+    // It cannot be read: slot lists go on and name it as stale, bookings
+    // are refused with 503.
+    let slots_path = format!(
+        "/api/organizers/{username}/slots?start={}&end={}",
+        common::iso(window.0),
+        common::iso(window.1)
+    );
+    let listed_slots = h.server.get(&slots_path, None).await;
+    assert_eq!(listed_slots.status, StatusCode::OK, "{listed_slots:?}");
+    assert_eq!(
+        listed_slots.json["staleCalendars"],
+        json!([caldav.json["name"].clone()]),
+        "{listed_slots:?}"
+    );
     let starts = h.server.slot_starts(&username, window).await;
     assert!(starts.contains(&common::iso(tomorrow_at(15))), "{starts:?}");
     let refused = h.server.book(&username, tomorrow_at(15), "Unseen").await;

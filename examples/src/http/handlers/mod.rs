@@ -163,19 +163,27 @@ pub async fn slots(
     if let Some(duration) = duration {
         slot_query = slot_query.duration(duration);
     }
-    let slots = state
+    let list = state
         .service
-        .available_slots(slot_query)
+        .slots(slot_query)
         .await
         .map_err(|error| ApiError::service(error, Surface::Query))?;
-    let slots: Vec<SlotDto> = slots
+    let slots: Vec<SlotDto> = list
+        .slots
         .iter()
         .map(|slot| SlotDto {
             start_time: instant(slot.start()),
             end_time: instant(slot.end()),
         })
         .collect();
-    ok(json!({ "slots": slots }))
+    // Connected calendars that could not be refreshed and were read from
+    // their last copy; absent when every calendar was fresh, so the reply
+    // is unchanged for organizers without calendars.
+    if list.stale_calendars.is_empty() {
+        ok(json!({ "slots": slots }))
+    } else {
+        ok(json!({ "slots": slots, "staleCalendars": list.stale_calendars }))
+    }
 }
 
 /// A positive page number or size; digits beyond `u32` saturate (a huge

@@ -70,9 +70,14 @@ pub struct Slot {
 
 /// `GET /api/organizers/{username}/slots` reply.
 #[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct SlotList {
     /// The offered slots, by start.
     pub slots: Vec<Slot>,
+    /// Present only when some connected calendar could not be refreshed:
+    /// the names of those read from their last copy.
+    #[schema(nullable = false)]
+    pub stale_calendars: Option<Vec<String>>,
 }
 
 /// `GET /api/event-types` reply.
