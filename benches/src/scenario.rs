@@ -172,6 +172,7 @@ pub fn booking_op(
 pub fn new_booking(organizer: LoadOrganizer, slot: u64) -> Result<NewBooking, OpError> {
     let time = load_slot(slot).map_err(|e| OpError::new("fixture", e.to_string()))?;
     let mut new = NewBooking {
+        config_version: None,
         id: BookingId::generate(),
         organizer_id: organizer.id,
         event_type_id: organizer.event_type_id,

@@ -190,6 +190,14 @@ pub struct NewBooking {
     pub idempotency: Option<crate::idempotency::IdempotencyCompletion>,
     /// The `booking.created` event to write in the same atomic step.
     pub event: Option<crate::event::EventRecord>,
+    /// The version of the organizer's configuration (schedules, event
+    /// types) the booking was decided on. The store refuses the booking
+    /// with [`StoreError::ConfigChanged`](crate::store::StoreError::ConfigChanged)
+    /// when the configuration is no longer at this version, in the same
+    /// atomic step as the insert, so a decision taken on a cached
+    /// configuration can never outlive a change made by another process.
+    /// `None` checks nothing.
+    pub config_version: Option<u64>,
 }
 
 impl NewBooking {

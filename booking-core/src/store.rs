@@ -313,6 +313,13 @@ pub struct BookingContext {
 ///   order, must leave the configuration valid (unique slugs, at most one
 ///   default schedule, no event type naming a missing schedule), which the
 ///   service's changes always do;
+/// * a booking with a [`config_version`](NewBooking::config_version) is
+///   inserted only while the organizer's configuration is at that version,
+///   checked in the same atomic step as the overlap (a configuration change
+///   committed before the insert refuses it with
+///   [`StoreError::ConfigChanged`]; one racing it is ordered before or after
+///   it, never half-seen), so a decision taken on a cached configuration
+///   never outlives a change made elsewhere;
 /// * a booking whose event type no longer exists when it is inserted is
 ///   stored without an event type id (as bookings of a deleted event type
 ///   are), keeping its slug;
@@ -444,7 +451,9 @@ pub trait BookingStore: Send + Sync {
     ///
     /// Errors: [`StoreError::Conflict`] on overlap,
     /// [`StoreError::LimitReached`] for a limit,
-    /// [`StoreError::OrganizerNotFound`] for an unknown organizer.
+    /// [`StoreError::OrganizerNotFound`] for an unknown organizer,
+    /// [`StoreError::ConfigChanged`] when the configuration is no longer at
+    /// the booking's [`config_version`](NewBooking::config_version).
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError>;
 
     /// Moves an active booking to a new time, atomically, with the same

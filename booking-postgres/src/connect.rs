@@ -109,7 +109,12 @@ impl PostgresStore {
     /// [`migrate`](Self::migrate) when the application decides to.
     pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, Error> {
         let connect_options = parse_url(url)?;
+        // No ping before each lend: it would double the round trips of a
+        // booking. A connection that died while idle is found out by the
+        // statement that uses it, and a booking's insert is then tried once
+        // more on a fresh one (see `insert.rs`).
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect_options);

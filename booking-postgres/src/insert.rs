@@ -58,6 +58,9 @@ pub(crate) struct NewRow<'a> {
     pub max_per_client: Option<u32>,
     pub event: Option<&'a EventRecord>,
     pub idempotency: Option<&'a IdempotencyCompletion>,
+    /// The configuration version a booking was decided on, checked in the
+    /// same statement; `None` checks nothing.
+    pub config_version: Option<u64>,
 }
 
 impl<'a> NewRow<'a> {
@@ -82,6 +85,7 @@ impl<'a> NewRow<'a> {
             max_per_client: None,
             event: booking.event.as_ref(),
             idempotency: booking.idempotency.as_ref(),
+            config_version: booking.config_version,
         }
     }
 
@@ -110,6 +114,7 @@ impl<'a> NewRow<'a> {
             max_per_client: hold.client.as_ref().map(|_| new.max_per_client),
             event: None,
             idempotency: None,
+            config_version: None,
         }
     }
 
@@ -127,8 +132,53 @@ impl<'a> NewRow<'a> {
 impl PostgresStore {
     /// Inserts `row`, trying once more after ending expired holds in its
     /// way. [`StoreError::ConfigChanged`] when its event type does not exist
-    /// (any more).
+    /// (any more) or the configuration moved on from the row's version.
+    ///
+    /// The pool does not ping a connection before lending it (see
+    /// [`PostgresStore::connect`]), so a connection that died while idle (a
+    /// server restart, a failover) is found out by the statement itself.
+    /// Such an insert is tried once more on a fresh connection: it is
+    /// idempotent by the row's id. When the first try did commit and only
+    /// its answer was lost, the second finds the row with its id: if it is
+    /// this very row (same organizer, start and token hash), that is the
+    /// answer.
     pub(crate) async fn insert_row(&self, row: &NewRow<'_>) -> Result<PgRow, StoreError> {
+        match self.insert_row_once(row).await {
+            Err(StoreError::Backend(source)) if connection_lost(source.as_ref()) => {
+                tracing::warn!(
+                    error = %source,
+                    id = %row.id,
+                    "PostgreSQL connection lost during an insert; trying once more"
+                );
+                match self.insert_row_once(row).await {
+                    Err(StoreError::Corrupt(reason)) => match self.own_row(row).await? {
+                        Some(inserted) => Ok(inserted),
+                        None => Err(StoreError::Corrupt(reason)),
+                    },
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The stored row with `row`'s id, if it is `row` itself (the first of
+    /// two tries committed it).
+    async fn own_row(&self, row: &NewRow<'_>) -> Result<Option<PgRow>, StoreError> {
+        let found = sqlx::query(sql::bookings::ROW_BY_ID)
+            .bind(&row.id)
+            .bind(row.organizer_id.to_string())
+            .bind(stored(row.time).start())
+            .bind(row.token_hash.to_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(found)
+    }
+
+    /// [`insert_row`](Self::insert_row) on one connection: the try, and
+    /// the second after an unexplained refusal.
+    async fn insert_row_once(&self, row: &NewRow<'_>) -> Result<PgRow, StoreError> {
         let contended = Contended {
             organizer: row.organizer_id,
             occupied: row.occupied(),
@@ -160,6 +210,24 @@ impl PostgresStore {
             .begin_with(sql::BEGIN)
             .await
             .map_err(store_error)?;
+        if let Some(expected) = row.config_version {
+            let version: Option<i64> = sqlx::query_scalar(sql::bookings::LOCK_CONFIG_VERSION)
+                .bind(row.organizer_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            let refusal = match version {
+                None => Some(StoreError::OrganizerNotFound(row.organizer_id)),
+                Some(version) if u64::try_from(version).ok() != Some(expected) => {
+                    Some(StoreError::ConfigChanged)
+                }
+                Some(_) => None,
+            };
+            if let Some(refusal) = refusal {
+                tx.rollback().await.map_err(store_error)?;
+                return Err(refusal);
+            }
+        }
         if row.max_per_client.is_some() {
             let locked = sqlx::query(sql::bookings::LOCK_ORGANIZER)
                 .bind(row.organizer_id.to_string())
@@ -232,6 +300,12 @@ fn outcome(inserted: PgRow, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreErr
     if decode::get::<Option<String>>(&inserted, "id")?.is_some() {
         return Ok(Attempt::Done(inserted));
     }
+    if decode::get::<bool>(&inserted, "organizer_missing")? {
+        return Err(StoreError::OrganizerNotFound(row.organizer_id));
+    }
+    if decode::get::<bool>(&inserted, "config_changed")? {
+        return Err(StoreError::ConfigChanged);
+    }
     if decode::get::<bool>(&inserted, "hold_missing")?
         && let Some(hold) = row.replaces_hold
     {
@@ -257,6 +331,24 @@ fn outcome(inserted: PgRow, row: &NewRow<'_>) -> Result<Attempt<PgRow>, StoreErr
         return Err(StoreError::TooManyHolds(max));
     }
     Ok(Attempt::Unexplained)
+}
+
+/// Whether a failed statement failed because its connection was gone: an
+/// I/O error, sqlx's connection worker gone, or the server ending the
+/// session (SQLSTATE class 08, or 57P01 to 57P03 on shutdown and restart).
+/// Nothing the statement did was committed, unless the commit's answer was
+/// what got lost.
+pub(crate) fn connection_lost(error: &(dyn std::error::Error + 'static)) -> bool {
+    let Some(error) = error.downcast_ref::<sqlx::Error>() else {
+        return false;
+    };
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
 }
 
 /// A row of `bookings` with the id of `row` exists already: ids are
@@ -298,7 +390,7 @@ where
     }
 }
 
-/// Binds `$1` to `$35` of [`sql::bookings::INSERT`]. The meeting and the
+/// Binds `$1` to `$36` of [`sql::bookings::INSERT`]. The meeting and the
 /// occupied interval are rounded outward to the microsecond, a hold's expiry
 /// up to it.
 fn bind_row<'q>(
@@ -344,4 +436,5 @@ fn bind_row<'q>(
         .bind(completion.map(|c| c.scope.operation.as_str()))
         .bind(completion.map(|c| c.scope.key_hash.to_hex()))
         .bind(completion.map(|c| c.outcome.as_str()))
+        .bind(row.config_version.map(|v| i64::try_from(v).unwrap_or(-1)))
 }

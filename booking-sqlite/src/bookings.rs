@@ -32,6 +32,7 @@ pub(crate) struct BookingInsert {
     replaces_hold: Option<HoldId>,
     idempotency: Option<IdempotencyCompletion>,
     event: Option<EventRecord>,
+    config_version: Option<u64>,
     booking: Booking,
 }
 
@@ -45,6 +46,7 @@ impl BookingInsert {
         let replaces_hold = new.replaces_hold.take();
         let idempotency = new.idempotency.take();
         let event = new.event.take();
+        let config_version = new.config_version;
         let booking = Booking {
             time: occupancy.time,
             buffer_before: occupancy.buffer_before,
@@ -61,6 +63,7 @@ impl BookingInsert {
             replaces_hold,
             idempotency,
             event,
+            config_version,
             booking,
         })
     }
@@ -71,7 +74,8 @@ impl BookingInsert {
     /// and the writes, so what the checks read is still true when the rows
     /// are written.
     ///
-    /// 1. the organizer exists, whether the event type still does (one
+    /// 1. the organizer exists (at the configuration version the booking
+    ///    was decided on, when it names one), whether the event type still does (one
     ///    deleted since the booking was decided leaves the booking stored
     ///    without an event type id, as if it had been deleted just after),
     ///    and whether the hold it replaces, if any, is unexpired;
@@ -90,18 +94,27 @@ impl BookingInsert {
         let organizer_id = organizer.to_string();
         let event_type_id = booking.event_type_id.map(|id| id.to_string());
         let now_us = self.created_us;
-        let (organizer_exists, event_type_exists, hold_active): (bool, bool, bool) =
-            tx.prepare_cached(sql::BOOKING_TARGETS)?.query_row(
-                params![
-                    organizer_id,
-                    event_type_id,
-                    self.replaces_hold.map(|id| id.to_string()),
-                    now_us
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
+        let (organizer_exists, event_type_exists, hold_active, version): (
+            bool,
+            bool,
+            bool,
+            Option<i64>,
+        ) = tx.prepare_cached(sql::BOOKING_TARGETS)?.query_row(
+            params![
+                organizer_id,
+                event_type_id,
+                self.replaces_hold.map(|id| id.to_string()),
+                now_us
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         if !organizer_exists {
             return Err(StoreError::OrganizerNotFound(organizer).into());
+        }
+        if let Some(expected) = self.config_version
+            && version.and_then(|v| u64::try_from(v).ok()) != Some(expected)
+        {
+            return Err(StoreError::ConfigChanged.into());
         }
         if let Some(hold) = self.replaces_hold
             && !hold_active

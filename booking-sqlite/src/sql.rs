@@ -161,11 +161,13 @@ pub(crate) const DELETE_EVENT_TYPE: &str =
 
 // ------------------------------------------------------------------ bookings
 
-/// Whether organizer `?1` exists, whether its event type `?2` does, and
-/// whether its hold `?3` is unexpired at `?4` (false when `?3` is NULL).
+/// Whether organizer `?1` exists, whether its event type `?2` does,
+/// whether its hold `?3` is unexpired at `?4` (false when `?3` is NULL), and
+/// the organizer's configuration version (NULL without the organizer).
 pub(crate) const BOOKING_TARGETS: &str = "SELECT EXISTS (SELECT 1 FROM organizers WHERE id = ?1), \
      EXISTS (SELECT 1 FROM event_types WHERE organizer_id = ?1 AND id = ?2), \
-     EXISTS (SELECT 1 FROM holds WHERE id = ?3 AND organizer_id = ?1 AND expires_at > ?4)";
+     EXISTS (SELECT 1 FROM holds WHERE id = ?3 AND organizer_id = ?1 AND expires_at > ?4), \
+     (SELECT config_version FROM organizers WHERE id = ?1)";
 
 /// THE check: does an active booking or a hold unexpired at `?6` of
 /// organizer `?1` occupy any of `[?2, ?3)`? `?4` is `?2` minus the longest

@@ -384,6 +384,7 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
     for booking in old.bookings.iter().filter(|b| b.is_active()) {
         reference_store
             .insert_booking(NewBooking {
+                config_version: None,
                 id: booking.id,
                 organizer_id: ada.id,
                 event_type_id: booking.event_type_id.unwrap_or_else(EventTypeId::generate),

@@ -395,6 +395,15 @@ impl BookingStore for MemoryStore {
         if !state.organizers.contains_key(&booking.organizer_id) {
             return Err(StoreError::OrganizerNotFound(booking.organizer_id));
         }
+        if let Some(expected) = booking.config_version {
+            let current = state
+                .configs
+                .get(&booking.organizer_id)
+                .map_or(0, |c| c.version);
+            if current != expected {
+                return Err(StoreError::ConfigChanged);
+            }
+        }
         if state.bookings.contains_key(&booking.id) {
             return Err(StoreError::Corrupt(format!(
                 "a booking with id {} already exists",

@@ -19,7 +19,7 @@ use crate::time::{TimeRange, local_days_range};
 use crate::validation::{Field, ValidationErrors};
 
 use super::idempotent::{Claimed, replayed_error};
-use super::slots::Resolved;
+use super::slots::{Resolved, slug_or_default};
 use super::{
     BookingList, BookingService, Cancelled, CreatedBooking, Credential, ListQuery,
     RescheduleRequest, Rescheduled, ServiceError, WIDEST_REACH,
@@ -188,21 +188,40 @@ impl BookingService {
             start: request.time.start(),
         };
         let held = self.acquire_slot_lock(&lock_key).await?;
-        let result = self.check_and_insert(request, key).await;
+        let result = self.check_and_insert(organizer_id, request, key).await;
         held.release().await;
         result
     }
 
-    /// Reads the context under the lock, checks the request against it, then
-    /// lets the store arbitrate with its atomic insert.
+    /// Decides under the lock, then lets the store arbitrate with its atomic
+    /// insert. The decision is taken on the configuration kept from an
+    /// earlier read when there is one (see [`decisions`](super::decisions)):
+    /// the insert is then the booking's only statement, and the store
+    /// refuses it if the configuration changed since, in which case the
+    /// booking is decided once more on a fresh read of the configuration,
+    /// occupied time and counted starts.
     async fn check_and_insert(
         &self,
+        organizer_id: crate::organizer::OrganizerId,
         request: BookingRequest,
         key: Option<(IdempotencyKey, crate::idempotency::IdempotencyScope)>,
     ) -> Result<CreatedBooking, ServiceError> {
         let now = self.now();
+        let (slug, _) = slug_or_default(request.event_type.as_deref())?;
+        if let Some(kept) = self.decisions.get(organizer_id, &slug) {
+            let resolved = Resolved::kept(&kept);
+            match self
+                .decide_and_insert(resolved, request.clone(), key.clone(), now)
+                .await
+            {
+                // Only the version check refuses with this here: the kept
+                // configuration is stale.
+                Err(ServiceError::ConcurrentUpdate) => self.decisions.forget(organizer_id),
+                other => return other,
+            }
+        }
         let probe = probe(request.time)?;
-        let mut resolved = self
+        let resolved = self
             .resolve(
                 &request.organizer,
                 request.event_type.as_deref(),
@@ -211,6 +230,18 @@ impl BookingService {
                 now,
             )
             .await?;
+        self.decide_and_insert(resolved, request, key, now).await
+    }
+
+    /// Checks the request against `resolved` (and the external calendars)
+    /// and inserts it, at the configuration version `resolved` was read at.
+    async fn decide_and_insert(
+        &self,
+        mut resolved: Resolved,
+        request: BookingRequest,
+        key: Option<(IdempotencyKey, crate::idempotency::IdempotencyScope)>,
+        now: DateTime<Utc>,
+    ) -> Result<CreatedBooking, ServiceError> {
         let time = meeting(request.time, resolved.event_type.duration)?;
         let replaced = match &request.hold_token {
             Some(token) => self.hold_for(token, &resolved, time, now).await?,
@@ -245,6 +276,7 @@ impl BookingService {
             replaces_hold: replaced.map(|h| h.id),
             idempotency: None,
             event: None,
+            config_version: Some(resolved.config_version),
         };
         let snapshot = Booking::from_new(new.clone());
         new.event = Some(event_of(BookingEventKind::Created, snapshot.clone(), now).to_record());

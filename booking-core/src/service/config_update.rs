@@ -49,7 +49,12 @@ impl BookingService {
                 .update_config(organizer.id, config.version, changes)
                 .await
             {
-                Ok(_) => return Ok(value),
+                Ok(_) => {
+                    // This process's kept copies are stale now; others find
+                    // out by their next booking's version check.
+                    self.decisions.forget(organizer.id);
+                    return Ok(value);
+                }
                 Err(StoreError::ConfigChanged) => continue,
                 Err(other) => return Err(other.into()),
             }

@@ -67,6 +67,7 @@ use crate::time::{Clock, SystemClock};
 mod bookings;
 mod config_update;
 mod credential;
+mod decisions;
 mod error;
 mod event_types;
 mod holds;
@@ -296,6 +297,7 @@ pub struct BookingService {
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
     organizer_ids: Arc<slot_lock::OrganizerIds>,
+    decisions: Arc<decisions::Decisions>,
     secret: Option<Arc<[u8]>>,
     sinks: Vec<Arc<dyn outbox::EventSink>>,
     retries: Arc<crate::queue::RetrySchedule>,
@@ -330,6 +332,7 @@ impl BookingService {
             clock: Arc::new(SystemClock),
             config: ServiceConfig::default(),
             organizer_ids: Arc::default(),
+            decisions: Arc::default(),
             secret: None,
             sinks: Vec::new(),
             retries: Arc::default(),

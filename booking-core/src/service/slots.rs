@@ -12,6 +12,7 @@ use crate::store::{BookingContext, ContextQuery};
 use crate::time::TimeRange;
 use crate::validation::{Field, ValidationErrors};
 
+use super::decisions::Decision;
 use super::{BookingService, ServiceError, WIDEST_REACH};
 
 /// Which slots to list: an organizer's event type (the default one unless
@@ -75,6 +76,8 @@ pub struct SlotList {
 /// A booking context whose event type exists, is active and has a schedule.
 pub(super) struct Resolved {
     pub(super) organizer: Organizer,
+    /// The configuration version the event type and schedule were read at.
+    pub(super) config_version: u64,
     pub(super) event_type: EventType,
     pub(super) schedule: Schedule,
     pub(super) occupied: Vec<TimeRange>,
@@ -82,6 +85,19 @@ pub(super) struct Resolved {
 }
 
 impl Resolved {
+    /// A decision on a kept configuration: no occupied time or counted
+    /// starts (the store checks both atomically).
+    pub(super) fn kept(decision: &Decision) -> Self {
+        Resolved {
+            organizer: decision.organizer.clone(),
+            config_version: decision.config_version,
+            event_type: decision.event_type.clone(),
+            schedule: decision.schedule.clone(),
+            occupied: Vec::new(),
+            booked: Vec::new(),
+        }
+    }
+
     /// The rules for `duration` (the default length when `None`).
     pub(super) fn rules(
         &self,
@@ -199,11 +215,11 @@ impl BookingService {
             .ok_or(ServiceError::OrganizerNotFound)?;
         let BookingContext {
             organizer,
+            config_version,
             event_type,
             schedule,
             occupied,
             booked,
-            ..
         } = context;
         let missing = if defaulted {
             ServiceError::SettingsNotFound
@@ -212,8 +228,18 @@ impl BookingService {
         };
         let event_type = event_type.filter(|e| e.active).ok_or(missing)?;
         let schedule = schedule.ok_or(ServiceError::SettingsNotFound)?;
+        self.decisions.remember(
+            event_type.slug.clone(),
+            Decision {
+                organizer: organizer.clone(),
+                config_version,
+                event_type: event_type.clone(),
+                schedule: schedule.clone(),
+            },
+        );
         Ok(Resolved {
             organizer,
+            config_version,
             event_type,
             schedule,
             occupied,

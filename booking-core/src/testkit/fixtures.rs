@@ -94,6 +94,7 @@ pub fn default_event_type_id(organizer: OrganizerId) -> EventTypeId {
 /// `TokenHash::of("cancel")`, no limits).
 pub fn new_booking(organizer: OrganizerId, time: TimeRange, before: i64, after: i64) -> NewBooking {
     NewBooking {
+        config_version: None,
         id: BookingId::generate(),
         organizer_id: organizer,
         event_type_id: default_event_type_id(organizer),

@@ -114,6 +114,7 @@ macro_rules! store_conformance_tests {
             booking_context_gathers_everything,
             event_types_share_the_organizers_busy_time,
             deleting_an_event_type_keeps_its_bookings,
+            inserts_only_at_the_decided_config_version,
             booked_starts_count_one_event_type,
             limits_are_checked_with_the_insert,
             the_last_place_of_a_day_has_one_winner,

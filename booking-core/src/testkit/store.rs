@@ -862,6 +862,84 @@ pub async fn deleting_an_event_type_keeps_its_bookings(store: Arc<dyn BookingSto
     );
 }
 
+/// A booking decided on a configuration version is inserted only while
+/// the configuration is at that version (with or without limits, which
+/// some stores insert on another path), and a refused one writes nothing.
+pub async fn inserts_only_at_the_decided_config_version(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let day = TimeRange::new(at(0, 0), at(24, 0)).unwrap();
+    let at_version = |start, version, limited: bool| {
+        let new = new_booking(ada.id, range(start, 30), 0, 0);
+        let event = event_record(
+            &Booking::from_new(new.clone()),
+            crate::event::BookingEventKind::Created,
+        );
+        NewBooking {
+            config_version: Some(version),
+            limits: if limited {
+                vec![LimitCheck {
+                    period: LimitPeriod::Day,
+                    starts_within: day,
+                    max: 10,
+                }]
+            } else {
+                Vec::new()
+            },
+            event: Some(event),
+            ..new
+        }
+    };
+    for limited in [false, true] {
+        let stale = store.insert_booking(at_version(at(9, 0), 0, limited)).await;
+        assert!(
+            matches!(stale, Err(StoreError::ConfigChanged)),
+            "version 0 is gone (limits: {limited}), got {stale:?}"
+        );
+    }
+    store
+        .insert_booking(at_version(at(9, 0), 1, false))
+        .await
+        .expect("version 1 is current");
+    store
+        .update_config(ada.id, 1, vec![ConfigChange::PutSchedule(schedule(ada.id))])
+        .await
+        .unwrap();
+    for limited in [false, true] {
+        let stale = store
+            .insert_booking(at_version(at(10, 0), 1, limited))
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::ConfigChanged)),
+            "a change made since refuses it (limits: {limited}), got {stale:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .occupied_intervals(ada.id, day, created())
+            .await
+            .unwrap(),
+        vec![range(at(9, 0), 30)],
+        "refusals wrote nothing"
+    );
+    assert_eq!(store.events_after(0, 100).await.unwrap().len(), 1);
+    for (start, limited) in [(at(10, 0), false), (at(11, 0), true)] {
+        store
+            .insert_booking(at_version(start, 2, limited))
+            .await
+            .expect("version 2 is current");
+    }
+    let nobody = store
+        .insert_booking(NewBooking {
+            config_version: Some(1),
+            ..new_booking(OrganizerId::generate(), range(at(9, 0), 30), 0, 0)
+        })
+        .await;
+    assert!(
+        matches!(nobody, Err(StoreError::OrganizerNotFound(_))),
+        "an unknown organizer is reported as such, got {nobody:?}"
+    );
+}
+
 /// `booked_starts` lists the active bookings of one event type starting in
 /// the range, ascending: not cancelled ones, not other event types', not
 /// those starting outside.

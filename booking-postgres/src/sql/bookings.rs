@@ -29,6 +29,12 @@ macro_rules! write_event {
 /// Inserts a booking or a hold (`$18` status `confirmed` or `held`) in one
 /// statement, with every check that belongs to the same atomic step:
 ///
+/// * `settings`: when `$36` (the configuration version the booking was
+///   decided on) is given, the organizer's row `FOR SHARE`: a configuration
+///   change (which updates that row) committed before this statement is
+///   seen (after waiting for one in progress, PostgreSQL re-reads the row),
+///   and one that starts later waits until this insert commits, so the
+///   booking is never decided on a configuration that was already replaced;
 /// * `checks`: for each limit `i` (arrays `$21` from, `$22` before, `$23`
 ///   max), how many live bookings and holds of event type `$3` (at `$12`,
 ///   the creation instant) start in `[from, before)`, not counting the hold
@@ -36,7 +42,9 @@ macro_rules! write_event {
 /// * `replaced`: deletes hold `$24` (when given) if it is still live; the
 ///   insert reads its result, so the hold is gone before the insert checks
 ///   the exclusion constraint, and does not block its own booking;
-/// * `refusal`: whether the hold to replace was missing, the 1-based number
+/// * `refusal`: whether the configuration moved on from `$36` (or the
+///   organizer does not exist), whether
+///   the hold to replace was missing, the 1-based number
 ///   of the first full limit, and whether client `$20` already keeps `$25`
 ///   live holds of the organizer (`$25` NULL: no cap);
 /// * `inserted`: the row (updated_at is `$12` too), only when nothing above
@@ -70,7 +78,10 @@ macro_rules! write_event {
 /// transaction after the locks below, and is rolled back when it inserted
 /// nothing (the replaced hold's deletion included).
 pub(crate) const INSERT: &str = concat!(
-    "WITH checks AS ( \
+    "WITH settings AS ( \
+         SELECT o.config_version FROM organizers o \
+         WHERE o.id = $2 AND $36::bigint IS NOT NULL FOR SHARE \
+     ), checks AS ( \
          SELECT c.ord, c.max_count, ( \
              SELECT count(*) FROM bookings b \
              WHERE b.organizer_id = $2 AND b.event_type_id = $3 AND ",
@@ -86,7 +97,12 @@ pub(crate) const INSERT: &str = concat!(
     live_at!("h", "$12"),
     "    RETURNING h.id \
      ), refusal AS ( \
-         SELECT $24::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM replaced) AS hold_missing, \
+         SELECT $36::bigint IS NOT NULL \
+                 AND (SELECT config_version FROM settings) IS DISTINCT FROM $36 \
+                 AS config_changed, \
+             $36::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settings) \
+                 AS organizer_missing, \
+             $24::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM replaced) AS hold_missing, \
              (SELECT min(ord) FROM checks WHERE taken >= max_count) AS full_limit, \
              $25::bigint IS NOT NULL AND ( \
                  SELECT count(*) FROM bookings h \
@@ -100,7 +116,8 @@ pub(crate) const INSERT: &str = concat!(
              cancel_token_hash, status, hold_expires_at, hold_client) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20 \
-         FROM refusal WHERE NOT hold_missing AND full_limit IS NULL AND NOT too_many_holds \
+         FROM refusal WHERE NOT config_changed AND NOT hold_missing AND full_limit IS NULL \
+             AND NOT too_many_holds \
          ON CONFLICT DO NOTHING \
          RETURNING ",
     booking_columns!(),
@@ -111,7 +128,7 @@ pub(crate) const INSERT: &str = concat!(
          WHERE k.organizer_id = $32 AND k.operation = $33 AND k.key_hash = $34 \
            AND EXISTS (SELECT 1 FROM inserted) \
      ) \
-     SELECT r.hold_missing, r.full_limit, r.too_many_holds, \
+     SELECT r.config_changed, r.organizer_missing, r.hold_missing, r.full_limit, r.too_many_holds, \
          CASE WHEN i.id IS NULL THEN EXISTS ( \
              SELECT 1 FROM bookings b WHERE b.organizer_id = $2 AND ",
     live_at!("b", "$12"),
@@ -123,6 +140,14 @@ pub(crate) const INSERT: &str = concat!(
          i.* \
      FROM refusal r LEFT JOIN inserted i ON true"
 );
+
+/// Before an insert with limits decided on a configuration version:
+/// locks organizer `$1`'s row `FOR SHARE` (as the insert's `settings` part
+/// does) before the event type's row, in the order a configuration change
+/// takes them, so the two never wait on each other in a cycle. Returns the
+/// version; no row: no such organizer.
+pub(crate) const LOCK_CONFIG_VERSION: &str =
+    "SELECT config_version FROM organizers WHERE id = $1 FOR SHARE";
 
 /// Before an insert with limits: locks the event type's row until the
 /// transaction ends, so inserts and moves with limits of one event type run
@@ -270,6 +295,16 @@ pub(crate) const BOOKING_BY_ID: &str = concat!(
     "SELECT ",
     booking_columns!(),
     " FROM bookings WHERE id = $1 AND status = 'confirmed'"
+);
+
+/// Row `$1` as an insert returns it, if it is organizer `$2`'s, starts at
+/// `$3` and has token hash `$4`: the row an insert's first try committed
+/// before its connection was lost.
+pub(crate) const ROW_BY_ID: &str = concat!(
+    "SELECT ",
+    booking_columns!(),
+    " FROM bookings WHERE id = $1 AND organizer_id = $2 AND start_time = $3 \
+       AND cancel_token_hash = $4"
 );
 
 /// The hold whose token hashes to `$1`, expired or not: a global lookup
