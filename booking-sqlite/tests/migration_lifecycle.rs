@@ -531,7 +531,7 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
         store
             .cancel_booking(Cancellation {
                 expected_sequence: Some(1),
-                ..Cancellation::new(retired.id, created())
+                ..Cancellation::new(retired.id, retired.organizer_id, created())
             })
             .await,
         Err(StoreError::BookingChanged(_))
@@ -539,7 +539,7 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
     let cancelled = store
         .cancel_booking(Cancellation {
             expected_sequence: Some(0),
-            ..Cancellation::new(retired.id, created())
+            ..Cancellation::new(retired.id, retired.organizer_id, created())
         })
         .await
         .unwrap();
