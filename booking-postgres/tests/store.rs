@@ -526,7 +526,11 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         .await
         .unwrap();
     db.store
-        .cancel_booking(Cancellation::new(cancelled.id, cancelled.organizer_id, at(8, 0)))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            at(8, 0),
+        ))
         .await
         .unwrap();
     db.store

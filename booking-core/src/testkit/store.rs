@@ -477,7 +477,11 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
         "cancelling adds one to the sequence"
     );
     let second = store
-        .cancel_booking(Cancellation::new(booking.id, booking.organizer_id, first + Duration::hours(1)))
+        .cancel_booking(Cancellation::new(
+            booking.id,
+            booking.organizer_id,
+            first + Duration::hours(1),
+        ))
         .await;
     assert!(
         matches!(second, Err(StoreError::AlreadyCancelled { id, cancelled_at }) if id == booking.id && cancelled_at == first),
@@ -612,7 +616,11 @@ pub async fn list_pages_and_counts_in_the_store(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     store
-        .cancel_booking(Cancellation::new(cancelled.id, cancelled.organizer_id, created()))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
 
@@ -937,7 +945,11 @@ pub async fn booked_starts_count_one_event_type(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     store
-        .cancel_booking(Cancellation::new(cancelled.id, cancelled.organizer_id, created()))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
     store
