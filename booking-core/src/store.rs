@@ -221,6 +221,11 @@ pub struct Reschedule {
 pub struct Cancellation {
     /// The booking.
     pub id: BookingId,
+    /// Its organizer: stores address the booking by both, so a distributed
+    /// planner (Citus, distributed by `organizer_id`) routes the statement to
+    /// one shard. A booking of another organizer is
+    /// [`StoreError::BookingNotFound`].
+    pub organizer_id: OrganizerId,
     /// The instant (`deleted_at` and `updated_at`).
     pub at: DateTime<Utc>,
     /// The sequence the cancellation was decided on, if it matters (the
@@ -232,10 +237,12 @@ pub struct Cancellation {
 }
 
 impl Cancellation {
-    /// Cancels `id` at `at`, whatever its version, writing no event.
-    pub fn new(id: BookingId, at: DateTime<Utc>) -> Self {
+    /// Cancels `id` of `organizer_id` at `at`, whatever its version,
+    /// writing no event.
+    pub fn new(id: BookingId, organizer_id: OrganizerId, at: DateTime<Utc>) -> Self {
         Cancellation {
             id,
+            organizer_id,
             at,
             expected_sequence: None,
             event: None,
@@ -547,7 +554,8 @@ pub trait BookingStore: Send + Sync {
     /// adds one to `sequence`, writes the cancellation's event, and returns
     /// the cancelled booking. [`StoreError::AlreadyCancelled`] if it was
     /// cancelled before (nothing changes), [`StoreError::BookingNotFound`] if
-    /// there is no such booking, [`StoreError::BookingChanged`] if its
+    /// there is no such booking or it is not
+    /// [`Cancellation::organizer_id`]'s, [`StoreError::BookingChanged`] if its
     /// sequence is not the expected one.
     async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError>;
 

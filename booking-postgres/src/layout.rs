@@ -252,7 +252,7 @@ const NO_OVERLAP: &str = "EXCLUDE USING gist ( \
 
 /// The keys and indexes of `bookings` (migrations 0001 to 0003), the
 /// primary key widened to include the partition key, plus an index on
-/// `id` alone for the lookups by id (a booking, a cancellation, a hold).
+/// `id` alone for the lookups by id alone (a booking, a hold's release).
 const BOOKINGS_KEYS: &str = "
     ALTER TABLE bookings
         ADD CONSTRAINT bookings_pkey PRIMARY KEY (organizer_id, id),

@@ -194,9 +194,11 @@
 //! already cancelled, changed, conflict, limit. With limits it runs after
 //! the event type lock, in a transaction.
 //! [`cancel_booking`](booking_core::store::BookingStore::cancel_booking) is
-//! one `UPDATE` (`deleted_at`, `updated_at`, `sequence + 1`, guarded by the
-//! expected sequence when given) writing its event in the same statement,
-//! which also reads the booking's state to tell why nothing changed.
+//! one `UPDATE` of the booking by id and organizer (`deleted_at`,
+//! `updated_at`, `sequence + 1`, guarded by the expected sequence when
+//! given) writing its event in the same statement, which also reads the
+//! booking's state to tell why nothing changed (not found, or another
+//! organizer's; already cancelled; changed).
 //!
 //! ## Idempotency keys
 //!
@@ -312,10 +314,12 @@
 //! partitioned layout, where their key is `(organizer_id, id)`) and every
 //! hot-path statement carries it, so they map onto hash partitioning (see
 //! "Partitioned layout") or Citus by organizer. Some lookups are global by
-//! nature and documented as such: a booking by id (and a cancellation,
-//! which names only the booking), a hold by its token's hash, a record by
-//! its lookup key, and the outbox (events by number, jobs by queue), which
-//! the API reads across organizers.
+//! nature and documented as such: a booking by id (what a cancel or
+//! reschedule link names; the cancellation and the move themselves then
+//! name the organizer too), a hold by its token's hash and a hold's release
+//! (the visitor has only the token), a record by its lookup key, and the
+//! outbox (events by number, jobs by queue), which the API reads across
+//! organizers.
 //!
 //! Tables are created and queried **unqualified**: they live in the first
 //! schema of the connection's `search_path` (normally `public`). The
@@ -375,8 +379,9 @@
 //!   ULIDs, unique by construction, and unique per organizer by the
 //!   database. An index on `id` alone (`bookings_id_idx`, one per partition)
 //!   serves the lookups by id, which probe every partition's index: a
-//!   booking by id, a cancellation (which names only the booking), a hold's
-//!   release and a hold by its token. `idempotency_keys_pkey` is already
+//!   booking by id, a hold's release and a hold by its token (a cancellation
+//!   and a move name the organizer, so they use one partition's primary
+//!   key). `idempotency_keys_pkey` is already
 //!   `(organizer_id, operation, key_hash)`.
 //! * **The statements are the same** in both layouts; every hot-path
 //!   statement names `organizer_id`, so PostgreSQL prunes it to one

@@ -82,6 +82,7 @@ impl PostgresStore {
         for _ in 0..RACE_TRIES {
             let query = sqlx::query(sql::bookings::CANCEL)
                 .bind(id.to_string())
+                .bind(cancel.organizer_id.to_string())
                 .bind(cancel.at)
                 .bind(cancel.expected_sequence.map(i64::from));
             let row = match bind_event(query, cancel.event.as_ref())

@@ -132,13 +132,18 @@ async fn sixty_four_tasks_racing_for_overlapping_slots_never_double_book() {
 
     // Cancel every other winner and race again over the freed time: the
     // partial constraint ignores cancelled rows, and still no overlaps.
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM bookings ORDER BY id")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    for id in ids.iter().step_by(2) {
+    let ids: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, organizer_id FROM bookings ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    for (id, organizer_id) in ids.iter().step_by(2) {
         db.store
-            .cancel_booking(Cancellation::new(id.parse().unwrap(), at(8, 0)))
+            .cancel_booking(Cancellation::new(
+                id.parse().unwrap(),
+                organizer_id.parse().unwrap(),
+                at(8, 0),
+            ))
             .await
             .unwrap();
     }

@@ -335,7 +335,7 @@ async fn workers_of_two_pools_never_claim_a_job_twice() {
         db.store
             .cancel_booking(Cancellation {
                 event: Some(common::event_of(&stored, BookingEventKind::Cancelled)),
-                ..Cancellation::new(stored.id, created())
+                ..Cancellation::new(stored.id, stored.organizer_id, created())
             })
             .await
             .unwrap();

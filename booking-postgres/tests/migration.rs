@@ -351,7 +351,7 @@ async fn a_version_1_database_with_data_upgrades_in_place() {
             .unwrap();
         if *cancelled {
             oracle_store
-                .cancel_booking(Cancellation::new(inserted.id, now()))
+                .cancel_booking(Cancellation::new(inserted.id, inserted.organizer_id, now()))
                 .await
                 .unwrap();
         }

@@ -335,7 +335,7 @@ async fn a_version_2_database_with_data_upgrades_in_place() {
     let cancelled = store
         .cancel_booking(Cancellation {
             expected_sequence: Some(0),
-            ..Cancellation::new(second, now())
+            ..Cancellation::new(second, ada, now())
         })
         .await
         .unwrap();

@@ -323,7 +323,11 @@ async fn no_move_across_partitions_makes_an_overlap() {
     // Once the way is free, the row moves to its new organizer's partition,
     // whose constraint then keeps it apart from that organizer's bookings.
     db.store
-        .cancel_booking(Cancellation::new(other_booking.id, created()))
+        .cancel_booking(Cancellation::new(
+            other_booking.id,
+            other_booking.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
     move_to_organizer(&db.pool, ada_booking.id, other_booking.organizer_id)
@@ -352,7 +356,11 @@ async fn moves_across_partitions_racing_inserts_never_overlap() {
     let (ada_booking, other_booking) = neighbours_in_two_partitions(&db).await;
     let other = other_booking.organizer_id;
     db.store
-        .cancel_booking(Cancellation::new(other_booking.id, created()))
+        .cancel_booking(Cancellation::new(
+            other_booking.id,
+            other_booking.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
     let store: Arc<dyn BookingStore> = Arc::new(db.store.clone());
@@ -408,7 +416,11 @@ async fn an_existing_database_with_data_is_converted() {
         .await
         .unwrap();
     store
-        .cancel_booking(Cancellation::new(cancelled.id, created()))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
     let bobs = store

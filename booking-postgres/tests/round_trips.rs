@@ -310,7 +310,7 @@ async fn each_operation_costs_the_round_trips_the_design_says() {
         store
             .cancel_booking(Cancellation {
                 expected_sequence: Some(moved.sequence + 1),
-                ..Cancellation::new(booked.id, created())
+                ..Cancellation::new(booked.id, booked.organizer_id, created())
             })
             .await
             .unwrap();

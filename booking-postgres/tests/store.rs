@@ -526,7 +526,11 @@ async fn booking_context_sees_only_active_overlapping_intervals() {
         .await
         .unwrap();
     db.store
-        .cancel_booking(Cancellation::new(cancelled.id, at(8, 0)))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            at(8, 0),
+        ))
         .await
         .unwrap();
     db.store
@@ -901,7 +905,7 @@ async fn an_unreachable_or_closed_database_is_a_backend_error_not_a_panic() {
     assert!(matches!(jobs, Err(StoreError::Backend(_))), "{jobs:?}");
     let cancelled = db
         .store
-        .cancel_booking(Cancellation::new(BookingId::generate(), at(0, 0)))
+        .cancel_booking(Cancellation::new(BookingId::generate(), ada.id, at(0, 0)))
         .await;
     assert!(
         matches!(cancelled, Err(StoreError::Backend(_))),

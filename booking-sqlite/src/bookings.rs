@@ -294,18 +294,21 @@ struct ToMove {
     sequence: i64,
 }
 
-/// One `UPDATE ... WHERE deleted_at IS NULL [AND sequence = ?] RETURNING
-/// ...` inside the caller's `BEGIN IMMEDIATE` transaction, then the event;
-/// when the update changes nothing, the same transaction tells a missing
-/// booking from a cancelled one and from one that moved on.
+/// One `UPDATE ... WHERE id = ? AND organizer_id = ? AND deleted_at IS NULL
+/// [AND sequence = ?] RETURNING ...` inside the caller's `BEGIN IMMEDIATE`
+/// transaction, then the event; when the update changes nothing, the same
+/// transaction tells a missing booking (or another organizer's) from a
+/// cancelled one and from one that moved on.
 pub(crate) fn cancel(tx: &Connection, cancel: Cancellation) -> Result<Booking, Failure> {
     let id = cancel.id;
     let key = id.to_string();
+    let organizer = cancel.organizer_id.to_string();
     let cancelled = tx
         .prepare_cached(sql::CANCEL_RETURNING)?
         .query_row(
             params![
                 key,
+                organizer,
                 micros_floor(cancel.at),
                 cancel.expected_sequence.map(i64::from)
             ],
@@ -321,7 +324,7 @@ pub(crate) fn cancel(tx: &Connection, cancel: Cancellation) -> Result<Booking, F
     }
     let state: Option<(Option<i64>, i64)> = tx
         .prepare_cached(sql::CANCEL_STATE)?
-        .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([&key, &organizer], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     match state {
         None => Err(StoreError::BookingNotFound(id).into()),

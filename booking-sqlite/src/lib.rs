@@ -143,10 +143,11 @@
 //!   `rescheduled_from_*` = the old time, SQLite evaluating every `SET` on
 //!   the old row) and the event is written. Either the booking is at the
 //!   new time or it is unchanged at the old one.
-//! * **Cancellations** are one `UPDATE ... WHERE deleted_at IS NULL [AND
-//!   sequence = :expected] RETURNING` plus the event; when it changes
-//!   nothing, the same transaction tells a missing booking from a cancelled
-//!   one and from one that moved on.
+//! * **Cancellations** are one `UPDATE ... WHERE id = :id AND organizer_id =
+//!   :organizer AND deleted_at IS NULL [AND sequence = :expected] RETURNING`
+//!   plus the event; when it changes nothing, the same transaction tells a
+//!   missing booking (or another organizer's) from a cancelled one and from
+//!   one that moved on.
 //! * **Registrations** check the username key under the lock they insert
 //!   under; [`update_config`](booking_core::store::BookingStore::update_config)
 //!   first runs its compare-and-set

@@ -264,15 +264,19 @@ pub(crate) const MOVE_BOOKING: &str = concat!(
      WHERE rowid = ?1 RETURNING ",
     booking_columns!()
 );
-/// Cancels booking `?1` at `?2` if it is active and, when `?3` is not NULL,
-/// still at sequence `?3`.
+/// Cancels booking `?1` of organizer `?2` at `?3` if it is active and, when
+/// `?4` is not NULL, still at sequence `?4`. A booking of another organizer
+/// is not found, as in every store.
 pub(crate) const CANCEL_RETURNING: &str = concat!(
-    "UPDATE bookings SET deleted_at = ?2, updated_at = ?2, sequence = sequence + 1 \
-     WHERE id = ?1 AND deleted_at IS NULL AND (?3 IS NULL OR sequence = ?3) RETURNING ",
+    "UPDATE bookings SET deleted_at = ?3, updated_at = ?3, sequence = sequence + 1 \
+     WHERE id = ?1 AND organizer_id = ?2 AND deleted_at IS NULL \
+       AND (?4 IS NULL OR sequence = ?4) RETURNING ",
     booking_columns!()
 );
-/// Why a cancellation changed nothing: missing, cancelled, or moved on.
-pub(crate) const CANCEL_STATE: &str = "SELECT deleted_at, sequence FROM bookings WHERE id = ?1";
+/// Why a cancellation of booking `?1` of organizer `?2` changed nothing:
+/// missing (or another organizer's), cancelled, or moved on.
+pub(crate) const CANCEL_STATE: &str =
+    "SELECT deleted_at, sequence FROM bookings WHERE id = ?1 AND organizer_id = ?2";
 
 // --------------------------------------------------------------------- holds
 

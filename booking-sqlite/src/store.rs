@@ -791,7 +791,7 @@ mod statements {
             .cancel_booking(Cancellation {
                 expected_sequence: Some(1),
                 event: Some(event(&moved, BookingEventKind::Cancelled)),
-                ..Cancellation::new(booking.id, created())
+                ..Cancellation::new(booking.id, booking.organizer_id, created())
             })
             .await
             .unwrap();

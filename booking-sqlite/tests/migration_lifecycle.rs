@@ -532,7 +532,7 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
         store
             .cancel_booking(Cancellation {
                 expected_sequence: Some(1),
-                ..Cancellation::new(retired.id, created())
+                ..Cancellation::new(retired.id, retired.organizer_id, created())
             })
             .await,
         Err(StoreError::BookingChanged(_))
@@ -540,7 +540,7 @@ async fn a_level_three_file_with_real_data_is_migrated_to_the_lifecycle_schema()
     let cancelled = store
         .cancel_booking(Cancellation {
             expected_sequence: Some(0),
-            ..Cancellation::new(retired.id, created())
+            ..Cancellation::new(retired.id, retired.organizer_id, created())
         })
         .await
         .unwrap();

@@ -163,7 +163,7 @@ async fn racing_registrations_and_cancellations_succeed_once() {
                 (
                     when,
                     store
-                        .cancel_booking(Cancellation::new(booking.id, when))
+                        .cancel_booking(Cancellation::new(booking.id, booking.organizer_id, when))
                         .await,
                 )
             })

@@ -711,9 +711,12 @@ impl BookingStore for MemoryStore {
     async fn cancel_booking(&self, cancel: Cancellation) -> Result<Booking, StoreError> {
         let mut state = lock_state(&self.state);
         let id = cancel.id;
+        // Addressed by id and organizer, as a database store's statement is:
+        // another organizer's booking is not found.
         let booking = state
             .bookings
             .get(&id)
+            .filter(|b| b.organizer_id == cancel.organizer_id)
             .ok_or(StoreError::BookingNotFound(id))?
             .clone();
         if let Some(cancelled_at) = booking.deleted_at {

@@ -641,6 +641,7 @@ impl BookingService {
             event.cancelled_by = Some(cancelled_by);
             let cancellation = Cancellation {
                 id: booking.id,
+                organizer_id: booking.organizer_id,
                 at: cancelled_at,
                 expected_sequence: Some(booking.sequence),
                 event: Some(event.to_record()),

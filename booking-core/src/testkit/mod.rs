@@ -107,6 +107,7 @@ macro_rules! store_conformance_tests {
             touching_bookings_are_allowed,
             organizers_do_not_block_each_other,
             cancel_is_a_soft_delete_that_succeeds_once,
+            cancel_with_the_wrong_organizer_is_not_found,
             cancelled_bookings_free_their_time,
             unknown_organizer_or_booking_is_reported,
             list_pages_and_counts_in_the_store,

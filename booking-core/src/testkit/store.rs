@@ -466,7 +466,7 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
         .unwrap();
     let first = created() + Duration::hours(1);
     let cancelled = store
-        .cancel_booking(Cancellation::new(booking.id, first))
+        .cancel_booking(Cancellation::new(booking.id, booking.organizer_id, first))
         .await
         .unwrap();
     assert_eq!(cancelled.deleted_at, Some(first));
@@ -477,7 +477,11 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
         "cancelling adds one to the sequence"
     );
     let second = store
-        .cancel_booking(Cancellation::new(booking.id, first + Duration::hours(1)))
+        .cancel_booking(Cancellation::new(
+            booking.id,
+            booking.organizer_id,
+            first + Duration::hours(1),
+        ))
         .await;
     assert!(
         matches!(second, Err(StoreError::AlreadyCancelled { id, cancelled_at }) if id == booking.id && cancelled_at == first),
@@ -492,6 +496,56 @@ pub async fn cancel_is_a_soft_delete_that_succeeds_once(store: Arc<dyn BookingSt
     assert!(all_active(&*store, ada.id).await.is_empty());
 }
 
+/// A cancellation names the booking's organizer, and stores address the
+/// booking by both (so a distributed planner routes it to one shard): one
+/// naming another organizer, existing or not, is `BookingNotFound` and
+/// changes nothing.
+pub async fn cancel_with_the_wrong_organizer_is_not_found(store: Arc<dyn BookingStore>) {
+    let ada = organizer(&*store, "ada").await;
+    let bob = organizer(&*store, "bob").await;
+    let booking = store
+        .insert_booking(new_booking(ada.id, range(at(10, 0), 60), 0, 0))
+        .await
+        .unwrap();
+    for wrong in [bob.id, OrganizerId::generate()] {
+        let refused = store
+            .cancel_booking(Cancellation::new(booking.id, wrong, created()))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::BookingNotFound(id)) if id == booking.id),
+            "cancelling ada's booking as another organizer: expected BookingNotFound, got {refused:?}"
+        );
+        let refused = store
+            .cancel_booking(Cancellation {
+                expected_sequence: Some(booking.sequence),
+                ..Cancellation::new(booking.id, wrong, created())
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::BookingNotFound(id)) if id == booking.id),
+            "with an expected sequence too: expected BookingNotFound, got {refused:?}"
+        );
+    }
+    assert_eq!(
+        store.booking(booking.id).await.unwrap().as_ref(),
+        Some(&booking),
+        "a refused cancellation changes nothing"
+    );
+    assert_eq!(all_active(&*store, ada.id).await, vec![booking.clone()]);
+    let cancelled = store
+        .cancel_booking(Cancellation::new(booking.id, ada.id, created()))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.sequence, booking.sequence + 1);
+    let again = store
+        .cancel_booking(Cancellation::new(booking.id, bob.id, created()))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::BookingNotFound(id)) if id == booking.id),
+        "a cancelled booking of another organizer is not found either, got {again:?}"
+    );
+}
+
 /// A cancelled booking occupies nothing.
 pub async fn cancelled_bookings_free_their_time(store: Arc<dyn BookingStore>) {
     let ada = organizer(&*store, "ada").await;
@@ -500,7 +554,7 @@ pub async fn cancelled_bookings_free_their_time(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     store
-        .cancel_booking(Cancellation::new(first.id, created()))
+        .cancel_booking(Cancellation::new(first.id, first.organizer_id, created()))
         .await
         .unwrap();
     let window = range(at(0, 0), 24 * 60);
@@ -529,7 +583,7 @@ pub async fn unknown_organizer_or_booking_is_reported(store: Arc<dyn BookingStor
     );
     let missing = BookingId::generate();
     assert!(
-        matches!(store.cancel_booking(Cancellation::new(missing, created())).await, Err(StoreError::BookingNotFound(id)) if id == missing)
+        matches!(store.cancel_booking(Cancellation::new(missing, ghost, created())).await, Err(StoreError::BookingNotFound(id)) if id == missing)
     );
     assert_eq!(store.organizer_config(ghost).await.unwrap(), None);
 }
@@ -562,7 +616,11 @@ pub async fn list_pages_and_counts_in_the_store(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     store
-        .cancel_booking(Cancellation::new(cancelled.id, created()))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
 
@@ -965,7 +1023,11 @@ pub async fn booked_starts_count_one_event_type(store: Arc<dyn BookingStore>) {
         .await
         .unwrap();
     store
-        .cancel_booking(Cancellation::new(cancelled.id, created()))
+        .cancel_booking(Cancellation::new(
+            cancelled.id,
+            cancelled.organizer_id,
+            created(),
+        ))
         .await
         .unwrap();
     store
@@ -1029,7 +1091,7 @@ pub async fn limits_are_checked_with_the_insert(store: Arc<dyn BookingStore>) {
         "the day is full, got {third:?}"
     );
     store
-        .cancel_booking(Cancellation::new(second.id, created()))
+        .cancel_booking(Cancellation::new(second.id, second.organizer_id, created()))
         .await
         .unwrap();
     store
@@ -1326,7 +1388,7 @@ pub async fn reschedule_moves_a_booking_in_place(store: Arc<dyn BookingStore>) {
     assert!(matches!(stale, Err(StoreError::BookingChanged(id)) if id == booking.id));
     // Cancelled and unknown bookings do not move.
     store
-        .cancel_booking(Cancellation::new(other.id, created()))
+        .cancel_booking(Cancellation::new(other.id, other.organizer_id, created()))
         .await
         .unwrap();
     let cancelled = store.booking(other.id).await.unwrap().unwrap();
@@ -2004,7 +2066,7 @@ pub async fn events_are_written_with_their_change(store: Arc<dyn BookingStore>) 
     let stale_cancel = Cancellation {
         expected_sequence: Some(0),
         event: Some(event_record(&moved, Cancelled)),
-        ..Cancellation::new(booking.id, created())
+        ..Cancellation::new(booking.id, booking.organizer_id, created())
     };
     assert!(matches!(
         store.cancel_booking(stale_cancel).await,
@@ -2015,7 +2077,7 @@ pub async fn events_are_written_with_their_change(store: Arc<dyn BookingStore>) 
         .cancel_booking(Cancellation {
             expected_sequence: Some(1),
             event: Some(cancel_event.clone()),
-            ..Cancellation::new(booking.id, created())
+            ..Cancellation::new(booking.id, booking.organizer_id, created())
         })
         .await
         .unwrap();
@@ -2101,7 +2163,7 @@ pub async fn jobs_are_claimed_once_in_order_and_finished(store: Arc<dyn BookingS
     store
         .cancel_booking(Cancellation {
             event: Some(cancel_event),
-            ..Cancellation::new(stored.id, created())
+            ..Cancellation::new(stored.id, stored.organizer_id, created())
         })
         .await
         .unwrap();

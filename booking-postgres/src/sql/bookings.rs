@@ -256,21 +256,25 @@ pub(crate) const RETIRE_EXPIRED_HOLDS: &str = concat!(
      ) AS blocked"
 );
 
-/// Cancels booking `$1` at `$2` (soft delete, one more sequence) if it is
-/// active and, when `$3` is given, still at sequence `$3`, writing its event
-/// (`$4` to `$9`) in the same statement; returns the booking's state before
-/// (to tell why nothing changed) and the cancelled row.
+/// Cancels booking `$1` of organizer `$2` at `$3` (soft delete, one more
+/// sequence) if it is active and, when `$4` is given, still at sequence
+/// `$4`, writing its event (`$5` to `$10`) in the same statement; returns
+/// the booking's state before (to tell why nothing changed) and the
+/// cancelled row. Every part names the organizer, so a distributed planner
+/// routes the statement to one shard; a booking of another organizer is not
+/// found.
 pub(crate) const CANCEL: &str = concat!(
     "WITH target AS ( \
-         SELECT t.sequence, t.deleted_at FROM bookings t WHERE t.id = $1 AND t.status = 'confirmed' \
+         SELECT t.sequence, t.deleted_at FROM bookings t \
+         WHERE t.id = $1 AND t.organizer_id = $2 AND t.status = 'confirmed' \
      ), cancelled AS ( \
-         UPDATE bookings c SET deleted_at = $2, updated_at = $2, sequence = c.sequence + 1 \
-         WHERE c.id = $1 AND c.status = 'confirmed' AND c.deleted_at IS NULL \
-           AND ($3::bigint IS NULL OR c.sequence = $3) \
+         UPDATE bookings c SET deleted_at = $3, updated_at = $3, sequence = c.sequence + 1 \
+         WHERE c.id = $1 AND c.organizer_id = $2 AND c.status = 'confirmed' \
+           AND c.deleted_at IS NULL AND ($4::bigint IS NULL OR c.sequence = $4) \
          RETURNING ",
     booking_columns!(),
     " ), ",
-    write_event!("cancelled", "$4", "$5, $6, $7, $8, $9"),
+    write_event!("cancelled", "$5", "$6, $7, $8, $9, $10"),
     " SELECT t.sequence IS NOT NULL AS found, t.sequence AS current_sequence, \
          t.deleted_at AS cancelled_at, c.* \
      FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN cancelled c ON true"

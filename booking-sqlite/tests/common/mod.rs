@@ -172,7 +172,7 @@ pub async fn book_cancel_and_dispatch(
         store
             .cancel_booking(Cancellation {
                 event: Some(event_record(&booking, BookingEventKind::Cancelled)),
-                ..Cancellation::new(booking.id, created())
+                ..Cancellation::new(booking.id, booking.organizer_id, created())
             })
             .await
             .expect("cancel");
