@@ -177,8 +177,10 @@ impl BookingStore for PostgresStore {
             // Its event type was deleted since the caller read it: stored
             // without an event type id (as that event type's bookings are),
             // keeping its slug. No limit applies: no booking counts for an
-            // event type that does not exist.
-            Err(StoreError::ConfigChanged) => {
+            // event type that does not exist. (A booking decided on a
+            // configuration version is refused instead: deleting its event
+            // type moved the version on.)
+            Err(StoreError::ConfigChanged) if booking.config_version.is_none() => {
                 let orphan = NewRow {
                     event_type_id: None,
                     limits: &[],

@@ -353,3 +353,96 @@ async fn each_operation_costs_the_round_trips_the_design_says() {
     );
     store.pool().close().await;
 }
+
+/// Through the service: once an event type's configuration was read (by a
+/// slot list or a first booking), a booking is its insert alone, one
+/// statement and one round trip, and a plain refusal too. A configuration
+/// change made through another store (another process) is still seen by
+/// the very next booking: its insert is refused for the version, and the
+/// booking is decided again on a fresh read (three round trips, once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_booking_on_a_kept_configuration_is_one_round_trip() {
+    use booking_core::booking::{Attendee, BookingRequest};
+    use booking_core::service::{BookingService, ServiceError, SlotQuery};
+    use booking_core::store::ConfigChange;
+    use booking_core::testkit::fixtures::schedule;
+    use booking_core::time::ManualClock;
+
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    let server: PgConnectOptions = booking_postgres::testing::database_url().parse().unwrap();
+    let proxy = Proxy::start(server.get_port()).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .connect_with(
+            server
+                .port(proxy.port)
+                .ssl_mode(PgSslMode::Disable)
+                .options([("search_path", db.schema.as_str())]),
+        )
+        .await
+        .unwrap();
+    let service = BookingService::new(PostgresStore::from_pool(pool))
+        .with_clock(Arc::new(ManualClock::new(created())));
+    let book = |hour: u32, minute: u32| {
+        // Monday 7 December 2026; the fixture schedule is New York's 09:00
+        // to 12:00 and 13:00 to 24:00, 45-minute meetings every 15 minutes.
+        let time = TimeRange::starting_at(at(hour, minute), Duration::minutes(45)).unwrap();
+        service.create_booking(BookingRequest::new(
+            "ada",
+            time,
+            Attendee::new("Grace", "grace@example.com"),
+        ))
+    };
+
+    // Warm-up: the first slot list reads the configuration (and prepares
+    // the statements on the one connection).
+    let day = range(at(0, 0), 24 * 60);
+    let listed = service
+        .available_slots(SlotQuery::new("ada", day))
+        .await
+        .unwrap();
+    assert!(listed.contains(&range(at(14, 15), 45)), "09:15 in New York");
+    book(18, 15).await.unwrap();
+    proxy.take();
+
+    for (hour, minute) in [(14, 15), (19, 15), (20, 15)] {
+        book(hour, minute).await.unwrap();
+    }
+    let (round_trips, _pings) = proxy.take();
+    assert_eq!(round_trips, 3, "three bookings, one round trip each");
+
+    let taken = book(14, 15).await;
+    assert!(
+        matches!(taken, Err(ServiceError::SlotUnavailable(_))),
+        "the store refuses the taken slot, got {taken:?}"
+    );
+    assert_eq!(proxy.take().0, 1, "a plain refusal is one round trip too");
+
+    // Another process closes the afternoon (its own store and pool).
+    let mut mornings = schedule(ada.id);
+    mornings.weekly_hours = booking_core::schedule::WeeklyHours::weekdays(vec![
+        booking_core::time::LocalInterval::parse("09:00", "12:00").unwrap(),
+    ]);
+    db.store
+        .update_config(ada.id, 1, vec![ConfigChange::PutSchedule(mornings)])
+        .await
+        .unwrap();
+    proxy.take();
+    let afternoon = book(22, 0).await;
+    assert!(
+        matches!(afternoon, Err(ServiceError::SlotUnavailable(_))),
+        "17:00 in New York is closed now, got {afternoon:?}"
+    );
+    assert_eq!(
+        proxy.take().0,
+        2,
+        "the stale insert refused, then the fresh read refuses before inserting"
+    );
+    book(15, 15).await.expect("10:15 in New York is still open");
+    assert_eq!(proxy.take().0, 1, "the fresh configuration is kept again");
+    let active = booking_core::testkit::fixtures::all_active(&db.store, ada.id).await;
+    assert_eq!(active.len(), 5);
+    assert!(active.iter().all(|b| b.time.start() != at(22, 0)));
+}

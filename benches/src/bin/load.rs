@@ -31,7 +31,8 @@ OPTIONS:
     --breakdown            also measure the store's calls without the service: insert_booking
                            alone, and booking_context + insert_booking
     --no-http              skip the example HTTP service (measured on sqlite and postgres+redis)
-    --no-pool-ping         build the PostgreSQL pool with test_before_acquire(false)
+    --pool-ping            build the PostgreSQL pool with test_before_acquire(true), as sqlx
+                           does by default (the store's own pool does not ping before lending)
     --engine               also time the availability engine (no servers needed)
     --engine-only          only time the availability engine
     --markdown PATH        also write the Markdown report to PATH
@@ -87,7 +88,7 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             breakdown: false,
             http: true,
         },
-        pool_ping: true,
+        pool_ping: false,
         engine: false,
         engine_only: false,
         markdown: None,
@@ -140,7 +141,7 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             "--plain-insert" => parsed.options.plain_insert = true,
             "--breakdown" => parsed.options.breakdown = true,
             "--no-http" => parsed.options.http = false,
-            "--no-pool-ping" => parsed.pool_ping = false,
+            "--pool-ping" => parsed.pool_ping = true,
             "--engine" => parsed.engine = true,
             "--engine-only" => parsed.engine_only = true,
             "--markdown" => parsed.markdown = Some(value(args, &mut i, name)?.to_owned()),

@@ -197,9 +197,12 @@ impl BookingService {
     /// insert. The decision is taken on the configuration kept from an
     /// earlier read when there is one (see [`decisions`](super::decisions)):
     /// the insert is then the booking's only statement, and the store
-    /// refuses it if the configuration changed since, in which case the
-    /// booking is decided once more on a fresh read of the configuration,
-    /// occupied time and counted starts.
+    /// refuses it if the configuration changed since. Only what the store
+    /// says at the kept version is final (a booking, or a refusal of taken
+    /// time or a full day); when the store finds the configuration changed,
+    /// or the kept configuration itself refuses the request (it may be
+    /// stale), the booking is decided once more on a fresh read of the
+    /// configuration, occupied time and counted starts.
     async fn check_and_insert(
         &self,
         organizer_id: crate::organizer::OrganizerId,
@@ -208,16 +211,20 @@ impl BookingService {
     ) -> Result<CreatedBooking, ServiceError> {
         let now = self.now();
         let (slug, _) = slug_or_default(request.event_type.as_deref())?;
-        if let Some(kept) = self.decisions.get(organizer_id, &slug) {
-            let resolved = Resolved::kept(&kept);
-            match self
-                .decide_and_insert(resolved, request.clone(), key.clone(), now)
+        if let Some(kept) = self.decisions.get(organizer_id, &slug)
+            && let Ok((new, cancel_token)) = self
+                .decide(Resolved::kept(&kept), request.clone(), key.clone(), now)
                 .await
-            {
-                // Only the version check refuses with this here: the kept
-                // configuration is stale.
-                Err(ServiceError::ConcurrentUpdate) => self.decisions.forget(organizer_id),
-                other => return other,
+        {
+            match self.store.insert_booking(new).await {
+                Err(StoreError::ConfigChanged) => self.decisions.forget(organizer_id),
+                other => {
+                    return Ok(CreatedBooking {
+                        booking: other?,
+                        cancel_token,
+                        replayed: false,
+                    });
+                }
             }
         }
         let probe = probe(request.time)?;
@@ -230,18 +237,24 @@ impl BookingService {
                 now,
             )
             .await?;
-        self.decide_and_insert(resolved, request, key, now).await
+        let (new, cancel_token) = self.decide(resolved, request, key, now).await?;
+        Ok(CreatedBooking {
+            booking: self.store.insert_booking(new).await?,
+            cancel_token,
+            replayed: false,
+        })
     }
 
     /// Checks the request against `resolved` (and the external calendars)
-    /// and inserts it, at the configuration version `resolved` was read at.
-    async fn decide_and_insert(
+    /// and builds the booking to insert, at the configuration version
+    /// `resolved` was read at, with the cancel token to hand out.
+    async fn decide(
         &self,
         mut resolved: Resolved,
         request: BookingRequest,
         key: Option<(IdempotencyKey, crate::idempotency::IdempotencyScope)>,
         now: DateTime<Utc>,
-    ) -> Result<CreatedBooking, ServiceError> {
+    ) -> Result<(NewBooking, SecretToken), ServiceError> {
         let time = meeting(request.time, resolved.event_type.duration)?;
         let replaced = match &request.hold_token {
             Some(token) => self.hold_for(token, &resolved, time, now).await?,
@@ -286,12 +299,7 @@ impl BookingService {
                 outcome: Recorded::Created { booking: snapshot }.to_text(),
             });
         }
-        let booking = self.store.insert_booking(new).await?;
-        Ok(CreatedBooking {
-            booking,
-            cancel_token,
-            replayed: false,
-        })
+        Ok((new, cancel_token))
     }
 
     /// The rules for `time`'s length, once `time` passed every one of them

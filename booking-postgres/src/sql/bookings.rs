@@ -135,7 +135,9 @@ pub(crate) const INSERT: &str = concat!(
     "          AND b.id IS DISTINCT FROM $24 \
                AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($15, $16, '[)') \
          ) END AS blocked, \
-         CASE WHEN i.id IS NULL THEN EXISTS (SELECT 1 FROM bookings d WHERE d.id = $1) END \
+         CASE WHEN i.id IS NULL THEN EXISTS ( \
+             SELECT 1 FROM bookings d WHERE d.id = $1 AND d.organizer_id = $2 \
+         ) END \
              AS duplicate, \
          i.* \
      FROM refusal r LEFT JOIN inserted i ON true"

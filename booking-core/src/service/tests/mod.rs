@@ -559,3 +559,95 @@ async fn an_abandoned_request_releases_its_slot_lock() {
     assert!(freed, "the abandoned request's lock was not released");
     service.create_booking(request(start, 30)).await.unwrap();
 }
+
+/// Two services over one store, as two processes over one database: each
+/// keeps the configuration it read to decide bookings on, and a change made
+/// through the other is seen by its very next booking (the store checks
+/// the version the booking was decided on), while taken time is refused by
+/// the store itself.
+#[tokio::test]
+async fn a_kept_configuration_never_outlives_a_change_made_elsewhere() {
+    let store: Arc<dyn BookingStore> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(now()));
+    let here = BookingService::new(store.clone()).with_clock(clock.clone());
+    let elsewhere = BookingService::new(store.clone()).with_clock(clock);
+    let (ada, _) = here
+        .register_organizer(NewOrganizer::new(
+            "ada",
+            "ada@example.com",
+            "Ada",
+            Europe::London,
+        ))
+        .await
+        .unwrap();
+    here.put_settings(&ada, settings_draft()).await.unwrap();
+    // `here` reads the configuration (09:00-17:00) and keeps it.
+    assert_eq!(
+        here.available_slots(SlotQuery::new("ada", day(2)))
+            .await
+            .unwrap()
+            .len(),
+        16
+    );
+    here.create_booking(request(utc(2026, 12, 2, 9, 0), 30))
+        .await
+        .unwrap();
+    // Taken time is refused by the store, though `here` did not read it.
+    elsewhere
+        .create_booking(request(utc(2026, 12, 2, 11, 0), 30))
+        .await
+        .unwrap();
+    let taken = here
+        .create_booking(request(utc(2026, 12, 2, 11, 0), 30))
+        .await;
+    assert!(
+        matches!(taken, Err(ServiceError::SlotUnavailable(SlotRefusal::Busy))),
+        "got {taken:?}"
+    );
+    // Elsewhere closes the mornings: `here`'s next booking sees it.
+    elsewhere
+        .put_settings(
+            &ada,
+            SettingsDraft {
+                weekly_hours: WeeklyHours::weekdays(vec![
+                    LocalInterval::parse("13:00", "17:00").unwrap(),
+                ]),
+                ..settings_draft()
+            },
+        )
+        .await
+        .unwrap();
+    let morning = here
+        .create_booking(request(utc(2026, 12, 2, 10, 0), 30))
+        .await;
+    assert!(
+        matches!(morning, Err(ServiceError::SlotUnavailable(_))),
+        "the morning is closed now, got {morning:?}"
+    );
+    here.create_booking(request(utc(2026, 12, 2, 14, 0), 30))
+        .await
+        .expect("the afternoon is open");
+    // Elsewhere opens the mornings again: `here` kept them closed, but a
+    // refusal by a kept configuration is never final.
+    elsewhere
+        .put_settings(&ada, settings_draft())
+        .await
+        .unwrap();
+    here.create_booking(request(utc(2026, 12, 2, 10, 0), 30))
+        .await
+        .expect("the morning is open again");
+    let active = here
+        .list_bookings(&ada, ListQuery::default())
+        .await
+        .unwrap();
+    let starts: Vec<_> = active.bookings.iter().map(|b| b.time.start()).collect();
+    assert_eq!(
+        starts,
+        [
+            utc(2026, 12, 2, 9, 0),
+            utc(2026, 12, 2, 10, 0),
+            utc(2026, 12, 2, 11, 0),
+            utc(2026, 12, 2, 14, 0)
+        ]
+    );
+}
