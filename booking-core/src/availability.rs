@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::event_type::LimitPeriod;
 use crate::time::{TimeRange, local_date, resolve_local};
 
+mod grid;
 mod limits;
 mod rules;
 
@@ -102,9 +103,18 @@ pub fn available_slots(
     else {
         return Vec::new();
     };
-    let mut sweep = BusySweep::new(taken.busy);
-    let mut slots = candidate_slots(rules, bookable);
-    slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+    let mut slots = match (grid::candidates(rules, bookable), grid::buffers(rules)) {
+        (Some(seconds), Some(buffers)) => grid::clear_of(&seconds, buffers, taken.busy),
+        (candidates, _) => {
+            let mut slots = match candidates {
+                Some(seconds) => grid::to_ranges(&seconds),
+                None => candidate_slots(rules, bookable),
+            };
+            let mut sweep = BusySweep::new(taken.busy);
+            slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+            slots
+        }
+    };
     if rules.limits().any() {
         let counts = LimitCounts::new(rules, taken.booked);
         slots.retain(|slot| counts.reached(rules, slot.start()).is_none());
@@ -191,7 +201,11 @@ pub fn check_booking(
     }
     let just_this_start = TimeRange::starting_at(start, Duration::nanoseconds(1))
         .map_err(|_| SlotRefusal::NotOffered)?;
-    if !candidate_slots(rules, just_this_start).contains(&requested) {
+    let offered = match grid::candidates(rules, just_this_start) {
+        Some(seconds) => grid::to_ranges(&seconds),
+        None => candidate_slots(rules, just_this_start),
+    };
+    if !offered.contains(&requested) {
         return Err(SlotRefusal::NotOffered);
     }
     let occupied = rules.occupied_by(&requested);
@@ -229,7 +243,9 @@ pub fn counted_range_for(window: TimeRange) -> TimeRange {
 }
 
 /// Rules 1 to 3, keeping candidates whose start lies in `starts`; sorted by
-/// start, without duplicates.
+/// start, without duplicates. The general path, in chrono's arithmetic:
+/// [`grid::candidates`] computes the same in whole seconds whenever the
+/// lengths are whole seconds.
 fn candidate_slots(rules: &SlotRules<'_>, starts: TimeRange) -> Vec<TimeRange> {
     let zone = rules.zone();
     let duration = rules.duration();
