@@ -90,7 +90,12 @@ pub(super) fn candidates(rules: &SlotRules<'_>, starts: TimeRange) -> Option<Sec
         from,
         until,
     };
-    let mut out = Out::default();
+    // Room for one candidate per step of the window, within reason.
+    let room = usize::try_from((until - from) / step + 1).map_or(0, |n| n.min(4096));
+    let mut out = Out {
+        slots: Vec::with_capacity(room),
+        ordered: true,
+    };
     while date <= last {
         let override_hours = if overrides.is_empty() {
             None
@@ -182,15 +187,6 @@ struct Out {
     ordered: bool,
 }
 
-impl Default for Out {
-    fn default() -> Self {
-        Out {
-            slots: Vec::new(),
-            ordered: true,
-        }
-    }
-}
-
 impl Grid {
     /// The candidates of one resolved interval `[open, close)`.
     fn push(&self, out: &mut Out, open: i64, close: i64) {
@@ -249,8 +245,7 @@ pub(super) fn clear_of(slots: &Seconds, buffers: (i64, i64), busy: &[TimeRange])
         }
     });
     let mut next = 0;
-    let mut starts = Instants::default();
-    let mut ends = Instants::default();
+    let mut instants = Instants::default();
     let mut offered = Vec::with_capacity(slots.len());
     for &(start, end) in slots {
         if !merged.is_empty() {
@@ -262,9 +257,7 @@ pub(super) fn clear_of(slots: &Seconds, buffers: (i64, i64), busy: &[TimeRange])
                 continue;
             }
         }
-        if let (Some(start), Some(end)) = (starts.at(start), ends.at(end))
-            && let Ok(slot) = TimeRange::new(start, end)
-        {
+        if let Some(slot) = instants.range(start, end) {
             offered.push(slot);
         }
     }
@@ -312,6 +305,27 @@ impl Instants {
             }
             seconds = t - self.from;
         }
+        self.on_cached_day(seconds)
+    }
+
+    /// `[start, end)`, with `start < end`.
+    #[inline(always)]
+    fn range(&mut self, start: i64, end: i64) -> Option<TimeRange> {
+        let start_at = self.at(start)?;
+        // Mostly the same UTC day: no second lookup.
+        let end_seconds = end - self.from;
+        let end_at = if end_seconds < DAY {
+            self.on_cached_day(end_seconds)?
+        } else {
+            let mut other = Instants::default();
+            other.at(end)?
+        };
+        TimeRange::new(start_at, end_at).ok()
+    }
+
+    /// `seconds` (`0..DAY`) into the cached day.
+    #[inline(always)]
+    fn on_cached_day(&self, seconds: i64) -> Option<DateTime<Utc>> {
         let time = NaiveTime::from_num_seconds_from_midnight_opt(u32::try_from(seconds).ok()?, 0)?;
         Some(NaiveDateTime::new(self.date, time).and_utc())
     }
