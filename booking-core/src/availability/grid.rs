@@ -120,10 +120,27 @@ pub(super) fn candidates(rules: &SlotRules<'_>, starts: TimeRange) -> Option<Sec
             if close_wall + MAX_OFFSET <= from {
                 continue;
             }
-            let (Some(open), Some(close)) = (
-                resolve(zone, date, open_wall, open_minutes),
-                resolve(zone, date, close_wall, close_minutes),
-            ) else {
+            // Near the window's end, the open alone may show that no start
+            // is early enough; elsewhere the close may show none is late
+            // enough. Either spares the other lookup.
+            let (open, close) = if open_wall >= until {
+                let Some(open) = resolve(zone, date, open_wall, open_minutes) else {
+                    continue;
+                };
+                if open >= until {
+                    continue;
+                }
+                (Some(open), resolve(zone, date, close_wall, close_minutes))
+            } else {
+                let Some(close) = resolve(zone, date, close_wall, close_minutes) else {
+                    continue;
+                };
+                if close - duration < from {
+                    continue;
+                }
+                (resolve(zone, date, open_wall, open_minutes), Some(close))
+            };
+            let (Some(open), Some(close)) = (open, close) else {
                 continue;
             };
             grid.push(&mut out, open, close);
