@@ -103,15 +103,22 @@ pub fn available_slots(
     else {
         return Vec::new();
     };
-    let mut slots = match (grid::candidates(rules, bookable), grid::buffers(rules)) {
-        (Some(seconds), Some(buffers)) => grid::clear_of(&seconds, buffers, taken.busy),
-        (candidates, _) => {
-            let mut slots = match candidates {
-                Some(seconds) => grid::to_ranges(&seconds),
-                None => candidate_slots(rules, bookable),
-            };
-            let mut sweep = BusySweep::new(taken.busy);
-            slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+    // The whole-second path checks busy time in seconds when it can;
+    // otherwise (or with nothing busy) candidates come out as ranges.
+    let seconds = match grid::buffers(rules) {
+        Some(buffers) if !taken.busy.is_empty() => grid::candidates(rules, bookable)
+            .map(|seconds| grid::clear_of(&seconds, buffers, taken.busy)),
+        _ => None,
+    };
+    let mut slots = match seconds {
+        Some(slots) => slots,
+        None => {
+            let mut slots = grid::candidates(rules, bookable)
+                .unwrap_or_else(|| candidate_slots(rules, bookable));
+            if !taken.busy.is_empty() {
+                let mut sweep = BusySweep::new(taken.busy);
+                slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+            }
             slots
         }
     };
@@ -201,10 +208,8 @@ pub fn check_booking(
     }
     let just_this_start = TimeRange::starting_at(start, Duration::nanoseconds(1))
         .map_err(|_| SlotRefusal::NotOffered)?;
-    let offered = match grid::candidates(rules, just_this_start) {
-        Some(seconds) => grid::to_ranges(&seconds),
-        None => candidate_slots(rules, just_this_start),
-    };
+    let offered = grid::candidates(rules, just_this_start)
+        .unwrap_or_else(|| candidate_slots(rules, just_this_start));
     if !offered.contains(&requested) {
         return Err(SlotRefusal::NotOffered);
     }

@@ -50,9 +50,29 @@ fn ceil_seconds(t: DateTime<Utc>) -> i64 {
     t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0)
 }
 
+/// A candidate as the fast path hands it out: in seconds, for the busy
+/// check, or directly as a range when there is nothing to check.
+pub(super) trait Candidate: Ord + Sized {
+    /// `[start, end)`, with `start < end`.
+    fn new(instants: &mut Instants, start: i64, end: i64) -> Option<Self>;
+}
+
+impl Candidate for (i64, i64) {
+    fn new(_: &mut Instants, start: i64, end: i64) -> Option<Self> {
+        Some((start, end))
+    }
+}
+
+impl Candidate for TimeRange {
+    #[inline(always)]
+    fn new(instants: &mut Instants, start: i64, end: i64) -> Option<Self> {
+        instants.range(start, end)
+    }
+}
+
 /// Rules 1 to 3 for starts in `starts`, like `candidate_slots`, or `None`
 /// when the fast path does not apply.
-pub(super) fn candidates(rules: &SlotRules<'_>, starts: TimeRange) -> Option<Seconds> {
+pub(super) fn candidates<T: Candidate>(rules: &SlotRules<'_>, starts: TimeRange) -> Option<Vec<T>> {
     let duration = whole_seconds(rules.duration())?;
     let step = whole_seconds(rules.step())?;
     if duration <= 0 || step <= 0 {
@@ -94,7 +114,9 @@ pub(super) fn candidates(rules: &SlotRules<'_>, starts: TimeRange) -> Option<Sec
     let room = usize::try_from((until - from) / step + 1).map_or(0, |n| n.min(4096));
     let mut out = Out {
         slots: Vec::with_capacity(room),
+        last: None,
         ordered: true,
+        instants: Instants::default(),
     };
     while date <= last {
         let override_hours = if overrides.is_empty() {
@@ -149,7 +171,9 @@ pub(super) fn candidates(rules: &SlotRules<'_>, starts: TimeRange) -> Option<Sec
         midnight += DAY;
         weekday = (weekday + 1) % 7;
     }
-    let Out { mut slots, ordered } = out;
+    let Out {
+        mut slots, ordered, ..
+    } = out;
     // Intervals of one day come out in order, but DST can make a later
     // local interval resolve earlier than the end of the previous one.
     if !ordered {
@@ -198,15 +222,18 @@ struct Grid {
     until: i64,
 }
 
-/// Candidates so far, and whether each came after the one before.
-struct Out {
-    slots: Seconds,
+/// Candidates so far, the last one in seconds, and whether each came after
+/// the one before.
+struct Out<T> {
+    slots: Vec<T>,
+    last: Option<(i64, i64)>,
     ordered: bool,
+    instants: Instants,
 }
 
 impl Grid {
     /// The candidates of one resolved interval `[open, close)`.
-    fn push(&self, out: &mut Out, open: i64, close: i64) {
+    fn push<T: Candidate>(&self, out: &mut Out<T>, open: i64, close: i64) {
         // The first grid point `open + k * step` (k >= 0) at or after `from`.
         let mut start = if self.from <= open {
             open
@@ -218,17 +245,23 @@ impl Grid {
         if start >= until {
             return;
         }
-        if let Some(&previous) = out.slots.last()
-            && previous >= (start, start + self.duration)
+        if out
+            .last
+            .is_some_and(|previous| previous >= (start, start + self.duration))
         {
             out.ordered = false;
         }
         let count = (until - start - 1) / self.step + 1;
         out.slots.reserve(usize::try_from(count).unwrap_or(0));
+        let mut last = start;
         while start < until {
-            out.slots.push((start, start + self.duration));
+            if let Some(slot) = T::new(&mut out.instants, start, start + self.duration) {
+                out.slots.push(slot);
+            }
+            last = start;
             start += self.step;
         }
+        out.last = Some((last, last + self.duration));
     }
 }
 
@@ -281,14 +314,9 @@ pub(super) fn clear_of(slots: &Seconds, buffers: (i64, i64), busy: &[TimeRange])
     offered
 }
 
-/// Candidates in seconds as ranges.
-pub(super) fn to_ranges(slots: &Seconds) -> Vec<TimeRange> {
-    clear_of(slots, (0, 0), &[])
-}
-
 /// Turns timestamps that mostly increase into `DateTime`s, computing the
 /// calendar date only when the UTC day changes.
-struct Instants {
+pub(super) struct Instants {
     /// The UTC day cached: `[from, from + DAY)` is `date`.
     from: i64,
     date: NaiveDate,
