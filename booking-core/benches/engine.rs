@@ -5,6 +5,19 @@
 //! Monday 16 February 2026 (the 62-day one crosses the March change and
 //! offers 720 slots). Throughput is in slots, so the inverse of criterion's
 //! "thrpt" is the time per slot.
+//!
+//! On a loaded machine wall-clock figures wander; instruction counts do not.
+//! With `ENGINE_ITERATIONS=n` (and optionally `ENGINE_WINDOW_DAYS=d`, default
+//! 62) the binary skips criterion and calls `available_slots` `n` times on
+//! the `d`-day window, for a profiler:
+//!
+//! ```text
+//! ENGINE_ITERATIONS=1000 valgrind --tool=callgrind \
+//!     --toggle-collect='booking_core::availability::available_slots*' \
+//!     target/release/deps/engine-<hash> --bench
+//! ```
+//!
+//! then divide the instructions collected by `n`.
 
 #![allow(missing_docs)]
 
@@ -17,7 +30,7 @@ use booking_core::{
     BookingWindow, EventType, EventTypeDraft, EventTypeId, LocalInterval, OrganizerId, Schedule,
     ScheduleId, TimeRange, WeeklyHours,
 };
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 
 fn utc(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, 0, 0)
@@ -93,4 +106,36 @@ criterion_group! {
     config = config();
     targets = window_series, check_one
 }
-criterion_main!(engine);
+
+/// `ENGINE_ITERATIONS` calls of `available_slots` without criterion, for a
+/// profiler; returns whether it ran.
+fn profile_run() -> bool {
+    let Some(iterations) = std::env::var("ENGINE_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let days = std::env::var("ENGINE_WINDOW_DAYS")
+        .ok()
+        .and_then(|d| d.parse::<i64>().ok())
+        .unwrap_or(62);
+    let (schedule, event_type) = workload();
+    let rules = SlotRules::new(&schedule, &event_type, None).expect("rules");
+    let now = utc(2026, 2, 1, 0);
+    let window = window(days);
+    let mut slots = 0;
+    for _ in 0..iterations {
+        slots = available_slots(&rules, Taken::default(), black_box(window), now).len();
+    }
+    println!("{iterations} calls of available_slots on a {days}-day window, {slots} slots each");
+    true
+}
+
+fn main() {
+    if profile_run() {
+        return;
+    }
+    engine();
+    Criterion::default().configure_from_args().final_summary();
+}

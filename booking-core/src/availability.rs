@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::event_type::LimitPeriod;
 use crate::time::{TimeRange, local_date, resolve_local};
 
+mod grid;
 mod limits;
 mod rules;
 
@@ -102,9 +103,25 @@ pub fn available_slots(
     else {
         return Vec::new();
     };
-    let mut sweep = BusySweep::new(taken.busy);
-    let mut slots = candidate_slots(rules, bookable);
-    slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+    // The whole-second path checks busy time in seconds when it can;
+    // otherwise (or with nothing busy) candidates come out as ranges.
+    let seconds = match grid::buffers(rules) {
+        Some(buffers) if !taken.busy.is_empty() => grid::candidates(rules, bookable)
+            .map(|seconds| grid::clear_of(&seconds, buffers, taken.busy)),
+        _ => None,
+    };
+    let mut slots = match seconds {
+        Some(slots) => slots,
+        None => {
+            let mut slots = grid::candidates(rules, bookable)
+                .unwrap_or_else(|| candidate_slots(rules, bookable));
+            if !taken.busy.is_empty() {
+                let mut sweep = BusySweep::new(taken.busy);
+                slots.retain(|slot| !sweep.overlaps(&rules.occupied_by(slot)));
+            }
+            slots
+        }
+    };
     if rules.limits().any() {
         let counts = LimitCounts::new(rules, taken.booked);
         slots.retain(|slot| counts.reached(rules, slot.start()).is_none());
@@ -191,7 +208,9 @@ pub fn check_booking(
     }
     let just_this_start = TimeRange::starting_at(start, Duration::nanoseconds(1))
         .map_err(|_| SlotRefusal::NotOffered)?;
-    if !candidate_slots(rules, just_this_start).contains(&requested) {
+    let offered = grid::candidates(rules, just_this_start)
+        .unwrap_or_else(|| candidate_slots(rules, just_this_start));
+    if !offered.contains(&requested) {
         return Err(SlotRefusal::NotOffered);
     }
     let occupied = rules.occupied_by(&requested);
@@ -229,7 +248,9 @@ pub fn counted_range_for(window: TimeRange) -> TimeRange {
 }
 
 /// Rules 1 to 3, keeping candidates whose start lies in `starts`; sorted by
-/// start, without duplicates.
+/// start, without duplicates. The general path, in chrono's arithmetic:
+/// [`grid::candidates`] computes the same in whole seconds whenever the
+/// lengths are whole seconds.
 fn candidate_slots(rules: &SlotRules<'_>, starts: TimeRange) -> Vec<TimeRange> {
     let zone = rules.zone();
     let duration = rules.duration();

@@ -234,19 +234,42 @@ struct Case {
     booked: Vec<i64>,
     /// Starts probed with `check_booking`, in minutes from the window's start.
     probes: Vec<i64>,
+    /// Nanoseconds added to the window's start and end, "now", and the busy
+    /// intervals' starts and ends: zero most of the time, else a fraction of
+    /// a second or a whole second, to try the engine's rounding of instants
+    /// to whole seconds.
+    nanos: [i64; 5],
 }
 
 fn arb_zone_year() -> impl Strategy<Value = (Tz, i32)> {
     prop_oneof![
         1 => prop::sample::select(NOTABLE.to_vec()),
-        1 => (prop::sample::select(TZ_VARIANTS.to_vec()), prop_oneof![
-            4 => 1970i32..2040,
-            1 => 1850i32..1970,
-        ]),
+        1 => (prop::sample::select(TZ_VARIANTS.to_vec()), arb_year()),
+    ]
+}
+
+/// A year, most often one with today's rules.
+fn arb_year() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        4 => 1970i32..2040,
+        1 => 1850i32..1970,
+    ]
+}
+
+/// A shift of an instant: none, part of a second, or a second.
+fn arb_nanos() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        4 => Just(0i64),
+        1 => prop::sample::select(vec![1i64, 500_000_000, 999_999_999, 1_000_000_000, -1, -999_999_999]),
     ]
 }
 
 fn arb_case() -> impl Strategy<Value = Case> {
+    arb_case_in(arb_zone_year())
+}
+
+/// A case in a zone and year `zone_year` picks.
+fn arb_case_in(zone_year: impl Strategy<Value = (Tz, i32)>) -> impl Strategy<Value = Case> {
     let hours = (
         prop::collection::vec(prop::collection::vec(arb_interval(), 0..3), 7),
         prop::collection::vec(
@@ -273,13 +296,15 @@ fn arb_case() -> impl Strategy<Value = Case> {
         prop::collection::vec(-(3 * 1440)..(7 * 1440i64), 0..6),
         prop::collection::vec(-60i64..(5 * 1440), 0..30),
     );
-    (arb_zone_year(), any::<usize>(), hours, lengths, when).prop_map(
+    let nanos = prop::array::uniform5(arb_nanos());
+    (zone_year, any::<usize>(), hours, lengths, when, nanos).prop_map(
         |(
             (zone, year),
             pick,
             (week, overrides),
             (duration, step, buffers, notice, horizon_hours, limits),
             (window, now_before, busy, booked, probes),
+            nanos,
         )| Case {
             zone,
             year,
@@ -297,6 +322,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
             busy,
             booked,
             probes,
+            nanos,
         },
     )
 }
@@ -372,18 +398,28 @@ fn build(case: &Case) -> Built {
     };
     let event_type = draft.build(EventTypeId::generate(), organizer).unwrap();
     let start = around - Duration::minutes(case.window.0);
-    let window = TimeRange::starting_at(start, Duration::minutes(case.window.1)).unwrap();
+    let [window_start, window_end, now, busy_start, busy_end] =
+        case.nanos.map(Duration::nanoseconds);
+    let window = TimeRange::new(
+        start + window_start,
+        start + Duration::minutes(case.window.1) + window_end,
+    )
+    .unwrap();
     let at = |minutes: i64| start + Duration::minutes(minutes);
     Built {
         schedule,
         event_type,
         window,
-        now: start - Duration::minutes(case.now_before),
+        now: start - Duration::minutes(case.now_before) + now,
         busy: case
             .busy
             .iter()
             .map(|(from, length)| {
-                TimeRange::starting_at(at(*from), Duration::minutes(*length)).unwrap()
+                TimeRange::new(
+                    at(*from) + busy_start,
+                    at(*from) + Duration::minutes(*length) + busy_end,
+                )
+                .unwrap()
             })
             .collect(),
         booked: case.booked.iter().map(|m| at(*m)).collect(),
@@ -457,6 +493,34 @@ proptest! {
     #[test]
     fn the_engine_matches_the_reference_around_offset_changes(case in arb_case()) {
         compare(&build(&case))?;
+    }
+}
+
+/// Cases per zone in [`every_zone_matches_the_reference`]; `ZONE_CASES`
+/// asks for more.
+fn zone_cases() -> u32 {
+    std::env::var("ZONE_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(2)
+}
+
+/// The property above in every zone of the database, not just those the
+/// sampling picks: a few random cases each (new ones on every run), around
+/// one of its offset changes in a random year.
+#[test]
+fn every_zone_matches_the_reference() {
+    let config = ProptestConfig {
+        cases: zone_cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    for zone in TZ_VARIANTS {
+        let mut runner = proptest::test_runner::TestRunner::new(config.clone());
+        let cases = arb_case_in(arb_year().prop_map(move |year| (zone, year)));
+        if let Err(failure) = runner.run(&cases, |case| compare(&build(&case))) {
+            panic!("{zone}: {failure}");
+        }
     }
 }
 
