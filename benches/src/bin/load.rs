@@ -166,18 +166,27 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             }
             "--scaling-bookings" => {
                 let n = number(value(args, &mut i, name)?, name)?;
-                parsed.scaling.get_or_insert_with(ScalingOptions::default).bookings = n;
+                parsed
+                    .scaling
+                    .get_or_insert_with(ScalingOptions::default)
+                    .bookings = n;
             }
             "--scaling-organizers" => {
                 let n: usize = number(value(args, &mut i, name)?, name)?;
                 if n == 0 {
                     return Err("--scaling-organizers must be at least 1".into());
                 }
-                parsed.scaling.get_or_insert_with(ScalingOptions::default).organizers = n;
+                parsed
+                    .scaling
+                    .get_or_insert_with(ScalingOptions::default)
+                    .organizers = n;
             }
             "--scaling-neighbours" => {
                 let n = number(value(args, &mut i, name)?, name)?;
-                parsed.scaling.get_or_insert_with(ScalingOptions::default).neighbours = n;
+                parsed
+                    .scaling
+                    .get_or_insert_with(ScalingOptions::default)
+                    .neighbours = n;
             }
             "--markdown" => parsed.markdown = Some(value(args, &mut i, name)?.to_owned()),
             "--check" => parsed.check = true,
