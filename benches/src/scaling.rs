@@ -238,7 +238,11 @@ fn sqlite_fill_blocking(path: &Path, rows: &[FillRow]) -> Result<(), LoadError> 
                 .map_err(sqlite)?;
         }
     }
-    tx.commit().map_err(sqlite)
+    tx.commit().map_err(sqlite)?;
+    // Fold the fill into the database file now, so that no measured
+    // booking pays for checkpointing it.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .map_err(sqlite)
 }
 
 /// Records one timed call's outcome.
