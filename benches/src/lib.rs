@@ -31,5 +31,6 @@ pub mod nolock;
 pub mod pgwire;
 pub mod report;
 pub mod run;
+pub mod scaling;
 pub mod scenario;
 pub mod stats;

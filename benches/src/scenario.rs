@@ -171,6 +171,11 @@ pub fn booking_op(
 /// the store writes in the same atomic step.
 pub fn new_booking(organizer: LoadOrganizer, slot: u64) -> Result<NewBooking, OpError> {
     let time = load_slot(slot).map_err(|e| OpError::new("fixture", e.to_string()))?;
+    Ok(new_booking_at(organizer, time))
+}
+
+/// [`new_booking`] for any `time` (not only the load layout's slots).
+pub fn new_booking_at(organizer: LoadOrganizer, time: TimeRange) -> NewBooking {
     let mut new = NewBooking {
         config_version: None,
         id: BookingId::generate(),
@@ -201,7 +206,7 @@ pub fn new_booking(organizer: LoadOrganizer, slot: u64) -> Result<NewBooking, Op
         cancelled_by: None,
     };
     new.event = Some(event.to_record());
-    Ok(new)
+    new
 }
 
 /// What the service reads before a booking of `time` on `organizer`: the

@@ -382,6 +382,103 @@ mod tests {
         );
     }
 
+    /// Issue 17, the other reads of a booking: the limit count and the
+    /// counted starts of an event type are bounded by the start range on
+    /// both sides, so 100,000 of its bookings after the range and 100,000
+    /// before it (with statistics, as after `ANALYZE`) cost a handful of
+    /// virtual-machine steps, and so does the count when it stops at the
+    /// limit.
+    #[test]
+    fn limit_reads_scan_a_bounded_start_range_among_200_000_bookings() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        // The event type's row is not what this test reads.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let organizer = OrganizerId::generate().to_string();
+        let event_type = "E1";
+        conn.execute(
+            "INSERT INTO organizers (id, username, username_key, email, display_name, time_zone, \
+             api_token_hash, created_at) VALUES (?1, 'ada', 'ada', 'a@example.com', 'Ada', 'UTC', ?2, 0)",
+            params![organizer, TokenHash::of("ada").to_hex()],
+        )
+        .unwrap();
+        let day_start = micros_floor(Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap());
+        // Half-hour meetings every hour of the event type: 100,000 from the
+        // next day on and 100,000 ending before the day; and three in it.
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999)
+             INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name,
+               attendant_email, title, start_time, end_time, occupied_start, occupied_end,
+               cancel_token_hash, created_at, updated_at)
+             SELECT printf('B%025d', i * 2 + side), ?1, ?4, 'default', 'x', 'x@example.com', 'x',
+                    s, s + ?3 / 2, s, s + ?3 / 2, 'h', 0, 0
+             FROM (SELECT i, side,
+                          CASE side WHEN 0 THEN ?2 + 24 * ?3 + i * ?3
+                                    ELSE ?2 - (i + 1) * ?3 END AS s
+                   FROM n, (SELECT 0 AS side UNION ALL SELECT 1))",
+            params![organizer, day_start, HOUR_US, event_type],
+        )
+        .unwrap();
+        for (id, h) in [("N1", 9), ("N2", 11), ("N3", 15)] {
+            let s = day_start + h * HOUR_US;
+            conn.execute(
+                "INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, \
+                   attendant_email, title, start_time, end_time, occupied_start, occupied_end, \
+                   cancel_token_hash, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, 'default', 'x', 'x', 'x', ?4, ?5, ?4, ?5, 'h', 0, 0)",
+                params![id, organizer, event_type, s, s + HOUR_US / 2],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("ANALYZE").unwrap();
+
+        let day_end = day_start + 24 * HOUR_US;
+        let (rows, starts_steps) = run_counting_steps(
+            &conn,
+            sql::BOOKED_STARTS,
+            params![organizer, event_type, day_start, day_end, day_start],
+        );
+        assert_eq!(rows, 3, "N1, N2 and N3");
+        let count_args = |max: i64| {
+            let mut stmt = conn.prepare(sql::COUNT_STARTS).unwrap();
+            let counted: i64 = stmt
+                .query_row(
+                    params![
+                        organizer,
+                        event_type,
+                        day_start,
+                        day_end,
+                        max,
+                        None::<i64>,
+                        day_start,
+                        None::<String>
+                    ],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            (counted, stmt.get_status(StatementStatus::VmStep))
+        };
+        let (counted, count_steps) = count_args(10);
+        assert_eq!(counted, 3);
+        let (capped, _) = count_args(2);
+        assert_eq!(capped, 2, "each side stops at the limit");
+        println!("limit reads: {starts_steps} / {count_steps} VM steps");
+        assert!(
+            starts_steps < 200 && count_steps < 200,
+            "a bounded scan visits the few bookings in the range: {starts_steps} and {count_steps} steps"
+        );
+        // The same read with the upper bound dropped walks every later
+        // booking (what the bound is for).
+        let unbounded = sql::BOOKED_STARTS.replace("AND start_time < ?4", "AND ?4 IS NOT NULL");
+        let (rows, unbounded_steps) = run_counting_steps(
+            &conn,
+            &unbounded,
+            params![organizer, event_type, day_start, day_end, day_start],
+        );
+        assert_eq!(rows, 100_003);
+        assert!(unbounded_steps > 100_000, "{unbounded_steps} steps");
+    }
+
     /// Runs `query` to completion and returns the rows it gave and SQLite's
     /// count of virtual-machine steps (a measure of work, not of time).
     fn run_counting_steps(

@@ -8,6 +8,7 @@ use benches::fixtures::Bound;
 use benches::machine::Machine;
 use benches::report::Report;
 use benches::run::{self, LoadOptions};
+use benches::scaling::ScalingOptions;
 
 const HELP: &str = "\
 load: drives BookingService in-process and compares it with this machine's limits
@@ -35,6 +36,15 @@ OPTIONS:
                            does by default (the store's own pool does not ping before lending)
     --engine               also time the availability engine (no servers needed)
     --engine-only          only time the availability engine
+    --scaling              also measure how the stores scale with what they hold (no servers
+                           needed): MemoryStore::insert_booking batch by batch from 0 to
+                           --scaling-bookings, create_booking on memory and SQLite at each
+                           size, and create_booking next to --scaling-neighbours earlier
+                           and later bookings (memory and SQLite)
+    --scaling-only         only the --scaling phases
+    --scaling-bookings N   bookings the memory store fills up to [default: 1000000]
+    --scaling-organizers N organizers they are spread over [default: 1000]
+    --scaling-neighbours N bookings before and after the booked slots [default: 100000]
     --markdown PATH        also write the Markdown report to PATH
     --check                exit non-zero on any overlapping bookings, any contended round
                            without exactly one winner, or a store whose bookings do not
@@ -52,6 +62,8 @@ struct Args {
     pool_ping: bool,
     engine: bool,
     engine_only: bool,
+    scaling: Option<ScalingOptions>,
+    scaling_only: bool,
     markdown: Option<String>,
     check: bool,
 }
@@ -91,6 +103,8 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
         pool_ping: false,
         engine: false,
         engine_only: false,
+        scaling: None,
+        scaling_only: false,
         markdown: None,
         check: false,
     };
@@ -144,6 +158,37 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             "--pool-ping" => parsed.pool_ping = true,
             "--engine" => parsed.engine = true,
             "--engine-only" => parsed.engine_only = true,
+            "--scaling" => {
+                parsed.scaling.get_or_insert_with(ScalingOptions::default);
+            }
+            "--scaling-only" => {
+                parsed.scaling.get_or_insert_with(ScalingOptions::default);
+                parsed.scaling_only = true;
+            }
+            "--scaling-bookings" => {
+                let n = number(value(args, &mut i, name)?, name)?;
+                parsed
+                    .scaling
+                    .get_or_insert_with(ScalingOptions::default)
+                    .bookings = n;
+            }
+            "--scaling-organizers" => {
+                let n: usize = number(value(args, &mut i, name)?, name)?;
+                if n == 0 {
+                    return Err("--scaling-organizers must be at least 1".into());
+                }
+                parsed
+                    .scaling
+                    .get_or_insert_with(ScalingOptions::default)
+                    .organizers = n;
+            }
+            "--scaling-neighbours" => {
+                let n = number(value(args, &mut i, name)?, name)?;
+                parsed
+                    .scaling
+                    .get_or_insert_with(ScalingOptions::default)
+                    .neighbours = n;
+            }
             "--markdown" => parsed.markdown = Some(value(args, &mut i, name)?.to_owned()),
             "--check" => parsed.check = true,
             other => return Err(format!("unknown option {other:?} (see --help)")),
@@ -191,7 +236,7 @@ async fn run_all(args: Args, command: String) -> ExitCode {
         pool_ping: args.pool_ping,
     };
     let mut machine = Machine::detect();
-    let backends = if args.engine_only {
+    let backends = if args.engine_only || args.scaling_only {
         Vec::new()
     } else {
         args.backends.clone()
@@ -268,6 +313,18 @@ async fn run_all(args: Args, command: String) -> ExitCode {
         None
     };
 
+    let mut extra = Vec::new();
+    if let Some(options) = &args.scaling {
+        eprintln!("== scaling");
+        match benches::scaling::run_scaling(&env, options).await {
+            Ok(scaling) => extra.push(scaling.markdown()),
+            Err(e) => {
+                eprintln!("load: the scaling phases failed: {e}");
+                failed = true;
+            }
+        }
+    }
+
     let problems: Vec<String> = reports.iter().flat_map(|r| r.problems()).collect();
     let report = Report {
         command,
@@ -276,7 +333,7 @@ async fn run_all(args: Args, command: String) -> ExitCode {
         backends: reports,
         redis,
         engine,
-        extra: Vec::new(),
+        extra,
     };
     let markdown = report.markdown();
     println!("{markdown}");
