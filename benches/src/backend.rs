@@ -584,14 +584,15 @@ pub async fn create_schema(url: &str) -> Result<String, LoadError> {
 
 /// Connection options whose connections see only `schema`.
 pub fn schema_options(url: &str, schema: &str) -> Result<PgConnectOptions, LoadError> {
-    Ok(pg_options(url)?
+    Ok(booking_postgres::session_options(pg_options(url)?)
         .options([("search_path", schema)])
         .application_name("booking-benches"))
 }
 
 /// A pool of `size` connections on `schema` (opened now), built like
-/// `PostgresStore::connect` builds its own except for the size and, when
-/// `ping` is false, sqlx's ping before every acquire.
+/// `PostgresStore::connect` builds its own (`booking_postgres::pool_options`,
+/// `session_options`) except for the size and, when `ping` is true, sqlx's
+/// default ping before every lend.
 pub async fn schema_pool(
     env: &Env,
     schema: &str,
@@ -599,10 +600,14 @@ pub async fn schema_pool(
     ping: bool,
 ) -> Result<PgPool, LoadError> {
     let url = &env.database_url;
-    PgPoolOptions::new()
+    let options = if ping {
+        PgPoolOptions::new()
+    } else {
+        booking_postgres::pool_options()
+    };
+    options
         .max_connections(size.max(1))
         .min_connections(size.max(1))
-        .test_before_acquire(ping)
         .acquire_timeout(StdDuration::from_secs(30))
         .connect_with(schema_options(url, schema)?)
         .await

@@ -79,6 +79,46 @@ impl PostgresOptions {
     }
 }
 
+/// How long a connection may sit idle in the pool before it is tested
+/// (one empty round trip) when it is lent again.
+pub const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The pool settings [`PostgresStore::connect`] uses (size and timeouts
+/// apart): a connection is tested before it is lent only after it sat idle
+/// for [`IDLE_BEFORE_PING`], not before every lend as sqlx does by default,
+/// which would double the round trips of a booking under load. A connection
+/// that died while in use or recently used (a server restart, a failover)
+/// is found out by the statement that uses it; a booking's insert is then
+/// tried once more on a fresh connection (it is idempotent by booking id).
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
+/// `options` with the session settings [`PostgresStore::connect`] gives
+/// its own connections: `plan_cache_mode=force_generic_plan`. The store's
+/// statements are prepared once per connection and run with new parameters
+/// each time; PostgreSQL would otherwise plan the booking insert (one
+/// statement with several `WITH` parts) anew on every execution, which
+/// cost more server CPU than the insert itself (measured in
+/// `benches/README.md`: a booking's server CPU went from 1,466 µs to
+/// 580 µs). Every statement of the store is an index lookup by organizer,
+/// which a generic plan serves as well as a custom one.
+///
+/// Use it on the options of a pool passed to [`PostgresStore::from_pool`]
+/// to get the same.
+pub fn session_options(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("plan_cache_mode", "force_generic_plan")])
+}
+
 /// `url` as connect options; sqlx reads any URL's host and port, so the
 /// scheme is checked here (a `mysql://` URL is a mistake, not a server).
 fn parse_url(url: &str) -> Result<PgConnectOptions, Error> {
@@ -108,13 +148,8 @@ impl PostgresStore {
     /// server accepted a first connection. Does not migrate: call
     /// [`migrate`](Self::migrate) when the application decides to.
     pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, Error> {
-        let connect_options = parse_url(url)?;
-        // No ping before each lend: it would double the round trips of a
-        // booking. A connection that died while idle is found out by the
-        // statement that uses it, and a booking's insert is then tried once
-        // more on a fresh one (see `insert.rs`).
-        let pool = PgPoolOptions::new()
-            .test_before_acquire(false)
+        let connect_options = session_options(parse_url(url)?);
+        let pool = pool_options()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect_options);

@@ -543,7 +543,10 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use connect::{MIGRATIONS_TABLE, PostgresOptions, PostgresStore, migrator};
+pub use connect::{
+    IDLE_BEFORE_PING, MIGRATIONS_TABLE, PostgresOptions, PostgresStore, migrator, pool_options,
+    session_options,
+};
 pub use error::Error;
 pub use layout::{Layout, MAX_PARTITIONS, MigrateOptions, PARTITIONED_TABLES};
 

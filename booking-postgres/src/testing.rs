@@ -46,7 +46,7 @@ use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{AssertSqlSafe, Connection};
 
 /// The server tests use when `DATABASE_URL` is unset: a local PostgreSQL
@@ -282,12 +282,11 @@ pub async fn schema_pool(
     settings: &PoolSettings,
 ) -> Result<PgPool, TestingError> {
     let options = parse(url)?;
-    PgPoolOptions::new()
+    crate::pool_options()
         .max_connections(settings.max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(
-            options
-                .clone()
+            crate::session_options(options.clone())
                 .options([("search_path", schema)])
                 .application_name(&settings.application_name),
         )
