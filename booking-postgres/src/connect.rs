@@ -114,7 +114,12 @@ pub fn pool_options() -> PgPoolOptions {
 /// which a generic plan serves as well as a custom one.
 ///
 /// Use it on the options of a pool passed to [`PostgresStore::from_pool`]
-/// to get the same.
+/// to get the same. The setting travels in the connection's startup packet
+/// (the `options` parameter); a connection pooler that refuses unknown
+/// startup parameters (PgBouncer without `ignore_startup_parameters =
+/// options`) needs that line, or the setting made on the database
+/// (`ALTER ROLE … SET plan_cache_mode = force_generic_plan`) and a pool
+/// built without this function.
 pub fn session_options(options: PgConnectOptions) -> PgConnectOptions {
     options.options([("plan_cache_mode", "force_generic_plan")])
 }
