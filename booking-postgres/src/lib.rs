@@ -446,7 +446,7 @@
 //! | operation | round trips |
 //! |---|---|
 //! | booking without limits or hold (with its event and key), or its plain refusal | 1 |
-//! | booking with limits | 4: `BEGIN`, event type lock, insert, `COMMIT` |
+//! | booking with limits | 4: `BEGIN`, event type lock, insert, `COMMIT`; 5 with a configuration version (the organizer's row first) |
 //! | booking of a hold | 3: `BEGIN`, insert (deleting the hold), `COMMIT`; 4 with limits |
 //! | hold without limits or client cap | 1 |
 //! | hold with a client cap (and limits) | 4: `BEGIN`, organizer lock (and event type lock: 5), insert, `COMMIT` |
@@ -457,7 +457,8 @@
 //! | [`booking_context`](booking_core::store::BookingStore::booking_context), [`organizer_config`](booking_core::store::BookingStore::organizer_config), [`list_bookings`](booking_core::store::BookingStore::list_bookings) | 1 each |
 //!
 //! [`booking_context`](booking_core::store::BookingStore::booking_context),
-//! on the booking hot path, is one query: the organizer (by id, or by
+//! read on the booking path when the service has no kept configuration
+//! (and for every slot list), is one query: the organizer (by id, or by
 //! username: exact, else ignoring case) with its configuration version, the
 //! event type by slug, the schedule it uses (its own or the default), the
 //! occupied intervals of live bookings and holds overlapping the range, and

@@ -359,7 +359,8 @@ async fn each_operation_costs_the_round_trips_the_design_says() {
 /// statement and one round trip, and a plain refusal too. A configuration
 /// change made through another store (another process) is still seen by
 /// the very next booking: its insert is refused for the version, and the
-/// booking is decided again on a fresh read (three round trips, once).
+/// booking is decided again on a fresh read (two round trips when the fresh
+/// configuration refuses it, once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_booking_on_a_kept_configuration_is_one_round_trip() {
     use booking_core::booking::{Attendee, BookingRequest};

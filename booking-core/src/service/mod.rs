@@ -11,21 +11,28 @@
 //!    the lock is only an early refusal; the store's atomic insert is what
 //!    prevents double booking, so bookings stay both safe and available
 //!    while the lock backend is unreachable.
-//! 3. Under the lock, organizer, event type, schedule, occupied intervals
-//!    (and, when the event type has limits, its bookings around that week)
-//!    are read in **one** store call ([`BookingStore::booking_context`]),
-//!    external busy time comes from the [`AvailabilityProvider`], and
+//! 3. Under the lock, the request is decided on the organizer, event type
+//!    and schedule this process kept from its last read of them, with their
+//!    configuration version; without a kept copy (or when the kept copy
+//!    refuses the request, since it may be stale) they are read, with the
+//!    occupied intervals (and, when the event type has limits, its bookings
+//!    around that week), in **one** store call
+//!    ([`BookingStore::booking_context`]). External busy time comes from the
+//!    [`AvailabilityProvider`], and
 //!    [`check_booking`](crate::availability::check_booking) checks the
-//!    request against this fresh state.
+//!    request.
 //! 4. The store inserts, atomically refusing any overlap
-//!    ([`StoreError::Conflict`] becomes [`ServiceError::SlotUnavailable`])
-//!    and any limit exceeded ([`ServiceError::BookingLimitReached`]).
+//!    ([`StoreError::Conflict`] becomes [`ServiceError::SlotUnavailable`]),
+//!    any limit exceeded ([`ServiceError::BookingLimitReached`]) and a
+//!    configuration that moved on from the version the booking was decided
+//!    on (the service then decides once more on a fresh read).
 //! 5. The lock is released by compare-and-delete whatever happened, also
 //!    when the caller drops the request's future half-way (a client that went
 //!    away, a timeout around the call).
 //!
-//! The hot path is therefore one read and one insert against the store, and
-//! two lock round trips. The lock key needs the organizer's id while a
+//! The hot path is therefore one insert against the store once the event
+//! type's configuration is kept (one read and one insert before), and two
+//! lock round trips. The lock key needs the organizer's id while a
 //! request may name a username, so the service remembers the ids of
 //! usernames it has read; the first booking for an organizer in a process
 //! looks the id up first (one extra read, once).
