@@ -3,12 +3,14 @@
 //! schema's migrations, which only run when asked.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::Error;
+use crate::lanes::{DEFAULT_BOOKING_CONNECTIONS, Lanes};
 
 /// The table in which this crate's migrations record what they applied,
 /// instead of sqlx's default `_sqlx_migrations`: an application embedding this
@@ -47,6 +49,14 @@ pub struct PostgresOptions {
     /// The longest [`PostgresStore::connect`] waits for the server to accept
     /// its first connection (default 5 s).
     pub connect_timeout: Duration,
+    /// How many connections the store keeps apart from the pool for
+    /// bookings (default [`DEFAULT_BOOKING_CONNECTIONS`]), opened as they
+    /// are needed. A booking without limits is one statement; on one of
+    /// these it is also one round trip, where a pooled connection costs a
+    /// second one (sqlx tests each connection it takes back). `0` sends
+    /// bookings through the pool. The store opens at most
+    /// `max_connections + booking_connections` connections.
+    pub booking_connections: u32,
 }
 
 impl Default for PostgresOptions {
@@ -55,6 +65,7 @@ impl Default for PostgresOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            booking_connections: DEFAULT_BOOKING_CONNECTIONS,
         }
     }
 }
@@ -75,6 +86,12 @@ impl PostgresOptions {
     /// Sets [`connect_timeout`](Self::connect_timeout).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`booking_connections`](Self::booking_connections).
+    pub fn booking_connections(mut self, count: u32) -> Self {
+        self.booking_connections = count;
         self
     }
 }
@@ -139,12 +156,14 @@ fn parse_url(url: &str) -> Result<PgConnectOptions, Error> {
 }
 
 /// A [`BookingStore`](booking_core::store::BookingStore) on PostgreSQL.
-/// Cheap to clone (it is a pool handle).
+/// Cheap to clone (it is a pool handle, and a handle on the connections it
+/// keeps for bookings; see [`PostgresOptions::booking_connections`]).
 ///
 /// See the [crate documentation](crate) for the schema and the guarantees.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    pub(crate) lanes: Arc<Lanes>,
 }
 
 impl PostgresStore {
@@ -159,7 +178,8 @@ impl PostgresStore {
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect_options);
         match tokio::time::timeout(options.connect_timeout, pool).await {
-            Ok(Ok(pool)) => Ok(PostgresStore { pool }),
+            Ok(Ok(pool)) => Ok(PostgresStore::from_pool(pool)
+                .with_booking_connections(options.booking_connections)),
             Ok(Err(source)) => Err(Error::Connect { source }),
             Err(_) => Err(Error::ConnectTimeout {
                 timeout: options.connect_timeout,
@@ -168,9 +188,27 @@ impl PostgresStore {
     }
 
     /// A store over a pool the caller configured (size, timeouts,
-    /// `search_path`, TLS). Nothing is checked or migrated here.
+    /// `search_path`, TLS). Nothing is checked or migrated here. It keeps
+    /// [`DEFAULT_BOOKING_CONNECTIONS`] of the pool's connections apart for
+    /// bookings, as they are needed (see
+    /// [`with_booking_connections`](Self::with_booking_connections)).
     pub fn from_pool(pool: PgPool) -> Self {
-        PostgresStore { pool }
+        PostgresStore {
+            pool,
+            lanes: Arc::new(Lanes::new(DEFAULT_BOOKING_CONNECTIONS)),
+        }
+    }
+
+    /// This store keeping up to `count` connections apart from its pool for
+    /// bookings (see [`PostgresOptions::booking_connections`]); `0` sends
+    /// bookings through the pool. The connections are taken from the pool
+    /// (with its connect options and hooks) and detached from it, so the
+    /// pool may open as many again.
+    pub fn with_booking_connections(self, count: u32) -> Self {
+        PostgresStore {
+            pool: self.pool,
+            lanes: Arc::new(Lanes::new(count)),
+        }
     }
 
     /// Brings the schema in the connection's `search_path` up to date by

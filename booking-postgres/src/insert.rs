@@ -197,9 +197,7 @@ impl PostgresStore {
         let needs_transaction =
             row.has_limits() || row.replaces_hold.is_some() || row.max_per_client.is_some();
         if !needs_transaction {
-            let result = bind_row(sqlx::query(sql::bookings::INSERT), row)
-                .fetch_one(&self.pool)
-                .await;
+            let result = self.insert_alone(row).await;
             return match result {
                 Ok(inserted) => outcome(inserted, row),
                 Err(error) => self.failure(error, row).await,
@@ -273,6 +271,20 @@ impl PostgresStore {
                 self.failure(error, row).await
             }
         }
+    }
+
+    /// The insert statement alone, autocommitted: on one of the
+    /// connections kept for bookings (one round trip; see `lanes`), or
+    /// through the pool when there are none.
+    async fn insert_alone(&self, row: &NewRow<'_>) -> Result<PgRow, sqlx::Error> {
+        let statement = bind_row(sqlx::query(sql::bookings::INSERT), row);
+        if self.lanes.is_empty() {
+            return statement.fetch_one(&self.pool).await;
+        }
+        let mut lent = self.lanes.lend(&self.pool).await?;
+        let result = statement.fetch_one(lent.connection()?).await;
+        lent.settle(&result);
+        result
     }
 
     /// What a failed insert statement means.

@@ -440,8 +440,12 @@
 //! committed offline data at build time, and this crate must build anywhere
 //! with no database at all. Every statement is covered by the integration
 //! tests against a real PostgreSQL, and a test counts the round trips below
-//! at a recording proxy (sqlx's pool adds one lone `Sync` when it takes a
-//! connection back, after the operation returned):
+//! at a recording proxy. sqlx's pool adds one lone `Sync` when it takes a
+//! connection back, after the operation returned; the one-statement booking
+//! and hold inserts do not go through the pool but through connections the
+//! store keeps apart for them
+//! ([`PostgresOptions::booking_connections`]), lent and taken back without
+//! that test, so their one round trip is all they cost:
 //!
 //! | operation | round trips |
 //! |---|---|
@@ -535,6 +539,7 @@ mod error;
 mod holds;
 mod idempotency;
 mod insert;
+mod lanes;
 mod layout;
 mod lifecycle;
 mod outbox;
@@ -549,6 +554,7 @@ pub use connect::{
     session_options,
 };
 pub use error::Error;
+pub use lanes::DEFAULT_BOOKING_CONNECTIONS;
 pub use layout::{Layout, MAX_PARTITIONS, MigrateOptions, PARTITIONED_TABLES};
 
 /// The names of the schema's constraints that the store maps to domain

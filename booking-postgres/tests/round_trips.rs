@@ -10,9 +10,11 @@
 //! client waits for, so each is one round trip. A lone `Sync` is sqlx's
 //! pool testing a connection it takes back (it does on every release, after
 //! the operation returned) or hands out: counted apart, as the pool's cost,
-//! not the store's. The store's pool has one connection whose prepared
-//! statements are warmed up first (a statement's first use also prepares
-//! it).
+//! not the store's. A booking's connection is one the store keeps apart
+//! from the pool and lends without testing it: a kept-configuration
+//! booking has no such cost. The store's pool has one connection (and the
+//! store one for bookings) whose prepared statements are warmed up first
+//! (a statement's first use also prepares it).
 
 mod common;
 
@@ -169,10 +171,16 @@ fn hold_of(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_operation_costs_the_round_trips_the_design_says() {
-    let db = TestDb::new().await;
-    let ada = organizer(&db.store, "ada").await;
+/// A store on `db` through a new [`Proxy`], on a pool of one connection
+/// that is not tested before it is lent. A first booking of `organizer`
+/// (on Sunday 6 December 2026 at 23:00 UTC, out of every test's way) takes
+/// that connection for the store's bookings (see
+/// `PostgresOptions::booking_connections`), so the pool opens its next one
+/// now, and each kind of statement is prepared on one connection only.
+async fn proxied_store(
+    db: &TestDb,
+    organizer: booking_core::organizer::OrganizerId,
+) -> (Proxy, PostgresStore) {
     let server: PgConnectOptions = booking_postgres::testing::database_url().parse().unwrap();
     let proxy = Proxy::start(server.get_port()).await;
     let pool = PgPoolOptions::new()
@@ -187,6 +195,23 @@ async fn each_operation_costs_the_round_trips_the_design_says() {
         .await
         .unwrap();
     let store = PostgresStore::from_pool(pool);
+    store
+        .insert_booking(new_booking(
+            organizer,
+            range(at(0, 0) - Duration::hours(1), 30),
+            0,
+            0,
+        ))
+        .await
+        .unwrap();
+    (proxy, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_operation_costs_the_round_trips_the_design_says() {
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    let (proxy, store) = proxied_store(&db, ada.id).await;
     let slot = |hour: u32, minute: u32| range(at(hour, minute), 20);
 
     // Every operation twice: first to prepare its statements on the one
@@ -371,21 +396,8 @@ async fn a_service_booking_on_a_kept_configuration_is_one_round_trip() {
 
     let db = TestDb::new().await;
     let ada = organizer(&db.store, "ada").await;
-    let server: PgConnectOptions = booking_postgres::testing::database_url().parse().unwrap();
-    let proxy = Proxy::start(server.get_port()).await;
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .test_before_acquire(false)
-        .connect_with(
-            server
-                .port(proxy.port)
-                .ssl_mode(PgSslMode::Disable)
-                .options([("search_path", db.schema.as_str())]),
-        )
-        .await
-        .unwrap();
-    let service = BookingService::new(PostgresStore::from_pool(pool))
-        .with_clock(Arc::new(ManualClock::new(created())));
+    let (proxy, store) = proxied_store(&db, ada.id).await;
+    let service = BookingService::new(store).with_clock(Arc::new(ManualClock::new(created())));
     let book = |hour: u32, minute: u32| {
         // Monday 7 December 2026; the fixture schedule is New York's 09:00
         // to 12:00 and 13:00 to 24:00, 45-minute meetings every 15 minutes.
@@ -411,8 +423,13 @@ async fn a_service_booking_on_a_kept_configuration_is_one_round_trip() {
     for (hour, minute) in [(14, 15), (19, 15), (20, 15)] {
         book(hour, minute).await.unwrap();
     }
-    let (round_trips, _pings) = proxy.take();
+    let (round_trips, pings) = proxy.take();
     assert_eq!(round_trips, 3, "three bookings, one round trip each");
+    assert_eq!(
+        pings, 0,
+        "a booking's connection is not tested when it is lent or returned: \
+         one round trip in all"
+    );
 
     let taken = book(14, 15).await;
     assert!(
@@ -444,6 +461,6 @@ async fn a_service_booking_on_a_kept_configuration_is_one_round_trip() {
     book(15, 15).await.expect("10:15 in New York is still open");
     assert_eq!(proxy.take().0, 1, "the fresh configuration is kept again");
     let active = booking_core::testkit::fixtures::all_active(&db.store, ada.id).await;
-    assert_eq!(active.len(), 5);
+    assert_eq!(active.len(), 6, "five and the one of `proxied_store`");
     assert!(active.iter().all(|b| b.time.start() != at(22, 0)));
 }

@@ -1,0 +1,135 @@
+//! The connections a store keeps apart from its pool for bookings
+//! (`PostgresOptions::booking_connections`): lent without a test, so they
+//! must be replaced when they die while idle, and never lent again after a
+//! statement abandoned half-way.
+
+mod common;
+
+use std::time::Duration as StdDuration;
+
+use booking_core::store::BookingStore;
+use booking_core::testkit::fixtures::{at, new_booking, range};
+use booking_postgres::PostgresStore;
+use common::{TestDb, organizer};
+use sqlx::Connection;
+
+/// Every backend of `application_name`, terminated; how many there were.
+async fn terminate_all(db: &TestDb, application_name: &str) -> usize {
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(application_name)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(killed.iter().all(|&k| k));
+    killed.len()
+}
+
+/// A server restart (here: every backend of the store terminated) while
+/// the store's connections sit idle: the next booking finds its connection
+/// dead, and succeeds on a new one, once, with no error to its caller.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_booking_after_its_connections_died_while_idle_succeeds() {
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    let application_name = format!("bk-lanes-{:08x}", rand::random::<u32>());
+    let store = PostgresStore::from_pool(common::pool_for(&db.schema, 2, &application_name).await)
+        .with_booking_connections(2);
+    store
+        .insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0))
+        .await
+        .unwrap();
+    assert!(terminate_all(&db, &application_name).await >= 1);
+
+    let next = new_booking(ada.id, range(at(10, 0), 30), 0, 0);
+    let booked = store
+        .insert_booking(next.clone())
+        .await
+        .expect("booked on a new connection");
+    assert_eq!(booked.id, next.id);
+    assert_eq!(common::booking_rows(&db.pool).await, 2);
+    // And the one after that is booked as usual.
+    store
+        .insert_booking(new_booking(ada.id, range(at(11, 0), 30), 0, 0))
+        .await
+        .unwrap();
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+    store.pool().close().await;
+}
+
+/// A booking abandoned while its statement waits in the database (its
+/// caller gave up): its connection is closed, not lent to the next booking
+/// in an unknown state. The next booking gets its own answer, and the
+/// abandoned connection's backend is gone once the statement ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_abandoned_mid_statement_is_not_lent_again() {
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    let application_name = format!("bk-lanes-{:08x}", rand::random::<u32>());
+    let store = PostgresStore::from_pool(common::pool_for(&db.schema, 1, &application_name).await)
+        .with_booking_connections(1);
+    store
+        .insert_booking(new_booking(ada.id, range(at(8, 0), 30), 0, 0))
+        .await
+        .unwrap();
+    let lane_pid: i32 = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+         AND query LIKE 'WITH settings AS%'",
+    )
+    .bind(&application_name)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+
+    let mut blocker = common::admin_connection().await;
+    let mut tx = blocker.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "LOCK TABLE \"{}\".bookings IN EXCLUSIVE MODE",
+        db.schema
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let abandoned = tokio::time::timeout(
+        StdDuration::from_millis(300),
+        store.insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0)),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the insert waits on the lock");
+    tx.rollback().await.unwrap();
+
+    let next = new_booking(ada.id, range(at(10, 0), 30), 0, 0);
+    let booked = store.insert_booking(next.clone()).await.unwrap();
+    assert_eq!(booked.id, next.id, "its own answer");
+    assert_eq!(booked.time, next.time);
+    let new_pid: i32 = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+         AND query LIKE 'WITH settings AS%' AND pid <> $2",
+    )
+    .bind(&application_name)
+    .bind(lane_pid)
+    .fetch_one(&db.pool)
+    .await
+    .expect("the next booking ran on another connection");
+    assert_ne!(new_pid, lane_pid);
+    // The abandoned backend finishes its statement, finds its client gone
+    // and exits.
+    let mut gone = false;
+    for _ in 0..100 {
+        let alive: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+                .bind(lane_pid)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        if !alive {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert!(gone, "the abandoned connection was closed");
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+    store.pool().close().await;
+}
