@@ -20,7 +20,7 @@ use chrono::{
 use chrono_tz::Tz;
 
 use super::SlotRules;
-use crate::time::{LocalInterval, TimeRange, local_date, merge_intervals, resolve_local};
+use crate::time::{LocalInterval, TimeRange, merge_intervals, resolve_local};
 
 const DAY: i64 = 86_400;
 
@@ -55,6 +55,25 @@ fn ceil_seconds(t: DateTime<Utc>) -> i64 {
 pub(super) trait Candidate: Ord + Sized {
     /// `[start, end)`, with `start < end`.
     fn new(instants: &mut Instants, start: i64, end: i64) -> Option<Self>;
+
+    /// Pushes `[s, s + duration)` for `s = start, start + step, …` before
+    /// `until` (`duration > 0`, `step > 0`).
+    #[inline(always)]
+    fn push_run(
+        slots: &mut Vec<Self>,
+        instants: &mut Instants,
+        mut start: i64,
+        until: i64,
+        step: i64,
+        duration: i64,
+    ) {
+        while start < until {
+            if let Some(slot) = Self::new(instants, start, start + duration) {
+                slots.push(slot);
+            }
+            start += step;
+        }
+    }
 }
 
 impl Candidate for (i64, i64) {
@@ -67,6 +86,49 @@ impl Candidate for TimeRange {
     #[inline(always)]
     fn new(instants: &mut Instants, start: i64, end: i64) -> Option<Self> {
         instants.range(start, end)
+    }
+
+    /// As the default, with the same ranges, but the slots that start and
+    /// end on the UTC day already cached are read off it directly.
+    #[inline(always)]
+    fn push_run(
+        slots: &mut Vec<Self>,
+        instants: &mut Instants,
+        mut start: i64,
+        until: i64,
+        step: i64,
+        duration: i64,
+    ) {
+        while start < until {
+            // One slot the general way, which caches the UTC day of `start`…
+            if let Some(slot) = instants.range(start, start + duration) {
+                slots.push(slot);
+            }
+            start += step;
+            if !instants.cached || start < instants.from {
+                continue;
+            }
+            // …then every slot that ends before that day does.
+            let (from, date) = (instants.from, instants.date);
+            let run_until = until.min(from + DAY - duration);
+            while start < run_until {
+                let seconds = start - from;
+                if let (Ok(open), Ok(close)) =
+                    (u32::try_from(seconds), u32::try_from(seconds + duration))
+                    && let (Some(open), Some(close)) = (
+                        NaiveTime::from_num_seconds_from_midnight_opt(open, 0),
+                        NaiveTime::from_num_seconds_from_midnight_opt(close, 0),
+                    )
+                    && let Ok(slot) = TimeRange::new(
+                        NaiveDateTime::new(date, open).and_utc(),
+                        NaiveDateTime::new(date, close).and_utc(),
+                    )
+                {
+                    slots.push(slot);
+                }
+                start += step;
+            }
+        }
     }
 }
 
@@ -84,41 +146,36 @@ pub(super) fn candidates<T: Candidate>(rules: &SlotRules<'_>, starts: TimeRange)
         return None;
     }
     let zone = rules.zone();
-    // The same local dates as `candidate_slots`, one of margin each side.
-    let first = local_date(zone, starts.start())?;
-    let last = local_date(zone, starts.end())?;
-    let last = last.succ_opt()?;
-    let mut date = first.pred_opt()?;
+    // The local dates whose hours can offer a start in the window, found
+    // without looking up an offset: every date the bounds checks below
+    // would not rule out (a date's intervals close by `midnight + DAY` and
+    // open from `midnight`). These include every date of `candidate_slots`
+    // that offers any.
+    let first_day = (from - MAX_OFFSET - DAY).div_euclid(DAY) + 1;
+    let last_day = (until + MAX_OFFSET - 1).div_euclid(DAY);
+    let mut date = epoch_date(first_day)?;
     let schedule = rules.schedule();
-    let weekly: [Cow<'_, [LocalInterval]>; 7] = [
-        chrono::Weekday::Mon,
-        chrono::Weekday::Tue,
-        chrono::Weekday::Wed,
-        chrono::Weekday::Thu,
-        chrono::Weekday::Fri,
-        chrono::Weekday::Sat,
-        chrono::Weekday::Sun,
-    ]
-    .map(|day| merged(schedule.weekly_hours.day(day)));
+    // Each weekday's hours, sorted and merged the first time it comes up.
+    let mut weekly: [Option<Cow<'_, [LocalInterval]>>; 7] = Default::default();
     let overrides = &schedule.date_overrides;
-    // Local midnight of `date`, in seconds as if the wall clock were UTC.
-    let mut midnight = date.and_time(NaiveTime::MIN).and_utc().timestamp();
-    let mut weekday = date.weekday().num_days_from_monday() as usize;
     let grid = Grid {
         duration,
         step,
         from,
         until,
+        // No more than one candidate per step of the window, within reason.
+        most: usize::try_from((until - from) / step + 1).map_or(0, |n| n.min(4096)),
     };
-    // Room for one candidate per step of the window, within reason.
-    let room = usize::try_from((until - from) / step + 1).map_or(0, |n| n.min(4096));
     let mut out = Out {
-        slots: Vec::with_capacity(room),
+        slots: Vec::new(),
         last: None,
         ordered: true,
         instants: Instants::default(),
     };
-    while date <= last {
+    // Local midnight of `date`, in seconds as if the wall clock were UTC.
+    let mut midnight = first_day * DAY;
+    let mut weekday = date.weekday();
+    for _ in first_day..=last_day {
         let override_hours = if overrides.is_empty() {
             None
         } else {
@@ -126,7 +183,11 @@ pub(super) fn candidates<T: Candidate>(rules: &SlotRules<'_>, starts: TimeRange)
         };
         let hours: &[LocalInterval] = match &override_hours {
             Some(hours) => hours,
-            None => weekly.get(weekday).map_or(&[], |hours| hours),
+            None => weekly
+                .get_mut(weekday.num_days_from_monday() as usize)
+                .map_or(&[], |hours| {
+                    hours.get_or_insert_with(|| merged(schedule.weekly_hours.day(weekday)))
+                }),
         };
         for interval in hours {
             let open_minutes = interval.start().minutes_since_midnight();
@@ -169,7 +230,7 @@ pub(super) fn candidates<T: Candidate>(rules: &SlotRules<'_>, starts: TimeRange)
         }
         date = date.succ_opt()?;
         midnight += DAY;
-        weekday = (weekday + 1) % 7;
+        weekday = weekday.succ();
     }
     let Out {
         mut slots, ordered, ..
@@ -181,6 +242,13 @@ pub(super) fn candidates<T: Candidate>(rules: &SlotRules<'_>, starts: TimeRange)
         slots.dedup();
     }
     Some(slots)
+}
+
+/// The date `days` days after 1 January 1970.
+fn epoch_date(days: i64) -> Option<NaiveDate> {
+    /// Days from 1 January of year 1 (day 1) to 1 January 1970.
+    const EPOCH_FROM_CE: i64 = 719_163;
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(days + EPOCH_FROM_CE).ok()?)
 }
 
 /// A day's intervals sorted and merged, borrowed when they already are.
@@ -220,6 +288,8 @@ struct Grid {
     from: i64,
     /// …and before this.
     until: i64,
+    /// The most candidates the window can hold, within reason.
+    most: usize,
 }
 
 /// Candidates so far, the last one in seconds, and whether each came after
@@ -235,7 +305,7 @@ impl Grid {
     /// The candidates of one resolved interval `[open, close)`.
     fn push<T: Candidate>(&self, out: &mut Out<T>, open: i64, close: i64) {
         // The first grid point `open + k * step` (k >= 0) at or after `from`.
-        let mut start = if self.from <= open {
+        let start = if self.from <= open {
             open
         } else {
             open + (self.from - open + self.step - 1) / self.step * self.step
@@ -252,15 +322,23 @@ impl Grid {
             out.ordered = false;
         }
         let count = (until - start - 1) / self.step + 1;
-        out.slots.reserve(usize::try_from(count).unwrap_or(0));
-        let mut last = start;
-        while start < until {
-            if let Some(slot) = T::new(&mut out.instants, start, start + self.duration) {
-                out.slots.push(slot);
-            }
-            last = start;
-            start += self.step;
+        let mut room = usize::try_from(count).unwrap_or(0);
+        if out.slots.capacity() == 0 {
+            // The first interval with candidates: room for as many on each
+            // day left in the window (reserving grows it if more come).
+            let days = usize::try_from((self.until - start) / DAY + 1).unwrap_or(1);
+            room = room.saturating_mul(days).clamp(room, self.most.max(room));
         }
+        out.slots.reserve(room);
+        T::push_run(
+            &mut out.slots,
+            &mut out.instants,
+            start,
+            until,
+            self.step,
+            self.duration,
+        );
+        let last = start + (count - 1) * self.step;
         out.last = Some((last, last + self.duration));
     }
 }

@@ -94,7 +94,11 @@ impl<'a> SlotRules<'a> {
 
     /// `now + min_notice`: no slot may start earlier.
     pub fn earliest_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now.checked_add_signed(self.event_type.min_notice)
+        let notice = self.event_type.min_notice;
+        if notice.is_zero() {
+            return now;
+        }
+        now.checked_add_signed(notice)
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
