@@ -19,6 +19,7 @@ mod hours;
 mod organizer;
 mod schedule;
 mod settings;
+mod slots;
 
 pub use booking::{
     BookingDto, CancelBody, CreateBookingBody, RangeDto, RescheduleBody, requested_time,
@@ -32,6 +33,7 @@ pub use hours::{IntervalBody, OverrideBody, OverrideDto, WeeklyHoursBody};
 pub use organizer::{OrganizerDto, RegisterBody};
 pub use schedule::{ScheduleBody, ScheduleDto};
 pub use settings::{SettingsBody, SettingsDto};
+pub use slots::{slots_body, write_instant};
 
 /// An instant as the API writes it: `2026-12-01T09:00:00.000Z`.
 pub fn instant(value: DateTime<Utc>) -> String {

@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use booking_core::booking::parse_instant;
 use booking_core::{BookingId, Credential, ListQuery, SlotQuery, TimeRange};
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::dto::{
-    BookingDto, OrganizerDto, RegisterBody, SettingsBody, SettingsDto, instant, parse_date,
+    BookingDto, OrganizerDto, RegisterBody, SettingsBody, SettingsDto, parse_date, slots_body,
 };
 use super::error::ApiError;
 use super::extract::{AuthOrganizer, JsonBody, MaybeBearer, QueryMap, booking_id};
@@ -107,14 +108,6 @@ fn query_instant(query: &QueryMap, name: &str, errors: &mut FieldErrors) -> Opti
     errors.check(name, parsed)
 }
 
-/// One offered slot.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SlotDto {
-    start_time: String,
-    end_time: String,
-}
-
 /// `GET /api/organizers/{username}/slots?start=&end=&eventType=&duration=`:
 /// offered slots whose start lies in `[start, end)`, of the event type named
 /// (the default one when absent) and of the length chosen in minutes (its
@@ -123,7 +116,7 @@ pub async fn slots(
     State(state): State<AppState>,
     username: Result<Path<String>, PathRejection>,
     query: QueryMap,
-) -> Reply {
+) -> Result<Response, ApiError> {
     let Path(username) = username.map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -168,22 +161,20 @@ pub async fn slots(
         .slots(slot_query)
         .await
         .map_err(|error| ApiError::service(error, Surface::Query))?;
-    let slots: Vec<SlotDto> = list
-        .slots
-        .iter()
-        .map(|slot| SlotDto {
-            start_time: instant(slot.start()),
-            end_time: instant(slot.end()),
-        })
-        .collect();
-    // Connected calendars that could not be refreshed and were read from
-    // their last copy; absent when every calendar was fresh, so the reply
-    // is unchanged for organizers without calendars.
-    if list.stale_calendars.is_empty() {
-        ok(json!({ "slots": slots }))
-    } else {
-        ok(json!({ "slots": slots, "staleCalendars": list.stale_calendars }))
-    }
+    // `staleCalendars` names connected calendars that could not be
+    // refreshed and were read from their last copy; it is absent when every
+    // calendar was fresh, so the reply is unchanged for organizers without
+    // calendars. The body is written directly (the same bytes a
+    // `serde_json::Value` of it serialized to: see `slots_body`).
+    let body = slots_body(&list.slots, &list.stale_calendars);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// A positive page number or size; digits beyond `u32` saturate (a huge
