@@ -22,7 +22,8 @@
 //!   in an unknown state.
 //!
 //! At most `count` connections are lent at once; more bookings wait for
-//! one (first come, first served). The pool's own size is not changed: the
+//! one (first come, first served), as long as the pool's acquire timeout
+//! (then they fail as the pool would: `PoolTimedOut`, a backend error). The pool's own size is not changed: the
 //! store opens at most its pool's size plus `count` connections.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,11 +103,12 @@ impl Lanes {
             self.idle().clear();
             return Err(sqlx::Error::PoolClosed);
         }
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+        // As long as the pool would let a caller wait for a connection.
+        let permit =
+            tokio::time::timeout(pool.options().get_acquire_timeout(), self.permits.acquire())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?
+                .map_err(|_| sqlx::Error::PoolClosed)?;
         let losses = self.losses.load(Ordering::Acquire);
         loop {
             let Some(idle) = self.idle().pop() else {

@@ -133,3 +133,79 @@ async fn a_connection_abandoned_mid_statement_is_not_lent_again() {
     assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
     store.pool().close().await;
 }
+
+/// When every booking connection stays busy for longer than the pool's
+/// acquire timeout, the next booking fails as the pool would (a backend
+/// error) and writes nothing, instead of waiting without end; the busy one
+/// still completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_booking_waits_for_a_connection_no_longer_than_the_pool_would() {
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    let application_name = format!("bk-lanes-{:08x}", rand::random::<u32>());
+    let url: sqlx::postgres::PgConnectOptions =
+        booking_postgres::testing::database_url().parse().unwrap();
+    let pool = booking_postgres::pool_options()
+        .max_connections(2)
+        .acquire_timeout(StdDuration::from_millis(300))
+        .connect_with(
+            booking_postgres::session_options(url)
+                .options([("search_path", db.schema.as_str())])
+                .application_name(&application_name),
+        )
+        .await
+        .unwrap();
+    let store = PostgresStore::from_pool(pool).with_booking_connections(1);
+
+    let mut blocker = common::admin_connection().await;
+    let mut tx = blocker.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "LOCK TABLE \"{}\".bookings IN EXCLUSIVE MODE",
+        db.schema
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0))
+                .await
+        }
+    });
+    let mut waiting = false;
+    for _ in 0..200 {
+        waiting = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 \
+             AND wait_event_type = 'Lock')",
+        )
+        .bind(&application_name)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
+    assert!(
+        waiting,
+        "the first booking waits on the lock, on the one booking connection"
+    );
+
+    let second = tokio::time::timeout(
+        StdDuration::from_secs(30),
+        store.insert_booking(new_booking(ada.id, range(at(10, 0), 30), 0, 0)),
+    )
+    .await
+    .expect("the second booking gives up after the acquire timeout");
+    assert!(
+        matches!(second, Err(booking_core::store::StoreError::Backend(_))),
+        "{second:?}"
+    );
+    tx.rollback().await.unwrap();
+    first.await.unwrap().expect("the first booking completes");
+    assert_eq!(common::booking_rows(&db.pool).await, 1);
+    store.pool().close().await;
+}
