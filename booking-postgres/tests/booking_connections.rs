@@ -10,8 +10,7 @@ use std::time::Duration as StdDuration;
 use booking_core::store::BookingStore;
 use booking_core::testkit::fixtures::{at, new_booking, range};
 use booking_postgres::PostgresStore;
-use common::{TestDb, organizer};
-use sqlx::Connection;
+use common::{Blocker, TestDb, organizer};
 
 /// Every backend of `application_name`, terminated; how many there were.
 async fn terminate_all(db: &TestDb, application_name: &str) -> usize {
@@ -82,22 +81,14 @@ async fn a_connection_abandoned_mid_statement_is_not_lent_again() {
     .await
     .unwrap();
 
-    let mut blocker = common::admin_connection().await;
-    let mut tx = blocker.begin().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "LOCK TABLE \"{}\".bookings IN EXCLUSIVE MODE",
-        db.schema
-    )))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    let blocker = Blocker::bookings_of(&db.schema).await;
     let abandoned = tokio::time::timeout(
         StdDuration::from_millis(300),
         store.insert_booking(new_booking(ada.id, range(at(9, 0), 30), 0, 0)),
     )
     .await;
     assert!(abandoned.is_err(), "the insert waits on the lock");
-    tx.rollback().await.unwrap();
+    blocker.release().await;
 
     let next = new_booking(ada.id, range(at(10, 0), 30), 0, 0);
     let booked = store.insert_booking(next.clone()).await.unwrap();
@@ -115,21 +106,10 @@ async fn a_connection_abandoned_mid_statement_is_not_lent_again() {
     assert_ne!(new_pid, lane_pid);
     // The abandoned backend finishes its statement, finds its client gone
     // and exits.
-    let mut gone = false;
-    for _ in 0..100 {
-        let alive: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
-                .bind(lane_pid)
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
-        if !alive {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-    assert!(gone, "the abandoned connection was closed");
+    let gone =
+        common::poll(|| async { (!common::backend_alive(&db.pool, lane_pid).await).then_some(()) })
+            .await;
+    assert!(gone.is_some(), "the abandoned connection was closed");
     assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
     store.pool().close().await;
 }
@@ -157,15 +137,7 @@ async fn a_booking_waits_for_a_connection_no_longer_than_the_pool_would() {
         .unwrap();
     let store = PostgresStore::from_pool(pool).with_booking_connections(1);
 
-    let mut blocker = common::admin_connection().await;
-    let mut tx = blocker.begin().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "LOCK TABLE \"{}\".bookings IN EXCLUSIVE MODE",
-        db.schema
-    )))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    let blocker = Blocker::bookings_of(&db.schema).await;
     let first = tokio::spawn({
         let store = store.clone();
         async move {
@@ -174,23 +146,9 @@ async fn a_booking_waits_for_a_connection_no_longer_than_the_pool_would() {
                 .await
         }
     });
-    let mut waiting = false;
-    for _ in 0..200 {
-        waiting = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 \
-             AND wait_event_type = 'Lock')",
-        )
-        .bind(&application_name)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-        if waiting {
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(25)).await;
-    }
+    let waiting = common::poll(|| common::lock_waiter(&db.pool, &application_name, &[])).await;
     assert!(
-        waiting,
+        waiting.is_some(),
         "the first booking waits on the lock, on the one booking connection"
     );
 
@@ -204,7 +162,7 @@ async fn a_booking_waits_for_a_connection_no_longer_than_the_pool_would() {
         matches!(second, Err(booking_core::store::StoreError::Backend(_))),
         "{second:?}"
     );
-    tx.rollback().await.unwrap();
+    blocker.release().await;
     first.await.unwrap().expect("the first booking completes");
     assert_eq!(common::booking_rows(&db.pool).await, 1);
     store.pool().close().await;

@@ -399,24 +399,19 @@ async fn waiting_on_a_lock<T>(
     application_name: &str,
     task: &tokio::task::JoinHandle<T>,
 ) {
-    for _ in 0..600 {
+    let ended_or_waiting = common::poll(|| async {
         if task.is_finished() {
-            return;
+            return Some(());
         }
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
-             WHERE application_name = $1 AND wait_event_type = 'Lock')",
-        )
-        .bind(application_name)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-        if waiting {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{application_name} never waited on a lock");
+        common::lock_waiter(&db.pool, application_name, &[])
+            .await
+            .map(|_| ())
+    })
+    .await;
+    assert!(
+        ended_or_waiting.is_some(),
+        "{application_name} never waited on a lock"
+    );
 }
 
 /// A move that PostgreSQL fails with a deadlock (40P01) is tried once more,

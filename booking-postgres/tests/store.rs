@@ -22,7 +22,6 @@ use booking_core::time::TimeRange;
 use booking_postgres::{Error, MIGRATIONS_TABLE, PostgresOptions, PostgresStore};
 use chrono::{Duration, NaiveDate, Weekday};
 use common::{TestDb, organizer, refusal};
-use sqlx::Connection;
 
 /// Constraint names and kinds (`p`, `u`, `f`, `c`, `x`) of `table`.
 async fn constraints_of(db: &TestDb, table: &str) -> Vec<(String, String)> {
@@ -1039,12 +1038,7 @@ async fn an_insert_cut_off_mid_way_leaves_nothing_behind() {
         let application_name = format!("bk-victim-{:08x}", rand::random::<u32>());
         let victim =
             PostgresStore::from_pool(common::pool_for(&db.schema, 1, &application_name).await);
-        let mut blocker = common::admin_connection().await;
-        let mut tx = blocker.begin().await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(blocker_sql))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let blocker = common::Blocker::holding(blocker_sql).await;
 
         let id = booking.id;
         let insert = tokio::spawn({
@@ -1060,22 +1054,9 @@ async fn an_insert_cut_off_mid_way_leaves_nothing_behind() {
         // never comes.
         let mut killed_pids = Vec::new();
         for _ in 0..2 {
-            let mut pid: Option<i32> = None;
-            for _ in 0..600 {
-                pid = sqlx::query_scalar(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
-                     AND wait_event_type = 'Lock' AND NOT (pid = ANY($2))",
-                )
-                .bind(&application_name)
-                .bind(&killed_pids)
-                .fetch_optional(&db.pool)
-                .await
-                .unwrap();
-                if pid.is_some() {
-                    break;
-                }
-                tokio::time::sleep(StdDuration::from_millis(50)).await;
-            }
+            let pid =
+                common::poll(|| common::lock_waiter(&db.pool, &application_name, &killed_pids))
+                    .await;
             let pid = pid.expect("the victim's insert never started waiting on the lock");
             let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
                 .bind(pid)
@@ -1088,7 +1069,7 @@ async fn an_insert_cut_off_mid_way_leaves_nothing_behind() {
 
         let result = insert.await.expect("the insert task must not panic");
         assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
-        tx.rollback().await.unwrap();
+        blocker.release().await;
 
         assert_eq!(db.store.booking(id).await.unwrap(), None, "no row behind");
         // The pool replaces the dead connection; the retry succeeds.

@@ -273,3 +273,82 @@ pub fn claim_of(
         stale_before: now - STALE_CLAIM,
     }
 }
+
+/// Another client's open transaction holding a lock (taken by the statement
+/// it was made with) until [`Blocker::release`]: a statement of the store
+/// that needs the lock waits inside the database meanwhile.
+pub struct Blocker {
+    connection: PgConnection,
+}
+
+impl Blocker {
+    /// A transaction on a connection of its own that ran `statement`.
+    pub async fn holding(statement: String) -> Self {
+        let mut connection = admin_connection().await;
+        sqlx::query("BEGIN")
+            .execute(&mut connection)
+            .await
+            .expect("begin the blocking transaction");
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut connection)
+            .await
+            .expect("take the blocking lock");
+        Blocker { connection }
+    }
+
+    /// Holding `schema`'s `bookings` table in EXCLUSIVE mode: every insert
+    /// waits (reads do not).
+    pub async fn bookings_of(schema: &str) -> Self {
+        Self::holding(format!(
+            "LOCK TABLE \"{schema}\".bookings IN EXCLUSIVE MODE"
+        ))
+        .await
+    }
+
+    /// Rolls the transaction back, which lets the waiting statements on.
+    pub async fn release(mut self) {
+        sqlx::query("ROLLBACK")
+            .execute(&mut self.connection)
+            .await
+            .expect("roll the blocking transaction back");
+    }
+}
+
+/// `probe`'s first `Some`, tried every 25 ms for up to 30 s; `None` if it
+/// never came.
+pub async fn poll<T, F, Fut>(mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..1200 {
+        if let Some(found) = probe().await {
+            return Some(found);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    None
+}
+
+/// A backend of `application_name` that waits on a lock now, other than
+/// those in `except`.
+pub async fn lock_waiter(pool: &PgPool, application_name: &str, except: &[i32]) -> Option<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+         AND wait_event_type = 'Lock' AND NOT (pid = ANY($2)) LIMIT 1",
+    )
+    .bind(application_name)
+    .bind(except)
+    .fetch_optional(pool)
+    .await
+    .expect("read pg_stat_activity")
+}
+
+/// Whether backend `pid` still exists.
+pub async fn backend_alive(pool: &PgPool, pid: i32) -> bool {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+        .bind(pid)
+        .fetch_one(pool)
+        .await
+        .expect("read pg_stat_activity")
+}
