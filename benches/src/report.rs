@@ -79,12 +79,14 @@ impl Report {
         let _ = writeln!(
             out,
             "Every phase ran for {} with {} concurrent tasks ({} organizers each, \
-             bookings that never overlap); each booking-path figure and its limit \
+             {} on the in-memory store, bookings that never overlap); each booking-path figure and its limit \
              alternated {} time(s) in this run and the best of each is shown. \
              Latencies are per operation: p50 / p99 / max.\n",
             bound_text(o.bound),
             o.concurrency,
             o.organizers_per_task,
+            o.layout_for(crate::backend::BackendKind::Memory)
+                .organizers_per_task,
             o.rounds.max(1)
         );
         self.booking_table(&mut out);

@@ -45,12 +45,31 @@ pub struct LoadOptions {
     pub breakdown: bool,
 }
 
+/// The fewest organizers each task books on the in-memory store. It takes
+/// a few hundred thousand bookings a second, so four organizers' horizons
+/// (29,184 slots each) would be used up within seconds and the rest of a
+/// phase would measure nothing but refusals; 64 last 30 million bookings.
+pub const MEMORY_ORGANIZERS_PER_TASK: usize = 64;
+
 impl LoadOptions {
     /// The booking layout of the throughput phases.
     pub fn layout(&self) -> Layout {
         Layout {
             tasks: self.concurrency.max(1),
             organizers_per_task: self.organizers_per_task.max(1),
+        }
+    }
+
+    /// The layout on `kind`: on the in-memory store, at least
+    /// [`MEMORY_ORGANIZERS_PER_TASK`] organizers per task.
+    pub fn layout_for(&self, kind: BackendKind) -> Layout {
+        let layout = self.layout();
+        match kind {
+            BackendKind::Memory => Layout {
+                organizers_per_task: layout.organizers_per_task.max(MEMORY_ORGANIZERS_PER_TASK),
+                ..layout
+            },
+            _ => layout,
         }
     }
 }
@@ -172,7 +191,7 @@ async fn measure_backend(
     run: &str,
 ) -> Result<BackendReport, LoadError> {
     let kind = instance.kind;
-    let layout = options.layout();
+    let layout = options.layout_for(kind);
     let tasks = layout.tasks;
     eprintln!(
         "[{kind}] registering {} organizers",
@@ -423,7 +442,7 @@ async fn measure_http(
     cursors: &mut [u64],
 ) -> Result<HttpFigures, LoadError> {
     let kind = instance.kind;
-    let layout = options.layout();
+    let layout = options.layout_for(kind);
     let server = http::Server::start(instance.service.clone()).await?;
     let client = http::client(layout.tasks)?;
     let base: Arc<str> = Arc::from(server.base());
