@@ -275,9 +275,11 @@ impl PostgresStore {
 
     /// The insert statement alone, autocommitted: on one of the
     /// connections kept for bookings (one round trip; see `lanes`), or
-    /// through the pool when there are none.
+    /// through the pool when there are none. Only a row with no limit, no
+    /// hold to replace and no client cap comes here, so it is the
+    /// statement without those parts.
     async fn insert_alone(&self, row: &NewRow<'_>) -> Result<PgRow, sqlx::Error> {
-        let statement = bind_row(sqlx::query(sql::bookings::INSERT), row);
+        let statement = bind_row(sqlx::query(sql::bookings::INSERT_PLAIN), row);
         if self.lanes.is_empty() {
             return statement.fetch_one(&self.pool).await;
         }
@@ -402,7 +404,7 @@ where
     }
 }
 
-/// Binds `$1` to `$36` of [`sql::bookings::INSERT`]. The meeting and the
+/// Binds `$1` to `$36` of [`sql::bookings::INSERT`] (and of `INSERT_PLAIN`). The meeting and the
 /// occupied interval are rounded outward to the microsecond, a hold's expiry
 /// up to it.
 fn bind_row<'q>(

@@ -111,7 +111,11 @@
 //! [`StoreError::HoldNotFound`].
 //!
 //! **A booking without limits or hold is that one statement, autocommitted,
-//! one round trip**, with its event and idempotency completion. Only when a
+//! one round trip**, with its event and idempotency completion; it runs
+//! the same statement without `checks` and `replaced` (`INSERT_PLAIN`,
+//! same parameters and answer), because PostgreSQL sets up every part of
+//! a generic plan on each execution, even the parts that find nothing to
+//! do. Only when a
 //! write needs more does it run in a READ COMMITTED transaction: `BEGIN`,
 //! the locks below, the statement, `COMMIT` (or `ROLLBACK` when it inserted
 //! nothing, which also undoes the replaced hold's deletion).

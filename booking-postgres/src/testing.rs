@@ -453,3 +453,22 @@ fn unix_now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// The statements that insert a booking or a hold, by name: the one run in
+/// a transaction after the locks (limits, a hold to replace, a client cap)
+/// and the one run alone on the hot path. Both take the same 36
+/// parameters, typed as [`INSERT_PARAMETER_TYPES`] says. For tests that look
+/// at how PostgreSQL runs them (`EXPLAIN` of a generic plan).
+pub fn insert_statements() -> [(&'static str, &'static str); 2] {
+    [
+        ("INSERT", crate::sql::bookings::INSERT),
+        ("INSERT_PLAIN", crate::sql::bookings::INSERT_PLAIN),
+    ]
+}
+
+/// The SQL types of the insert statements' parameters `$1` to `$36`, in
+/// order, as a `PREPARE name (…)` list.
+pub const INSERT_PARAMETER_TYPES: &str = "text, text, text, text, text, text, jsonb, text, text, \
+     timestamptz, timestamptz, timestamptz, interval, interval, timestamptz, timestamptz, text, \
+     text, timestamptz, text, timestamptz[], timestamptz[], bigint[], text, bigint, text, text, \
+     text, text, timestamptz, text, text, text, text, text, bigint";

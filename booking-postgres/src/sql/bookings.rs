@@ -26,6 +26,73 @@ macro_rules! write_event {
     };
 }
 
+/// The `settings` part of [`INSERT`]: the organizer's configuration
+/// version, locked `FOR SHARE`, when `$36` is given.
+macro_rules! insert_settings {
+    () => {
+        "WITH settings AS ( \
+             SELECT o.config_version FROM organizers o \
+             WHERE o.id = $2 AND $36::bigint IS NOT NULL FOR SHARE \
+         )"
+    };
+}
+
+/// The first columns of [`INSERT`]'s `refusal` part: whether the
+/// configuration moved on from `$36`, whether the organizer is missing.
+macro_rules! insert_config_refusals {
+    () => {
+        "$36::bigint IS NOT NULL \
+             AND (SELECT config_version FROM settings) IS DISTINCT FROM $36 \
+             AS config_changed, \
+         $36::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settings) \
+             AS organizer_missing"
+    };
+}
+
+/// [`INSERT`] from its `inserted` part on: the row, its event, its
+/// idempotency key, and the answer.
+macro_rules! insert_row_and_answer {
+    () => {
+        concat!(
+            "inserted AS ( \
+                 INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, \
+                     attendant_name, attendant_email, metadata, title, description, start_time, \
+                     end_time, created_at, updated_at, buffer_before, buffer_after, \
+                     occupied_start, occupied_end, cancel_token_hash, status, hold_expires_at, \
+                     hold_client) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, \
+                     $16, $17, $18, $19, $20 \
+                 FROM refusal WHERE NOT config_changed AND NOT hold_missing \
+                     AND full_limit IS NULL AND NOT too_many_holds \
+                 ON CONFLICT DO NOTHING \
+                 RETURNING ",
+            booking_columns!(),
+            " ), ",
+            write_event!("inserted", "$26", "$27, $28, $29, $30, $31"),
+            ", completed AS ( \
+                 UPDATE idempotency_keys k SET outcome = $35 \
+                 WHERE k.organizer_id = $32 AND k.operation = $33 AND k.key_hash = $34 \
+                   AND EXISTS (SELECT 1 FROM inserted) \
+             ) \
+             SELECT r.config_changed, r.organizer_missing, r.hold_missing, r.full_limit, \
+                 r.too_many_holds, \
+                 CASE WHEN i.id IS NULL THEN EXISTS ( \
+                     SELECT 1 FROM bookings b WHERE b.organizer_id = $2 AND ",
+            live_at!("b", "$12"),
+            "          AND b.id IS DISTINCT FROM $24 \
+                       AND tstzrange(b.occupied_start, b.occupied_end, '[)') \
+                           && tstzrange($15, $16, '[)') \
+                 ) END AS blocked, \
+                 CASE WHEN i.id IS NULL THEN EXISTS ( \
+                     SELECT 1 FROM bookings d WHERE d.id = $1 AND d.organizer_id = $2 \
+                 ) END \
+                     AS duplicate, \
+                 i.* \
+             FROM refusal r LEFT JOIN inserted i ON true"
+        )
+    };
+}
+
 /// Inserts a booking or a hold (`$18` status `confirmed` or `held`) in one
 /// statement, with every check that belongs to the same atomic step:
 ///
@@ -41,7 +108,12 @@ macro_rules! write_event {
 ///   `$24` being replaced;
 /// * `replaced`: deletes hold `$24` (when given) if it is still live; the
 ///   insert reads its result, so the hold is gone before the insert checks
-///   the exclusion constraint, and does not block its own booking;
+///   the exclusion constraint, and does not block its own booking. A
+///   data-modifying `WITH` part always runs, so the `$24 IS NOT NULL` test
+///   comes first: a generic plan turns it into a one-time filter, and no
+///   index is scanned when there is no hold (a plan made while `bookings`
+///   was empty could otherwise scan the organizer's bookings by
+///   `organizer_id` and filter every one away; `tests/plans.rs`);
 /// * `refusal`: whether the configuration moved on from `$36` (or the
 ///   organizer does not exist), whether
 ///   the hold to replace was missing, the 1-based number
@@ -78,10 +150,8 @@ macro_rules! write_event {
 /// transaction after the locks below, and is rolled back when it inserted
 /// nothing (the replaced hold's deletion included).
 pub(crate) const INSERT: &str = concat!(
-    "WITH settings AS ( \
-         SELECT o.config_version FROM organizers o \
-         WHERE o.id = $2 AND $36::bigint IS NOT NULL FOR SHARE \
-     ), checks AS ( \
+    insert_settings!(),
+    ", checks AS ( \
          SELECT c.ord, c.max_count, ( \
              SELECT count(*) FROM bookings b \
              WHERE b.organizer_id = $2 AND b.event_type_id = $3 AND ",
@@ -93,54 +163,38 @@ pub(crate) const INSERT: &str = concat!(
              AS c(starts_from, starts_before, max_count, ord) \
      ), replaced AS ( \
          DELETE FROM bookings h \
-         WHERE h.id = $24 AND h.organizer_id = $2 AND h.status = 'held' AND ",
+         WHERE $24::text IS NOT NULL AND h.id = $24 AND h.organizer_id = $2 \
+           AND h.status = 'held' AND ",
     live_at!("h", "$12"),
     "    RETURNING h.id \
      ), refusal AS ( \
-         SELECT $36::bigint IS NOT NULL \
-                 AND (SELECT config_version FROM settings) IS DISTINCT FROM $36 \
-                 AS config_changed, \
-             $36::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settings) \
-                 AS organizer_missing, \
-             $24::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM replaced) AS hold_missing, \
+         SELECT ",
+    insert_config_refusals!(),
+    ", $24::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM replaced) AS hold_missing, \
              (SELECT min(ord) FROM checks WHERE taken >= max_count) AS full_limit, \
              $25::bigint IS NOT NULL AND ( \
                  SELECT count(*) FROM bookings h \
                  WHERE h.organizer_id = $2 AND h.status = 'held' AND h.hold_client = $20 AND ",
     live_at!("h", "$12"),
     "        ) >= $25 AS too_many_holds \
-     ), inserted AS ( \
-         INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, attendant_name, \
-             attendant_email, metadata, title, description, start_time, end_time, created_at, \
-             updated_at, buffer_before, buffer_after, occupied_start, occupied_end, \
-             cancel_token_hash, status, hold_expires_at, hold_client) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20 \
-         FROM refusal WHERE NOT config_changed AND NOT hold_missing AND full_limit IS NULL \
-             AND NOT too_many_holds \
-         ON CONFLICT DO NOTHING \
-         RETURNING ",
-    booking_columns!(),
-    " ), ",
-    write_event!("inserted", "$26", "$27, $28, $29, $30, $31"),
-    ", completed AS ( \
-         UPDATE idempotency_keys k SET outcome = $35 \
-         WHERE k.organizer_id = $32 AND k.operation = $33 AND k.key_hash = $34 \
-           AND EXISTS (SELECT 1 FROM inserted) \
-     ) \
-     SELECT r.config_changed, r.organizer_missing, r.hold_missing, r.full_limit, r.too_many_holds, \
-         CASE WHEN i.id IS NULL THEN EXISTS ( \
-             SELECT 1 FROM bookings b WHERE b.organizer_id = $2 AND ",
-    live_at!("b", "$12"),
-    "          AND b.id IS DISTINCT FROM $24 \
-               AND tstzrange(b.occupied_start, b.occupied_end, '[)') && tstzrange($15, $16, '[)') \
-         ) END AS blocked, \
-         CASE WHEN i.id IS NULL THEN EXISTS ( \
-             SELECT 1 FROM bookings d WHERE d.id = $1 AND d.organizer_id = $2 \
-         ) END \
-             AS duplicate, \
-         i.* \
-     FROM refusal r LEFT JOIN inserted i ON true"
+     ), ",
+    insert_row_and_answer!()
+);
+
+/// [`INSERT`] for a row with no limit to count, no hold to replace and no
+/// client cap (`$21` to `$25` unused): the booking hot path. The same
+/// statement without the parts that would only find nothing to do, since
+/// PostgreSQL still sets up each part of a generic plan on every execution
+/// (about a sixth of the insert's server CPU; `benches/README.md`). Same
+/// parameters, same answer.
+pub(crate) const INSERT_PLAIN: &str = concat!(
+    insert_settings!(),
+    ", refusal AS ( \
+         SELECT ",
+    insert_config_refusals!(),
+    ", false AS hold_missing, NULL::bigint AS full_limit, false AS too_many_holds \
+     ), ",
+    insert_row_and_answer!()
 );
 
 /// Before an insert with limits decided on a configuration version:
