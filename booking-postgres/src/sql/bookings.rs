@@ -182,11 +182,11 @@ pub(crate) const INSERT: &str = concat!(
 );
 
 /// [`INSERT`] for a row with no limit to count, no hold to replace and no
-/// client cap (`$21` to `$25` unused): the booking hot path. The same
-/// statement without the parts that would only find nothing to do, since
-/// PostgreSQL still sets up each part of a generic plan on every execution
-/// (about a sixth of the insert's server CPU; `benches/README.md`). Same
-/// parameters, same answer.
+/// client cap (`$21` to `$25` empty or NULL): the booking hot path. The
+/// same statement without the parts that would only find nothing to do,
+/// since PostgreSQL still sets up each part of a generic plan on every
+/// execution (8% of the statement's server CPU, measured as
+/// `benches/README.md` says). Same parameters, same answer.
 pub(crate) const INSERT_PLAIN: &str = concat!(
     insert_settings!(),
     ", refusal AS ( \
