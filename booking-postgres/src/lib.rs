@@ -78,9 +78,10 @@
 //! whose parts are data-modifying `WITH` queries:
 //!
 //! ```sql
-//! WITH checks AS (...),                -- each limit: live rows of the event type starting in its range
-//!      replaced AS (DELETE ... hold),  -- the hold this booking replaces, if still live
-//!      refusal AS (...),               -- hold missing? first full limit? client over its cap?
+//! WITH settings AS (... FOR SHARE),    -- the organizer's configuration version, when one is given
+//!      checks AS (...),                -- each limit: live rows of the event type starting in its range
+//!      replaced AS (DELETE ... hold),  -- the hold this booking replaces, if one is given and still live
+//!      refusal AS (...),               -- version moved on? hold missing? first full limit? client over its cap?
 //!      inserted AS (
 //!          INSERT INTO bookings (...) SELECT ... FROM refusal WHERE <nothing refused>
 //!          ON CONFLICT DO NOTHING
