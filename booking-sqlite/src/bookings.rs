@@ -88,8 +88,11 @@ impl BookingInsert {
     /// 4. the writes: the replaced hold ends, the idempotency key is
     ///    completed, the booking and its event are inserted (each only when
     ///    asked for).
-    pub(crate) fn insert(self, tx: &Connection) -> Result<Booking, Failure> {
-        let mut booking = self.booking;
+    ///
+    /// Takes `&self` so a group commit can run it again, alone, when the
+    /// transaction it shared was lost (see [`crate::group_commit`]).
+    pub(crate) fn insert(&self, tx: &Connection) -> Result<Booking, Failure> {
+        let mut booking = self.booking.clone();
         let organizer = booking.organizer_id;
         let organizer_id = organizer.to_string();
         let event_type_id = booking.event_type_id.map(|id| id.to_string());
@@ -149,7 +152,7 @@ impl BookingInsert {
             booking.event_type_slug.as_str(),
             booking.attendee.name,
             booking.attendee.email,
-            self.metadata,
+            &self.metadata,
             booking.title,
             booking.description,
             occupancy.start_us,

@@ -440,6 +440,7 @@ mod connection;
 mod context;
 mod convert;
 mod error;
+mod group_commit;
 mod holds;
 mod idempotency;
 mod migrations;

@@ -33,6 +33,7 @@ use crate::connection::{
     snapshot,
 };
 use crate::error::{Error, Failure};
+use crate::group_commit::{self, BookingQueue};
 use crate::holds::{self, HoldInsert};
 use crate::migrations::{SCHEMA_LEVEL, migrate, schema_level};
 use crate::{config, context, idempotency, occupancy, organizers, outbox, records};
@@ -69,6 +70,9 @@ struct Inner {
     writer: Arc<AsyncMutex<Connection>>,
     /// Read-only connections for a file database.
     readers: Option<Arc<ReaderPool>>,
+    /// Bookings waiting for the writer, written together (see
+    /// [`group_commit`]).
+    bookings: BookingQueue,
 }
 
 impl SqliteStore {
@@ -95,6 +99,7 @@ impl SqliteStore {
                     path: Some(path),
                     writer: Arc::new(AsyncMutex::new(writer)),
                     readers: Some(Arc::new(readers)),
+                    bookings: BookingQueue::default(),
                 }),
             })
         })
@@ -118,6 +123,7 @@ impl SqliteStore {
                     path: None,
                     writer: Arc::new(AsyncMutex::new(conn)),
                     readers: None,
+                    bookings: BookingQueue::default(),
                 }),
             })
         })
@@ -185,6 +191,18 @@ impl SqliteStore {
             Ok(result) => result.map_err(Failure::into_store),
             Err(join) => Err(StoreError::backend(join)),
         }
+    }
+
+    /// The writer connection, for tests that hold it or trace it.
+    #[cfg(test)]
+    pub(crate) fn writer(&self) -> Arc<AsyncMutex<Connection>> {
+        Arc::clone(&self.inner.writer)
+    }
+
+    /// How many bookings wait for a group commit, for tests.
+    #[cfg(test)]
+    pub(crate) fn queued_bookings(&self) -> usize {
+        self.inner.bookings.len()
     }
 
     /// One organizer lookup on a reader, without the configuration version.
@@ -334,11 +352,38 @@ impl BookingStore for SqliteStore {
 
     /// The checks and the writes (the replaced hold, the idempotency key,
     /// the booking, its event) run in one `BEGIN IMMEDIATE` transaction, so
-    /// no other writer, in any process, can commit in between.
+    /// no other writer, in any process, can commit in between. Bookings
+    /// asked for at the same time share that transaction, each in its own
+    /// savepoint, and are answered after its `COMMIT` ([`group_commit`]).
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
         let insert = BookingInsert::new(booking).map_err(Failure::into_store)?;
-        self.with_writer(move |conn| immediate(conn, |tx| insert.insert(tx)))
-            .await
+        let mut answer = self.inner.bookings.push(insert);
+        loop {
+            tokio::select! {
+                biased;
+                answered = &mut answer => {
+                    return answered.unwrap_or_else(|_| {
+                        Err(StoreError::backend(
+                            "the blocking task writing the booking ended before answering (it panicked or the runtime is shutting down)",
+                        ))
+                    });
+                }
+                conn = Arc::clone(&self.inner.writer).lock_owned() => {
+                    // Empty when another caller's batch took this booking:
+                    // its answer is then already sent.
+                    let batch = self.inner.bookings.take();
+                    if !batch.is_empty() {
+                        let mut conn = conn;
+                        // A panic drops the batch's senders, which the
+                        // answer above reports.
+                        let _ = tokio::task::spawn_blocking(move || {
+                            group_commit::write(&mut conn, batch);
+                        })
+                        .await;
+                    }
+                }
+            }
+        }
     }
 
     async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
