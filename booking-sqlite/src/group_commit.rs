@@ -151,14 +151,14 @@ fn shared(conn: &mut Connection, batch: &[Queued]) -> Shared {
     };
     let mut results = Vec::with_capacity(batch.len());
     for queued in batch {
-        let Ok(mut savepoint) = tx.savepoint() else {
+        if run(&tx, SAVEPOINT).is_err() {
             return Shared::Lost;
-        };
-        let result = queued.insert.insert(&savepoint);
+        }
+        let result = queued.insert.insert(&tx);
         // Kept (`RELEASE`), or undone (`ROLLBACK TO`, then `RELEASE`).
         let ended = match &result {
-            Ok(_) => savepoint.commit(),
-            Err(_) => savepoint.rollback().and_then(|()| savepoint.commit()),
+            Ok(_) => run(&tx, RELEASE),
+            Err(_) => run(&tx, ROLLBACK_TO).and_then(|()| run(&tx, RELEASE)),
         };
         if ended.is_err() || tx.is_autocommit() {
             return Shared::Lost;
@@ -169,6 +169,17 @@ fn shared(conn: &mut Connection, batch: &[Queued]) -> Shared {
         Ok(()) => Shared::Committed(results),
         Err(_) => Shared::Lost,
     }
+}
+
+/// Each booking's savepoint (one at a time, so one name), as cached
+/// statements: rusqlite's `Transaction::savepoint` parses its SQL anew each
+/// time, three statements per booking.
+const SAVEPOINT: &str = "SAVEPOINT booking";
+const RELEASE: &str = "RELEASE booking";
+const ROLLBACK_TO: &str = "ROLLBACK TO booking";
+
+fn run(conn: &Connection, statement: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(statement)?.execute([]).map(drop)
 }
 
 /// Tells the caller; one who went away meanwhile is not told (its booking
