@@ -145,7 +145,7 @@ pub(crate) fn write(conn: &mut Connection, batch: Vec<Queued>) {
 
 /// One transaction for the whole batch, one savepoint per booking.
 fn shared(conn: &mut Connection, batch: &[Queued]) -> Shared {
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(error) => return Shared::NotBegun(error),
     };
