@@ -18,6 +18,7 @@ use crate::convert::{
     stored_instant, to_json,
 };
 use crate::error::{Failure, corrupt};
+use crate::group_commit::GroupWrite;
 use crate::occupancy::{self, Except, Occupancy, start_bounds};
 use crate::{idempotency, outbox, sql};
 
@@ -88,9 +89,6 @@ impl BookingInsert {
     /// 4. the writes: the replaced hold ends, the idempotency key is
     ///    completed, the booking and its event are inserted (each only when
     ///    asked for).
-    ///
-    /// Takes `&self` so a group commit can run it again, alone, when the
-    /// transaction it shared was lost (see [`crate::group_commit`]).
     pub(crate) fn insert(&self, tx: &Connection) -> Result<Booking, Failure> {
         let mut booking = self.booking.clone();
         let organizer = booking.organizer_id;
@@ -168,6 +166,14 @@ impl BookingInsert {
             outbox::write_event(tx, event)?;
         }
         Ok(booking)
+    }
+}
+
+impl GroupWrite for BookingInsert {
+    type Output = Booking;
+
+    fn write(&self, tx: &Connection) -> Result<Booking, Failure> {
+        self.insert(tx)
     }
 }
 

@@ -1,6 +1,6 @@
-//! Group commit: the bookings this process is asked for at the same time
-//! are written in one `BEGIN IMMEDIATE` transaction, each in its own
-//! savepoint, and each caller is answered after that transaction's
+//! Group commit: the bookings and holds this process is asked for at the
+//! same time are written in one `BEGIN IMMEDIATE` transaction, each in its
+//! own savepoint, and each caller is answered after that transaction's
 //! `COMMIT`.
 //!
 //! Why: on SQLite a booking's rows are cheap and its commit is not. In WAL
@@ -9,79 +9,141 @@
 //! indexes), and the WAL is checkpointed back into the file every thousand
 //! pages; a profile of single-booking transactions spent more time in
 //! `pwrite`, `pread` and `fsync` for those pages, and in handing each
-//! booking to a blocking thread, than in SQLite's own work. Bookings
-//! committed together share their pages and their hand-off.
+//! booking to a blocking thread, than in SQLite's own work. Writes
+//! committed together share their commit and their hand-off.
 //!
-//! What does not change: every booking is checked and written exactly as
-//! alone ([`BookingInsert::insert`]), inside the one write transaction
-//! SQLite allows, so the bookings before it in the batch are seen by its
-//! overlap and limit checks just as committed ones would be; a refused
-//! booking's savepoint is rolled back, so it leaves nothing behind and the
-//! others go on; nobody is told "booked" before the `COMMIT` that makes it
+//! What does not change: every write is checked and written exactly as
+//! alone ([`GroupWrite::write`]), inside the one write transaction SQLite
+//! allows, so the writes before it in the batch are seen by its overlap,
+//! limit and cap checks just as committed ones would be; a refused write's
+//! savepoint is rolled back, so it leaves nothing behind and the others go
+//! on; nobody is told "booked" or "held" before the `COMMIT` that makes it
 //! durable. When the shared transaction itself fails (`COMMIT` fails, or a
 //! statement error makes SQLite roll the transaction back, as a full disk
-//! can), nothing of the batch was written and each booking is run again in
-//! a transaction of its own, so each caller gets the answer it would have
-//! had alone. When `BEGIN IMMEDIATE` fails (another process held the write
-//! lock past the busy timeout), every caller gets that error.
+//! can), nothing of the batch was written and each write is run again in a
+//! transaction of its own, so each caller gets the answer it would have had
+//! alone. When `BEGIN IMMEDIATE` fails (another process held the write lock
+//! past the busy timeout), every caller gets that error.
 //!
-//! How: a caller queues its booking, then waits for either its answer or
-//! the writer connection; whoever gets the connection takes everything
-//! queued (up to [`MAX_BATCH`]) and writes it on the blocking pool. Alone,
-//! a booking is a batch of one, written in a plain transaction as before.
-//! A caller that went away before its batch began is left out.
+//! How: a caller queues its write, then waits for either its answer or the
+//! writer connection; whoever gets the connection takes everything queued
+//! (up to [`MAX_BATCH`]) and writes it on the blocking pool. Alone, a write
+//! is a batch of one, written in a plain transaction as before. A caller
+//! that went away before its batch began is left out.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use booking_core::booking::Booking;
 use booking_core::store::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::bookings::BookingInsert;
 use crate::connection::immediate;
 use crate::error::Failure;
 
-/// The most bookings one transaction takes: enough for every request a busy
+/// The most writes one transaction takes: enough for every request a busy
 /// service has in flight at once, few enough that the first of them does
 /// not wait long for the last.
 pub(crate) const MAX_BATCH: usize = 64;
 
-/// What a queued booking's caller is told.
-pub(crate) type Answer = Result<Booking, StoreError>;
+/// A write that can share a transaction: a booking's or a hold's insert.
+pub(crate) trait GroupWrite: Send + 'static {
+    /// What the caller gets back when it is written.
+    type Output: Send + 'static;
 
-/// A booking waiting for the writer connection, with the way back to its
-/// caller.
-pub(crate) struct Queued {
-    insert: BookingInsert,
-    reply: oneshot::Sender<Answer>,
+    /// Checks and writes, inside the caller's `BEGIN IMMEDIATE`
+    /// transaction; run again, alone, when a shared transaction was lost,
+    /// so it takes `&self`.
+    fn write(&self, tx: &Connection) -> Result<Self::Output, Failure>;
 }
 
-/// The bookings of this store waiting for the writer connection, oldest
+/// What a queued write's caller is told.
+pub(crate) type Answer<T> = Result<T, StoreError>;
+
+/// A queued write of any kind, with the way back to its caller.
+trait Queued: Send {
+    /// Whether its caller went away (it is then left out).
+    fn abandoned(&self) -> bool;
+    /// Runs it in the batch's transaction and keeps the result; `true`
+    /// when it was written.
+    fn run(&mut self, tx: &Connection) -> bool;
+    /// Tells the caller the kept result.
+    fn answer(self: Box<Self>);
+    /// Writes it in a transaction of its own and tells the caller.
+    fn answer_alone(self: Box<Self>, conn: &mut Connection);
+    /// Tells the caller `error`.
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
+struct Entry<W: GroupWrite> {
+    write: W,
+    reply: oneshot::Sender<Answer<W::Output>>,
+    result: Option<Result<W::Output, Failure>>,
+}
+
+impl<W: GroupWrite> Queued for Entry<W> {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn run(&mut self, tx: &Connection) -> bool {
+        let result = self.write.write(tx);
+        let written = result.is_ok();
+        self.result = Some(result);
+        written
+    }
+
+    fn answer(self: Box<Self>) {
+        let Entry { reply, result, .. } = *self;
+        // Every entry of a committed batch was run; one that was not
+        // (impossible) is told so rather than left waiting.
+        let result = result.unwrap_or_else(|| {
+            Err(Failure::Store(StoreError::backend(
+                "a group commit answered a write it had not run",
+            )))
+        });
+        let _ = reply.send(result.map_err(Failure::into_store));
+    }
+
+    fn answer_alone(self: Box<Self>, conn: &mut Connection) {
+        let result = immediate(conn, |tx| self.write.write(tx));
+        let _ = self.reply.send(result.map_err(Failure::into_store));
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// The writes of this store waiting for the writer connection, oldest
 /// first.
 #[derive(Default)]
-pub(crate) struct BookingQueue {
-    waiting: Mutex<Vec<Queued>>,
+pub(crate) struct WriteQueue {
+    waiting: Mutex<Vec<Box<dyn Queued>>>,
 }
 
-impl BookingQueue {
-    /// Queues `insert`; the receiver gets its answer once a batch holding
-    /// it has been written.
-    pub(crate) fn push(&self, insert: BookingInsert) -> oneshot::Receiver<Answer> {
+impl WriteQueue {
+    /// Queues `write`; the receiver gets its answer once a batch holding
+    /// it has been written. A caller that drops the receiver before its
+    /// batch begins is left out (nothing of it is written).
+    pub(crate) fn push<W: GroupWrite>(&self, write: W) -> oneshot::Receiver<Answer<W::Output>> {
         let (reply, answer) = oneshot::channel();
-        self.lock().push(Queued { insert, reply });
+        self.lock().push(Box::new(Entry {
+            write,
+            reply,
+            result: None,
+        }));
         answer
     }
 
-    /// Takes the oldest [`MAX_BATCH`] bookings waiting (all of them when
+    /// Takes the oldest [`MAX_BATCH`] writes waiting (all of them when
     /// fewer wait); empty when another caller already took them.
-    pub(crate) fn take(&self) -> Vec<Queued> {
+    pub(crate) fn take(&self) -> Batch {
         let mut waiting = self.lock();
         let end = waiting.len().min(MAX_BATCH);
-        waiting.drain(..end).collect()
+        Batch(waiting.drain(..end).collect())
     }
 
-    /// How many bookings wait.
+    /// How many writes wait.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
@@ -89,15 +151,60 @@ impl BookingQueue {
 
     /// The queue; a panic while it was held cannot leave it inconsistent
     /// (every change is one `Vec` call), so a poisoned lock is used as is.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Box<dyn Queued>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Writes taken off the queue together.
+pub(crate) struct Batch(Vec<Box<dyn Queued>>);
+
+impl Batch {
+    /// Whether another caller took everything first.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Writes the batch on `conn` (the writer connection, on the blocking
+    /// pool) and answers each caller still waiting.
+    pub(crate) fn write(self, conn: &mut Connection) {
+        let mut batch: Vec<Box<dyn Queued>> =
+            self.0.into_iter().filter(|q| !q.abandoned()).collect();
+        if batch.len() <= 1 {
+            for queued in batch {
+                queued.answer_alone(conn);
+            }
+            return;
+        }
+        match shared(conn, &mut batch) {
+            Shared::Committed => {
+                for queued in batch {
+                    queued.answer();
+                }
+            }
+            Shared::NotBegun(error) => {
+                let error = Arc::new(error);
+                for queued in batch {
+                    queued.fail(StoreError::backend(Arc::clone(&error)));
+                }
+            }
+            Shared::Lost => {
+                tracing::debug!(
+                    writes = batch.len(),
+                    "a group commit's transaction was lost; writing each alone"
+                );
+                for queued in batch {
+                    queued.answer_alone(conn);
+                }
+            }
+        }
     }
 }
 
 /// How the shared transaction of a batch ended.
 enum Shared {
-    /// Committed: each booking's own result, in batch order.
-    Committed(Vec<Result<Booking, Failure>>),
+    /// Committed: each write keeps its own result.
+    Committed,
     /// `BEGIN IMMEDIATE` failed: nothing was tried.
     NotBegun(rusqlite::Error),
     /// The transaction was lost after it began (its `COMMIT` failed, or
@@ -105,87 +212,41 @@ enum Shared {
     Lost,
 }
 
-/// Writes `batch` on `conn` (the writer connection, on the blocking pool)
-/// and answers each caller still waiting.
-pub(crate) fn write(conn: &mut Connection, batch: Vec<Queued>) {
-    let mut batch: Vec<Queued> = batch.into_iter().filter(|q| !q.reply.is_closed()).collect();
-    if batch.len() <= 1 {
-        for queued in batch {
-            let result = immediate(conn, |tx| queued.insert.insert(tx));
-            answer(queued.reply, result);
-        }
-        return;
-    }
-    match shared(conn, &batch) {
-        Shared::Committed(results) => {
-            for (queued, result) in batch.into_iter().zip(results) {
-                answer(queued.reply, result);
-            }
-        }
-        Shared::NotBegun(error) => {
-            let error = Arc::new(error);
-            for queued in batch {
-                let _ = queued
-                    .reply
-                    .send(Err(StoreError::backend(Arc::clone(&error))));
-            }
-        }
-        Shared::Lost => {
-            tracing::debug!(
-                bookings = batch.len(),
-                "a group commit's transaction was lost; writing each booking alone"
-            );
-            for queued in batch.drain(..) {
-                let result = immediate(conn, |tx| queued.insert.insert(tx));
-                answer(queued.reply, result);
-            }
-        }
-    }
-}
-
-/// One transaction for the whole batch, one savepoint per booking.
-fn shared(conn: &mut Connection, batch: &[Queued]) -> Shared {
+/// One transaction for the whole batch, one savepoint per write.
+fn shared(conn: &mut Connection, batch: &mut [Box<dyn Queued>]) -> Shared {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(error) => return Shared::NotBegun(error),
     };
-    let mut results = Vec::with_capacity(batch.len());
-    for queued in batch {
+    for queued in batch.iter_mut() {
         if run(&tx, SAVEPOINT).is_err() {
             return Shared::Lost;
         }
-        let result = queued.insert.insert(&tx);
         // Kept (`RELEASE`), or undone (`ROLLBACK TO`, then `RELEASE`).
-        let ended = match &result {
-            Ok(_) => run(&tx, RELEASE),
-            Err(_) => run(&tx, ROLLBACK_TO).and_then(|()| run(&tx, RELEASE)),
+        let ended = if queued.run(&tx) {
+            run(&tx, RELEASE)
+        } else {
+            run(&tx, ROLLBACK_TO).and_then(|()| run(&tx, RELEASE))
         };
         if ended.is_err() || tx.is_autocommit() {
             return Shared::Lost;
         }
-        results.push(result);
     }
     match tx.commit() {
-        Ok(()) => Shared::Committed(results),
+        Ok(()) => Shared::Committed,
         Err(_) => Shared::Lost,
     }
 }
 
-/// Each booking's savepoint (one at a time, so one name), as cached
+/// Each write's savepoint (one at a time, so one name), as cached
 /// statements: rusqlite's `Transaction::savepoint` parses its SQL anew each
-/// time, three statements per booking.
-const SAVEPOINT: &str = "SAVEPOINT booking";
-const RELEASE: &str = "RELEASE booking";
-const ROLLBACK_TO: &str = "ROLLBACK TO booking";
+/// time, three statements per write.
+const SAVEPOINT: &str = "SAVEPOINT queued_write";
+const RELEASE: &str = "RELEASE queued_write";
+const ROLLBACK_TO: &str = "ROLLBACK TO queued_write";
 
 fn run(conn: &Connection, statement: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(statement)?.execute([]).map(drop)
-}
-
-/// Tells the caller; one who went away meanwhile is not told (its booking
-/// stands, as it would had it gone away during a write of its own).
-fn answer(reply: oneshot::Sender<Answer>, result: Result<Booking, Failure>) {
-    let _ = reply.send(result.map_err(Failure::into_store));
 }
 
 /// The batch itself, driven deterministically: the test holds the writer
@@ -196,7 +257,7 @@ mod tests {
     use std::sync::Mutex as StdMutex;
     use std::time::Duration as StdDuration;
 
-    use booking_core::booking::NewBooking;
+    use booking_core::booking::{Booking, NewBooking};
     use booking_core::hold::NewHold;
     use booking_core::store::BookingStore;
     use booking_core::testkit::fixtures::{
@@ -277,7 +338,7 @@ mod tests {
                 tokio::spawn(async move { store.insert_booking(booking).await })
             })
             .collect();
-        while store.queued_bookings() < expected {
+        while store.queued_writes() < expected {
             tokio::time::sleep(StdDuration::from_millis(1)).await;
         }
         (writer, tasks)
@@ -458,5 +519,75 @@ mod tests {
         let kept = tasks.remove(0).await.unwrap().unwrap();
         let stored = all_active(&store, ada.id).await;
         assert_eq!(stored, vec![kept]);
+    }
+
+    /// Holds share the batch with bookings: a hold and a booking of one
+    /// slot, queued together, give one winner; a client's cap counts the
+    /// holds written before it in the same batch.
+    #[tokio::test]
+    async fn holds_share_the_batch_with_bookings_and_see_each_other() {
+        let store = store().await;
+        let ada = organizer(&store, "ada").await;
+        let hold_at = |h: u32, client: &str| NewHold {
+            hold: new_hold(
+                ada.id,
+                range(at(h, 0), 30),
+                0,
+                0,
+                created() + Duration::minutes(10),
+                Some(client),
+            ),
+            limits: Vec::new(),
+            max_per_client: 2,
+        };
+        let writer = store.writer().lock_owned().await;
+        let mut holds = Vec::new();
+        // 09:00 held and booked at once; then three more holds by the same
+        // client, whose cap is 2.
+        for ask in [
+            hold_at(9, "other"),
+            hold_at(10, "capped"),
+            hold_at(11, "capped"),
+            hold_at(12, "capped"),
+        ] {
+            let store = store.clone();
+            holds.push(tokio::spawn(async move { store.insert_hold(ask).await }));
+        }
+        let booking = {
+            let store = store.clone();
+            let new = new_booking(ada.id, range(at(9, 0), 30), 0, 0);
+            tokio::spawn(async move { store.insert_booking(new).await })
+        };
+        while store.queued_writes() < 5 {
+            tokio::time::sleep(StdDuration::from_millis(1)).await;
+        }
+        drop(writer);
+        let mut outcomes = Vec::new();
+        for hold in holds {
+            outcomes.push(hold.await.unwrap().map(drop));
+        }
+        let booked = booking.await.unwrap();
+
+        // The queue keeps order: the 09:00 hold went first and took the slot.
+        assert!(outcomes[0].is_ok(), "{outcomes:?}");
+        assert!(matches!(booked, Err(StoreError::Conflict)), "{booked:?}");
+        assert!(outcomes[1].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[3], Err(StoreError::TooManyHolds(2))),
+            "the third hold of a client capped at 2: {:?}",
+            outcomes[3]
+        );
+        let occupied = store
+            .occupied_intervals(ada.id, range(at(0, 0), 24 * 60), created())
+            .await
+            .unwrap();
+        assert_eq!(
+            occupied,
+            vec![
+                range(at(9, 0), 30),
+                range(at(10, 0), 30),
+                range(at(11, 0), 30)
+            ]
+        );
     }
 }

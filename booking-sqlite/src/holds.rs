@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use crate::convert::{micros_floor, parse_text, read_instant, read_secs, stored_instant};
 use crate::error::{Failure, corrupt};
+use crate::group_commit::GroupWrite;
 use crate::occupancy::{self, Except, Occupancy};
 use crate::sql;
 
@@ -48,8 +49,8 @@ impl HoldInsert {
     /// active overlaps at `created_at`; the event type's limits, holds
     /// included), then the client's unexpired holds on this organizer are
     /// counted up to the cap, and the hold is inserted.
-    pub(crate) fn insert(self, tx: &Connection) -> Result<Hold, Failure> {
-        let hold = self.new.hold;
+    pub(crate) fn insert(&self, tx: &Connection) -> Result<Hold, Failure> {
+        let hold = self.new.hold.clone();
         let organizer = hold.organizer_id.to_string();
         let exists: bool = tx
             .prepare_cached(sql::ORGANIZER_EXISTS)?
@@ -98,6 +99,14 @@ impl HoldInsert {
             occupancy.occupied_end_us,
         ])?;
         Ok(hold)
+    }
+}
+
+impl GroupWrite for HoldInsert {
+    type Output = Hold;
+
+    fn write(&self, tx: &Connection) -> Result<Hold, Failure> {
+        self.insert(tx)
     }
 }
 

@@ -33,7 +33,7 @@ use crate::connection::{
     snapshot,
 };
 use crate::error::{Error, Failure};
-use crate::group_commit::{self, BookingQueue};
+use crate::group_commit::{GroupWrite, WriteQueue};
 use crate::holds::{self, HoldInsert};
 use crate::migrations::{SCHEMA_LEVEL, migrate, schema_level};
 use crate::{config, context, idempotency, occupancy, organizers, outbox, records};
@@ -70,9 +70,9 @@ struct Inner {
     writer: Arc<AsyncMutex<Connection>>,
     /// Read-only connections for a file database.
     readers: Option<Arc<ReaderPool>>,
-    /// Bookings waiting for the writer, written together (see
-    /// [`group_commit`]).
-    bookings: BookingQueue,
+    /// Bookings and holds waiting for the writer, written together (see
+    /// [`crate::group_commit`]).
+    writes: WriteQueue,
 }
 
 impl SqliteStore {
@@ -99,7 +99,7 @@ impl SqliteStore {
                     path: Some(path),
                     writer: Arc::new(AsyncMutex::new(writer)),
                     readers: Some(Arc::new(readers)),
-                    bookings: BookingQueue::default(),
+                    writes: WriteQueue::default(),
                 }),
             })
         })
@@ -123,7 +123,7 @@ impl SqliteStore {
                     path: None,
                     writer: Arc::new(AsyncMutex::new(conn)),
                     readers: None,
-                    bookings: BookingQueue::default(),
+                    writes: WriteQueue::default(),
                 }),
             })
         })
@@ -165,6 +165,36 @@ impl SqliteStore {
         }
     }
 
+    /// Queues `write` for the next group commit ([`crate::group_commit`]) and
+    /// waits for its answer, writing the batch itself when it gets the
+    /// writer connection first.
+    async fn group_write<W: GroupWrite>(&self, write: W) -> Result<W::Output, StoreError> {
+        let mut answer = self.inner.writes.push(write);
+        loop {
+            tokio::select! {
+                biased;
+                answered = &mut answer => {
+                    return answered.unwrap_or_else(|_| {
+                        Err(StoreError::backend(
+                            "the blocking task writing this batch ended before answering (it panicked or the runtime is shutting down)",
+                        ))
+                    });
+                }
+                conn = Arc::clone(&self.inner.writer).lock_owned() => {
+                    // Empty when another caller's batch took this write:
+                    // its answer is then already sent.
+                    let batch = self.inner.writes.take();
+                    if !batch.is_empty() {
+                        let mut conn = conn;
+                        // A panic drops the batch's senders, which the
+                        // answer above reports.
+                        let _ = tokio::task::spawn_blocking(move || batch.write(&mut conn)).await;
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs `f` on a reader connection (the writer, in memory), on tokio's
     /// blocking pool.
     async fn with_reader<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -199,10 +229,10 @@ impl SqliteStore {
         Arc::clone(&self.inner.writer)
     }
 
-    /// How many bookings wait for a group commit, for tests.
+    /// How many writes wait for a group commit, for tests.
     #[cfg(test)]
-    pub(crate) fn queued_bookings(&self) -> usize {
-        self.inner.bookings.len()
+    pub(crate) fn queued_writes(&self) -> usize {
+        self.inner.writes.len()
     }
 
     /// One organizer lookup on a reader, without the configuration version.
@@ -354,36 +384,10 @@ impl BookingStore for SqliteStore {
     /// the booking, its event) run in one `BEGIN IMMEDIATE` transaction, so
     /// no other writer, in any process, can commit in between. Bookings
     /// asked for at the same time share that transaction, each in its own
-    /// savepoint, and are answered after its `COMMIT` ([`group_commit`]).
+    /// savepoint, and are answered after its `COMMIT` (see "Threading model" in the crate docs).
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
         let insert = BookingInsert::new(booking).map_err(Failure::into_store)?;
-        let mut answer = self.inner.bookings.push(insert);
-        loop {
-            tokio::select! {
-                biased;
-                answered = &mut answer => {
-                    return answered.unwrap_or_else(|_| {
-                        Err(StoreError::backend(
-                            "the blocking task writing the booking ended before answering (it panicked or the runtime is shutting down)",
-                        ))
-                    });
-                }
-                conn = Arc::clone(&self.inner.writer).lock_owned() => {
-                    // Empty when another caller's batch took this booking:
-                    // its answer is then already sent.
-                    let batch = self.inner.bookings.take();
-                    if !batch.is_empty() {
-                        let mut conn = conn;
-                        // A panic drops the batch's senders, which the
-                        // answer above reports.
-                        let _ = tokio::task::spawn_blocking(move || {
-                            group_commit::write(&mut conn, batch);
-                        })
-                        .await;
-                    }
-                }
-            }
-        }
+        self.group_write(insert).await
     }
 
     async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
@@ -436,11 +440,11 @@ impl BookingStore for SqliteStore {
     }
 
     /// The same checks as a booking's, plus the client's cap, and the
-    /// insert, in one `BEGIN IMMEDIATE` transaction.
+    /// insert, in one `BEGIN IMMEDIATE` transaction, shared with the
+    /// bookings and holds asked for at the same time (see "Threading model" in the crate docs).
     async fn insert_hold(&self, hold: NewHold) -> Result<Hold, StoreError> {
         let insert = HoldInsert::new(hold).map_err(Failure::into_store)?;
-        self.with_writer(move |conn| immediate(conn, |tx| insert.insert(tx)))
-            .await
+        self.group_write(insert).await
     }
 
     /// A global lookup (the visitor holds only the token).
