@@ -10,6 +10,7 @@ use std::sync::Arc;
 use booking_core::service::{BookingService, SlotQuery};
 use booking_core::time::TimeRange;
 use chrono::Duration as ChronoDuration;
+use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 
 use crate::backend::LoadError;
@@ -36,6 +37,11 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let router = booking_examples::router(service);
+        // As the service program does (`booking_examples::serve`): replies
+        // go out without waiting for the client's ACK (Nagle).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 eprintln!("  the HTTP server stopped: {error}");
