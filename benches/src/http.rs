@@ -7,10 +7,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use booking_core::service::{BookingService, SlotQuery};
 use booking_core::time::TimeRange;
 use chrono::Duration as ChronoDuration;
-use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 
 use crate::backend::LoadError;
