@@ -69,31 +69,46 @@ impl BookingInsert {
         })
     }
 
-    /// The insert, inside the caller's `BEGIN IMMEDIATE` transaction, which
-    /// holds the database's one write lock from its first statement: nothing
-    /// can be committed, by this process or another, between the checks
-    /// and the writes, so what the checks read is still true when the rows
-    /// are written.
-    ///
-    /// 1. the organizer exists (at the configuration version the booking
-    ///    was decided on, when it names one), whether the event type still does (one
-    ///    deleted since the booking was decided leaves the booking stored
-    ///    without an event type id, as if it had been deleted just after),
-    ///    and whether the hold it replaces, if any, is unexpired;
-    /// 2. no active booking and no unexpired hold of the organizer overlaps
-    ///    (the replaced hold apart), read through both occupied indexes
-    ///    bounded on both sides: one statement;
-    /// 3. only when the booking carries limits: for each, the active
-    ///    bookings and unexpired holds of the event type starting in its
-    ///    range, counted up to the limit;
-    /// 4. the writes: the replaced hold ends, the idempotency key is
-    ///    completed, the booking and its event are inserted (each only when
-    ///    asked for).
-    pub(crate) fn insert(&self, tx: &Connection) -> Result<Booking, Failure> {
-        let mut booking = self.booking.clone();
-        let organizer = booking.organizer_id;
+    /// What the checks leave out: the hold this booking replaces.
+    fn except(&self) -> Except {
+        Except {
+            booking_rowid: None,
+            hold: self.replaces_hold,
+        }
+    }
+}
+
+/// The insert, inside the caller's `BEGIN IMMEDIATE` transaction, which
+/// holds the database's one write lock from its first statement: nothing
+/// can be committed, by this process or another, between the checks and
+/// the writes, so what the checks read is still true when the rows are
+/// written.
+///
+/// The checks ([`GroupWrite::check`], reads only):
+/// 1. the organizer exists (at the configuration version the booking was
+///    decided on, when it names one), whether the event type still does
+///    (one deleted since the booking was decided leaves the booking stored
+///    without an event type id, as if it had been deleted just after), and
+///    whether the hold it replaces, if any, is unexpired;
+/// 2. no active booking and no unexpired hold of the organizer overlaps
+///    (the replaced hold apart), read through both occupied indexes bounded
+///    on both sides: one statement;
+/// 3. only when the booking carries limits: for each, the active bookings
+///    and unexpired holds of the event type starting in its range, counted
+///    up to the limit.
+///
+/// The writes ([`GroupWrite::write`]): the replaced hold ends, the
+/// idempotency key is completed, the booking and its event are inserted
+/// (each only when asked for).
+impl GroupWrite for BookingInsert {
+    type Output = Booking;
+    /// Whether the event type still exists.
+    type Checked = bool;
+
+    fn check(&self, tx: &Connection) -> Result<bool, Failure> {
+        let organizer = self.booking.organizer_id;
         let organizer_id = organizer.to_string();
-        let event_type_id = booking.event_type_id.map(|id| id.to_string());
+        let event_type_id = self.booking.event_type_id.map(|id| id.to_string());
         let now_us = self.created_us;
         let (organizer_exists, event_type_exists, hold_active, version): (
             bool,
@@ -122,16 +137,18 @@ impl BookingInsert {
         {
             return Err(StoreError::HoldNotFound(hold).into());
         }
-        let except = Except {
-            booking_rowid: None,
-            hold: self.replaces_hold,
-        };
+        let except = self.except();
         if occupancy::is_taken(tx, &organizer_id, &self.occupancy, now_us, except)? {
             return Err(StoreError::Conflict.into());
         }
         if let Some(event_type) = &event_type_id {
             occupancy::check_limits(tx, &organizer_id, event_type, &self.limits, now_us, except)?;
         }
+        Ok(event_type_exists)
+    }
+
+    fn write(&self, tx: &Connection, event_type_exists: bool) -> Result<Booking, Failure> {
+        let mut booking = self.booking.clone();
         if let Some(hold) = self.replaces_hold {
             tx.prepare_cached(sql::END_HOLD)?
                 .execute([hold.to_string()])?;
@@ -145,7 +162,7 @@ impl BookingInsert {
         let occupancy = &self.occupancy;
         tx.prepare_cached(sql::INSERT_BOOKING)?.execute(params![
             booking.id.to_string(),
-            organizer_id,
+            booking.organizer_id.to_string(),
             booking.event_type_id.map(|id| id.to_string()),
             booking.event_type_slug.as_str(),
             booking.attendee.name,
@@ -166,14 +183,6 @@ impl BookingInsert {
             outbox::write_event(tx, event)?;
         }
         Ok(booking)
-    }
-}
-
-impl GroupWrite for BookingInsert {
-    type Output = Booking;
-
-    fn write(&self, tx: &Connection) -> Result<Booking, Failure> {
-        self.insert(tx)
     }
 }
 

@@ -43,14 +43,20 @@ impl HoldInsert {
             new,
         })
     }
+}
 
-    /// Inside the caller's `BEGIN IMMEDIATE` transaction, exactly as a
-    /// booking of the slot would be checked (the organizer exists; nothing
-    /// active overlaps at `created_at`; the event type's limits, holds
-    /// included), then the client's unexpired holds on this organizer are
-    /// counted up to the cap, and the hold is inserted.
-    pub(crate) fn insert(&self, tx: &Connection) -> Result<Hold, Failure> {
-        let hold = self.new.hold.clone();
+/// Inside the caller's `BEGIN IMMEDIATE` transaction, exactly as a booking
+/// of the slot would be checked (the organizer exists; nothing active
+/// overlaps at `created_at`; the event type's limits, holds included), then
+/// the client's unexpired holds on this organizer are counted up to the cap
+/// (all reads: [`GroupWrite::check`]), and the hold is inserted
+/// ([`GroupWrite::write`]).
+impl GroupWrite for HoldInsert {
+    type Output = Hold;
+    type Checked = ();
+
+    fn check(&self, tx: &Connection) -> Result<(), Failure> {
+        let hold = &self.new.hold;
         let organizer = hold.organizer_id.to_string();
         let exists: bool = tx
             .prepare_cached(sql::ORGANIZER_EXISTS)?
@@ -82,11 +88,16 @@ impl HoldInsert {
                 return Err(StoreError::TooManyHolds(cap).into());
             }
         }
+        Ok(())
+    }
+
+    fn write(&self, tx: &Connection, (): ()) -> Result<Hold, Failure> {
+        let hold = self.new.hold.clone();
         let occupancy = &self.occupancy;
         tx.prepare_cached(sql::INSERT_HOLD)?.execute(params![
             hold.id.to_string(),
-            organizer,
-            event_type,
+            hold.organizer_id.to_string(),
+            hold.event_type_id.to_string(),
             occupancy.start_us,
             occupancy.end_us,
             occupancy.buffer_before_secs,
@@ -99,14 +110,6 @@ impl HoldInsert {
             occupancy.occupied_end_us,
         ])?;
         Ok(hold)
-    }
-}
-
-impl GroupWrite for HoldInsert {
-    type Output = Hold;
-
-    fn write(&self, tx: &Connection) -> Result<Hold, Failure> {
-        self.insert(tx)
     }
 }
 

@@ -269,15 +269,15 @@
 //! * **group commit for bookings and holds**: bookings and holds asked for
 //!   while the writer is busy wait in a queue, and whoever gets the writer
 //!   next writes all of them (up to 64) in one `BEGIN IMMEDIATE`
-//!   transaction, each checked and written in its own savepoint exactly as
-//!   alone, and answers each after the `COMMIT`. A commit costs more than a
-//!   booking's rows (every changed page goes to the WAL, then back into the
-//!   file), so writes that share one go faster under load (about 1.6 times
-//!   the bookings per second with 16 concurrent callers, see
-//!   `benches/README.md`); a refused write's savepoint is rolled back and
-//!   the others stand; if the shared transaction is lost, each write is
-//!   made again alone. Alone, a write is a transaction of its own, as
-//!   before;
+//!   transaction, each checked and written exactly as alone, and answers
+//!   each after the `COMMIT`. A commit costs more than a booking's rows
+//!   (every changed page goes to the WAL, then back into the file), so
+//!   writes that share one go faster under load (about twice the bookings
+//!   per second with 16 concurrent callers, see `benches/README.md`). A
+//!   write refused by its checks wrote nothing (the checks only read), so
+//!   the others stand; if anything else fails, the batch is rolled back and
+//!   each write made again alone. Alone, a write is a transaction of its
+//!   own, as before;
 //! * **a pool of reader connections** (4 by default, opened when first
 //!   needed, `PRAGMA query_only`), so reads run in parallel with each other
 //!   and, thanks to WAL, with the writer. Reads that need several queries

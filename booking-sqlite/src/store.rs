@@ -383,8 +383,9 @@ impl BookingStore for SqliteStore {
     /// The checks and the writes (the replaced hold, the idempotency key,
     /// the booking, its event) run in one `BEGIN IMMEDIATE` transaction, so
     /// no other writer, in any process, can commit in between. Bookings
-    /// asked for at the same time share that transaction, each in its own
-    /// savepoint, and are answered after its `COMMIT` (see "Threading model" in the crate docs).
+    /// and holds asked for at the same time share that transaction and are
+    /// answered after its `COMMIT` (see "Threading model" in the crate
+    /// docs).
     async fn insert_booking(&self, booking: NewBooking) -> Result<Booking, StoreError> {
         let insert = BookingInsert::new(booking).map_err(Failure::into_store)?;
         self.group_write(insert).await
