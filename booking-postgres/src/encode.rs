@@ -49,20 +49,63 @@ pub(crate) fn limit_arrays(
     (from, before, max)
 }
 
-/// Binds an optional event's six columns (id, organizer, booking, kind,
-/// instant, payload), all NULL for none: the statements write the event
-/// only when its id is not NULL.
+/// An event's six columns of `booking_events`: id, organizer, booking,
+/// kind, instant, payload.
+#[derive(Debug, Clone)]
+pub(crate) struct EventColumns {
+    pub id: String,
+    pub organizer_id: String,
+    pub booking_id: String,
+    pub kind: &'static str,
+    pub occurred_at: DateTime<Utc>,
+    pub payload: String,
+}
+
+impl EventColumns {
+    pub(crate) fn of(event: &EventRecord) -> Self {
+        EventColumns {
+            id: event.id.to_string(),
+            organizer_id: event.organizer_id.to_string(),
+            booking_id: event.booking_id.to_string(),
+            kind: event.kind.name(),
+            occurred_at: event.occurred_at,
+            payload: event.payload.clone(),
+        }
+    }
+}
+
+/// Binds an optional event's six columns ([`EventColumns`]), all NULL for
+/// none: the statements write the event only when its id is not NULL.
 pub(crate) fn bind_event<'q>(
     query: Query<'q, Postgres, PgArguments>,
     event: Option<&EventRecord>,
 ) -> Query<'q, Postgres, PgArguments> {
+    bind_event_columns(query, event.map(EventColumns::of))
+}
+
+/// [`bind_event`] for columns already encoded.
+pub(crate) fn bind_event_columns<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    event: Option<EventColumns>,
+) -> Query<'q, Postgres, PgArguments> {
+    let (id, organizer_id, booking_id, kind, occurred_at, payload) = match event {
+        Some(e) => (
+            Some(e.id),
+            Some(e.organizer_id),
+            Some(e.booking_id),
+            Some(e.kind),
+            Some(e.occurred_at),
+            Some(e.payload),
+        ),
+        None => (None, None, None, None, None, None),
+    };
     query
-        .bind(event.map(|e| e.id.to_string()))
-        .bind(event.map(|e| e.organizer_id.to_string()))
-        .bind(event.map(|e| e.booking_id.to_string()))
-        .bind(event.map(|e| e.kind.name()))
-        .bind(event.map(|e| e.occurred_at))
-        .bind(event.map(|e| e.payload.clone()))
+        .bind(id)
+        .bind(organizer_id)
+        .bind(booking_id)
+        .bind(kind)
+        .bind(occurred_at)
+        .bind(payload)
 }
 
 /// The columns of an event type that are not one of its fields as is.

@@ -22,7 +22,7 @@ use sqlx::types::Json;
 use sqlx::{Executor, Postgres};
 
 use crate::contention::{Attempt, Contended, lost_race};
-use crate::encode::{bind_event, expiry, limit_arrays, stored};
+use crate::encode::{EventColumns, bind_event_columns, expiry, limit_arrays, stored};
 use crate::error::store_error;
 use crate::{PostgresStore, decode, sql};
 
@@ -165,15 +165,21 @@ impl PostgresStore {
     /// The stored row with `row`'s id, if it is `row` itself (the first of
     /// two tries committed it).
     async fn own_row(&self, row: &NewRow<'_>) -> Result<Option<PgRow>, StoreError> {
-        let found = sqlx::query(sql::bookings::ROW_BY_ID)
+        self.find_own_row(row).await.map_err(store_error)
+    }
+
+    /// [`own_row`](Self::own_row) with the driver's error.
+    pub(crate) async fn find_own_row(
+        &self,
+        row: &NewRow<'_>,
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        sqlx::query(sql::bookings::ROW_BY_ID)
             .bind(&row.id)
             .bind(row.organizer_id.to_string())
             .bind(stored(row.time).start())
             .bind(row.token_hash.to_hex())
             .fetch_optional(&self.pool)
             .await
-            .map_err(store_error)?;
-        Ok(found)
     }
 
     /// [`insert_row`](Self::insert_row) on one connection: the try, and
@@ -275,10 +281,20 @@ impl PostgresStore {
 
     /// The insert statement alone, autocommitted: on one of the
     /// connections kept for bookings (one round trip; see `lanes`), or
-    /// through the pool when there are none. Only a row with no limit, no
-    /// hold to replace and no client cap comes here, so it is the
+    /// through the pool when there are none; under concurrent load,
+    /// together with other such inserts (see `batch`). Only a row with no
+    /// limit, no hold to replace and no client cap comes here, so it is the
     /// statement without those parts.
     async fn insert_alone(&self, row: &NewRow<'_>) -> Result<PgRow, sqlx::Error> {
+        if self.batches.is_off() {
+            return self.insert_single(row).await;
+        }
+        self.insert_batched(row).await
+    }
+
+    /// [`sql::bookings::INSERT_PLAIN`] for `row`, on a booking connection
+    /// (see `lanes`) or, when there are none, through the pool.
+    pub(crate) async fn insert_single(&self, row: &NewRow<'_>) -> Result<PgRow, sqlx::Error> {
         let statement = bind_row(sqlx::query(sql::bookings::INSERT_PLAIN), row);
         if self.lanes.is_empty() {
             return statement.fetch_one(&self.pool).await;
@@ -404,51 +420,134 @@ where
     }
 }
 
-/// Binds `$1` to `$36` of [`sql::bookings::INSERT`] (and of `INSERT_PLAIN`). The meeting and the
-/// occupied interval are rounded outward to the microsecond, a hold's expiry
-/// up to it.
+/// A row's values as the insert statements bind them, owned (so that a
+/// row can wait in a batch; see `batch`): its `bookings` columns, its
+/// event, its idempotency key and the configuration version it was decided
+/// on. The one place a [`NewRow`] is encoded: the meeting and the occupied
+/// interval are rounded outward to the microsecond, a hold's expiry up to
+/// it.
+pub(crate) struct RowColumns {
+    pub id: String,
+    pub organizer_id: String,
+    pub event_type_id: Option<String>,
+    pub slug: Option<String>,
+    pub attendant_name: Option<String>,
+    pub attendant_email: Option<String>,
+    pub metadata: Option<Json<Map<String, Value>>>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// The meeting, as stored.
+    pub time: TimeRange,
+    pub created_at: DateTime<Utc>,
+    pub buffer_before: Duration,
+    pub buffer_after: Duration,
+    /// The occupied interval, as stored.
+    pub occupied: TimeRange,
+    pub token_hash: String,
+    /// `confirmed` or `held`.
+    pub status: &'static str,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub hold_client: Option<String>,
+    pub event: Option<EventColumns>,
+    pub key: Option<KeyColumns>,
+    /// A version beyond `bigint` was never stored: `-1`, which never matches.
+    pub config_version: Option<i64>,
+}
+
+/// The idempotency key a row completes: organizer, operation, key hash,
+/// outcome.
+pub(crate) struct KeyColumns {
+    pub organizer_id: String,
+    pub operation: String,
+    pub key_hash: String,
+    pub outcome: String,
+}
+
+impl RowColumns {
+    pub(crate) fn of(row: &NewRow<'_>) -> Self {
+        RowColumns {
+            id: row.id.clone(),
+            organizer_id: row.organizer_id.to_string(),
+            event_type_id: row.event_type_id.map(|id| id.to_string()),
+            slug: row.slug.map(str::to_owned),
+            attendant_name: row.attendee.map(|a| a.name.clone()),
+            attendant_email: row.attendee.map(|a| a.email.clone()),
+            metadata: row.metadata.map(|m| Json(m.clone())),
+            title: row.title.map(str::to_owned),
+            description: row.description.map(str::to_owned),
+            time: stored(row.time),
+            created_at: row.created_at,
+            buffer_before: row.buffer_before,
+            buffer_after: row.buffer_after,
+            occupied: row.occupied(),
+            token_hash: row.token_hash.to_hex(),
+            status: if row.hold.is_some() {
+                "held"
+            } else {
+                "confirmed"
+            },
+            hold_expires_at: row.hold.map(|hold| expiry(hold.expires_at)),
+            hold_client: row.hold.and_then(|hold| hold.client).map(str::to_owned),
+            event: row.event.map(EventColumns::of),
+            key: row.idempotency.map(|c| KeyColumns {
+                organizer_id: c.scope.organizer_id.to_string(),
+                operation: c.scope.operation.as_str().to_owned(),
+                key_hash: c.scope.key_hash.to_hex(),
+                outcome: c.outcome.clone(),
+            }),
+            config_version: row.config_version.map(|v| i64::try_from(v).unwrap_or(-1)),
+        }
+    }
+}
+
+/// Binds `$1` to `$36` of [`sql::bookings::INSERT`] (and of
+/// `INSERT_PLAIN`), from [`RowColumns`] and the row's limits, hold to
+/// replace and client cap.
 fn bind_row<'q>(
     query: Query<'q, Postgres, PgArguments>,
     row: &NewRow<'_>,
 ) -> Query<'q, Postgres, PgArguments> {
-    let time = stored(row.time);
-    let occupied = row.occupied();
+    let columns = RowColumns::of(row);
     let (from, before, max) = limit_arrays(row.limits);
     let query = query
-        .bind(&row.id)
-        .bind(row.organizer_id.to_string())
-        .bind(row.event_type_id.map(|id| id.to_string()))
-        .bind(row.slug)
-        .bind(row.attendee.map(|a| a.name.as_str()))
-        .bind(row.attendee.map(|a| a.email.as_str()))
-        .bind(row.metadata.map(Json))
-        .bind(row.title)
-        .bind(row.description)
-        .bind(time.start())
-        .bind(time.end())
-        .bind(row.created_at)
-        .bind(row.buffer_before)
-        .bind(row.buffer_after)
-        .bind(occupied.start())
-        .bind(occupied.end())
-        .bind(row.token_hash.to_hex())
-        .bind(if row.hold.is_some() {
-            "held"
-        } else {
-            "confirmed"
-        })
-        .bind(row.hold.map(|hold| expiry(hold.expires_at)))
-        .bind(row.hold.and_then(|hold| hold.client))
+        .bind(columns.id)
+        .bind(columns.organizer_id)
+        .bind(columns.event_type_id)
+        .bind(columns.slug)
+        .bind(columns.attendant_name)
+        .bind(columns.attendant_email)
+        .bind(columns.metadata)
+        .bind(columns.title)
+        .bind(columns.description)
+        .bind(columns.time.start())
+        .bind(columns.time.end())
+        .bind(columns.created_at)
+        .bind(columns.buffer_before)
+        .bind(columns.buffer_after)
+        .bind(columns.occupied.start())
+        .bind(columns.occupied.end())
+        .bind(columns.token_hash)
+        .bind(columns.status)
+        .bind(columns.hold_expires_at)
+        .bind(columns.hold_client)
         .bind(from)
         .bind(before)
         .bind(max)
         .bind(row.replaces_hold.map(|hold| hold.to_string()))
         .bind(row.max_per_client.map(i64::from));
-    let completion = row.idempotency;
-    bind_event(query, row.event)
-        .bind(completion.map(|c| c.scope.organizer_id.to_string()))
-        .bind(completion.map(|c| c.scope.operation.as_str()))
-        .bind(completion.map(|c| c.scope.key_hash.to_hex()))
-        .bind(completion.map(|c| c.outcome.as_str()))
-        .bind(row.config_version.map(|v| i64::try_from(v).unwrap_or(-1)))
+    let (key_organizer, operation, key_hash, outcome) = match columns.key {
+        Some(k) => (
+            Some(k.organizer_id),
+            Some(k.operation),
+            Some(k.key_hash),
+            Some(k.outcome),
+        ),
+        None => (None, None, None, None),
+    };
+    bind_event_columns(query, columns.event)
+        .bind(key_organizer)
+        .bind(operation)
+        .bind(key_hash)
+        .bind(outcome)
+        .bind(columns.config_version)
 }

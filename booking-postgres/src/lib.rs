@@ -121,6 +121,26 @@
 //! the locks below, the statement, `COMMIT` (or `ROLLBACK` when it inserted
 //! nothing, which also undoes the replaced hold's deletion).
 //!
+//! **Bookings made at the same moment share one statement.** Under
+//! concurrent load, the bookings and holds of that kind (no limit, no hold
+//! to replace, no client cap) waiting at the same moment are inserted by
+//! one statement, `INSERT_BATCH` (up to [`MAX_BATCH`] rows, one array
+//! parameter per column): most of a one-row statement's server CPU is the
+//! statement (its messages, executor start-up, snapshot, commit), not the
+//! row, and a batch pays it once. A caller queues its row and waits for its
+//! answer or for one of [`PostgresOptions::insert_batches`] writer permits;
+//! the caller that gets a permit runs every queued row (its own row alone
+//! as the one-row statement above, so an idle store costs what it did).
+//! The batch checks each row's configuration version under the same
+//! `FOR SHARE` lock and inserts `ON CONFLICT DO NOTHING`, which also
+//! refuses a row overlapping an earlier row of the same statement; it
+//! returns the inserted rows. A row it did not insert, and every row of a
+//! batch whose statement failed (a deleted event type's foreign key, a
+//! deadlock between two batches, a lost connection), is tried again alone,
+//! which says why exactly as without batching (a row the failed statement
+//! did commit is recognized as the caller's own). `tests/batches.rs`
+//! composes batches with a row of every kind.
+//!
 //! A booking whose event type was deleted since the caller read it (the
 //! foreign key, or the lock, finds none) is stored as the contract says:
 //! without an event type id, keeping its slug, counting for no limit.
@@ -454,7 +474,7 @@
 //!
 //! | operation | round trips |
 //! |---|---|
-//! | booking without limits or hold (with its event and key), or its plain refusal | 1 |
+//! | booking without limits or hold (with its event and key), or its plain refusal | 1; under concurrent load, one for all the bookings of a batch (a refused row of a batch: 1 more, alone) |
 //! | booking with limits | 4: `BEGIN`, event type lock, insert, `COMMIT`; 5 with a configuration version (the organizer's row first) |
 //! | booking of a hold | 3: `BEGIN`, insert (deleting the hold), `COMMIT`; 4 with limits |
 //! | hold without limits or client cap | 1 |
@@ -535,6 +555,7 @@
 //! [`StoreError::Corrupt`]: booking_core::store::StoreError::Corrupt
 //! [`StoreError::Backend`]: booking_core::store::StoreError::Backend
 
+mod batch;
 mod config;
 mod connect;
 mod contention;
@@ -554,6 +575,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use batch::{DEFAULT_INSERT_BATCHES, MAX_BATCH};
 pub use connect::{
     IDLE_BEFORE_PING, MIGRATIONS_TABLE, PostgresOptions, PostgresStore, migrator, pool_options,
     session_options,

@@ -472,3 +472,11 @@ pub const INSERT_PARAMETER_TYPES: &str = "text, text, text, text, text, text, js
      timestamptz, timestamptz, timestamptz, interval, interval, timestamptz, timestamptz, text, \
      text, timestamptz, text, timestamptz[], timestamptz[], bigint[], text, bigint, text, text, \
      text, text, timestamptz, text, text, text, text, text, bigint";
+
+/// How many booking inserts wait in `store`'s queue for a batch statement
+/// (see [`PostgresOptions::insert_batches`](crate::PostgresOptions::insert_batches)):
+/// for tests that compose a batch (hold the store's writers busy, start
+/// bookings, wait until they are all queued, let the writers go).
+pub fn queued_inserts(store: &crate::PostgresStore) -> usize {
+    store.batches.queued()
+}

@@ -464,3 +464,53 @@ async fn a_service_booking_on_a_kept_configuration_is_one_round_trip() {
     assert_eq!(active.len(), 6, "five and the one of `proxied_store`");
     assert!(active.iter().all(|b| b.time.start() != at(22, 0)));
 }
+
+/// Bookings made at the same moment share statements
+/// (`PostgresOptions::insert_batches`): 16 bookings of different slots
+/// started together, each with its event, all succeed in fewer round trips
+/// than bookings, and each event is written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_bookings_share_statements() {
+    const BOOKINGS: usize = 16;
+    let db = TestDb::new().await;
+    let ada = organizer(&db.store, "ada").await;
+    let (proxy, store) = proxied_store(&db, ada.id).await;
+    let book_all = |hour: u32| {
+        let handles: Vec<_> = (0..BOOKINGS)
+            .map(|i| {
+                let minute = u32::try_from(i * 30).unwrap();
+                let mut booking = new_booking(ada.id, range(at(hour, minute), 30), 0, 0);
+                booking.event = Some(event_of(&booking));
+                let store = store.clone();
+                tokio::spawn(async move { (booking.id, store.insert_booking(booking).await) })
+            })
+            .collect();
+        async move {
+            let mut booked = Vec::new();
+            for handle in handles {
+                let (id, result) = handle.await.unwrap();
+                assert_eq!(result.expect("a free slot is booked").id, id);
+                booked.push(id);
+            }
+            booked
+        }
+    };
+    // A first round prepares the statements on the store's connections.
+    book_all(0).await;
+    proxy.take();
+
+    let booked = book_all(9).await;
+    let (round_trips, _) = proxy.take();
+    assert!(
+        round_trips < BOOKINGS,
+        "{BOOKINGS} concurrent bookings took {round_trips} round trips"
+    );
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM booking_events WHERE booking_id = ANY($1)")
+            .bind(booked.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, BOOKINGS as i64, "one event per booking");
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+}

@@ -197,6 +197,81 @@ pub(crate) const INSERT_PLAIN: &str = concat!(
     insert_row_and_answer!()
 );
 
+/// Inserts several bookings and holds of the kind [`INSERT_PLAIN`] takes
+/// (no limit, no hold to replace, no client cap) in one statement: the
+/// booking hot path under concurrent load, where one statement's fixed
+/// server cost (its protocol messages, executor start-up, commit) is
+/// shared by the rows of a batch (see `batch`). Each parameter is an array
+/// with one element per row, in `INSERT_PLAIN`'s order without the limit,
+/// hold and cap parameters: `$1` to `$20` the row, `$21` to `$26` its
+/// event (NULL id: none), `$27` to `$30` its idempotency key (NULL: none),
+/// `$31` the configuration version it was decided on (NULL: not checked).
+///
+/// * `settings`: the organizers of the rows with a version, locked
+///   `FOR SHARE` in id order, as `INSERT_PLAIN` locks its one (a
+///   configuration change is seen, or waits until this commits);
+/// * `inserted`: the rows whose version is still current (or unchecked),
+///   in organizer and time order, `ON CONFLICT DO NOTHING`: a row that
+///   overlaps a live row, an earlier row of the same statement included
+///   (speculative insertion checks rows of its own transaction too), or
+///   that has an existing id, is not inserted; the others are;
+/// * `event` and `completed`: the events and idempotency keys of the
+///   inserted rows.
+///
+/// It returns the inserted rows only. A row not among them is refused for
+/// one of `INSERT_PLAIN`'s reasons, which that statement, run for the row
+/// alone, tells apart; every write here depends on its row being inserted,
+/// so a refused row wrote nothing.
+pub(crate) const INSERT_BATCH: &str = concat!(
+    "WITH rows AS ( \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::timestamptz[], \
+             $11::timestamptz[], $12::timestamptz[], $13::interval[], $14::interval[], \
+             $15::timestamptz[], $16::timestamptz[], $17::text[], $18::text[], \
+             $19::timestamptz[], $20::text[], $21::text[], $22::text[], $23::text[], \
+             $24::text[], $25::timestamptz[], $26::text[], $27::text[], $28::text[], \
+             $29::text[], $30::text[], $31::bigint[]) \
+         AS r(id, organizer_id, event_type_id, event_type_slug, attendant_name, \
+             attendant_email, metadata, title, description, start_time, end_time, created_at, \
+             buffer_before, buffer_after, occupied_start, occupied_end, cancel_token_hash, \
+             status, hold_expires_at, hold_client, event_id, event_organizer_id, \
+             event_booking_id, event_kind, event_occurred_at, event_payload, key_organizer_id, \
+             key_operation, key_hash, key_outcome, config_version) \
+     ), settings AS ( \
+         SELECT o.id, o.config_version FROM organizers o \
+         WHERE o.id IN (SELECT r.organizer_id FROM rows r WHERE r.config_version IS NOT NULL) \
+         ORDER BY o.id FOR SHARE \
+     ), inserted AS ( \
+         INSERT INTO bookings (id, organizer_id, event_type_id, event_type_slug, \
+             attendant_name, attendant_email, metadata, title, description, start_time, \
+             end_time, created_at, updated_at, buffer_before, buffer_after, occupied_start, \
+             occupied_end, cancel_token_hash, status, hold_expires_at, hold_client) \
+         SELECT r.id, r.organizer_id, r.event_type_id, r.event_type_slug, r.attendant_name, \
+             r.attendant_email, r.metadata, r.title, r.description, r.start_time, r.end_time, \
+             r.created_at, r.created_at, r.buffer_before, r.buffer_after, r.occupied_start, \
+             r.occupied_end, r.cancel_token_hash, r.status, r.hold_expires_at, r.hold_client \
+         FROM rows r \
+         WHERE r.config_version IS NULL OR r.config_version = ( \
+             SELECT s.config_version FROM settings s WHERE s.id = r.organizer_id) \
+         ORDER BY r.organizer_id, r.occupied_start \
+         ON CONFLICT DO NOTHING \
+         RETURNING ",
+    booking_columns!(),
+    " ), event AS ( \
+         INSERT INTO booking_events (id, organizer_id, booking_id, kind, occurred_at, payload) \
+         SELECT r.event_id, r.event_organizer_id, r.event_booking_id, r.event_kind, \
+             r.event_occurred_at, r.event_payload \
+         FROM inserted i JOIN rows r ON r.id = i.id \
+         WHERE r.event_id IS NOT NULL \
+     ), completed AS ( \
+         UPDATE idempotency_keys k SET outcome = r.key_outcome \
+         FROM inserted i JOIN rows r ON r.id = i.id \
+         WHERE k.organizer_id = r.key_organizer_id AND k.operation = r.key_operation \
+           AND k.key_hash = r.key_hash \
+     ) \
+     SELECT * FROM inserted"
+);
+
 /// Before an insert with limits decided on a configuration version:
 /// locks organizer `$1`'s row `FOR SHARE` (as the insert's `settings` part
 /// does) before the event type's row, in the order a configuration change
