@@ -1,6 +1,8 @@
 //! Races against a real PostgreSQL: many tasks over a pool of several
-//! connections, several pools, and two separate OS processes, booking the
-//! same and overlapping slots, and the last place of a limited day, at once.
+//! connections, several pools (each store with its own batch queue, so
+//! batch statements race each other), and two separate OS processes,
+//! booking the same and overlapping slots, and the last place of a limited
+//! day, at once.
 //! The exclusion constraint must leave exactly one winner per contested
 //! interval and the limit exactly its maximum; every loser must be a plain
 //! `Conflict` or `LimitReached` (never a deadlock or other error), and SQL
@@ -159,6 +161,45 @@ async fn sixty_four_tasks_racing_for_overlapping_slots_never_double_book() {
         .collect();
     race(std::slice::from_ref(&db.store), bookings).await;
     assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+}
+
+/// Four stores (four processes' worth of pools and batch queues) race for
+/// overlapping slots of two organizers: their batch statements meet each
+/// other's rows in the exclusion constraint, and may deadlock on them
+/// (each waiting for the other's uncommitted rows), which the store answers
+/// by trying each row alone. Still no double booking, every loser lost to a
+/// real booking, and no other error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_of_four_stores_racing_for_overlapping_slots_never_double_book() {
+    let db = TestDb::with_pool_size(2).await;
+    let ada = organizer(&db.store, "ada").await;
+    let bob = organizer(&db.store, "bob").await;
+    let mut stores = Vec::new();
+    for n in 0..4 {
+        let pool = common::pool_for(&db.schema, 4, &format!("bk-batch-race-{n}")).await;
+        stores.push(PostgresStore::from_pool(pool));
+    }
+    const ROUNDS: i64 = 8;
+    let mut total_winners = 0;
+    for round in 0..ROUNDS {
+        let day = Duration::days(round);
+        let bookings: Vec<NewBooking> = (0..TASKS)
+            .map(|i| {
+                let who = if i % 2 == 0 { bob.id } else { ada.id };
+                let start =
+                    at(9, 0) + day + Duration::minutes(10 * i64::from(rand::random::<u8>() % 24));
+                let length = 10 + 10 * i64::from(rand::random::<u8>() % 6);
+                new_booking(who, range(start, length), 0, 0)
+            })
+            .collect();
+        let outcomes = race(&stores, bookings).await;
+        total_winners += check_outcomes(&outcomes);
+    }
+    assert_eq!(common::booking_rows(&db.pool).await, total_winners as i64);
+    assert_eq!(common::overlapping_active_pairs(&db.pool).await, 0);
+    for store in stores {
+        store.pool().close().await;
+    }
 }
 
 // ------------------------------------------------------------------ limits
