@@ -48,7 +48,8 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::insert::{NewRow, RowColumns};
+use crate::encode::EventColumns;
+use crate::insert::{KeyColumns, NewRow, RowColumns};
 use crate::{PostgresStore, decode, sql};
 
 /// How many batch statements a store runs at once when not told otherwise
@@ -197,7 +198,13 @@ impl PostgresStore {
 
     /// Runs `taken` as one statement and answers each caller.
     async fn run_batch(&self, taken: Vec<Queued>) {
-        match self.insert_together(&taken).await {
+        let mut columns = Columns::default();
+        let mut waiting: Waiting = Vec::with_capacity(taken.len());
+        for queued in taken {
+            waiting.push((queued.columns.id.clone(), queued.answer));
+            columns.push(queued.columns);
+        }
+        match self.insert_together(columns).await {
             Ok(rows) => {
                 let mut inserted = HashMap::with_capacity(rows.len());
                 for row in rows {
@@ -209,34 +216,32 @@ impl PostgresStore {
                             // Committed, but not readable: each caller
                             // finds its own row (or none) again.
                             tracing::warn!(%error, "a batch insert's answer could not be read");
-                            answer_all(taken, || Answer::Failed);
+                            answer_all(waiting, || Answer::Failed);
                             return;
                         }
                     }
                 }
-                for queued in taken {
-                    let answer = match inserted.remove(&queued.columns.id) {
+                for (id, answer) in waiting {
+                    let _ = answer.send(match inserted.remove(&id) {
                         Some(row) => Answer::Inserted(row),
                         None => Answer::NotInserted,
-                    };
-                    let _ = queued.answer.send(answer);
+                    });
                 }
             }
             Err(error) => {
                 tracing::debug!(
                     %error,
-                    rows = taken.len(),
+                    rows = waiting.len(),
                     "a batch of booking inserts failed; each is tried alone"
                 );
-                answer_all(taken, || Answer::Failed);
+                answer_all(waiting, || Answer::Failed);
             }
         }
     }
 
-    /// [`INSERT_BATCH`](sql::bookings::INSERT_BATCH) for `taken`, on a
+    /// [`INSERT_BATCH`](sql::bookings::INSERT_BATCH) for `columns`, on a
     /// booking connection or, when there are none, through the pool.
-    async fn insert_together(&self, taken: &[Queued]) -> Result<Vec<PgRow>, sqlx::Error> {
-        let columns = Columns::of(taken.iter().map(|queued| &queued.columns));
+    async fn insert_together(&self, columns: Columns) -> Result<Vec<PgRow>, sqlx::Error> {
         let statement = columns.bind(sqlx::query(sql::bookings::INSERT_BATCH));
         if self.lanes.is_empty() {
             return statement.fetch_all(&self.pool).await;
@@ -248,9 +253,12 @@ impl PostgresStore {
     }
 }
 
-fn answer_all(taken: Vec<Queued>, answer: impl Fn() -> Answer) {
-    for queued in taken {
-        let _ = queued.answer.send(answer());
+/// Where each row of a batch waits for its answer, by id.
+type Waiting = Vec<(String, oneshot::Sender<Answer>)>;
+
+fn answer_all(waiting: Waiting, answer: impl Fn() -> Answer) {
+    for (_, sender) in waiting {
+        let _ = sender.send(answer());
     }
 }
 
@@ -292,24 +300,17 @@ struct Columns {
 }
 
 impl Columns {
-    fn of<'a>(rows: impl Iterator<Item = &'a RowColumns>) -> Self {
-        let mut columns = Columns::default();
-        for row in rows {
-            columns.push(row);
-        }
-        columns
-    }
-
-    fn push(&mut self, row: &RowColumns) {
-        self.id.push(row.id.clone());
-        self.organizer_id.push(row.organizer_id.clone());
-        self.event_type_id.push(row.event_type_id.clone());
-        self.slug.push(row.slug.clone());
-        self.attendant_name.push(row.attendant_name.clone());
-        self.attendant_email.push(row.attendant_email.clone());
-        self.metadata.push(row.metadata.clone());
-        self.title.push(row.title.clone());
-        self.description.push(row.description.clone());
+    /// Appends `row`'s values, one to each array.
+    fn push(&mut self, row: RowColumns) {
+        self.id.push(row.id);
+        self.organizer_id.push(row.organizer_id);
+        self.event_type_id.push(row.event_type_id);
+        self.slug.push(row.slug);
+        self.attendant_name.push(row.attendant_name);
+        self.attendant_email.push(row.attendant_email);
+        self.metadata.push(row.metadata);
+        self.title.push(row.title);
+        self.description.push(row.description);
         self.start_time.push(row.time.start());
         self.end_time.push(row.time.end());
         self.created_at.push(row.created_at);
@@ -317,25 +318,23 @@ impl Columns {
         self.buffer_after.push(row.buffer_after);
         self.occupied_start.push(row.occupied.start());
         self.occupied_end.push(row.occupied.end());
-        self.token_hash.push(row.token_hash.clone());
+        self.token_hash.push(row.token_hash);
         self.status.push(row.status);
         self.hold_expires_at.push(row.hold_expires_at);
-        self.hold_client.push(row.hold_client.clone());
-        let event = row.event.as_ref();
-        self.event_id.push(event.map(|e| e.id.clone()));
-        self.event_organizer_id
-            .push(event.map(|e| e.organizer_id.clone()));
-        self.event_booking_id
-            .push(event.map(|e| e.booking_id.clone()));
-        self.event_kind.push(event.map(|e| e.kind));
-        self.event_occurred_at.push(event.map(|e| e.occurred_at));
-        self.event_payload.push(event.map(|e| e.payload.clone()));
-        let key = row.key.as_ref();
-        self.key_organizer_id
-            .push(key.map(|k| k.organizer_id.clone()));
-        self.key_operation.push(key.map(|k| k.operation.clone()));
-        self.key_hash.push(key.map(|k| k.key_hash.clone()));
-        self.key_outcome.push(key.map(|k| k.outcome.clone()));
+        self.hold_client.push(row.hold_client);
+        let (id, organizer_id, booking_id, kind, occurred_at, payload) =
+            EventColumns::split(row.event);
+        self.event_id.push(id);
+        self.event_organizer_id.push(organizer_id);
+        self.event_booking_id.push(booking_id);
+        self.event_kind.push(kind);
+        self.event_occurred_at.push(occurred_at);
+        self.event_payload.push(payload);
+        let (key_organizer, operation, key_hash, outcome) = KeyColumns::split(row.key);
+        self.key_organizer_id.push(key_organizer);
+        self.key_operation.push(operation);
+        self.key_hash.push(key_hash);
+        self.key_outcome.push(outcome);
         self.config_version.push(row.config_version);
     }
 

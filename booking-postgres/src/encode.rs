@@ -61,7 +61,32 @@ pub(crate) struct EventColumns {
     pub payload: String,
 }
 
+/// [`EventColumns`] as six nullable values, as the statements bind them.
+pub(crate) type NullableEvent = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<&'static str>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+
 impl EventColumns {
+    /// The six columns of `event`, all `None` for none.
+    pub(crate) fn split(event: Option<Self>) -> NullableEvent {
+        match event {
+            Some(e) => (
+                Some(e.id),
+                Some(e.organizer_id),
+                Some(e.booking_id),
+                Some(e.kind),
+                Some(e.occurred_at),
+                Some(e.payload),
+            ),
+            None => (None, None, None, None, None, None),
+        }
+    }
+
     pub(crate) fn of(event: &EventRecord) -> Self {
         EventColumns {
             id: event.id.to_string(),
@@ -88,17 +113,7 @@ pub(crate) fn bind_event_columns<'q>(
     query: Query<'q, Postgres, PgArguments>,
     event: Option<EventColumns>,
 ) -> Query<'q, Postgres, PgArguments> {
-    let (id, organizer_id, booking_id, kind, occurred_at, payload) = match event {
-        Some(e) => (
-            Some(e.id),
-            Some(e.organizer_id),
-            Some(e.booking_id),
-            Some(e.kind),
-            Some(e.occurred_at),
-            Some(e.payload),
-        ),
-        None => (None, None, None, None, None, None),
-    };
+    let (id, organizer_id, booking_id, kind, occurred_at, payload) = EventColumns::split(event);
     query
         .bind(id)
         .bind(organizer_id)

@@ -463,6 +463,28 @@ pub(crate) struct KeyColumns {
     pub outcome: String,
 }
 
+impl KeyColumns {
+    /// The four columns of `key`, all `None` for none.
+    pub(crate) fn split(
+        key: Option<Self>,
+    ) -> (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) {
+        match key {
+            Some(k) => (
+                Some(k.organizer_id),
+                Some(k.operation),
+                Some(k.key_hash),
+                Some(k.outcome),
+            ),
+            None => (None, None, None, None),
+        }
+    }
+}
+
 impl RowColumns {
     pub(crate) fn of(row: &NewRow<'_>) -> Self {
         RowColumns {
@@ -535,15 +557,7 @@ fn bind_row<'q>(
         .bind(max)
         .bind(row.replaces_hold.map(|hold| hold.to_string()))
         .bind(row.max_per_client.map(i64::from));
-    let (key_organizer, operation, key_hash, outcome) = match columns.key {
-        Some(k) => (
-            Some(k.organizer_id),
-            Some(k.operation),
-            Some(k.key_hash),
-            Some(k.outcome),
-        ),
-        None => (None, None, None, None),
-    };
+    let (key_organizer, operation, key_hash, outcome) = KeyColumns::split(columns.key);
     bind_event_columns(query, columns.event)
         .bind(key_organizer)
         .bind(operation)

@@ -83,6 +83,24 @@ fn check_outcomes(outcomes: &[(OrganizerId, TimeRange, bool)]) -> usize {
     winners.len()
 }
 
+/// [`TASKS`] bookings on day `day` after Monday 7 December 2026, one in
+/// four of `bob`'s, the rest of `ada`'s: starts on a 10-minute grid over
+/// three hours, 20 to 90 minutes long, buffers of 0 to 15 minutes.
+fn scattered_bookings(ada: OrganizerId, bob: OrganizerId, day: i64) -> Vec<NewBooking> {
+    (0..TASKS)
+        .map(|i| {
+            let who = if i % 4 == 0 { bob } else { ada };
+            let start = at(9, 0)
+                + Duration::days(day)
+                + Duration::minutes(10 * i64::from(rand::random::<u8>() % 18));
+            let length = 20 + 10 * i64::from(rand::random::<u8>() % 8);
+            let before = 5 * i64::from(rand::random::<u8>() % 4);
+            let after = 5 * i64::from(rand::random::<u8>() % 4);
+            new_booking(who, range(start, length), before, after)
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_tasks_racing_for_one_slot_leave_exactly_one_winner() {
     let db = TestDb::with_pool_size(POOL_SIZE).await;
@@ -111,20 +129,7 @@ async fn sixty_four_tasks_racing_for_overlapping_slots_never_double_book() {
     const ROUNDS: i64 = 8;
     let mut total_winners = 0;
     for round in 0..ROUNDS {
-        let day = Duration::days(round);
-        let bookings: Vec<NewBooking> = (0..TASKS)
-            .map(|i| {
-                let who = if i % 4 == 0 { bob.id } else { ada.id };
-                // Starts on a 10-minute grid over three hours, 20 to 90
-                // minutes long, buffers of 0 to 15 minutes.
-                let start =
-                    at(9, 0) + day + Duration::minutes(10 * i64::from(rand::random::<u8>() % 18));
-                let length = 20 + 10 * i64::from(rand::random::<u8>() % 8);
-                let before = 5 * i64::from(rand::random::<u8>() % 4);
-                let after = 5 * i64::from(rand::random::<u8>() % 4);
-                new_booking(who, range(start, length), before, after)
-            })
-            .collect();
+        let bookings = scattered_bookings(ada.id, bob.id, round);
         let outcomes = race(std::slice::from_ref(&db.store), bookings).await;
         total_winners += check_outcomes(&outcomes);
     }
@@ -182,17 +187,7 @@ async fn batches_of_four_stores_racing_for_overlapping_slots_never_double_book()
     const ROUNDS: i64 = 8;
     let mut total_winners = 0;
     for round in 0..ROUNDS {
-        let day = Duration::days(round);
-        let bookings: Vec<NewBooking> = (0..TASKS)
-            .map(|i| {
-                let who = if i % 2 == 0 { bob.id } else { ada.id };
-                let start =
-                    at(9, 0) + day + Duration::minutes(10 * i64::from(rand::random::<u8>() % 24));
-                let length = 10 + 10 * i64::from(rand::random::<u8>() % 6);
-                new_booking(who, range(start, length), 0, 0)
-            })
-            .collect();
-        let outcomes = race(&stores, bookings).await;
+        let outcomes = race(&stores, scattered_bookings(ada.id, bob.id, round)).await;
         total_winners += check_outcomes(&outcomes);
     }
     assert_eq!(common::booking_rows(&db.pool).await, total_winners as i64);
