@@ -50,6 +50,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::encode::EventColumns;
 use crate::insert::{KeyColumns, NewRow, RowColumns};
+use crate::lanes::permit_count;
 use crate::{PostgresStore, decode, sql};
 
 /// How many batch statements a store runs at once when not told otherwise
@@ -95,9 +96,7 @@ enum Answer {
 impl Batches {
     /// Up to `count` batch statements at once; `0` turns batching off.
     pub(crate) fn new(count: u32) -> Self {
-        let count = usize::try_from(count)
-            .unwrap_or(usize::MAX)
-            .min(Semaphore::MAX_PERMITS);
+        let count = permit_count(count);
         Batches {
             writers: Semaphore::new(count),
             count,
@@ -160,9 +159,9 @@ impl PostgresStore {
             }
             if let [only] = taken.as_slice()
                 && only.columns.id == row.id
+                && let Some(own) = taken.pop()
             {
-                taken.clear();
-                let inserted = self.insert_single(row).await;
+                let inserted = self.insert_single_encoded(row, own.columns).await;
                 drop(permit);
                 return inserted;
             }

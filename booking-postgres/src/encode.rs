@@ -51,7 +51,7 @@ pub(crate) fn limit_arrays(
 
 /// An event's six columns of `booking_events`: id, organizer, booking,
 /// kind, instant, payload.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct EventColumns {
     pub id: String,
     pub organizer_id: String,

@@ -256,7 +256,7 @@ impl PostgresStore {
                 return Err(refusal);
             }
         }
-        let result = bind_row(sqlx::query(sql::bookings::INSERT), row)
+        let result = bind_row(sqlx::query(sql::bookings::INSERT), row, RowColumns::of(row))
             .fetch_one(&mut *tx)
             .await;
         match result {
@@ -295,7 +295,16 @@ impl PostgresStore {
     /// [`sql::bookings::INSERT_PLAIN`] for `row`, on a booking connection
     /// (see `lanes`) or, when there are none, through the pool.
     pub(crate) async fn insert_single(&self, row: &NewRow<'_>) -> Result<PgRow, sqlx::Error> {
-        let statement = bind_row(sqlx::query(sql::bookings::INSERT_PLAIN), row);
+        self.insert_single_encoded(row, RowColumns::of(row)).await
+    }
+
+    /// [`insert_single`](Self::insert_single) with `row` already encoded.
+    pub(crate) async fn insert_single_encoded(
+        &self,
+        row: &NewRow<'_>,
+        columns: RowColumns,
+    ) -> Result<PgRow, sqlx::Error> {
+        let statement = bind_row(sqlx::query(sql::bookings::INSERT_PLAIN), row, columns);
         if self.lanes.is_empty() {
             return statement.fetch_one(&self.pool).await;
         }
@@ -528,8 +537,8 @@ impl RowColumns {
 fn bind_row<'q>(
     query: Query<'q, Postgres, PgArguments>,
     row: &NewRow<'_>,
+    columns: RowColumns,
 ) -> Query<'q, Postgres, PgArguments> {
-    let columns = RowColumns::of(row);
     let (from, before, max) = limit_arrays(row.limits);
     let query = query
         .bind(columns.id)

@@ -52,6 +52,14 @@ pub(crate) struct Lanes {
     losses: AtomicU64,
 }
 
+/// `count` as a number of semaphore permits (capped at what a semaphore
+/// holds).
+pub(crate) fn permit_count(count: u32) -> usize {
+    usize::try_from(count)
+        .unwrap_or(usize::MAX)
+        .min(Semaphore::MAX_PERMITS)
+}
+
 /// A connection waiting to be lent.
 struct Idle {
     connection: PgConnection,
@@ -73,9 +81,7 @@ impl Lanes {
     /// Up to `count` connections; none makes every booking go through the
     /// pool.
     pub(crate) fn new(count: u32) -> Self {
-        let count = usize::try_from(count)
-            .unwrap_or(usize::MAX)
-            .min(Semaphore::MAX_PERMITS);
+        let count = permit_count(count);
         Lanes {
             permits: Semaphore::new(count),
             count,

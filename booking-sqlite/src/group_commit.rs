@@ -66,7 +66,7 @@ pub(crate) trait GroupWrite: Send + 'static {
     fn write(&self, tx: &Connection, checked: Self::Checked) -> Result<Self::Output, Failure>;
 }
 
-/// Both steps of `write`, as one write alone does them.
+/// Both steps of a [`GroupWrite`], as a write alone does them.
 fn check_and_write<W: GroupWrite>(write: &W, tx: &Connection) -> Result<W::Output, Failure> {
     let checked = write.check(tx)?;
     write.write(tx, checked)
