@@ -288,6 +288,14 @@ impl Layout {
         self.tasks * self.organizers_per_task
     }
 
+    /// The organizer of task `task`'s `n`-th operation: its organizers in
+    /// turn, with no horizon (a slots query books nothing).
+    pub fn organizer(&self, task: usize, n: u64) -> usize {
+        let per = self.organizers_per_task.max(1) as u64;
+        // `n % per` is below `organizers_per_task`, a `usize`.
+        task * self.organizers_per_task + usize::try_from(n % per).unwrap_or(0)
+    }
+
     /// Organizer index and slot number of task `task`'s `n`-th booking
     /// (`n` counted from 0); `None` past the organizers' horizon.
     pub fn booking(&self, task: usize, n: u64) -> Option<(usize, u64)> {

@@ -34,9 +34,42 @@ pub struct Server {
 impl Server {
     /// Serves `booking_examples::router(service)`.
     pub async fn start(service: BookingService) -> Result<Server, LoadError> {
+        Self::serve(booking_examples::router(service)).await
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+impl Server {
+    /// The transport floor: a router with the slots query's route alone,
+    /// answering every request with `reply` (the bytes and content type of
+    /// a real reply) and nothing behind it: no service, no middleware. The
+    /// same client driving it measures what loopback HTTP itself costs
+    /// (client, hyper, the kernel), which no change to the service can
+    /// remove.
+    pub async fn floor(reply: FixedReply) -> Result<Server, LoadError> {
+        let reply = Arc::new(reply);
+        let router = axum::Router::new().route(
+            "/api/organizers/{username}/slots",
+            axum::routing::get(move || {
+                let reply = Arc::clone(&reply);
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, reply.content_type.clone())],
+                        reply.body.clone(),
+                    )
+                }
+            }),
+        );
+        Self::serve(router).await
+    }
+
+    async fn serve(router: axum::Router) -> Result<Server, LoadError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let router = booking_examples::router(service);
         // As the service program does (`booking_examples::serve`): replies
         // go out without waiting for the client's ACK (Nagle).
         let listener = listener.tap_io(|tcp| {
@@ -52,11 +85,39 @@ impl Server {
             task,
         })
     }
+}
 
-    /// `http://127.0.0.1:<port>`.
-    pub fn base(&self) -> &str {
-        &self.base
+/// A reply captured from the service, for [`Server::floor`] to repeat.
+#[derive(Debug, Clone)]
+pub struct FixedReply {
+    content_type: axum::http::HeaderValue,
+    body: bytes::Bytes,
+}
+
+/// One slots query of `layout`'s first task over HTTP, as
+/// [`http_slots_op`] sends it, kept whole.
+pub async fn capture_slots_reply(
+    client: &reqwest::Client,
+    base: &str,
+    run: &str,
+    layout: Layout,
+) -> Result<FixedReply, LoadError> {
+    let failed = |what: String| LoadError::Other(format!("capturing a slots reply: {what}"));
+    let response = slots_request(client, base, run, layout, 0, 0)
+        .map_err(|e| failed(e.message))?
+        .send()
+        .await
+        .map_err(|e| failed(chain(&e)))?;
+    if response.status() != reqwest::StatusCode::OK {
+        return Err(failed(format!("status {}", response.status())));
     }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| axum::http::HeaderValue::from_bytes(v.as_bytes()).ok())
+        .unwrap_or(axum::http::HeaderValue::from_static("application/json"));
+    let body = response.bytes().await.map_err(|e| failed(chain(&e)))?;
+    Ok(FixedReply { content_type, body })
 }
 
 impl Drop for Server {
@@ -97,9 +158,7 @@ pub fn slots_op(
         let service = service.clone();
         let run = Arc::clone(&run);
         Box::pin(async move {
-            let (organizer, _) = layout
-                .booking(task, n)
-                .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
+            let organizer = layout.organizer(task, n);
             let window = day_window(n)?;
             let query = SlotQuery::new(organizer_username(&run, organizer), window);
             let slots = service
@@ -124,26 +183,34 @@ pub fn http_slots_op(
         let base = Arc::clone(&base);
         let run = Arc::clone(&run);
         Box::pin(async move {
-            let (organizer, _) = layout
-                .booking(task, n)
-                .ok_or_else(|| OpError::new("horizon", "horizon used up"))?;
-            let window = day_window(n)?;
-            let url = format!(
-                "{base}/api/organizers/{}/slots",
-                organizer_username(&run, organizer)
-            );
-            let response = client
-                .get(url)
-                .query(&[
-                    ("start", window.start().to_rfc3339()),
-                    ("end", window.end().to_rfc3339()),
-                ])
+            let response = slots_request(&client, &base, &run, layout, task, n)?
                 .send()
                 .await
                 .map_err(|e| OpError::new("http", chain(&e)))?;
             expect_status(response, reqwest::StatusCode::OK).await
         })
     }
+}
+
+/// The `n`-th slots query of task `task`, ready to send to `base`.
+fn slots_request(
+    client: &reqwest::Client,
+    base: &str,
+    run: &str,
+    layout: Layout,
+    task: usize,
+    n: u64,
+) -> Result<reqwest::RequestBuilder, OpError> {
+    let organizer = layout.organizer(task, n);
+    let window = day_window(n)?;
+    let url = format!(
+        "{base}/api/organizers/{}/slots",
+        organizer_username(run, organizer)
+    );
+    Ok(client.get(url).query(&[
+        ("start", window.start().to_rfc3339()),
+        ("end", window.end().to_rfc3339()),
+    ]))
 }
 
 /// `POST /api/bookings` with the same request the in-process phase sends

@@ -328,7 +328,13 @@ impl Report {
             "`booking_examples::router` served on 127.0.0.1 in the load program's process, \
              driven by reqwest with {} keep-alive connections; each HTTP figure alternated with \
              the same call made in-process on the same service. A slots query asks for one \
-             day (96 fifteen-minute slots).\n",
+             day (96 fifteen-minute slots). The transport floor sends the same slots \
+             queries to a bare router on another loopback port that answers each with a \
+             fixed copy of a real reply (same bytes, no service, no middleware): what the \
+             client, hyper and the kernel cost alone, the most any change to the service \
+             could reach. The two costs add: with the in-process rate `a` and the floor's `f`, \
+             a service over this transport runs at most `1 / (1/a + 1/f)`, and the summary \
+             gives that bound as a share of `a`.\n",
             self.options.concurrency
         );
         let _ = writeln!(
@@ -339,6 +345,11 @@ impl Report {
         for (kind, h) in rows {
             for (name, http, local) in [
                 ("slots query", &h.slots_http, &h.slots_in_process),
+                (
+                    "slots query, transport floor",
+                    &h.slots_floor,
+                    &h.slots_in_process,
+                ),
                 ("booking", &h.bookings_http, &h.bookings_in_process),
             ] {
                 let _ = writeln!(
@@ -492,8 +503,19 @@ impl Report {
                 ("slot queries", &h.slots_http, &h.slots_in_process),
             ] {
                 let r = http.rate() / in_process.rate().max(f64::MIN_POSITIVE);
+                let floor = if what == "slot queries" && h.slots_floor.ok > 0 {
+                    format!(
+                        " (the transport alone, a fixed reply with no service behind it: {}; \
+                         the in-process work plus that: at most {:.0}% reachable over this \
+                         transport)",
+                        per_sec(h.slots_floor.rate()),
+                        100.0 * reachable_share(in_process.rate(), h.slots_floor.rate())
+                    )
+                } else {
+                    String::new()
+                };
                 lines.push(format!(
-                    "HTTP on {}: {what} ≥ 80% of in-process: {:.0}% → {}",
+                    "HTTP on {}: {what} ≥ 80% of in-process: {:.0}% → {}{floor}",
                     b.kind,
                     100.0 * r,
                     verdict(r >= HTTP_TARGET)
@@ -564,5 +586,33 @@ impl Report {
             let _ = writeln!(out, "- {line}");
         }
         out.push('\n');
+    }
+}
+
+/// The largest share of the in-process rate `in_process` a service can
+/// reach over a transport whose own floor (a fixed reply, nothing behind
+/// it) runs at `floor`: per operation, the service's work and the
+/// transport's add up.
+fn reachable_share(in_process: f64, floor: f64) -> f64 {
+    if in_process <= 0.0 || floor <= 0.0 {
+        return 0.0;
+    }
+    let combined = 1.0 / (1.0 / in_process + 1.0 / floor);
+    combined / in_process
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reachable_share;
+
+    #[test]
+    fn the_reachable_share_adds_the_transport_cost_to_the_service_cost() {
+        // A transport as fast as the service halves it.
+        assert!((reachable_share(1_000.0, 1_000.0) - 0.5).abs() < 1e-12);
+        // One four times as fast leaves 80%.
+        assert!((reachable_share(1_000.0, 4_000.0) - 0.8).abs() < 1e-12);
+        // Nothing measured: nothing claimed.
+        assert_eq!(reachable_share(0.0, 4_000.0), 0.0);
+        assert_eq!(reachable_share(1_000.0, 0.0), 0.0);
     }
 }

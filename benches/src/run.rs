@@ -118,6 +118,9 @@ pub struct HttpFigures {
     pub slots_in_process: Measurement,
     /// `GET /api/organizers/{username}/slots` for one day.
     pub slots_http: Measurement,
+    /// The same requests answered by the transport floor
+    /// ([`http::Server::floor`]): a fixed copy of a real reply, no service.
+    pub slots_floor: Measurement,
     /// `create_booking` in-process.
     pub bookings_in_process: Measurement,
     /// `POST /api/bookings`.
@@ -455,10 +458,24 @@ async fn measure_http(
         http::http_slots_op(client.clone(), Arc::clone(&base), Arc::clone(run), layout),
     )
     .await;
-    let mut best = [None, None, None, None];
+    let floor =
+        http::Server::floor(http::capture_slots_reply(&client, &base, run, layout).await?).await?;
+    let floor_base: Arc<str> = Arc::from(floor.base());
+    scenario::drive(
+        &mut slot_cursors,
+        warm,
+        http::http_slots_op(
+            client.clone(),
+            Arc::clone(&floor_base),
+            Arc::clone(run),
+            layout,
+        ),
+    )
+    .await;
+    let mut best = [None, None, None, None, None];
     let mut booked = 0;
     for round in 0..options.rounds.max(1) {
-        let phases: [(&str, Measurement); 4] = [
+        let phases: [(&str, Measurement); 5] = [
             (
                 "slots in-process",
                 scenario::drive(
@@ -474,6 +491,20 @@ async fn measure_http(
                     &mut slot_cursors,
                     options.bound,
                     http::http_slots_op(client.clone(), Arc::clone(&base), Arc::clone(run), layout),
+                )
+                .await,
+            ),
+            (
+                "slots over HTTP, transport floor",
+                scenario::drive(
+                    &mut slot_cursors,
+                    options.bound,
+                    http::http_slots_op(
+                        client.clone(),
+                        Arc::clone(&floor_base),
+                        Arc::clone(run),
+                        layout,
+                    ),
                 )
                 .await,
             ),
@@ -508,22 +539,25 @@ async fn measure_http(
                 m.rate(),
                 m.error_count()
             );
-            if index >= 2 {
+            if index >= 3 {
                 booked += m.ok;
             }
             keep_best(&mut best[index], m);
         }
     }
     drop(server);
+    drop(floor);
     let [
         slots_in_process,
         slots_http,
+        slots_floor,
         bookings_in_process,
         bookings_http,
     ] = best.map(Option::unwrap_or_default);
     Ok(HttpFigures {
         slots_in_process,
         slots_http,
+        slots_floor,
         bookings_in_process,
         bookings_http,
         total_booked: booked,

@@ -51,8 +51,11 @@ pub fn slots_body(slots: &[TimeRange], stale_calendars: &[String]) -> Vec<u8> {
 /// written digit by digit, anything else (a year outside 0–9999, a leap
 /// second) by chrono itself.
 pub fn write_instant(out: &mut Vec<u8>, value: DateTime<Utc>) {
-    let year = value.year();
-    let nanos = value.nanosecond();
+    // The fields of the UTC wall time, read once: each accessor of a
+    // `DateTime` would add the (zero) offset to its instant again.
+    let naive = value.naive_utc();
+    let year = naive.year();
+    let nanos = naive.nanosecond();
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         out.extend_from_slice(super::instant(value).as_bytes());
         return;
@@ -62,11 +65,11 @@ pub fn write_instant(out: &mut Vec<u8>, value: DateTime<Utc>) {
     let millis = nanos / 1_000_000;
     let mut text = *b"0000-00-00T00:00:00.000Z";
     digits(&mut text[0..4], year);
-    digits(&mut text[5..7], value.month());
-    digits(&mut text[8..10], value.day());
-    digits(&mut text[11..13], value.hour());
-    digits(&mut text[14..16], value.minute());
-    digits(&mut text[17..19], value.second());
+    digits(&mut text[5..7], naive.month());
+    digits(&mut text[8..10], naive.day());
+    digits(&mut text[11..13], naive.hour());
+    digits(&mut text[14..16], naive.minute());
+    digits(&mut text[17..19], naive.second());
     digits(&mut text[20..23], millis);
     out.extend_from_slice(&text);
 }
