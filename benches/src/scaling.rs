@@ -296,9 +296,9 @@ async fn create_bookings(
 /// run one task at a time; the figure also counts whatever the runtime's
 /// other threads did meanwhile. `None` where the clock reads negative.
 ///
-/// Not a thread's clock: the task may resume on another of the runtime's
-/// threads after an `await` (`create_booking` does), and two threads'
-/// clocks do not subtract. Nor `/proc/thread-self/schedstat`, which this
+/// Not a thread's clock: a task of the multi-thread runtime may resume on
+/// another thread after an `await` that waits, and two threads' clocks do
+/// not subtract. Nor `/proc/thread-self/schedstat`, which this
 /// module read before: for the thread reading it, that figure is brought up
 /// to date only when the thread is switched out, so around a few
 /// milliseconds of busy work it mostly shows nothing (a check on this
