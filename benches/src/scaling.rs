@@ -77,7 +77,7 @@ pub struct CurvePoint {
     pub stored_before: u64,
     /// The batch's `insert_booking` calls.
     pub inserts: Measurement,
-    /// This process's CPU time in those calls.
+    /// This thread's CPU time in those calls ([`CpuSpan`]).
     pub cpu: Option<StdDuration>,
 }
 
@@ -88,7 +88,7 @@ pub struct SizePoint {
     pub stored: u64,
     /// On the memory store.
     pub memory: Measurement,
-    /// This process's CPU time in those calls.
+    /// This thread's CPU time in those calls ([`CpuSpan`]).
     pub memory_cpu: Option<StdDuration>,
     /// On the SQLite store.
     pub sqlite: Measurement,
@@ -267,52 +267,83 @@ fn record<T, E: std::error::Error>(
 
 /// `create_booking` through `instance`'s service for each `(organizer
 /// index, slot)` of `calls`, one at a time; returns one measurement per
-/// organizer index below `organizers`, and the bookings made.
+/// organizer index below `organizers`, the bookings made, and the thread
+/// CPU time in the calls ([`CpuSpan`]; `None` if a call changed threads).
 async fn create_bookings(
     instance: &Instance,
     run: &str,
     organizers: usize,
     calls: impl Iterator<Item = (usize, TimeRange)>,
-) -> (Vec<Measurement>, Vec<Booking>) {
+) -> (Vec<Measurement>, Vec<Booking>, Option<StdDuration>) {
     let usernames: Vec<String> = (0..organizers)
         .map(|i| organizer_username(run, i))
         .collect();
     let mut measurements = vec![Measurement::default(); organizers];
     let mut made = Vec::new();
+    let mut cpu = Some(StdDuration::ZERO);
     for (organizer, time) in calls {
         let request = booking_request(&usernames[organizer], time);
+        let span = CpuSpan::start();
         let t0 = Instant::now();
         let result = instance.service.create_booking(request).await;
         let took = t0.elapsed();
+        cpu = add_cpu(cpu, span.end());
         let result = result.map(|created| made.push(created.booking));
         record(&mut measurements[organizer], took, result, "create_booking");
     }
-    (measurements, made)
+    (measurements, made, cpu)
 }
 
-/// CPU time this process has spent running, all its threads
-/// (`CLOCK_PROCESS_CPUTIME_ID`): unlike wall time, it leaves out the time
-/// other processes of a shared machine held the CPU. The scaling phases
-/// run one task at a time; the figure also counts whatever the runtime's
-/// other threads did meanwhile. `None` where the clock reads negative.
+/// CPU time the calling thread has spent running
+/// (`CLOCK_THREAD_CPUTIME_ID`): unlike wall time, it leaves out the time
+/// other processes of a shared machine held the CPU. `None` where the
+/// clock reads negative.
 ///
-/// Not a thread's clock: a task of the multi-thread runtime may resume on
-/// another thread after an `await` that waits, and two threads' clocks do
-/// not subtract. Nor `/proc/thread-self/schedstat`, which this
-/// module read before: for the thread reading it, that figure is brought up
-/// to date only when the thread is switched out, so around a few
-/// milliseconds of busy work it mostly shows nothing (a check on this
-/// machine: 1.46 ms missing, on average, from 2 ms of busy work).
-pub fn process_cpu() -> Option<StdDuration> {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+/// Not `/proc/thread-self/schedstat`, which this module read before: for
+/// the thread reading it, that figure is brought up to date only when the
+/// thread is switched out, so around a few milliseconds of busy work it
+/// mostly shows nothing (a check on this machine: 1.46 ms missing, on
+/// average, from 2 ms of busy work).
+pub fn thread_cpu() -> Option<StdDuration> {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     let secs = u64::try_from(now.tv_sec).ok()?;
     let nanos = u32::try_from(now.tv_nsec).ok()?;
     Some(StdDuration::new(secs, nanos))
 }
 
-/// CPU time of this process since `before`.
-fn cpu_since(before: Option<StdDuration>) -> Option<StdDuration> {
-    Some(process_cpu()?.saturating_sub(before?))
+/// A stretch of one thread's CPU time around a piece of work.
+///
+/// A task of the multi-thread runtime may resume on another thread after
+/// an `await` that waits, and two threads' clocks do not subtract, so a
+/// span that ends on another thread than it started on has no figure.
+/// Spans are read around the timed calls only, so the figure is theirs,
+/// not the harness's (building requests, recording latencies).
+struct CpuSpan {
+    thread: std::thread::ThreadId,
+    start: Option<StdDuration>,
+}
+
+impl CpuSpan {
+    fn start() -> Self {
+        CpuSpan {
+            thread: std::thread::current().id(),
+            start: thread_cpu(),
+        }
+    }
+
+    /// The CPU time since [`start`](Self::start), or `None` when the work
+    /// ended on another thread.
+    fn end(self) -> Option<StdDuration> {
+        if std::thread::current().id() != self.thread {
+            return None;
+        }
+        Some(thread_cpu()?.saturating_sub(self.start?))
+    }
+}
+
+/// `total` plus `more`; unknown once either is.
+fn add_cpu(total: Option<StdDuration>, more: Option<StdDuration>) -> Option<StdDuration> {
+    total.zip(more).map(|(a, b)| a + b)
 }
 
 /// Operations per second of CPU time.
@@ -332,7 +363,7 @@ struct ProbeRegion {
     per_organizer: u64,
 }
 
-/// Inserts timed between two reads of the process's CPU time.
+/// Inserts timed in one [`CpuSpan`].
 const CHUNK: u64 = 1_000;
 
 /// Organizers the size probes book (at most).
@@ -369,9 +400,9 @@ impl ProbeRegion {
     }
 }
 
-/// `probes` probes on `instance`, folded into one measurement (with this
-/// process's CPU time), then cancelled (untimed), so the next size books
-/// the same slots.
+/// `probes` probes on `instance`, folded into one measurement (with the
+/// thread CPU time in the calls), then cancelled (untimed), so the next
+/// size books the same slots.
 async fn probe(
     instance: &Instance,
     run: &str,
@@ -381,10 +412,8 @@ async fn probe(
     let calls = (0..probes)
         .map(|j| region.probe(j))
         .collect::<Result<Vec<_>, LoadError>>()?;
-    let cpu_before = process_cpu();
-    let (measurements, made) =
+    let (measurements, made, cpu) =
         create_bookings(instance, run, region.organizers, calls.into_iter()).await;
-    let cpu = cpu_since(cpu_before);
     for booking in made {
         instance
             .service
@@ -492,14 +521,14 @@ async fn fill_curve(
                     rows.push(fill_row(&sqlite_orgs[organizer], time));
                     chunk.push(new_booking_at(memory_orgs[organizer], time));
                 }
-                let cpu_before = process_cpu();
+                let span = CpuSpan::start();
                 for new in chunk {
                     let t0 = Instant::now();
                     let result = store.insert_booking(new).await;
                     let took = t0.elapsed();
                     record(&mut m, took, result, "insert_booking");
                 }
-                cpu = cpu.zip(cpu_since(cpu_before)).map(|(a, b)| a + b);
+                cpu = add_cpu(cpu, span.end());
                 next = end;
             }
             eprintln!(
@@ -586,11 +615,11 @@ async fn bounded_both_sides(
             }
         }
         let first = booked(0)?;
-        let (warm, _) = create_bookings(&instance, &run, 4, (0..4).map(|o| (o, first))).await;
+        let (warm, _, _) = create_bookings(&instance, &run, 4, (0..4).map(|o| (o, first))).await;
         let calls = (0..4 * probes)
             .map(|j| Ok((usize::try_from(j % 4).unwrap_or(0), booked(1 + j / 4)?)))
             .collect::<Result<Vec<_>, LoadError>>()?;
-        let (measured, _) = create_bookings(&instance, &run, 4, calls.into_iter()).await;
+        let (measured, _, _) = create_bookings(&instance, &run, 4, calls.into_iter()).await;
         let failed: u64 = warm.iter().chain(&measured).map(|m| m.error_count()).sum();
         if failed > 0 {
             return Err(LoadError::Other(format!(
@@ -662,8 +691,8 @@ impl ScalingReport {
              `MemoryStore::insert_booking` on one task, {} bookings over {} organizers in \
              batches of {}, each organizer's bookings in scattered order over its 3-hour grid \
              (each with its `booking.created` event). Rates are the batch's calls over this \
-             process's CPU time in them (`CLOCK_PROCESS_CPUTIME_ID`, all its threads: time \
-             other processes held the CPU left out) and over wall time in them; building each `NewBooking` \
+             thread's CPU time in them (`CLOCK_THREAD_CPUTIME_ID`, read around each chunk of \
+             1,000 calls: time other processes held the CPU left out) and over wall time in them; building each `NewBooking` \
              is left out. Latencies (wall): p50 / p99 / max.\n",
             thousands(o.bookings),
             thousands(o.organizers as u64),
@@ -715,7 +744,8 @@ impl ScalingReport {
              cancelled after each size (untimed), and the fill curve's bookings go elsewhere in the \
              organizers' calendars. SQLite holds the same bookings as the memory store (bulk-written \
              between sizes, untimed). Rates are over wall time in the calls (SQLite's work runs on \
-             blocking threads); memory's over this process's CPU time too.\n",
+             blocking threads); memory's also over the thread CPU time in the calls \
+             (`CLOCK_THREAD_CPUTIME_ID` around each call).\n",
             thousands(o.probes)
         );
         let _ = writeln!(
@@ -787,19 +817,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_process_clock_counts_running_time() {
-        let start = process_cpu().expect("the process CPU clock reads");
+    fn a_cpu_span_counts_this_threads_running_time() {
+        // Wall time first and last, so it spans every CPU reading.
         let wall = std::time::Instant::now();
+        let span = CpuSpan::start();
+        let start = thread_cpu().expect("the thread CPU clock reads");
         let mut spins = 0u64;
         // Busy work until the clock shows a millisecond (or, failing that,
         // ten seconds of wall time pass).
-        while process_cpu().unwrap() < start + StdDuration::from_millis(1)
+        while thread_cpu().unwrap() < start + StdDuration::from_millis(1)
             && wall.elapsed() < StdDuration::from_secs(10)
         {
             spins = std::hint::black_box(spins + 1);
         }
-        let used = process_cpu().unwrap() - start;
+        let used = span.end().expect("the span ended on its own thread");
+        let took = wall.elapsed();
         assert!(used >= StdDuration::from_millis(1), "{used:?}");
+        // Never more than the wall time it took: it is this thread's time.
+        assert!(used <= took, "{used:?} > {took:?}");
+    }
+
+    #[test]
+    fn a_cpu_span_ended_on_another_thread_has_no_figure() {
+        let span = CpuSpan::start();
+        let ended = std::thread::spawn(move || span.end()).join().unwrap();
+        assert_eq!(ended, None);
+        assert_eq!(add_cpu(Some(StdDuration::ZERO), ended), None);
     }
 
     #[test]
