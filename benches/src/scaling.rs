@@ -77,7 +77,7 @@ pub struct CurvePoint {
     pub stored_before: u64,
     /// The batch's `insert_booking` calls.
     pub inserts: Measurement,
-    /// This thread's CPU time in those calls ([`CpuSpan`]).
+    /// This thread's CPU time in those calls.
     pub cpu: Option<StdDuration>,
 }
 
@@ -88,7 +88,7 @@ pub struct SizePoint {
     pub stored: u64,
     /// On the memory store.
     pub memory: Measurement,
-    /// This thread's CPU time in those calls ([`CpuSpan`]).
+    /// This thread's CPU time in those calls.
     pub memory_cpu: Option<StdDuration>,
     /// On the SQLite store.
     pub sqlite: Measurement,
