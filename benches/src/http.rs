@@ -37,13 +37,6 @@ impl Server {
         Self::serve(booking_examples::router(service)).await
     }
 
-    /// `http://127.0.0.1:<port>`.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-}
-
-impl Server {
     /// The transport floor: a router with the slots query's route alone,
     /// answering every request with `reply` (the bytes and content type of
     /// a real reply) and nothing behind it: no service, no middleware. The
@@ -65,6 +58,11 @@ impl Server {
             }),
         );
         Self::serve(router).await
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     async fn serve(router: axum::Router) -> Result<Server, LoadError> {

@@ -450,28 +450,18 @@ async fn measure_http(
     let client = http::client(layout.tasks)?;
     let base: Arc<str> = Arc::from(server.base());
     let mut slot_cursors = vec![0u64; layout.tasks];
-    // Warm-up: opens the client's connections.
-    let warm = Bound::Count(layout.tasks as u64 * 2);
-    scenario::drive(
-        &mut slot_cursors,
-        warm,
-        http::http_slots_op(client.clone(), Arc::clone(&base), Arc::clone(run), layout),
-    )
-    .await;
     let floor =
         http::Server::floor(http::capture_slots_reply(&client, &base, run, layout).await?).await?;
     let floor_base: Arc<str> = Arc::from(floor.base());
-    scenario::drive(
-        &mut slot_cursors,
-        warm,
-        http::http_slots_op(
-            client.clone(),
-            Arc::clone(&floor_base),
-            Arc::clone(run),
-            layout,
-        ),
-    )
-    .await;
+    // Slots queries over HTTP to `base`: the service's or the floor's.
+    let slots_at = |base: &Arc<str>| {
+        http::http_slots_op(client.clone(), Arc::clone(base), Arc::clone(run), layout)
+    };
+    // Warm-up: opens the client's connections to both.
+    let warm = Bound::Count(layout.tasks as u64 * 2);
+    for target in [&base, &floor_base] {
+        scenario::drive(&mut slot_cursors, warm, slots_at(target)).await;
+    }
     let mut best = [None, None, None, None, None];
     let mut booked = 0;
     for round in 0..options.rounds.max(1) {
@@ -487,26 +477,11 @@ async fn measure_http(
             ),
             (
                 "slots over HTTP",
-                scenario::drive(
-                    &mut slot_cursors,
-                    options.bound,
-                    http::http_slots_op(client.clone(), Arc::clone(&base), Arc::clone(run), layout),
-                )
-                .await,
+                scenario::drive(&mut slot_cursors, options.bound, slots_at(&base)).await,
             ),
             (
                 "slots over HTTP, transport floor",
-                scenario::drive(
-                    &mut slot_cursors,
-                    options.bound,
-                    http::http_slots_op(
-                        client.clone(),
-                        Arc::clone(&floor_base),
-                        Arc::clone(run),
-                        layout,
-                    ),
-                )
-                .await,
+                scenario::drive(&mut slot_cursors, options.bound, slots_at(&floor_base)).await,
             ),
             (
                 "create_booking in-process",

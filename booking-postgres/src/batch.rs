@@ -242,13 +242,8 @@ impl PostgresStore {
     /// booking connection or, when there are none, through the pool.
     async fn insert_together(&self, columns: Columns) -> Result<Vec<PgRow>, sqlx::Error> {
         let statement = columns.bind(sqlx::query(sql::bookings::INSERT_BATCH));
-        if self.lanes.is_empty() {
-            return statement.fetch_all(&self.pool).await;
-        }
-        let mut lent = self.lanes.lend(&self.pool).await?;
-        let result = statement.fetch_all(lent.connection()?).await;
-        lent.settle(&result);
-        result
+        self.on_booking_connection(async |connection| statement.fetch_all(connection).await)
+            .await
     }
 }
 

@@ -305,13 +305,8 @@ impl PostgresStore {
         columns: RowColumns,
     ) -> Result<PgRow, sqlx::Error> {
         let statement = bind_row(sqlx::query(sql::bookings::INSERT_PLAIN), row, columns);
-        if self.lanes.is_empty() {
-            return statement.fetch_one(&self.pool).await;
-        }
-        let mut lent = self.lanes.lend(&self.pool).await?;
-        let result = statement.fetch_one(lent.connection()?).await;
-        lent.settle(&result);
-        result
+        self.on_booking_connection(async |connection| statement.fetch_one(connection).await)
+            .await
     }
 
     /// What a failed insert statement means.

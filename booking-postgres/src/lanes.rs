@@ -133,6 +133,25 @@ impl Lanes {
     }
 }
 
+impl crate::PostgresStore {
+    /// Runs one statement on a connection kept for bookings (lent, then
+    /// settled by what the statement returned) or, when the store keeps
+    /// none, on one of the pool's.
+    pub(crate) async fn on_booking_connection<T>(
+        &self,
+        statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        if self.lanes.is_empty() {
+            let mut pooled = self.pool.acquire().await?;
+            return statement(&mut pooled).await;
+        }
+        let mut lent = self.lanes.lend(&self.pool).await?;
+        let result = statement(lent.connection()?).await;
+        lent.settle(&result);
+        result
+    }
+}
+
 /// One of `pool`'s connections, tested with a ping (the pool lends a
 /// connection used a moment ago untested, and after a server restart every
 /// one it keeps is dead), detached from it. Dead ones are closed and the
